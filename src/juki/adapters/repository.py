@@ -1,0 +1,204 @@
+"""SQL side of the register: reads the state a command needs and writes what it decided, in one transaction."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Connection, and_, func, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
+
+from juki.adapters import tables as t
+from juki.domain.errors import Conflict
+from juki.domain.identifiers import make_addressee_number, make_household_number
+from juki.domain.model import ACTIVE, REMOVED, Address, HouseholdState, ResidentRecord, record_from_plain, to_plain
+from juki.domain.names import seion_kana
+from juki.domain.register import Change, Outcome, ResidentState
+
+
+def record_to_json(record: ResidentRecord) -> dict[str, Any]:
+    """The stored snapshot: every item but the My Number, which has its own column (encrypted in issue 3)."""
+    plain: dict[str, Any] = to_plain(record)
+    plain.pop("my_number", None)
+    return plain
+
+
+def record_from_row(record: Any, my_number: str | None) -> ResidentRecord:
+    data = json.loads(record) if isinstance(record, str) else dict(record)
+    data["my_number"] = my_number
+    return record_from_plain(data)
+
+
+class SqlRegisterReader:
+    """`RegisterReader` over one connection (inside the command's transaction)."""
+
+    def __init__(self, conn: Connection, today: date) -> None:
+        self.conn = conn
+        self.today = today
+
+    def _state(self, row: Any) -> ResidentState:
+        return ResidentState(record_from_row(row.record, row.my_number), row.version, row.last_changed_on)
+
+    def resident(self, addressee_number: str) -> ResidentState | None:
+        row = self.conn.execute(select(t.residents).where(t.residents.c.addressee_number == addressee_number)).first()
+        return self._state(row) if row else None
+
+    def household(self, household_number: str) -> HouseholdState | None:
+        hh = self.conn.execute(
+            select(t.households).where(t.households.c.household_number == household_number)).first()
+        if hh is None:
+            return None
+        rows = self.conn.execute(
+            select(t.residents.c.record, t.residents.c.my_number)
+            .where(t.residents.c.household_number == household_number, t.residents.c.status == ACTIVE)
+            .order_by(t.residents.c.position)
+        ).all()
+        members = [record_from_row(r.record, r.my_number) for r in rows]
+        address = members[0].address if members else Address(hh.address)
+        return HouseholdState(household_number, address, members, version=hh.version)
+
+    def _one_active(self, column: Any, value: str) -> ResidentRecord | None:
+        row = self.conn.execute(
+            select(t.residents.c.record, t.residents.c.my_number).where(column == value, t.residents.c.status == ACTIVE)
+        ).first()
+        return record_from_row(row.record, row.my_number) if row else None
+
+    def active_by_resident_code(self, resident_code: str) -> ResidentRecord | None:
+        return self._one_active(t.residents.c.resident_code, resident_code)
+
+    def active_by_my_number(self, my_number: str) -> ResidentRecord | None:
+        return self._one_active(t.residents.c.my_number, my_number)
+
+    def returning(self, my_number: str | None, resident_code: str | None, card: str | None) -> ResidentState | None:
+        """標準仕様書 j600: a returning resident is matched by 個人番号, 住民票コード or 在留カード番号."""
+        keys = [(t.residents.c.my_number, my_number), (t.residents.c.resident_code, resident_code),
+                (t.residents.c.residence_card_number, card)]
+        conditions = [col == value for col, value in keys if value]
+        if not conditions:
+            return None
+        row = self.conn.execute(
+            select(t.residents).where(t.residents.c.status == REMOVED, or_(*conditions))).first()
+        return self._state(row) if row else None
+
+    def filing_versions(self, filing_id: str) -> list[tuple[str, int]] | None:
+        rows = self.conn.execute(
+            select(t.resident_versions.c.addressee_number, t.resident_versions.c.version)
+            .where(t.resident_versions.c.filing_id == filing_id)
+        ).all()
+        return [(r.addressee_number, r.version) for r in rows] or None
+
+    def version_record(self, addressee_number: str, version: int) -> ResidentRecord | None:
+        v = t.resident_versions.c
+        row = self.conn.execute(
+            select(v.record, v.my_number).where(v.addressee_number == addressee_number, v.version == version)).first()
+        return record_from_row(row.record, row.my_number) if row else None
+
+    def next_addressee_number(self) -> str:
+        return make_addressee_number(next_counter(self.conn, "addressee"))
+
+    def next_household_number(self) -> str:
+        return make_household_number(next_counter(self.conn, "household"))
+
+
+def next_counter(conn: Connection, name: str, step: int = 1) -> int:
+    """Take the next value(s) of a counter; the row lock is held until commit, which orders the writers."""
+    conn.execute(update(t.counters).where(t.counters.c.name == name).values(value=t.counters.c.value + step))
+    value: int = conn.execute(select(t.counters.c.value).where(t.counters.c.name == name)).scalar_one()
+    return value
+
+
+def search_columns(record: ResidentRecord) -> dict[str, Any]:
+    return {
+        "family_name": record.family_name,
+        "given_name": record.given_name,
+        "family_kana_key": seion_kana(record.family_name_kana),
+        "given_kana_key": seion_kana(record.given_name_kana),
+        "address": record.address.address,
+    }
+
+
+def write_outcome(conn: Connection, outcome: Outcome, filing_id: str, staff_id: str, now: datetime) -> None:
+    """Write each change as a new version, move the current state on, and check nobody else did first."""
+    try:
+        for hh in outcome.households.values():
+            _write_household(conn, hh)
+        for ch in outcome.changes:
+            _write_change(conn, ch, filing_id, staff_id, now)
+    except IntegrityError as exc:  # a concurrent writer took the same version or number first
+        raise Conflict("他の操作で更新されました。もう一度照会してください") from exc
+    _write_outbox(conn, outcome.changes, filing_id, now)
+
+
+def _write_household(conn: Connection, hh: HouseholdState) -> None:
+    head = hh.householder
+    values = {
+        "address": hh.address.address,
+        "householder": head.addressee_number if head else None,
+        "member_count": len(hh.members),
+        "status": ACTIVE if hh.members else REMOVED,
+    }
+    if hh.is_new:
+        conn.execute(insert(t.households).values(household_number=hh.household_number, version=1, **values))
+        return
+    done = conn.execute(
+        update(t.households)
+        .where(t.households.c.household_number == hh.household_number, t.households.c.version == hh.version)
+        .values(version=hh.version + 1, **values)
+    )
+    if done.rowcount != 1:
+        raise Conflict("世帯が他の操作で更新されました。もう一度照会してください", "household_number")
+
+
+def _write_change(conn: Connection, ch: Change, filing_id: str, staff_id: str, now: datetime) -> None:
+    r = ch.record
+    version = ch.previous_version + 1
+    snapshot = record_to_json(r)
+    cols = search_columns(r)
+    conn.execute(insert(t.resident_versions).values(
+        addressee_number=r.addressee_number, version=version, household_number=r.household_number,
+        change_reason=ch.change_reason, changed_on=ch.changed_on, filed_on=ch.filed_on, recorded_at=now,
+        filing_id=filing_id, staff_id=staff_id, my_number=r.my_number, record=snapshot, **cols))
+    current = dict(
+        version=version, status=r.status, household_number=r.household_number, position=r.position,
+        relationship=r.relationship, birth_date=r.birth_date, sex=r.sex, resident_code=r.resident_code,
+        my_number=r.my_number, residence_card_number=r.foreign.residence_card_number if r.foreign else None,
+        last_changed_on=ch.changed_on, record=snapshot, **cols)
+    if ch.previous_version == 0:
+        conn.execute(insert(t.residents).values(addressee_number=r.addressee_number, **current))
+        return
+    done = conn.execute(update(t.residents).where(
+        t.residents.c.addressee_number == r.addressee_number, t.residents.c.version == ch.previous_version,
+    ).values(**current))
+    if done.rowcount != 1:
+        raise Conflict("住民が他の操作で更新されました。もう一度照会してください", "addressee_number")
+
+
+def _write_outbox(conn: Connection, changes: Iterable[Change], filing_id: str, now: datetime) -> None:
+    """One outbox row per change. The counter row is locked last, so sequence order is commit order."""
+    changes = list(changes)
+    if not changes:
+        return
+    last = next_counter(conn, "outbox", len(changes))
+    rows = [
+        dict(seq=last - len(changes) + i + 1, event="ResidentRemoved" if ch.record.status == REMOVED else
+             "ResidentChanged", addressee_number=ch.record.addressee_number, version=ch.previous_version + 1,
+             household_number=ch.record.household_number, change_reason=ch.change_reason,
+             changed_on=ch.changed_on, filing_id=filing_id, recorded_at=now)
+        for i, ch in enumerate(changes)
+    ]
+    conn.execute(insert(t.outbox), rows)
+
+
+def read_outbox(conn: Connection, after: int, limit: int) -> list[Any]:
+    return list(conn.execute(
+        select(t.outbox, t.resident_versions.c.record, t.resident_versions.c.my_number)
+        .join(t.resident_versions, and_(t.outbox.c.addressee_number == t.resident_versions.c.addressee_number,
+                                        t.outbox.c.version == t.resident_versions.c.version))
+        .where(t.outbox.c.seq > after).order_by(t.outbox.c.seq).limit(limit)
+    ).all())
+
+
+def outbox_head(conn: Connection) -> int:
+    return int(conn.execute(select(func.coalesce(func.max(t.outbox.c.seq), 0))).scalar_one())

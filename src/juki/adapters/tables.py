@@ -1,0 +1,215 @@
+"""The register's tables (SQLAlchemy Core). Alembic migrations create them; a test checks the two agree.
+
+History (`resident_versions`), the operation log and the outbox are append-only: triggers on both engines refuse
+UPDATE and DELETE (see migration 0001). `residents` and `households` are the current state, kept in step with
+the history in the same transaction, and carry a `version` for optimistic concurrency.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+# Counters: addressee/household number sequences, the outbox and log heads. Locking a row serialises writers
+# at the point where order matters (outbox commit order, the log's hash chain).
+counters = Table(
+    "counters",
+    metadata,
+    Column("name", String(40), primary_key=True),
+    Column("value", BigInteger, nullable=False),
+)
+
+households = Table(
+    "households",
+    metadata,
+    Column("household_number", String(10), primary_key=True),
+    Column("version", Integer, nullable=False),
+    Column("status", String(10), nullable=False),
+    Column("address", Text, nullable=False),
+    Column("householder", String(10)),
+    Column("member_count", Integer, nullable=False),
+)
+
+residents = Table(
+    "residents",
+    metadata,
+    Column("addressee_number", String(10), primary_key=True),
+    Column("version", Integer, nullable=False),
+    Column("status", String(10), nullable=False),
+    Column("household_number", String(10), nullable=False),
+    Column("position", Integer, nullable=False),
+    Column("relationship", String(40), nullable=False),
+    Column("family_name", String(100), nullable=False),
+    Column("given_name", String(100), nullable=False),
+    Column("family_kana_key", String(200), nullable=False),
+    Column("given_kana_key", String(200), nullable=False),
+    Column("birth_date", Date, nullable=False),
+    Column("sex", String(6), nullable=False),
+    Column("address", Text, nullable=False),
+    Column("resident_code", String(11)),
+    Column("my_number", String(12)),
+    Column("residence_card_number", String(12)),
+    Column("last_changed_on", Date, nullable=False),
+    Column("record", JSON, nullable=False),
+    ForeignKeyConstraint(["household_number"], ["households.household_number"]),
+    UniqueConstraint("resident_code"),
+    UniqueConstraint("my_number"),
+    Index("ix_residents_family_name_birth", "family_name", "birth_date"),
+    Index("ix_residents_given_name_birth", "given_name", "birth_date"),
+    Index("ix_residents_family_kana_key", "family_kana_key"),
+    Index("ix_residents_given_kana_key", "given_kana_key"),
+    Index("ix_residents_birth_date", "birth_date"),
+    Index("ix_residents_household", "household_number", "position"),
+    Index("ix_residents_residence_card_number", "residence_card_number"),
+)
+
+resident_versions = Table(
+    "resident_versions",
+    metadata,
+    Column("addressee_number", String(10), primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("household_number", String(10), nullable=False),
+    Column("change_reason", String(20), nullable=False),
+    Column("changed_on", Date, nullable=False),
+    Column("filed_on", Date, nullable=False),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+    Column("filing_id", String(40), nullable=False),
+    Column("staff_id", String(40), nullable=False),
+    Column("family_name", String(100), nullable=False),
+    Column("given_name", String(100), nullable=False),
+    Column("family_kana_key", String(200), nullable=False),
+    Column("given_kana_key", String(200), nullable=False),
+    Column("address", Text, nullable=False),
+    Column("my_number", String(12)),
+    Column("record", JSON, nullable=False),
+    Index("ix_resident_versions_filing", "filing_id"),
+    Index("ix_resident_versions_family_kana_key", "family_kana_key"),
+)
+
+filings = Table(
+    "filings",
+    metadata,
+    Column("filing_id", String(40), primary_key=True),
+    Column("kind", String(40), nullable=False),
+    Column("change_reason", String(20)),
+    Column("changed_on", Date),
+    Column("filed_on", Date, nullable=False),
+    Column("late", Boolean, nullable=False),
+    Column("household_number", String(10)),
+    Column("staff_id", String(40), nullable=False),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+    Column("approval_state", String(10), nullable=False),  # none / pending / approved / returned
+    Column("approved_by", String(40)),
+    Column("decided_at", DateTime(timezone=True)),
+    Column("reason", Text),
+    # The command as entered, for review and for applying an approved ex officio change. Any My Number in it is
+    # kept in `secret_payload` only, never in `payload` (issue 3 encrypts it).
+    Column("payload", JSON, nullable=False),
+    Column("secret_payload", JSON),
+    Index("ix_filings_late", "late", "filed_on"),
+    Index("ix_filings_approval_state", "approval_state"),
+)
+
+operation_log = Table(
+    "operation_log",
+    metadata,
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("staff_id", String(40), nullable=False),
+    Column("staff_name", String(100), nullable=False),
+    Column("role", String(20), nullable=False),
+    Column("terminal", String(100), nullable=False),
+    Column("procedure", String(60), nullable=False),
+    Column("action", String(60), nullable=False),
+    Column("targets", JSON, nullable=False),
+    Column("my_number_shown", Boolean, nullable=False),
+    Column("result", String(40), nullable=False),
+    Column("detail", Text, nullable=False),
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+    Index("ix_operation_log_at", "at"),
+)
+
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("event", String(40), nullable=False),
+    Column("addressee_number", String(10), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("household_number", String(10), nullable=False),
+    Column("change_reason", String(20), nullable=False),
+    Column("changed_on", Date, nullable=False),
+    Column("filing_id", String(40), nullable=False),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+    ForeignKeyConstraint(["addressee_number", "version"],
+                         ["resident_versions.addressee_number", "resident_versions.version"]),
+)
+
+subscriber_cursors = Table(
+    "subscriber_cursors",
+    metadata,
+    Column("subscriber", String(60), primary_key=True),
+    Column("position", BigInteger, nullable=False),
+)
+
+staff = Table(
+    "staff",
+    metadata,
+    Column("staff_id", String(40), primary_key=True),
+    Column("username", String(60), nullable=False, unique=True),
+    Column("display_name", String(100), nullable=False),
+    Column("role", String(20), nullable=False),
+    Column("department", String(60)),
+    Column("password_hash", Text, nullable=False),
+    Column("totp_secret", String(64), nullable=False),
+    Column("active", Boolean, nullable=False),
+    Column("is_demo", Boolean, nullable=False),
+    Column("failed_logins", Integer, nullable=False),
+    Column("last_otp_step", BigInteger),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+sessions = Table(
+    "sessions",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("staff_id", String(40), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("revoked", Boolean, nullable=False),
+    Column("terminal", String(100), nullable=False),
+    ForeignKeyConstraint(["staff_id"], ["staff.staff_id"]),
+)
+
+settings = Table(
+    "settings",
+    metadata,
+    Column("key", String(60), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+APPEND_ONLY = ("resident_versions", "operation_log", "outbox")

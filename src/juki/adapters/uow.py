@@ -1,0 +1,81 @@
+"""SQL unit of work: a connection in a transaction, the reader over it, and the writers for log and outbox."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from types import TracebackType
+from typing import Any
+
+from sqlalchemy import Connection, Engine, insert, select, update
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+
+from juki.adapters import tables as t
+from juki.adapters.queries import SqlQueries
+from juki.adapters.repository import SqlRegisterReader, next_counter, write_outcome
+from juki.domain.errors import Conflict
+from juki.domain.register import Outcome
+from juki.policy.roles import Actor
+from juki.services.audit import GENESIS, LogEntry, chain_hash, entry_fields
+from juki.services.unit_of_work import jst_today, utc_now
+
+
+class SqlUnitOfWork:
+    def __init__(self, engine: Engine, today: date | None = None, now: datetime | None = None) -> None:
+        self.engine = engine
+        self._today = today
+        self._now = now
+        self.conn: Connection
+
+    def __enter__(self) -> SqlUnitOfWork:
+        self.now = self._now or utc_now()
+        self.conn = self.engine.connect()
+        self.tx = self.conn.begin()
+        self.reader = SqlRegisterReader(self.conn, self._today or jst_today())
+        self.queries = SqlQueries(self.conn)
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        try:
+            if self.tx.is_active:
+                self.tx.rollback()
+        finally:
+            self.conn.close()
+        if isinstance(exc, OperationalError | IntegrityError) and _is_conflict(exc):
+            raise Conflict("他の操作と競合しました。もう一度照会してください") from exc
+
+    def write(self, outcome: Outcome, filing_id: str, actor: Actor) -> None:
+        write_outcome(self.conn, outcome, filing_id, actor.staff_id, self.now)
+
+    def add_filing(self, values: dict[str, Any]) -> str:
+        seq = next_counter(self.conn, "filing")
+        filing_id = f"F{self.reader.today:%Y%m%d}-{seq:07d}"
+        self.conn.execute(insert(t.filings).values(filing_id=filing_id, recorded_at=self.now, **values))
+        return filing_id
+
+    def decide_filing(self, filing_id: str, values: dict[str, Any]) -> None:
+        done = self.conn.execute(update(t.filings).where(
+            t.filings.c.filing_id == filing_id, t.filings.c.approval_state == "pending").values(**values))
+        if done.rowcount != 1:
+            raise Conflict("この職権処理は他の職員が決裁しました", "filing_id")
+
+    def log(self, actor: Actor, entry: LogEntry) -> None:
+        seq = next_counter(self.conn, "log")
+        prev = self.conn.execute(select(t.operation_log.c.hash).where(t.operation_log.c.seq == seq - 1)).scalar()
+        fields = entry_fields(seq, self.now, actor, entry)
+        self.conn.execute(insert(t.operation_log).values(
+            prev_hash=prev or GENESIS, hash=chain_hash(prev or GENESIS, fields), **fields))
+
+    def commit(self) -> None:
+        try:
+            self.tx.commit()
+        except DBAPIError as exc:
+            if _is_conflict(exc):
+                raise Conflict("他の操作と競合しました。もう一度照会してください") from exc
+            raise
+
+
+def _is_conflict(exc: DBAPIError) -> bool:
+    """SQLite's busy/stale snapshot and PostgreSQL's serialization failures or unique violations on a race."""
+    text = str(exc.orig).lower()
+    return any(s in text for s in ("database is locked", "could not serialize", "deadlock", "unique", "duplicate key"))

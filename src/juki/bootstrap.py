@@ -1,0 +1,31 @@
+"""Composition root: wires the adapters into the services. Nothing is built at import time."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import Engine
+
+from juki.adapters.db import make_engine, migrate
+from juki.adapters.uow import SqlUnitOfWork
+from juki.config import Settings, load_settings
+from juki.services.unit_of_work import UnitOfWork
+
+
+@dataclass
+class Juki:
+    settings: Settings
+    engine: Engine
+    today: date | None = None  # fixed "today" for tests; None means the real date in Japan
+
+    def uow(self) -> UnitOfWork:
+        return SqlUnitOfWork(self.engine, today=self.today)
+
+
+def build(database_url: str | None = None, *, run_migrations: bool = True, today: date | None = None,
+          **settings: object) -> Juki:
+    cfg = load_settings(database_url=database_url, **settings)
+    if run_migrations:
+        migrate(cfg.database_url)
+    return Juki(cfg, make_engine(cfg.database_url), today)

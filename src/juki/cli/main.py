@@ -1,0 +1,119 @@
+"""`juki`: the command line (thin: parse arguments, call services, print)."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+app = typer.Typer(help="juki 住民基本台帳システム", no_args_is_help=True)
+audit_app = typer.Typer(help="操作ログ (operation log)")
+app.add_typer(audit_app, name="audit")
+console = Console()
+
+DbOpt = Annotated[str | None, typer.Option("--db", help="SQLAlchemy URL or SQLite file path (JUKI_DATABASE_URL)")]
+
+
+def _db(db: str | None) -> str:
+    from juki.config import load_settings
+
+    return db or load_settings().database_url
+
+
+@app.command()
+def init(db: DbOpt = None, admin: str = "admin") -> None:
+    """Create or migrate the schema; create the first administrator."""
+    from juki.bootstrap import build
+    from juki.services.staff import first_administrator
+
+    j = build(_db(db))
+    created = first_administrator(j.engine, admin)
+    if created is None:
+        console.print("スキーマを最新にしました（管理者は作成済みです）")
+        return
+    password, secret = created
+    console.print(f"管理者 {admin} を作成しました。パスワード: {password}  TOTPシークレット: {secret}")
+
+
+@app.command()
+def serve(db: DbOpt = None, host: str = "127.0.0.1", port: int = 8000) -> None:
+    """Serve an existing register."""
+    import uvicorn
+
+    from juki.bootstrap import build
+    from juki.web.app import create_app
+
+    uvicorn.run(create_app(build(_db(db))), host=host, port=port, log_level="info")
+
+
+@app.command()
+def demo(
+    db: Annotated[str, typer.Option("--db")] = "var/demo.db",
+    port: int = 8000,
+    residents: int = 2000,
+    seed: int = 1,
+    host: str = "127.0.0.1",
+    no_serve: Annotated[bool, typer.Option("--no-serve", help="build the register and stop")] = False,
+) -> None:
+    """Build (or reuse) a synthetic 小平市 and serve it."""
+    from juki.bootstrap import build
+    from juki.demo.generator import build_demo
+
+    path = Path(db)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    j = build(db)
+    build_demo(j, residents=residents, seed=seed, accounts_path=path.parent / "demo-accounts.json",
+               console=console)
+    if not no_serve:
+        import uvicorn
+
+        from juki.web.app import create_app
+
+        console.print(f"http://{host}:{port}/ で提供します（アカウント: {path.parent / 'demo-accounts.json'}）")
+        uvicorn.run(create_app(j), host=host, port=port, log_level="info")
+
+
+@app.command()
+def backup(out: Annotated[Path, typer.Option("--out")], db: DbOpt = None) -> None:
+    """A consistent copy of the register (admin only, logged)."""
+    from juki.bootstrap import build
+    from juki.services.backup import backup as run_backup
+
+    count = run_backup(build(_db(db)), out)
+    console.print(f"バックアップを作成しました: {out} ({count} 行)")
+
+
+@app.command()
+def restore(from_: Annotated[Path, typer.Option("--from")], db: DbOpt = None) -> None:
+    """Restore a backup into an empty register."""
+    from juki.bootstrap import build
+    from juki.services.backup import restore as run_restore
+
+    count = run_restore(build(_db(db)), from_)
+    console.print(f"復元しました: {count} 行")
+
+
+@audit_app.command("verify")
+def audit_verify(db: DbOpt = None) -> None:
+    """Check the operation log's hash chain."""
+    from juki.bootstrap import build
+    from juki.services.audit_queries import verify_chain
+
+    count, bad = verify_chain(build(_db(db), run_migrations=False).engine)
+    if bad is None:
+        console.print(f"OK {count} entries")
+        return
+    console.print(f"BROKEN at entry {bad} ({count} entries intact before it)")
+    raise typer.Exit(1)
+
+
+def _json(obj: object) -> str:
+    return json.dumps(obj, ensure_ascii=False, indent=2)
+
+
+def _password() -> str:
+    return secrets.token_urlsafe(12)

@@ -1,0 +1,18 @@
+"""Settings: the only reader of the environment (`JUKI_*`)."""
+
+from __future__ import annotations
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="JUKI_")
+
+    database_url: str = "var/juki.db"
+    token_ttl_seconds: int = 8 * 3600
+    max_failed_logins: int = 5
+    idle_lock_seconds: int = 300
+
+
+def load_settings(**overrides: object) -> Settings:
+    return Settings(**{k: v for k, v in overrides.items() if v is not None})  # type: ignore[arg-type]

@@ -1,0 +1,155 @@
+"""Commands: what a filing (届出) or an ex officio change (職権) asks the register to do.
+
+Values here are already parsed and validated one by one (identifiers, names, dates); the rules that need the
+register's state (who is active, who heads which household) live in `register.py`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+from juki.domain.model import Address, ForeignResidentItems
+
+# 異動事由 as the register records them (API.md `change_reason`).
+MOVE_IN = "転入"
+MOVE_IN_FROM_ABROAD = "国外転入"
+MOVE_WITHIN = "転居"
+MOVE_OUT = "転出"
+MOVE_OUT_ABROAD = "国外転出"
+BIRTH = "出生"
+DEATH = "死亡"
+HOUSEHOLDER_CHANGE = "世帯主変更"
+SPLIT = "世帯分離"
+MERGE = "世帯合併"
+EX_OFFICIO_ENTRY = "職権記載"
+EX_OFFICIO_CORRECTION = "職権修正"
+EX_OFFICIO_REMOVAL = "職権消除"
+EX_OFFICIO_RESTORATION = "職権回復"
+CANCELLATION = "取消"
+
+
+@dataclass(frozen=True)
+class PersonInput:
+    family_name: str
+    given_name: str
+    family_name_kana: str
+    given_name_kana: str
+    birth_date: date
+    sex: str
+    relationship: str
+    my_number: str | None = None
+    resident_code: str | None = None
+    honseki: str | None = None
+    family_register_head: str | None = None
+    former_surname: str | None = None
+    former_surname_kana: str | None = None
+    foreign: ForeignResidentItems | None = None
+
+
+@dataclass(frozen=True)
+class Command:
+    filed_on: date
+
+
+@dataclass(frozen=True)
+class MoveIn(Command):
+    changed_on: date
+    previous_address: Address
+    address: Address
+    persons: tuple[PersonInput, ...]
+    household_number: str | None = None  # None: the persons form a new household
+
+
+@dataclass(frozen=True)
+class MoveWithin(Command):
+    changed_on: date
+    household_number: str
+    addressee_numbers: tuple[str, ...]
+    address: Address
+    new_household: bool = False
+    householder: str | None = None
+    join_household_number: str | None = None
+    new_relationships: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class MoveOut(Command):
+    planned_on: date
+    addressee_numbers: tuple[str, ...]
+    destination: Address
+    new_householder: str | None = None
+    new_relationships: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RegisterBirth(Command):
+    birth_date: date
+    household_number: str
+    person: PersonInput
+
+
+@dataclass(frozen=True)
+class RegisterDeath(Command):
+    died_on: date
+    addressee_number: str
+    new_householder: str | None = None
+    new_relationships: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ChangeHousehold(Command):
+    """世帯変更 (住基法第25条): householder_change, split or merge."""
+
+    changed_on: date
+    type: str
+    household_number: str
+    new_householder: str | None = None  # householder_change
+    addressee_numbers: tuple[str, ...] = ()  # split: who leaves to form the new household
+    householder: str | None = None  # split: the new household's head
+    into_household_number: str | None = None  # merge: the household that absorbs `household_number`
+    new_relationships: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ExOfficioEntry(Command):
+    changed_on: date
+    reason: str
+    address: Address
+    persons: tuple[PersonInput, ...]
+    household_number: str | None = None
+
+
+@dataclass(frozen=True)
+class ExOfficioCorrection(Command):
+    changed_on: date
+    reason: str
+    addressee_number: str
+    corrections: dict[str, object]
+
+
+@dataclass(frozen=True)
+class ExOfficioRemoval(Command):
+    changed_on: date
+    reason: str
+    addressee_numbers: tuple[str, ...]
+    new_householder: str | None = None
+    new_relationships: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ExOfficioRestoration(Command):
+    changed_on: date
+    reason: str
+    addressee_number: str
+
+
+@dataclass(frozen=True)
+class CancelFiling(Command):
+    """取消し (標準仕様書 4.6): restore each person the filing changed to their state before it."""
+
+    filing_id: str
+    reason: str
+
+
+EX_OFFICIO = (ExOfficioEntry, ExOfficioCorrection, ExOfficioRemoval, ExOfficioRestoration)

@@ -1,0 +1,560 @@
+"""The register's rules: each command, given the state it reads, becomes the new versions it writes.
+
+Every handler here is pure: it reads through `RegisterReader`, checks the logic rules (the seed's 論理チェック
+and 標準仕様書 j1440's errors), and returns an `Outcome`. `check_household` runs on every household a command
+touches, so no path can leave a household with no or two householders.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Protocol
+
+from juki.domain import commands as c
+from juki.domain.errors import (
+    AlreadyResident,
+    DuplicateMyNumber,
+    HouseholderRequired,
+    InvalidDate,
+    InvalidField,
+    MultipleHouseholders,
+    NotFound,
+    NotResident,
+)
+from juki.domain.model import (
+    ACTIVE,
+    REMOVED,
+    Address,
+    HouseholdState,
+    MoveOutData,
+    Removal,
+    ResidentRecord,
+)
+from juki.domain.relationship import HOUSEHOLDER, inverse, rebase
+
+LATE_FILING_DAYS = 14  # 住基法第22条〜第25条: a filing is due within 14 days; later ones are reported (第52条)
+
+
+@dataclass(frozen=True)
+class ResidentState:
+    record: ResidentRecord
+    version: int
+    last_changed_on: date
+
+
+class RegisterReader(Protocol):
+    today: date
+
+    def resident(self, addressee_number: str) -> ResidentState | None: ...
+    def household(self, household_number: str) -> HouseholdState | None: ...
+    def active_by_resident_code(self, resident_code: str) -> ResidentRecord | None: ...
+    def active_by_my_number(self, my_number: str) -> ResidentRecord | None: ...
+    def returning(self, my_number: str | None, resident_code: str | None, card: str | None) -> ResidentState | None: ...
+    def filing_versions(self, filing_id: str) -> list[tuple[str, int]] | None: ...
+    def version_record(self, addressee_number: str, version: int) -> ResidentRecord | None: ...
+    def next_addressee_number(self) -> str: ...
+    def next_household_number(self) -> str: ...
+
+
+@dataclass(frozen=True)
+class Change:
+    record: ResidentRecord
+    change_reason: str
+    changed_on: date
+    filed_on: date
+    previous_version: int  # 0 for a new person
+
+
+@dataclass
+class Outcome:
+    household_number: str
+    changes: list[Change] = field(default_factory=list)
+    households: dict[str, HouseholdState] = field(default_factory=dict)
+    late: bool = False
+
+
+class _Work:
+    """The state one command reads and the changes it accumulates."""
+
+    def __init__(self, reader: RegisterReader, cmd: c.Command) -> None:
+        self.reader = reader
+        self.cmd = cmd
+        self.states: dict[str, ResidentState] = {}
+        self.households: dict[str, HouseholdState] = {}
+        self.changes: list[Change] = []
+        if cmd.filed_on > reader.today:
+            raise InvalidDate("届出日が未来の日付です", "filed_on")
+
+    def active(self, addressee_number: str, field_name: str) -> ResidentState:
+        state = self.states.get(addressee_number) or self.reader.resident(addressee_number)
+        if state is None:
+            raise NotFound("該当する住民が見つかりません", field_name)
+        if not state.record.is_active:
+            raise NotResident("消除された住民には行えない異動です", field_name)
+        self.states[addressee_number] = state
+        return state
+
+    def household(self, household_number: str, field_name: str = "household_number",
+                  allow_empty: bool = False) -> HouseholdState:
+        if household_number not in self.households:
+            found = self.reader.household(household_number)
+            if found is None or not (found.members or allow_empty):
+                raise NotFound("該当する世帯が見つかりません", field_name)
+            self.households[household_number] = found
+        return self.households[household_number]
+
+    def new_household(self, address: Address) -> HouseholdState:
+        hh = HouseholdState(self.reader.next_household_number(), address, [], is_new=True)
+        self.households[hh.household_number] = hh
+        return hh
+
+    def record(self, new: ResidentRecord, reason: str, changed_on: date) -> None:
+        """Write a new version of a person and keep the household lists in step."""
+        state = self.states.get(new.addressee_number) or self.reader.resident(new.addressee_number)
+        previous = state.version if state else 0
+        for hh in self.households.values():
+            hh.members = [m for m in hh.members if m.addressee_number != new.addressee_number]
+        if new.is_active:
+            self.household_of(new.household_number).members.append(new)
+        self.changes = [ch for ch in self.changes if ch.record.addressee_number != new.addressee_number or
+                        ch.change_reason != reason] + [Change(new, reason, changed_on, self.cmd.filed_on, previous)]
+        last = max(changed_on, state.last_changed_on) if state else changed_on
+        self.states[new.addressee_number] = ResidentState(new, previous, last)
+
+    def household_of(self, household_number: str) -> HouseholdState:
+        return self.households.get(household_number) or self.household(household_number, allow_empty=True)
+
+    def current(self, addressee_number: str) -> ResidentRecord:
+        return self.states[addressee_number].record
+
+    def outcome(self, household_number: str, late_from: date | None = None) -> Outcome:
+        for hh in self.households.values():
+            hh.members.sort(key=lambda m: m.position)
+            check_household(hh)
+        late = late_from is not None and (self.cmd.filed_on - late_from).days > LATE_FILING_DAYS
+        return Outcome(household_number, _merge_changes(self.changes), self.households, late)
+
+
+def _merge_changes(changes: list[Change]) -> list[Change]:
+    """One version per person per command: a person changed twice keeps the first reason and the last record."""
+    merged: dict[str, Change] = {}
+    for ch in changes:
+        key = ch.record.addressee_number
+        first = merged.get(key)
+        merged[key] = dataclasses.replace(ch, change_reason=first.change_reason,
+                                          previous_version=first.previous_version) if first else ch
+    return list(merged.values())
+
+
+def check_household(hh: HouseholdState) -> None:
+    """The household invariants: exactly one 世帯主 while anyone lives in it, all at one address."""
+    heads = [m for m in hh.members if m.relationship == HOUSEHOLDER]
+    if hh.members and not heads:
+        raise HouseholderRequired("世帯主のいない世帯になります", "new_householder")
+    if len(heads) > 1:
+        raise MultipleHouseholders("世帯主が二人になります", "relationship")
+    if len({m.addressee_number for m in hh.members}) != len(hh.members):
+        raise InvalidField("同じ住民が世帯に二度記載されます", "addressee_numbers")
+
+
+def _not_after(earlier: date, later: date, field_name: str, message: str) -> None:
+    if earlier > later:
+        raise InvalidDate(message, field_name)
+
+
+def _check_change_date(work: _Work, state: ResidentState, changed_on: date, field_name: str) -> None:
+    _not_after(state.last_changed_on, changed_on, field_name, "前回の異動日より前の日付です")
+    _not_after(state.record.birth_date, changed_on, field_name, "生年月日より前の日付です")
+
+
+# --- persons arriving: move-in, ex officio entry, birth -----------------------------------------------------
+
+
+def _check_identity(reader: RegisterReader, p: c.PersonInput, i: int) -> ResidentState | None:
+    """already_resident first, then duplicate numbers; returns the removed record of a returning resident (j600)."""
+    if p.resident_code and reader.active_by_resident_code(p.resident_code):
+        raise AlreadyResident("すでに住民として記録されています", f"persons.{i}.resident_code")
+    holder = reader.active_by_my_number(p.my_number) if p.my_number else None
+    if holder is not None:
+        same = (holder.family_name, holder.given_name, holder.birth_date) == (
+            p.family_name, p.given_name, p.birth_date)
+        if same:
+            raise AlreadyResident("すでに住民として記録されています", f"persons.{i}.my_number")
+        raise DuplicateMyNumber("この個人番号は別の住民に記録されています", f"persons.{i}.my_number")
+    card = p.foreign.residence_card_number if p.foreign else None
+    return reader.returning(p.my_number, p.resident_code, card)
+
+
+def _check_batch_unique(persons: tuple[c.PersonInput, ...]) -> None:
+    for attr, error in (("my_number", DuplicateMyNumber), ("resident_code", InvalidField)):
+        seen: set[str] = set()
+        for i, p in enumerate(persons):
+            value = getattr(p, attr)
+            if value and value in seen:
+                raise error("同じ番号が二人に記載されています", f"persons.{i}.{attr}")
+            if value:
+                seen.add(value)
+
+
+def _new_record(work: _Work, p: c.PersonInput, returning: ResidentState | None, hh: HouseholdState,
+                address: Address, since: date, previous: Address | None) -> ResidentRecord:
+    position = max((m.position for m in hh.members), default=0) + 1
+    if returning is not None:
+        work.states[returning.record.addressee_number] = returning
+    old = returning.record if returning else None
+    return ResidentRecord(
+        addressee_number=old.addressee_number if old else work.reader.next_addressee_number(),
+        household_number=hh.household_number, relationship=p.relationship, position=position,
+        family_name=p.family_name, given_name=p.given_name, family_name_kana=p.family_name_kana,
+        given_name_kana=p.given_name_kana, sex=p.sex, birth_date=p.birth_date, address=address,
+        resident_since=since, address_since=since, filed_on=work.cmd.filed_on, status=ACTIVE,
+        honseki=p.honseki, family_register_head=p.family_register_head,
+        # j70: a returning resident keeps the 旧氏 they had unless they ask otherwise.
+        former_surname=p.former_surname or (old.former_surname if old else None),
+        former_surname_kana=p.former_surname_kana or (old.former_surname_kana if old else None),
+        previous_address=previous,
+        resident_code=p.resident_code or (old.resident_code if old else None),
+        my_number=p.my_number or (old.my_number if old else None),
+        foreign=p.foreign,
+    )
+
+
+def _arrive(work: _Work, persons: tuple[c.PersonInput, ...], household_number: str | None, address: Address,
+            changed_on: date, previous: Address | None, reason: str) -> HouseholdState:
+    if not persons:
+        raise InvalidField("住民を一人以上記載してください", "persons")
+    _check_batch_unique(persons)
+    returning = [_check_identity(work.reader, p, i) for i, p in enumerate(persons)]
+    heads = [i for i, p in enumerate(persons) if p.relationship == HOUSEHOLDER]
+    if household_number is None:
+        if not heads:
+            raise HouseholderRequired("新しい世帯には世帯主が必要です", "persons")
+        if len(heads) > 1:
+            raise MultipleHouseholders("世帯主が二人記載されています", f"persons.{heads[1]}.relationship")
+        hh = work.new_household(address)
+    else:
+        hh = work.household(household_number, "household.household_number")
+        if heads:
+            raise MultipleHouseholders("この世帯にはすでに世帯主がいます", f"persons.{heads[0]}.relationship")
+        if hh.address.address != address.address:
+            raise InvalidField("世帯の住所と異なる住所です", "address")
+        address = dataclasses.replace(address, katagaki=address.katagaki or hh.address.katagaki)
+    for i, p in enumerate(persons):
+        _not_after(p.birth_date, changed_on, f"persons.{i}.birth_date", "異動日より後の生年月日です")
+        record = _new_record(work, p, returning[i], hh, address, changed_on, previous)
+        work.record(record, reason, changed_on)
+    return hh
+
+
+def move_in(reader: RegisterReader, cmd: c.MoveIn) -> Outcome:
+    work = _Work(reader, cmd)
+    _not_after(cmd.changed_on, cmd.filed_on, "changed_on", "届出日より後の転入日です")
+    reason = c.MOVE_IN_FROM_ABROAD if cmd.previous_address.country else c.MOVE_IN
+    hh = _arrive(work, cmd.persons, cmd.household_number, cmd.address, cmd.changed_on, cmd.previous_address, reason)
+    return work.outcome(hh.household_number, late_from=cmd.changed_on)
+
+
+def ex_officio_entry(reader: RegisterReader, cmd: c.ExOfficioEntry) -> Outcome:
+    work = _Work(reader, cmd)
+    _not_after(cmd.changed_on, cmd.filed_on, "changed_on", "処理日より後の異動日です")
+    hh = _arrive(work, cmd.persons, cmd.household_number, cmd.address, cmd.changed_on, None, c.EX_OFFICIO_ENTRY)
+    return work.outcome(hh.household_number)
+
+
+def register_birth(reader: RegisterReader, cmd: c.RegisterBirth) -> Outcome:
+    work = _Work(reader, cmd)
+    _not_after(cmd.birth_date, cmd.filed_on, "birth_date", "届出日より後の出生日です")
+    if cmd.person.birth_date != cmd.birth_date:
+        raise InvalidDate("出生日と生年月日が一致しません", "person.birth_date")
+    hh = work.household(cmd.household_number)
+    hh_address = hh.address
+    _arrive(work, (cmd.person,), cmd.household_number, hh_address, cmd.birth_date, None, c.BIRTH)
+    return work.outcome(hh.household_number)
+
+
+# --- householder succession ---------------------------------------------------------------------------------
+
+
+def _succeed(work: _Work, hh: HouseholdState, leaving: set[str], new_householder: str | None,
+             new_relationships: dict[str, str], changed_on: date) -> None:
+    """When the 世帯主 leaves: one survivor takes over by itself; two or more need `new_householder` (API.md)."""
+    head = hh.householder
+    remaining = [m for m in hh.members if m.addressee_number not in leaving]
+    if head is None or head.addressee_number not in leaving or not remaining:
+        return
+    if len(remaining) == 1:
+        new_householder = remaining[0].addressee_number
+    if new_householder is None:
+        raise HouseholderRequired("残る世帯員から新しい世帯主を指定してください", "new_householder")
+    _install_head(work, remaining, new_householder, new_relationships, changed_on, c.HOUSEHOLDER_CHANGE, head)
+
+
+def _install_head(work: _Work, members: list[ResidentRecord], new_head: str, new_relationships: dict[str, str],
+                  changed_on: date, reason: str, old_head: ResidentRecord | None) -> None:
+    by_number = {m.addressee_number: m for m in members}
+    if new_head not in by_number:
+        raise InvalidField("新しい世帯主は世帯員から指定してください", "new_householder")
+    head = by_number[new_head]
+    top = min(m.position for m in members) - 1
+    work.record(dataclasses.replace(head, relationship=HOUSEHOLDER, position=top), reason, changed_on)
+    unknown = []
+    for m in members:
+        if m.addressee_number == new_head:
+            continue
+        if old_head is not None and m.addressee_number == old_head.addressee_number:
+            rel = new_relationships.get(m.addressee_number) or inverse(head.relationship, m.sex)
+        else:
+            rel = new_relationships.get(m.addressee_number) or rebase(m.relationship, head.relationship)
+        if rel is None:
+            unknown.append(m.addressee_number)
+        elif rel != m.relationship:
+            work.record(dataclasses.replace(m, relationship=rel), reason, changed_on)
+    if unknown:
+        raise InvalidField("新しい世帯主との続柄を指定してください: " + ", ".join(unknown), "new_relationships")
+
+
+# --- persons leaving: move-out, death, ex officio removal ---------------------------------------------------
+
+
+def _remove(work: _Work, numbers: tuple[str, ...], removal: Removal, new_householder: str | None,
+            new_relationships: dict[str, str], move_out: MoveOutData | None = None) -> HouseholdState:
+    if not numbers:
+        raise InvalidField("住民を一人以上指定してください", "addressee_numbers")
+    states = [work.active(n, f"addressee_numbers.{i}") for i, n in enumerate(numbers)]
+    for state in states:
+        _check_change_date(work, state, removal.removed_on, "changed_on")
+    households = {s.record.household_number for s in states}
+    if len(households) != 1:
+        raise InvalidField("同じ世帯の住民を指定してください", "addressee_numbers")
+    hh = work.household(households.pop())
+    _succeed(work, hh, set(numbers), new_householder, new_relationships, removal.removed_on)
+    for state in states:
+        record = dataclasses.replace(work.current(state.record.addressee_number), status=REMOVED, removal=removal,
+                                     move_out=move_out, filed_on=work.cmd.filed_on)
+        work.record(record, removal.reason, removal.removed_on)
+    return hh
+
+
+def move_out(reader: RegisterReader, cmd: c.MoveOut) -> Outcome:
+    work = _Work(reader, cmd)
+    reason = c.MOVE_OUT_ABROAD if cmd.destination.country else c.MOVE_OUT
+    data = MoveOutData(cmd.destination, cmd.planned_on, cmd.filed_on)
+    hh = _remove(work, cmd.addressee_numbers, Removal(reason, cmd.planned_on), cmd.new_householder,
+                 cmd.new_relationships, data)
+    return work.outcome(hh.household_number, late_from=cmd.planned_on)
+
+
+def register_death(reader: RegisterReader, cmd: c.RegisterDeath) -> Outcome:
+    work = _Work(reader, cmd)
+    _not_after(cmd.died_on, cmd.filed_on, "died_on", "届出日より後の死亡日です")
+    state = work.active(cmd.addressee_number, "addressee_number")
+    _not_after(state.record.birth_date, cmd.died_on, "died_on", "生年月日より前の死亡日です")
+    hh = _remove(work, (cmd.addressee_number,), Removal(c.DEATH, cmd.died_on), cmd.new_householder,
+                 cmd.new_relationships)
+    return work.outcome(hh.household_number)
+
+
+def ex_officio_removal(reader: RegisterReader, cmd: c.ExOfficioRemoval) -> Outcome:
+    work = _Work(reader, cmd)
+    _not_after(cmd.changed_on, cmd.filed_on, "changed_on", "処理日より後の異動日です")
+    hh = _remove(work, cmd.addressee_numbers, Removal(c.EX_OFFICIO_REMOVAL, cmd.changed_on), cmd.new_householder,
+                 cmd.new_relationships)
+    return work.outcome(hh.household_number)
+
+
+# --- moves and regrouping inside the city ---------------------------------------------------------------------
+
+
+def _regroup(work: _Work, movers: list[ResidentState], target: HouseholdState, householder: str | None,
+             new_relationships: dict[str, str], changed_on: date, reason: str, address: Address | None) -> None:
+    """Put `movers` into `target` (a new household headed by `householder`, or an existing one)."""
+    numbers = [s.record.addressee_number for s in movers]
+    if target.is_new:
+        if householder not in numbers:
+            raise InvalidField("新しい世帯の世帯主は異動する住民から指定してください", "householder")
+        head_old = next(s.record.relationship for s in movers if s.record.addressee_number == householder)
+    else:
+        head_old = None
+    start = max((m.position for m in target.members), default=0) + 1
+    missing = []
+    for offset, state in enumerate(movers):
+        r = work.current(state.record.addressee_number)
+        if r.addressee_number == householder:
+            rel: str | None = HOUSEHOLDER
+        else:
+            rel = new_relationships.get(r.addressee_number) or (rebase(r.relationship, head_old) if head_old else None)
+        if rel is None:
+            missing.append(r.addressee_number)
+            continue
+        moved = dataclasses.replace(r, household_number=target.household_number, relationship=rel,
+                                    position=start + offset)
+        if address is not None:
+            moved = dataclasses.replace(moved, address=address, address_since=changed_on, previous_address=r.address)
+        work.record(moved, reason, changed_on)
+    if missing:
+        raise InvalidField("世帯主との続柄を指定してください: " + ", ".join(missing), "new_relationships")
+
+
+def move_within(reader: RegisterReader, cmd: c.MoveWithin) -> Outcome:
+    work = _Work(reader, cmd)
+    _not_after(cmd.changed_on, cmd.filed_on, "changed_on", "届出日より後の転居日です")
+    hh = work.household(cmd.household_number)
+    movers = _members_of(work, hh, cmd.addressee_numbers)
+    for s in movers:
+        _check_change_date(work, s, cmd.changed_on, "changed_on")
+    whole = {s.record.addressee_number for s in movers} == {m.addressee_number for m in hh.members}
+    if cmd.join_household_number:
+        target = work.household(cmd.join_household_number, "join_household_number")
+        if target.address.address != cmd.address.address:
+            raise InvalidField("転居先の世帯の住所と異なります", "address")
+    elif whole:
+        target = hh
+        hh.address = cmd.address
+    elif cmd.new_household:
+        target = work.new_household(cmd.address)
+    else:
+        raise InvalidField("世帯の一部が転居する場合は新しい世帯か転居先の世帯を指定してください", "new_household")
+    if target is not hh:
+        _succeed(work, hh, set(cmd.addressee_numbers), cmd.householder if whole else None,
+                 cmd.new_relationships, cmd.changed_on)
+        _regroup(work, movers, target, cmd.householder, cmd.new_relationships, cmd.changed_on, c.MOVE_WITHIN,
+                 cmd.address)
+    else:
+        for s in movers:
+            r = s.record
+            work.record(dataclasses.replace(r, address=cmd.address, address_since=cmd.changed_on,
+                                            previous_address=r.address, filed_on=cmd.filed_on),
+                        c.MOVE_WITHIN, cmd.changed_on)
+    return work.outcome(target.household_number, late_from=cmd.changed_on)
+
+
+def _members_of(work: _Work, hh: HouseholdState, numbers: tuple[str, ...]) -> list[ResidentState]:
+    if not numbers:
+        raise InvalidField("住民を一人以上指定してください", "addressee_numbers")
+    members = {m.addressee_number for m in hh.members}
+    states = []
+    for i, n in enumerate(numbers):
+        state = work.active(n, f"addressee_numbers.{i}")
+        if n not in members:
+            raise InvalidField("指定した世帯の世帯員ではありません", f"addressee_numbers.{i}")
+        states.append(state)
+    return states
+
+
+def change_household(reader: RegisterReader, cmd: c.ChangeHousehold) -> Outcome:
+    work = _Work(reader, cmd)
+    _not_after(cmd.changed_on, cmd.filed_on, "changed_on", "届出日より後の異動日です")
+    hh = work.household(cmd.household_number)
+    for m in hh.members:
+        _check_change_date(work, work.active(m.addressee_number, "household_number"), cmd.changed_on, "changed_on")
+    if cmd.type == "householder_change":
+        if cmd.new_householder is None:
+            raise InvalidField("新しい世帯主を指定してください", "new_householder")
+        if hh.householder and hh.householder.addressee_number == cmd.new_householder:
+            raise InvalidField("すでに世帯主です", "new_householder")
+        _install_head(work, list(hh.members), cmd.new_householder, cmd.new_relationships, cmd.changed_on,
+                      c.HOUSEHOLDER_CHANGE, hh.householder)
+        return work.outcome(hh.household_number, late_from=cmd.changed_on)
+    if cmd.type == "split":
+        movers = _members_of(work, hh, cmd.addressee_numbers)
+        if len(movers) == len(hh.members):
+            raise InvalidField("世帯の全員は分離できません", "addressee_numbers")
+        target = work.new_household(hh.address)
+        _succeed(work, hh, set(cmd.addressee_numbers), cmd.new_householder, cmd.new_relationships, cmd.changed_on)
+        _regroup(work, movers, target, cmd.householder, cmd.new_relationships, cmd.changed_on, c.SPLIT, None)
+        return work.outcome(target.household_number, late_from=cmd.changed_on)
+    if cmd.type == "merge":
+        if not cmd.into_household_number or cmd.into_household_number == cmd.household_number:
+            raise InvalidField("合併先の世帯を指定してください", "into_household_number")
+        target = work.household(cmd.into_household_number, "into_household_number")
+        if target.address.address != hh.address.address:
+            raise InvalidField("同じ住所の世帯としか合併できません", "into_household_number")
+        movers = [work.active(m.addressee_number, "household_number") for m in hh.members]
+        _regroup(work, movers, target, None, cmd.new_relationships, cmd.changed_on, c.MERGE, None)
+        return work.outcome(target.household_number, late_from=cmd.changed_on)
+    raise InvalidField("世帯変更の種類は householder_change, split, merge のいずれかです", "type")
+
+
+# --- ex officio corrections, restoration, cancellation -----------------------------------------------------
+
+CORRECTABLE = {
+    "family_name", "given_name", "family_name_kana", "given_name_kana", "sex", "birth_date", "birth_date_unknown",
+    "former_surname", "former_surname_kana", "honseki", "family_register_head", "resident_code", "my_number",
+    "relationship", "foreign", "voter_registered", "school_district", "voting_district", "resident_since",
+    "national_health_insurance", "late_elderly_insurance", "long_term_care_insurance", "national_pension",
+    "child_allowance",
+}
+
+
+def ex_officio_correction(reader: RegisterReader, cmd: c.ExOfficioCorrection) -> Outcome:
+    work = _Work(reader, cmd)
+    _not_after(cmd.changed_on, cmd.filed_on, "changed_on", "処理日より後の異動日です")
+    state = work.active(cmd.addressee_number, "addressee_number")
+    unknown = set(cmd.corrections) - CORRECTABLE
+    if unknown or not cmd.corrections:
+        raise InvalidField("修正できない項目です: " + ", ".join(sorted(unknown)), "corrections")
+    mn = cmd.corrections.get("my_number")
+    if isinstance(mn, str):
+        holder = reader.active_by_my_number(mn)
+        if holder and holder.addressee_number != cmd.addressee_number:
+            raise DuplicateMyNumber("この個人番号は別の住民に記録されています", "corrections.my_number")
+    rc = cmd.corrections.get("resident_code")
+    if isinstance(rc, str):
+        holder = reader.active_by_resident_code(rc)
+        if holder and holder.addressee_number != cmd.addressee_number:
+            raise InvalidField("この住民票コードは別の住民に記録されています", "corrections.resident_code")
+    corrected = dataclasses.replace(state.record, **cmd.corrections)  # type: ignore[arg-type]
+    _not_after(corrected.birth_date, corrected.resident_since, "corrections.birth_date", "住民となった日より後の生年月日です")
+    work.household(state.record.household_number)
+    work.record(corrected, c.EX_OFFICIO_CORRECTION, cmd.changed_on)
+    return work.outcome(state.record.household_number)
+
+
+def ex_officio_restoration(reader: RegisterReader, cmd: c.ExOfficioRestoration) -> Outcome:
+    """職権回復: a wrongly removed record returns, as it was before the removal, to its household."""
+    work = _Work(reader, cmd)
+    state = reader.resident(cmd.addressee_number)
+    if state is None:
+        raise NotFound("該当する住民が見つかりません", "addressee_number")
+    if state.record.is_active:
+        raise InvalidField("消除されていない住民は回復できません", "addressee_number")
+    work.states[cmd.addressee_number] = state
+    found = reader.household(state.record.household_number)
+    if found is None or not found.members:
+        hh = HouseholdState(state.record.household_number, state.record.address, [], version=found.version if found else 0,
+                            is_new=found is None)
+        work.households[hh.household_number] = hh
+        record = dataclasses.replace(state.record, relationship=HOUSEHOLDER)
+    else:
+        work.households[found.household_number] = found
+        record = state.record
+    restored = dataclasses.replace(record, status=ACTIVE, removal=None, move_out=None, filed_on=cmd.filed_on)
+    work.record(restored, c.EX_OFFICIO_RESTORATION, cmd.changed_on)
+    return work.outcome(restored.household_number)
+
+
+def cancel_filing(reader: RegisterReader, cmd: c.CancelFiling) -> Outcome:
+    """取消し appends: each person gets a new version equal to their record before the filing."""
+    work = _Work(reader, cmd)
+    touched = reader.filing_versions(cmd.filing_id)
+    if not touched:
+        raise NotFound("該当する届出が見つかりません", "filing_id")
+    primary = ""
+    for addressee_number, version in touched:
+        state = reader.resident(addressee_number)
+        if state is None or state.version != version:
+            raise InvalidField("この届出の後に異動があるため取り消せません", "filing_id")
+        work.states[addressee_number] = state
+        if state.record.is_active:
+            work.household_of(state.record.household_number)
+        before = reader.version_record(addressee_number, version - 1) if version > 1 else None
+        if before is None:  # the filing created this person: the cancellation removes the entry again
+            before = dataclasses.replace(state.record, status=REMOVED,
+                                         removal=Removal(c.CANCELLATION, state.last_changed_on))
+        if before.is_active:
+            work.household_of(before.household_number)
+        work.record(dataclasses.replace(before, filed_on=cmd.filed_on), c.CANCELLATION, state.last_changed_on)
+        primary = primary or before.household_number
+    return work.outcome(primary)

@@ -1,0 +1,75 @@
+"""The operation log (操作ログ): one hash-chained entry for every read and write, written in the same transaction.
+
+Each entry's hash covers the previous entry's hash and the entry's own fields, so an edited or deleted row
+breaks the chain at that point; `verify` names the first broken entry.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from juki.policy.roles import Actor
+
+GENESIS = "0" * 64
+
+
+@dataclass(frozen=True)
+class LogEntry:
+    action: str
+    procedure: str
+    targets: Sequence[str] = ()
+    my_number_shown: bool = False
+    result: str = "ok"
+    detail: str = ""
+
+
+def entry_fields(seq: int, at: datetime, actor: Actor, entry: LogEntry) -> dict[str, Any]:
+    return {
+        "seq": seq,
+        "at": at,
+        "staff_id": actor.staff_id,
+        "staff_name": actor.name,
+        "role": actor.role,
+        "terminal": actor.terminal,
+        "procedure": entry.procedure,
+        "action": entry.action,
+        "targets": list(entry.targets),
+        "my_number_shown": entry.my_number_shown,
+        "result": entry.result,
+        "detail": entry.detail,
+    }
+
+
+def utc(at: datetime) -> datetime:
+    """SQLite hands back naive datetimes (stored as UTC); PostgreSQL aware ones in the session's zone."""
+    return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
+
+
+def chain_hash(prev_hash: str, fields: dict[str, Any]) -> str:
+    body = dict(fields, at=utc(fields["at"]).isoformat(timespec="microseconds"))
+    canonical = json.dumps(body, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256((prev_hash + canonical).encode()).hexdigest()
+
+
+HASHED = ("seq", "at", "staff_id", "staff_name", "role", "terminal", "procedure", "action", "targets",
+          "my_number_shown", "result", "detail")
+
+
+def first_broken(rows: Iterable[Any]) -> tuple[int, int | None]:
+    """Walk the chain in order; return (entries checked, seq of the first bad entry or None)."""
+    prev = GENESIS
+    count = 0
+    expected_seq = 1
+    for row in rows:
+        fields = {k: getattr(row, k) for k in HASHED}
+        if row.seq != expected_seq or row.prev_hash != prev or chain_hash(prev, fields) != row.hash:
+            return count, row.seq
+        prev = row.hash
+        count += 1
+        expected_seq += 1
+    return count, None

@@ -1,0 +1,169 @@
+"""Command handlers: every change to the register goes through `file`, `approve` or `cancel` here.
+
+One door (ARCHITECTURE.md): authorise the actor, parse the filing, let the domain decide, and write the new
+versions, the filing, the operation-log entry and the outbox rows in one transaction.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from juki.domain import commands as c
+from juki.domain import register
+from juki.domain.errors import Forbidden, InvalidField, NotFound
+from juki.domain.intake import PARSERS
+from juki.policy.roles import PROCEDURE_REGISTER, REGISTER_APPROVE, REGISTER_FILE, Actor
+from juki.services.audit import LogEntry
+from juki.services.authorization import authorize
+from juki.services.unit_of_work import UnitOfWork, UnitOfWorkFactory
+
+HANDLERS: dict[type, Callable[[Any, Any], register.Outcome]] = {
+    c.MoveIn: register.move_in,
+    c.MoveWithin: register.move_within,
+    c.MoveOut: register.move_out,
+    c.RegisterBirth: register.register_birth,
+    c.RegisterDeath: register.register_death,
+    c.ChangeHousehold: register.change_household,
+    c.ExOfficioEntry: register.ex_officio_entry,
+    c.ExOfficioCorrection: register.ex_officio_correction,
+    c.ExOfficioRemoval: register.ex_officio_removal,
+    c.ExOfficioRestoration: register.ex_officio_restoration,
+    c.CancelFiling: register.cancel_filing,
+}
+
+EX_OFFICIO_REASONS = {
+    "ex-officio-entry": c.EX_OFFICIO_ENTRY,
+    "ex-officio-correction": c.EX_OFFICIO_CORRECTION,
+    "ex-officio-removal": c.EX_OFFICIO_REMOVAL,
+    "ex-officio-restoration": c.EX_OFFICIO_RESTORATION,
+}
+
+
+@dataclass(frozen=True)
+class FilingResult:
+    filing_id: str
+    household_number: str
+    changes: list[dict[str, Any]]
+    late: bool
+    approval_state: str = "none"
+
+
+def _split_secrets(payload: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Keep My Numbers out of the stored filing text; they go to the secret column (encrypted in issue 3)."""
+    public = copy.deepcopy(dict(payload))
+    secrets: dict[str, Any] = {}
+
+    def walk(node: Any, path: str) -> None:
+        if isinstance(node, dict):
+            for key in list(node):
+                if key == "my_number" and node[key]:
+                    secrets[path + key] = node.pop(key)
+                else:
+                    walk(node[key], f"{path}{key}.")
+        elif isinstance(node, list):
+            for i, item in enumerate(node):
+                walk(item, f"{path}{i}.")
+
+    walk(public, "")
+    return public, secrets
+
+
+def _join_secrets(public: Mapping[str, Any], secrets: Mapping[str, Any] | None) -> dict[str, Any]:
+    data = copy.deepcopy(dict(public))
+    for path, value in (secrets or {}).items():
+        node: Any = data
+        *parents, leaf = path.split(".")
+        for part in parents:
+            node = node[int(part)] if isinstance(node, list) else node[part]
+        node[leaf] = value
+    return data
+
+
+def _apply(uow: UnitOfWork, command: c.Command, kind: str, payload: Mapping[str, Any], actor: Actor,
+           approval: dict[str, Any] | None = None) -> FilingResult:
+    outcome = HANDLERS[type(command)](uow.reader, command)
+    public, secrets = _split_secrets(payload)
+    first = outcome.changes[0] if outcome.changes else None
+    filing_id = uow.add_filing(dict(
+        kind=kind, change_reason=first.change_reason if first else None,
+        changed_on=first.changed_on if first else None, filed_on=command.filed_on, late=outcome.late,
+        household_number=outcome.household_number, staff_id=actor.staff_id, payload=public,
+        secret_payload=secrets or None, approval_state="none", **(approval or {})))
+    uow.write(outcome, filing_id, actor)
+    targets = [ch.record.addressee_number for ch in outcome.changes]
+    uow.log(actor, LogEntry(f"filing:{kind}", PROCEDURE_REGISTER, targets, detail=filing_id))
+    changes = [{"addressee_number": ch.record.addressee_number, "change_reason": ch.change_reason,
+                "version": ch.previous_version + 1} for ch in outcome.changes]
+    return FilingResult(filing_id, outcome.household_number, changes, outcome.late)
+
+
+def file(uow_factory: UnitOfWorkFactory, actor: Actor, kind: str, payload: Mapping[str, Any]) -> FilingResult:
+    """Enter a filing. Ex officio changes are checked now but wait for a supervisor's approval (決裁)."""
+    authorize(uow_factory, actor, REGISTER_FILE, f"filing:{kind}")
+    parser = PARSERS.get(kind)
+    if parser is None:
+        raise NotFound("該当する届出の種類がありません", "kind")
+    command = parser(payload)
+    with uow_factory() as uow:
+        if kind in EX_OFFICIO_REASONS:
+            HANDLERS[type(command)](uow.reader, command)  # the logic checks run at entry too
+            public, secrets = _split_secrets(payload)
+            filing_id = uow.add_filing(dict(
+                kind=kind, change_reason=EX_OFFICIO_REASONS[kind], changed_on=getattr(command, "changed_on", None),
+                filed_on=command.filed_on, late=False, household_number=None, staff_id=actor.staff_id,
+                payload=public, secret_payload=secrets or None, approval_state="pending",
+                reason=getattr(command, "reason", None)))
+            uow.log(actor, LogEntry(f"filing:{kind}", PROCEDURE_REGISTER, detail=f"{filing_id} pending"))
+            uow.commit()
+            return FilingResult(filing_id, "", [], False, "pending")
+        result = _apply(uow, command, kind, payload, actor)
+        uow.commit()
+        return result
+
+
+def decide(uow_factory: UnitOfWorkFactory, actor: Actor, filing_id: str, approve: bool,
+           comment: str = "") -> FilingResult:
+    """決裁: a supervisor who did not enter the change approves it (it takes effect) or sends it back."""
+    authorize(uow_factory, actor, REGISTER_APPROVE, "approval")
+    with uow_factory() as uow:
+        row = uow.queries.filing(filing_id)
+        if row is None or row.approval_state != "pending":
+            raise NotFound("決裁待ちの職権処理が見つかりません", "filing_id")
+        if row.staff_id == actor.staff_id:
+            raise Forbidden("入力した職員は自分の職権処理を決裁できません", "filing_id")
+        decided = {"approval_state": "approved" if approve else "returned", "approved_by": actor.staff_id,
+                   "decided_at": uow.now}
+        uow.decide_filing(filing_id, decided)
+        if not approve:
+            uow.log(actor, LogEntry("approval:return", PROCEDURE_REGISTER, detail=f"{filing_id} {comment}"[:500]))
+            uow.commit()
+            return FilingResult(filing_id, "", [], False, "returned")
+        payload = _join_secrets(row.payload, row.secret_payload)
+        command = PARSERS[row.kind](payload)
+        result = _apply(uow, command, row.kind, payload, actor,
+                        approval={"approval_state": "approved", "approved_by": actor.staff_id,
+                                  "decided_at": uow.now, "reason": f"{filing_id} の決裁"})
+        uow.log(actor, LogEntry("approval:approve", PROCEDURE_REGISTER, [ch["addressee_number"] for ch in
+                                                                         result.changes], detail=filing_id))
+        uow.commit()
+        return FilingResult(result.filing_id, result.household_number, result.changes, False, "approved")
+
+
+def cancel(uow_factory: UnitOfWorkFactory, actor: Actor, filing_id: str, payload: Mapping[str, Any]) -> FilingResult:
+    """取消し (標準仕様書 4.6): appends versions that restore what the filing changed; deletes nothing."""
+    authorize(uow_factory, actor, REGISTER_APPROVE, "filing:cancel")
+    from juki.domain.dates import parse_iso_date
+
+    filed_on = parse_iso_date(str(payload.get("filed_on") or ""), "filed_on")
+    reason = str(payload.get("reason") or "").strip()
+    if not reason:
+        raise InvalidField("取消しの理由を入力してください", "reason")
+    command = c.CancelFiling(filed_on=filed_on, filing_id=filing_id, reason=reason)
+    with uow_factory() as uow:
+        result = _apply(uow, command, "cancel", {"filing_id": filing_id, "reason": reason,
+                                                  "filed_on": filed_on.isoformat()}, actor)
+        uow.commit()
+        return result

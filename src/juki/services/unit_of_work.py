@@ -1,0 +1,40 @@
+"""The unit of work: one transaction that a command's versions, its log entry and its outbox rows share."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+from types import TracebackType
+from typing import Any, Protocol
+
+from juki.domain.register import Outcome, RegisterReader
+from juki.policy.roles import Actor
+from juki.services.audit import LogEntry
+
+
+class UnitOfWork(Protocol):
+    reader: RegisterReader
+    queries: Any  # the read side (adapters.queries.SqlQueries): searches, history, lists
+    now: datetime
+
+    def __enter__(self) -> UnitOfWork: ...
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None: ...
+    def write(self, outcome: Outcome, filing_id: str, actor: Actor) -> None: ...
+    def add_filing(self, values: dict[str, Any]) -> str: ...
+    def decide_filing(self, filing_id: str, values: dict[str, Any]) -> None: ...
+    def log(self, actor: Actor, entry: LogEntry) -> None: ...
+    def commit(self) -> None: ...
+
+
+UnitOfWorkFactory = Callable[[], UnitOfWork]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def jst_today() -> date:
+    from zoneinfo import ZoneInfo
+
+    return datetime.now(ZoneInfo("Asia/Tokyo")).date()

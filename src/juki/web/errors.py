@@ -1,0 +1,64 @@
+"""The one error handler: domain errors and schema errors become application/problem+json."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from juki.domain.errors import DomainError
+
+log = logging.getLogger("juki.web")
+PROBLEM = "application/problem+json"
+
+_TITLES = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed",
+           409: "Conflict", 422: "Unprocessable Content", 500: "Internal Server Error"}
+
+
+def problem(status: int, detail: str, errors: list[dict[str, Any]], headers: dict[str, str] | None = None
+            ) -> JSONResponse:
+    body = {"type": f"https://juki.example/problems/{errors[0]['code'] if errors else status}",
+            "title": _TITLES.get(status, "Error"), "status": status, "detail": detail, "errors": errors}
+    return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
+
+
+def _field(loc: tuple[Any, ...]) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path")]
+    return ".".join(parts)
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(DomainError)
+    async def _domain(_: Request, exc: DomainError) -> JSONResponse:
+        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+        return problem(exc.status, exc.message, [exc.to_dict()], headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _schema(_: Request, exc: RequestValidationError) -> JSONResponse:
+        # Never echo the input back: it may hold a My Number.
+        errors = [{"code": "invalid_field", "field": _field(tuple(e.get("loc", ()))),
+                   "message": _schema_message(e.get("type", ""))} for e in exc.errors()]
+        return problem(422, "入力の形式が正しくありません", errors[:50])
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = {401: "unauthenticated", 403: "forbidden", 404: "not_found"}.get(exc.status_code, "invalid_field")
+        return problem(exc.status_code, str(exc.detail), [{"code": code, "field": None, "message": str(exc.detail)}])
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+        log.error("unhandled error: %s", type(exc).__name__)  # no message: it may carry personal data
+        return problem(500, "システムエラーが発生しました", [])
+
+
+def _schema_message(kind: str) -> str:
+    return {
+        "missing": "必須項目です",
+        "extra_forbidden": "この項目は指定できません",
+        "json_invalid": "JSONの形式が正しくありません",
+        "string_too_long": "長すぎます",
+    }.get(kind, "値の型が正しくありません")

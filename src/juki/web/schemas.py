@@ -1,0 +1,187 @@
+"""Request bodies: shapes and JSON types only (unknown fields refused); the values' rules are the domain's."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr
+
+Text = StrictStr
+Short = Field(default=None, max_length=1000)
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class LoginBody(Body):
+    username: Text = Field(max_length=100)
+    password: Text = Field(max_length=1000)
+    otp: Text = Field(max_length=20)
+
+
+class AddressIn(Body):
+    address: Text = Field(max_length=1000)
+    katagaki: Text | None = Short
+    postal_code: Text | None = Short
+
+
+class OtherAddressIn(Body):
+    address: Text = Field(max_length=1000)
+    municipality_code: Text | None = Short
+    country: Text | None = Short
+    postal_code: Text | None = Short
+    katagaki: Text | None = Short
+
+
+class ForeignIn(Body):
+    nationality: Text = Field(max_length=1000)
+    article_30_45_category: Text = Field(max_length=1000)
+    status_of_residence: Text | None = Short
+    period_of_stay: Text | None = Short
+    stay_expires_on: Text | None = Short
+    residence_card_number: Text | None = Short
+    special_permanent_resident_certificate_number: Text | None = Short
+    alias_name: Text | None = Short
+    alias_name_kana: Text | None = Short
+    foreign_resident_since: Text | None = Short
+
+
+class PersonIn(Body):
+    family_name: Text = Field(max_length=1000)
+    given_name: Text = Field(max_length=1000)
+    family_name_kana: Text = Field(max_length=1000)
+    given_name_kana: Text = Field(max_length=1000)
+    birth_date: Text | None = Short
+    sex: Text = Field(max_length=20)
+    relationship: Text = Field(max_length=100)
+    my_number: Text | None = Short
+    resident_code: Text | None = Short
+    honseki: Text | None = Short
+    family_register_head: Text | None = Short
+    former_surname: Text | None = Short
+    former_surname_kana: Text | None = Short
+    foreign: ForeignIn | None = None
+
+
+class HouseholdRef(Body):
+    new: StrictBool | None = None
+    household_number: Text | None = Short
+
+
+Relationships = dict[StrictStr, StrictStr]
+
+
+class MoveInBody(Body):
+    filed_on: Text
+    changed_on: Text
+    previous_address: OtherAddressIn
+    address: AddressIn
+    household: HouseholdRef
+    persons: list[PersonIn] = Field(max_length=50)
+
+
+class MoveWithinBody(Body):
+    # Extra person fields are let through to the domain so it can answer `non_address_change` (API.md).
+    model_config = ConfigDict(extra="allow")
+    filed_on: Text
+    changed_on: Text
+    household_number: Text
+    addressee_numbers: list[StrictStr] = Field(max_length=50)
+    address: AddressIn
+    new_household: StrictBool | None = None
+    householder: Text | None = None
+    join_household_number: Text | None = None
+    new_relationships: Relationships | None = None
+
+
+class MoveOutBody(Body):
+    filed_on: Text
+    planned_on: Text
+    addressee_numbers: list[StrictStr] = Field(max_length=50)
+    destination: OtherAddressIn
+    new_householder: Text | None = None
+    new_relationships: Relationships | None = None
+
+
+class BirthBody(Body):
+    filed_on: Text
+    birth_date: Text
+    household_number: Text
+    person: PersonIn
+
+
+class DeathBody(Body):
+    filed_on: Text
+    died_on: Text
+    addressee_number: Text
+    new_householder: Text | None = None
+    new_relationships: Relationships | None = None
+
+
+class HouseholdChangeBody(Body):
+    filed_on: Text
+    changed_on: Text
+    type: Literal["householder_change", "split", "merge"]
+    household_number: Text
+    new_householder: Text | None = None
+    addressee_numbers: list[StrictStr] | None = Field(default=None, max_length=50)
+    householder: Text | None = None
+    into_household_number: Text | None = None
+    new_relationships: Relationships | None = None
+
+
+class ExOfficioEntryBody(Body):
+    filed_on: Text
+    changed_on: Text
+    reason: Text = Field(max_length=1000)
+    address: AddressIn
+    household: HouseholdRef | None = None
+    persons: list[PersonIn] = Field(max_length=50)
+
+
+class ExOfficioCorrectionBody(Body):
+    filed_on: Text
+    changed_on: Text
+    reason: Text = Field(max_length=1000)
+    addressee_number: Text
+    corrections: dict[StrictStr, object]
+
+
+class ExOfficioRemovalBody(Body):
+    filed_on: Text
+    changed_on: Text
+    reason: Text = Field(max_length=1000)
+    addressee_numbers: list[StrictStr] = Field(max_length=50)
+    new_householder: Text | None = None
+    new_relationships: Relationships | None = None
+
+
+class ExOfficioRestorationBody(Body):
+    filed_on: Text
+    changed_on: Text
+    reason: Text = Field(max_length=1000)
+    addressee_number: Text
+
+
+class DecisionBody(Body):
+    comment: Text | None = Short
+
+
+class CancelBody(Body):
+    filed_on: Text
+    reason: Text = Field(max_length=1000)
+
+
+BODIES: dict[str, type[Body]] = {
+    "move-in": MoveInBody,
+    "move-within": MoveWithinBody,
+    "move-out": MoveOutBody,
+    "birth": BirthBody,
+    "death": DeathBody,
+    "household-change": HouseholdChangeBody,
+    "ex-officio-entry": ExOfficioEntryBody,
+    "ex-officio-correction": ExOfficioCorrectionBody,
+    "ex-officio-removal": ExOfficioRemovalBody,
+    "ex-officio-restoration": ExOfficioRestorationBody,
+}
