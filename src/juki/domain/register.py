@@ -129,12 +129,17 @@ class _Work:
     def current(self, addressee_number: str) -> ResidentRecord:
         return self.states[addressee_number].record
 
-    def outcome(self, household_number: str, late_from: date | None = None) -> Outcome:
+    def outcome(self, household_number: str, late_from: date | None = None,
+                primary: tuple[str, ...] = ()) -> Outcome:
+        """Check every touched household; list the persons the command named first (API.md `changes`)."""
         for hh in self.households.values():
             hh.members.sort(key=lambda m: m.position)
             check_household(hh)
         late = late_from is not None and (self.cmd.filed_on - late_from).days > LATE_FILING_DAYS
-        return Outcome(household_number, _merge_changes(self.changes), self.households, late)
+        order = {n: i for i, n in enumerate(primary)}
+        changes = sorted(_merge_changes(self.changes),
+                         key=lambda ch: order.get(ch.record.addressee_number, len(order)))
+        return Outcome(household_number, changes, self.households, late)
 
 
 def _merge_changes(changes: list[Change]) -> list[Change]:
@@ -343,7 +348,7 @@ def move_out(reader: RegisterReader, cmd: c.MoveOut) -> Outcome:
     data = MoveOutData(cmd.destination, cmd.planned_on, cmd.filed_on)
     hh = _remove(work, cmd.addressee_numbers, Removal(reason, cmd.planned_on), cmd.new_householder,
                  cmd.new_relationships, data)
-    return work.outcome(hh.household_number, late_from=cmd.planned_on)
+    return work.outcome(hh.household_number, late_from=cmd.planned_on, primary=cmd.addressee_numbers)
 
 
 def register_death(reader: RegisterReader, cmd: c.RegisterDeath) -> Outcome:
@@ -353,7 +358,7 @@ def register_death(reader: RegisterReader, cmd: c.RegisterDeath) -> Outcome:
     _not_after(state.record.birth_date, cmd.died_on, "died_on", "生年月日より前の死亡日です")
     hh = _remove(work, (cmd.addressee_number,), Removal(c.DEATH, cmd.died_on), cmd.new_householder,
                  cmd.new_relationships)
-    return work.outcome(hh.household_number)
+    return work.outcome(hh.household_number, primary=(cmd.addressee_number,))
 
 
 def ex_officio_removal(reader: RegisterReader, cmd: c.ExOfficioRemoval) -> Outcome:
@@ -361,7 +366,7 @@ def ex_officio_removal(reader: RegisterReader, cmd: c.ExOfficioRemoval) -> Outco
     _not_after(cmd.changed_on, cmd.filed_on, "changed_on", "処理日より後の異動日です")
     hh = _remove(work, cmd.addressee_numbers, Removal(c.EX_OFFICIO_REMOVAL, cmd.changed_on), cmd.new_householder,
                  cmd.new_relationships)
-    return work.outcome(hh.household_number)
+    return work.outcome(hh.household_number, primary=cmd.addressee_numbers)
 
 
 # --- moves and regrouping inside the city ---------------------------------------------------------------------
@@ -427,7 +432,7 @@ def move_within(reader: RegisterReader, cmd: c.MoveWithin) -> Outcome:
             work.record(dataclasses.replace(r, address=cmd.address, address_since=cmd.changed_on,
                                             previous_address=r.address, filed_on=cmd.filed_on),
                         c.MOVE_WITHIN, cmd.changed_on)
-    return work.outcome(target.household_number, late_from=cmd.changed_on)
+    return work.outcome(target.household_number, late_from=cmd.changed_on, primary=cmd.addressee_numbers)
 
 
 def _members_of(work: _Work, hh: HouseholdState, numbers: tuple[str, ...]) -> list[ResidentState]:
@@ -464,7 +469,7 @@ def change_household(reader: RegisterReader, cmd: c.ChangeHousehold) -> Outcome:
         target = work.new_household(hh.address)
         _succeed(work, hh, set(cmd.addressee_numbers), cmd.new_householder, cmd.new_relationships, cmd.changed_on)
         _regroup(work, movers, target, cmd.householder, cmd.new_relationships, cmd.changed_on, c.SPLIT, None)
-        return work.outcome(target.household_number, late_from=cmd.changed_on)
+        return work.outcome(target.household_number, late_from=cmd.changed_on, primary=cmd.addressee_numbers)
     if cmd.type == "merge":
         if not cmd.into_household_number or cmd.into_household_number == cmd.household_number:
             raise InvalidField("合併先の世帯を指定してください", "into_household_number")

@@ -87,11 +87,12 @@ def _apply(uow: UnitOfWork, command: c.Command, kind: str, payload: Mapping[str,
     outcome = HANDLERS[type(command)](uow.reader, command)
     public, secrets = _split_secrets(payload)
     first = outcome.changes[0] if outcome.changes else None
-    filing_id = uow.add_filing(dict(
+    values = dict(
         kind=kind, change_reason=first.change_reason if first else None,
         changed_on=first.changed_on if first else None, filed_on=command.filed_on, late=outcome.late,
         household_number=outcome.household_number, staff_id=actor.staff_id, payload=public,
-        secret_payload=secrets or None, approval_state="none", **(approval or {})))
+        secret_payload=secrets or None, approval_state="none")
+    filing_id = uow.add_filing({**values, **(approval or {})})
     uow.write(outcome, filing_id, actor)
     targets = [ch.record.addressee_number for ch in outcome.changes]
     uow.log(actor, LogEntry(f"filing:{kind}", PROCEDURE_REGISTER, targets, detail=filing_id))

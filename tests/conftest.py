@@ -1,0 +1,121 @@
+"""Shared fixtures: a fresh register per test on SQLite, and on PostgreSQL when JUKI_TEST_POSTGRES_URL is set.
+
+Each engine gets one migrated template with the test staff accounts (migrations and argon2 hashing run once);
+every test then starts from a copy: a file copy for SQLite, CREATE DATABASE … TEMPLATE for PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import psycopg
+import pyotp
+import pytest
+from sqlalchemy.engine import make_url
+
+from juki.adapters.db import migrate
+from juki.bootstrap import Juki, build
+
+PG_URL = os.environ.get("JUKI_TEST_POSTGRES_URL")
+TODAY = date(2025, 6, 30)
+PASSWORD = "correct horse battery staple"
+STAFF = {
+    "clerk": ("clerk1", "窓口 一郎", None),
+    "clerk2": ("clerk2", "窓口 二郎", None),
+    "supervisor": ("super1", "係長 花子", None),
+    "auditor": ("audit1", "監査 三郎", None),
+    "admin": ("admin1", "管理 四郎", None),
+    "cs_operator": ("cs1", "CS 五郎", None),
+    "contractor": ("vendor1", "委託 六郎", None),
+    "department": ("hoken1", "保険年金課システム", "保険年金課"),
+}
+ENGINES = ["sqlite", "postgres"] if PG_URL else ["sqlite"]
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "engine_kind" in metafunc.fixturenames:
+        metafunc.parametrize("engine_kind", ENGINES, scope="session")
+
+
+def _seed_staff(j: Juki) -> dict[str, str]:
+    from juki.services.auth import create_staff
+
+    secrets = {}
+    for key, (username, name, dept) in STAFF.items():
+        role = "clerk" if key == "clerk2" else key
+        secrets[username] = create_staff(j.engine, username, name, role, PASSWORD, department=dept)
+    return secrets
+
+
+def _pg_admin_conn() -> psycopg.Connection:
+    url = make_url(PG_URL or "")
+    return psycopg.connect(host=url.host, port=url.port or 5432, user=url.username, password=url.password,
+                           dbname=url.database, autocommit=True)
+
+
+def _pg_url(dbname: str) -> str:
+    return make_url(PG_URL or "").set(database=dbname).render_as_string(hide_password=False)
+
+
+@dataclass
+class Template:
+    kind: str
+    location: str  # SQLite file path or PostgreSQL database name
+    secrets: dict[str, str]
+
+
+@pytest.fixture(scope="session")
+def template(engine_kind: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Template]:
+    if engine_kind == "sqlite":
+        path = tmp_path_factory.mktemp("template") / "template.db"
+        j = build(str(path))
+        secrets = _seed_staff(j)
+        j.engine.dispose()
+        yield Template("sqlite", str(path), secrets)
+        return
+    name = f"juki_tpl_{uuid.uuid4().hex[:8]}"
+    with _pg_admin_conn() as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    migrate(_pg_url(name))
+    j = build(_pg_url(name), run_migrations=False)
+    secrets = _seed_staff(j)
+    j.engine.dispose()
+    yield Template("postgres", name, secrets)
+    with _pg_admin_conn() as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def db_url(template: Template, tmp_path: Path) -> Iterator[str]:
+    if template.kind == "sqlite":
+        path = tmp_path / "register.db"
+        shutil.copy(template.location, path)
+        yield str(path)
+        return
+    name = f"juki_t_{uuid.uuid4().hex[:10]}"
+    with _pg_admin_conn() as conn:
+        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template.location}"')
+    yield _pg_url(name)
+    with _pg_admin_conn() as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def j(db_url: str) -> Iterator[Juki]:
+    juki = build(db_url, run_migrations=False, today=TODAY)
+    yield juki
+    juki.engine.dispose()
+
+
+@pytest.fixture
+def totp(template: Template):  # type: ignore[no-untyped-def]
+    def code(username: str) -> str:
+        return pyotp.TOTP(template.secrets[username]).now()
+
+    return code
