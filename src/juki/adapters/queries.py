@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import Connection, and_, func, or_, select
 
 from juki.adapters import tables as t
+from juki.adapters.repository import read_outbox
 from juki.policy.search import NameTerm, SearchQuery
 
 
@@ -85,3 +86,11 @@ class SqlQueries:
         households = self.conn.execute(
             select(func.count()).select_from(t.households).where(t.households.c.status == "active")).scalar_one()
         return {**{row[0]: row[1] for row in total}, "households": households}
+
+    def outbox(self, after: int, limit: int) -> list[Any]:
+        return read_outbox(self.conn, after, limit)
+
+    def cursor(self, subscriber: str) -> int:
+        value = self.conn.execute(select(t.subscriber_cursors.c.position)
+                                  .where(t.subscriber_cursors.c.subscriber == subscriber)).scalar()
+        return int(value or 0)

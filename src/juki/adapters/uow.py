@@ -59,6 +59,13 @@ class SqlUnitOfWork:
         if done.rowcount != 1:
             raise Conflict("この職権処理は他の職員が決裁しました", "filing_id")
 
+    def set_cursor(self, subscriber: str, position: int) -> None:
+        c = t.subscriber_cursors.c
+        done = self.conn.execute(update(t.subscriber_cursors).where(c.subscriber == subscriber)
+                                 .values(position=position))
+        if done.rowcount == 0:
+            self.conn.execute(insert(t.subscriber_cursors).values(subscriber=subscriber, position=position))
+
     def log(self, actor: Actor, entry: LogEntry) -> None:
         seq = next_counter(self.conn, "log")
         prev = self.conn.execute(select(t.operation_log.c.hash).where(t.operation_log.c.seq == seq - 1)).scalar()

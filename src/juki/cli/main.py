@@ -77,23 +77,40 @@ def demo(
         uvicorn.run(create_app(j), host=host, port=port, log_level="info")
 
 
+UserOpt = Annotated[str, typer.Option("--user", envvar="JUKI_USER", help="administrator's username")]
+PasswordOpt = Annotated[str, typer.Option("--password", envvar="JUKI_PASSWORD", prompt=True, hide_input=True)]
+OtpOpt = Annotated[str, typer.Option("--otp", envvar="JUKI_OTP", prompt="ワンタイムコード")]
+
+
+def _admin(j: object, user: str, password: str, otp: str) -> object:
+    """Sign the operator in, as on the web: a backup is an administrator's act and is logged as theirs."""
+    from juki.services import auth
+
+    s = j.settings  # type: ignore[attr-defined]
+    token = auth.login(j.engine, j.uow, user, password, otp, "cli", 300, s.max_failed_logins)  # type: ignore[attr-defined]
+    return auth.authenticate(j.engine, token.access_token)  # type: ignore[attr-defined]
+
+
 @app.command()
-def backup(out: Annotated[Path, typer.Option("--out")], db: DbOpt = None) -> None:
+def backup(out: Annotated[Path, typer.Option("--out")], user: UserOpt = "admin", password: PasswordOpt = "",
+           otp: OtpOpt = "", db: DbOpt = None) -> None:
     """A consistent copy of the register (admin only, logged)."""
     from juki.bootstrap import build
     from juki.services.backup import backup as run_backup
 
-    count = run_backup(build(_db(db)), out)
+    j = build(_db(db))
+    count = run_backup(j, _admin(j, user, password, otp), out)  # type: ignore[arg-type]
     console.print(f"バックアップを作成しました: {out} ({count} 行)")
 
 
 @app.command()
 def restore(from_: Annotated[Path, typer.Option("--from")], db: DbOpt = None) -> None:
-    """Restore a backup into an empty register."""
+    """Restore a backup into an empty register (run by the server's operator before anyone can sign in)."""
     from juki.bootstrap import build
+    from juki.policy.roles import SYSTEM
     from juki.services.backup import restore as run_restore
 
-    count = run_restore(build(_db(db)), from_)
+    count = run_restore(build(_db(db)), SYSTEM, from_)
     console.print(f"復元しました: {count} 行")
 
 

@@ -1,0 +1,125 @@
+"""The register's storage on both engines: migrations, append-only history, one transaction, concurrency."""
+
+from __future__ import annotations
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import func, select, text
+from sqlalchemy.exc import DBAPIError
+
+from juki.adapters import tables as t
+from juki.domain import register
+from juki.domain.errors import Conflict
+from juki.domain.intake import PARSERS
+from juki.policy.roles import Actor
+from juki.services import filings, outbox
+from juki.services.audit_queries import verify_chain
+from tests import factories as f
+
+CLERK = Actor("clerk1", "窓口 一郎", "clerk", "test")
+
+
+def move_family(j) -> filings.FilingResult:
+    return filings.file(j.uow, CLERK, "move-in", f.move_in())
+
+
+def count(j, table) -> int:
+    with j.engine.connect() as conn:
+        return conn.execute(select(func.count()).select_from(table)).scalar_one()
+
+
+def test_migrations_and_models_agree(j):
+    with j.engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), t.metadata)
+    assert diff == []
+
+
+@pytest.mark.parametrize("table", t.APPEND_ONLY)
+@pytest.mark.parametrize("verb", ["UPDATE {table} SET filing_id = 'x'", "DELETE FROM {table}"])
+def test_history_log_and_outbox_refuse_update_and_delete(j, table, verb):
+    move_family(j)
+    statement = verb.format(table=table)
+    if table == "operation_log":
+        statement = statement.replace("filing_id", "detail")
+    if table == "outbox":
+        statement = statement.replace("filing_id", "event")
+    with pytest.raises(DBAPIError, match="append-only"), j.engine.begin() as conn:
+        conn.execute(text(statement))
+    assert count(j, t.metadata.tables[table]) > 0
+
+
+def test_a_filing_writes_versions_filing_log_and_outbox_together(j):
+    before = {name: count(j, t.metadata.tables[name]) for name in ("resident_versions", "filings", "outbox")}
+    log_before = count(j, t.operation_log)
+    result = move_family(j)
+    assert count(j, t.resident_versions) - before["resident_versions"] == 4
+    assert count(j, t.filings) - before["filings"] == 1
+    assert count(j, t.outbox) - before["outbox"] == 4
+    assert count(j, t.operation_log) == log_before + 1
+    with j.engine.connect() as conn:
+        filing_ids = set(conn.execute(select(t.outbox.c.filing_id)).scalars())
+    assert filing_ids == {result.filing_id}
+
+
+def test_nothing_is_written_when_the_transaction_fails_at_the_last_step(j, monkeypatch):
+    import juki.adapters.repository as repo
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(repo, "_write_outbox", broken)
+    before = [count(j, table) for table in (t.residents, t.resident_versions, t.filings, t.households)]
+    with pytest.raises(RuntimeError):
+        move_family(j)
+    after = [count(j, table) for table in (t.residents, t.resident_versions, t.filings, t.households)]
+    assert after == before
+
+
+def test_two_clerks_changing_one_household_at_once_one_gets_conflict(j):
+    first = move_family(j)
+    numbers = [c["addressee_number"] for c in first.changes]
+    body = {"filed_on": "2025-06-20", "changed_on": "2025-06-15", "household_number": first.household_number,
+            "addressee_numbers": numbers, "address": {"address": "東京都小平市花小金井南町三丁目5番12号"}}
+    command = PARSERS["move-within"](body)
+    slow = j.uow()
+    with pytest.raises(Conflict):
+        with slow as uow:
+            outcome = register.move_within(uow.reader, command)  # clerk A has read the household …
+            filings.file(j.uow, CLERK, "death", {"filed_on": "2025-06-20", "died_on": "2025-06-19",
+                                                 "addressee_number": numbers[3]})  # … clerk B commits first
+            uow.write(outcome, "F-test", CLERK)
+            uow.commit()
+    with j.engine.connect() as conn:
+        versions = conn.execute(select(t.resident_versions.c.change_reason)
+                                .where(t.resident_versions.c.addressee_number == numbers[0])).scalars().all()
+    assert versions == ["転入"]  # clerk A wrote nothing
+
+
+def test_outbox_is_read_in_commit_order_with_a_cursor_per_subscriber(j):
+    first = move_family(j)
+    numbers = [c["addressee_number"] for c in first.changes]
+    filings.file(j.uow, CLERK, "death", {"filed_on": "2025-06-20", "died_on": "2025-06-19",
+                                         "addressee_number": numbers[3]})
+    events = outbox.pending(j.uow, "cs")
+    assert [e.change_reason for e in events] == ["転入"] * 4 + ["死亡"]
+    assert [e.position for e in events] == sorted(e.position for e in events)
+    assert all("my_number" not in e.record for e in events) and events[0].has_my_number
+    outbox.acknowledge(j.uow, "cs", events[3].position)
+    assert [e.change_reason for e in outbox.pending(j.uow, "cs")] == ["死亡"]
+    assert len(outbox.pending(j.uow, "transfer")) == 5  # another subscriber keeps its own place
+
+
+def test_audit_verify_names_the_first_edited_entry(j):
+    move_family(j)
+    move_family_again = filings.file(j.uow, CLERK, "move-in", f.move_in([f.person(family_name="鈴木")]))
+    assert move_family_again.filing_id
+    total, broken = verify_chain(j.engine)
+    assert broken is None and total == count(j, t.operation_log)
+    with j.engine.begin() as conn:
+        if j.engine.dialect.name == "sqlite":
+            conn.execute(text("DROP TRIGGER operation_log_no_update"))
+        else:
+            conn.execute(text("ALTER TABLE operation_log DISABLE TRIGGER operation_log_append_only"))
+        conn.execute(text("UPDATE operation_log SET staff_id = 'someone' WHERE seq = 1"))
+    assert verify_chain(j.engine) == (0, 1)
