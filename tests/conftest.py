@@ -55,8 +55,14 @@ def _seed_staff(j: Juki) -> dict[str, str]:
 
 def _pg_admin_conn() -> psycopg.Connection:
     url = make_url(PG_URL or "")
-    return psycopg.connect(host=url.host, port=url.port or 5432, user=url.username, password=url.password,
-                           dbname=url.database, autocommit=True)
+    return psycopg.connect(
+        host=url.host,
+        port=url.port or 5432,
+        user=url.username,
+        password=url.password,
+        dbname=url.database,
+        autocommit=True,
+    )
 
 
 def _pg_url(dbname: str) -> str:

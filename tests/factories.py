@@ -14,9 +14,15 @@ OTHER = {"address": "東京都武蔵野市吉祥寺本町一丁目1番1号", "mu
 
 def person(relationship: str = "世帯主", **over: Any) -> dict[str, Any]:
     body = {
-        "family_name": "山田", "given_name": "太郎", "family_name_kana": "ヤマダ", "given_name_kana": "タロウ",
-        "birth_date": "1980-04-01", "sex": "male", "relationship": relationship,
-        "my_number": generate_my_number(_rng), "resident_code": generate_resident_code(_rng),
+        "family_name": "山田",
+        "given_name": "太郎",
+        "family_name_kana": "ヤマダ",
+        "given_name_kana": "タロウ",
+        "birth_date": "1980-04-01",
+        "sex": "male",
+        "relationship": relationship,
+        "my_number": generate_my_number(_rng),
+        "resident_code": generate_resident_code(_rng),
     }
     body.update(over)
     return body
@@ -33,8 +39,12 @@ def family_of_four() -> list[dict[str, Any]]:
 
 def move_in(persons: list[dict[str, Any]] | None = None, **over: Any) -> dict[str, Any]:
     body = {
-        "filed_on": "2025-06-02", "changed_on": "2025-06-01", "previous_address": OTHER,
-        "address": {"address": ADDRESS}, "household": {"new": True}, "persons": persons or family_of_four(),
+        "filed_on": "2025-06-02",
+        "changed_on": "2025-06-01",
+        "previous_address": OTHER,
+        "address": {"address": ADDRESS},
+        "household": {"new": True},
+        "persons": persons or family_of_four(),
     }
     body.update(over)
     return body

@@ -23,8 +23,13 @@ class Juki:
         return SqlUnitOfWork(self.engine, today=self.today)
 
 
-def build(database_url: str | None = None, *, run_migrations: bool = True, today: date | None = None,
-          **settings: object) -> Juki:
+def build(
+    database_url: str | None = None,
+    *,
+    run_migrations: bool = True,
+    today: date | None = None,
+    **settings: object,
+) -> Juki:
     cfg = load_settings(database_url=database_url, **settings)
     if run_migrations:
         migrate(cfg.database_url)

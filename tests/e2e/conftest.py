@@ -24,8 +24,9 @@ def headers(client: TestClient, totp: Callable[[str], str]) -> Callable[[str], d
     def for_role(role: str) -> dict[str, str]:
         if role not in cache:
             username = STAFF[role][0]
-            res = client.post("/api/v1/auth/login",
-                              json={"username": username, "password": PASSWORD, "otp": totp(username)})
+            res = client.post(
+                "/api/v1/auth/login", json={"username": username, "password": PASSWORD, "otp": totp(username)}
+            )
             assert res.status_code == 200, res.text
             cache[role] = {"Authorization": f"Bearer {res.json()['access_token']}"}
         return cache[role]

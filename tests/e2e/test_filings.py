@@ -51,7 +51,10 @@ def test_move_in_records_dates_and_previous_address(client, headers):
 
 
 def test_move_in_from_abroad_is_recorded_as_kokugai_tennyu(client, headers):
-    body = f.move_in([f.person()], previous_address={"address": "アメリカ合衆国カリフォルニア州", "country": "アメリカ合衆国"})
+    body = f.move_in(
+        [f.person()],
+        previous_address={"address": "アメリカ合衆国カリフォルニア州", "country": "アメリカ合衆国"},
+    )
     assert file(client, headers, "move-in", body)["changes"][0]["change_reason"] == "国外転入"
 
 
@@ -82,14 +85,16 @@ def test_a_new_household_with_two_householders_is_refused(client, headers):
 
 
 def test_joining_an_existing_household_adds_members_at_the_end(client, headers):
-    hh, numbers = family(client, headers)
+    hh, _numbers = family(client, headers)
     mother = f.person("母", given_name="梅", given_name_kana="ウメ", sex="female", birth_date="1950-01-01")
     body = file(client, headers, "move-in", f.move_in([mother], household={"household_number": hh}))
     assert members(client, headers, hh)[-1] == (body["changes"][0]["addressee_number"], "母")
 
 
 def test_move_in_dated_after_the_filing_is_an_invalid_date(client, headers):
-    res = client.post("/api/v1/filings/move-in", json=f.move_in(changed_on="2025-06-05"), headers=headers("clerk"))
+    res = client.post(
+        "/api/v1/filings/move-in", json=f.move_in(changed_on="2025-06-05"), headers=headers("clerk")
+    )
     assert res.status_code == 422 and error_code(res) == "invalid_date"
 
 
@@ -116,8 +121,17 @@ def test_a_returning_resident_gets_the_old_addressee_number_back(client, headers
     p = f.person()
     first = file(client, headers, "move-in", f.move_in([p], filed_on="2025-01-10", changed_on="2025-01-10"))
     number = first["changes"][0]["addressee_number"]
-    file(client, headers, "move-out", {"filed_on": "2025-02-01", "planned_on": "2025-02-10",
-                                       "addressee_numbers": [number], "destination": f.OTHER})
+    file(
+        client,
+        headers,
+        "move-out",
+        {
+            "filed_on": "2025-02-01",
+            "planned_on": "2025-02-10",
+            "addressee_numbers": [number],
+            "destination": f.OTHER,
+        },
+    )
     again = file(client, headers, "move-in", f.move_in([p]))
     assert again["changes"][0]["addressee_number"] == number
     assert again["changes"][0]["version"] == 3
@@ -129,9 +143,18 @@ def test_a_returning_resident_gets_the_old_addressee_number_back(client, headers
 def test_move_within_of_the_whole_household_changes_the_address_only(client, headers):
     hh, numbers = family(client, headers)
     new = "東京都小平市花小金井南町三丁目5番12号"
-    body = file(client, headers, "move-within", {"filed_on": "2025-06-20", "changed_on": "2025-06-15",
-                                                 "household_number": hh, "addressee_numbers": numbers,
-                                                 "address": {"address": new}})
+    body = file(
+        client,
+        headers,
+        "move-within",
+        {
+            "filed_on": "2025-06-20",
+            "changed_on": "2025-06-15",
+            "household_number": hh,
+            "addressee_numbers": numbers,
+            "address": {"address": new},
+        },
+    )
     assert {c["change_reason"] for c in body["changes"]} == {"転居"}
     rec = resident(client, headers, numbers[1])
     assert rec["address"]["address"] == new and rec["address_since"] == "2025-06-15"
@@ -141,17 +164,27 @@ def test_move_within_of_the_whole_household_changes_the_address_only(client, hea
 
 def test_move_within_that_changes_a_name_is_refused_as_non_address_change(client, headers):
     hh, numbers = family(client, headers)
-    body = {"filed_on": "2025-06-20", "changed_on": "2025-06-15", "household_number": hh,
-            "addressee_numbers": numbers, "address": {"address": "東京都小平市花小金井南町三丁目5番12号"},
-            "family_name": "佐藤"}
+    body = {
+        "filed_on": "2025-06-20",
+        "changed_on": "2025-06-15",
+        "household_number": hh,
+        "addressee_numbers": numbers,
+        "address": {"address": "東京都小平市花小金井南町三丁目5番12号"},
+        "family_name": "佐藤",
+    }
     res = client.post("/api/v1/filings/move-within", json=body, headers=headers("clerk"))
     assert res.status_code == 422 and error_code(res) == "non_address_change"
 
 
 def test_part_of_a_household_moving_needs_a_new_or_joined_household(client, headers):
     hh, numbers = family(client, headers)
-    body = {"filed_on": "2025-06-20", "changed_on": "2025-06-15", "household_number": hh,
-            "addressee_numbers": [numbers[2]], "address": {"address": "東京都小平市花小金井南町三丁目5番12号"}}
+    body = {
+        "filed_on": "2025-06-20",
+        "changed_on": "2025-06-15",
+        "household_number": hh,
+        "addressee_numbers": [numbers[2]],
+        "address": {"address": "東京都小平市花小金井南町三丁目5番12号"},
+    }
     res = client.post("/api/v1/filings/move-within", json=body, headers=headers("clerk"))
     assert res.status_code == 422 and error_code(res) == "invalid_field"
     body.update(new_household=True, householder=numbers[2])
@@ -165,9 +198,18 @@ def test_part_of_a_household_moving_needs_a_new_or_joined_household(client, head
 
 
 def test_move_out_removes_the_record_and_keeps_the_move_out_certificate_data(client, headers):
-    hh, numbers = family(client, headers)
-    file(client, headers, "move-out", {"filed_on": "2025-06-20", "planned_on": "2025-06-25",
-                                       "addressee_numbers": [numbers[3]], "destination": f.OTHER})
+    _hh, numbers = family(client, headers)
+    file(
+        client,
+        headers,
+        "move-out",
+        {
+            "filed_on": "2025-06-20",
+            "planned_on": "2025-06-25",
+            "addressee_numbers": [numbers[3]],
+            "destination": f.OTHER,
+        },
+    )
     rec = resident(client, headers, numbers[3])
     assert rec["status"] == "removed"
     assert rec["removal"] == {"reason": "転出", "removed_on": "2025-06-25"}
@@ -178,8 +220,12 @@ def test_move_out_removes_the_record_and_keeps_the_move_out_certificate_data(cli
 
 def test_householder_leaving_two_members_needs_a_new_householder(client, headers):
     hh, numbers = family(client, headers)
-    body = {"filed_on": "2025-06-20", "planned_on": "2025-06-25", "addressee_numbers": [numbers[0]],
-            "destination": f.OTHER}
+    body = {
+        "filed_on": "2025-06-20",
+        "planned_on": "2025-06-25",
+        "addressee_numbers": [numbers[0]],
+        "destination": f.OTHER,
+    }
     res = client.post("/api/v1/filings/move-out", json=body, headers=headers("clerk"))
     assert res.status_code == 409 and error_code(res) == "householder_required"
     body["new_householder"] = numbers[1]
@@ -192,18 +238,27 @@ def test_death_of_the_householder_with_one_survivor_makes_the_survivor_household
     couple = f.family_of_four()[:2]
     body = file(client, headers, "move-in", f.move_in(couple))
     hh, (husband, wife) = body["household_number"], [c["addressee_number"] for c in body["changes"]]
-    done = file(client, headers, "death", {"filed_on": "2025-06-20", "died_on": "2025-06-18",
-                                           "addressee_number": husband})
+    done = file(
+        client,
+        headers,
+        "death",
+        {"filed_on": "2025-06-20", "died_on": "2025-06-18", "addressee_number": husband},
+    )
     assert [(c["addressee_number"], c["change_reason"]) for c in done["changes"]] == [
-        (husband, "死亡"), (wife, "世帯主変更")]
+        (husband, "死亡"),
+        (wife, "世帯主変更"),
+    ]
     assert members(client, headers, hh) == [(wife, "世帯主")]
     assert resident(client, headers, husband)["removal"] == {"reason": "死亡", "removed_on": "2025-06-18"}
 
 
 def test_death_before_birth_is_an_invalid_date(client, headers):
     _, numbers = family(client, headers)
-    res = client.post("/api/v1/filings/death", json={"filed_on": "2025-06-20", "died_on": "2009-01-01",
-                                                     "addressee_number": numbers[2]}, headers=headers("clerk"))
+    res = client.post(
+        "/api/v1/filings/death",
+        json={"filed_on": "2025-06-20", "died_on": "2009-01-01", "addressee_number": numbers[2]},
+        headers=headers("clerk"),
+    )
     assert res.status_code == 422 and error_code(res) == "invalid_date"
 
 
@@ -223,8 +278,12 @@ def test_a_birth_adds_the_child_to_the_household_without_a_my_number(client, hea
     child = f.person("子", given_name="蓮", given_name_kana="レン", birth_date="2025-06-10")
     child.pop("my_number")
     child.pop("birth_date")
-    body = file(client, headers, "birth", {"filed_on": "2025-06-12", "birth_date": "2025-06-10",
-                                           "household_number": hh, "person": child})
+    body = file(
+        client,
+        headers,
+        "birth",
+        {"filed_on": "2025-06-12", "birth_date": "2025-06-10", "household_number": hh, "person": child},
+    )
     number = body["changes"][0]["addressee_number"]
     assert body["changes"][0]["change_reason"] == "出生"
     rec = client.get(f"/api/v1/residents/{number}?include=my_number", headers=headers("clerk")).json()
@@ -235,9 +294,11 @@ def test_a_birth_adds_the_child_to_the_household_without_a_my_number(client, hea
 def test_a_birth_whose_person_date_differs_is_an_invalid_date(client, headers):
     hh, _ = family(client, headers)
     child = f.person("子", birth_date="2025-06-09")
-    res = client.post("/api/v1/filings/birth", json={"filed_on": "2025-06-12", "birth_date": "2025-06-10",
-                                                     "household_number": hh, "person": child},
-                      headers=headers("clerk"))
+    res = client.post(
+        "/api/v1/filings/birth",
+        json={"filed_on": "2025-06-12", "birth_date": "2025-06-10", "household_number": hh, "person": child},
+        headers=headers("clerk"),
+    )
     assert res.status_code == 422 and error_code(res) == "invalid_date"
 
 
@@ -246,24 +307,57 @@ def test_a_birth_whose_person_date_differs_is_an_invalid_date(client, headers):
 
 def test_householder_change_gives_the_old_head_the_inverse_relationship(client, headers):
     hh, numbers = family(client, headers)
-    body = file(client, headers, "household-change", {"filed_on": "2025-06-20", "changed_on": "2025-06-20",
-                                                      "type": "householder_change", "household_number": hh,
-                                                      "new_householder": numbers[1]})
+    body = file(
+        client,
+        headers,
+        "household-change",
+        {
+            "filed_on": "2025-06-20",
+            "changed_on": "2025-06-20",
+            "type": "householder_change",
+            "household_number": hh,
+            "new_householder": numbers[1],
+        },
+    )
     assert {c["change_reason"] for c in body["changes"]} == {"世帯主変更"}
-    assert dict(members(client, headers, hh)) == {numbers[1]: "世帯主", numbers[0]: "夫", numbers[2]: "子",
-                                                   numbers[3]: "子"}
+    assert dict(members(client, headers, hh)) == {
+        numbers[1]: "世帯主",
+        numbers[0]: "夫",
+        numbers[2]: "子",
+        numbers[3]: "子",
+    }
 
 
 def test_split_and_merge_move_members_between_households(client, headers):
     hh, numbers = family(client, headers)
-    split = file(client, headers, "household-change", {
-        "filed_on": "2025-06-20", "changed_on": "2025-06-20", "type": "split", "household_number": hh,
-        "addressee_numbers": [numbers[2]], "householder": numbers[2]})
+    split = file(
+        client,
+        headers,
+        "household-change",
+        {
+            "filed_on": "2025-06-20",
+            "changed_on": "2025-06-20",
+            "type": "split",
+            "household_number": hh,
+            "addressee_numbers": [numbers[2]],
+            "householder": numbers[2],
+        },
+    )
     new = split["household_number"]
     assert members(client, headers, new) == [(numbers[2], "世帯主")]
-    merged = file(client, headers, "household-change", {
-        "filed_on": "2025-06-21", "changed_on": "2025-06-21", "type": "merge", "household_number": new,
-        "into_household_number": hh, "new_relationships": {numbers[2]: "子"}})
+    merged = file(
+        client,
+        headers,
+        "household-change",
+        {
+            "filed_on": "2025-06-21",
+            "changed_on": "2025-06-21",
+            "type": "merge",
+            "household_number": new,
+            "into_household_number": hh,
+            "new_relationships": {numbers[2]: "子"},
+        },
+    )
     assert merged["changes"][0]["change_reason"] == "世帯合併"
     assert (numbers[2], "子") in members(client, headers, hh)
     assert client.get(f"/api/v1/households/{new}", headers=headers("clerk")).json()["members"] == []
@@ -271,12 +365,30 @@ def test_split_and_merge_move_members_between_households(client, headers):
 
 def test_merge_without_relationships_names_who_needs_one(client, headers):
     hh, numbers = family(client, headers)
-    split = file(client, headers, "household-change", {
-        "filed_on": "2025-06-20", "changed_on": "2025-06-20", "type": "split", "household_number": hh,
-        "addressee_numbers": [numbers[2]], "householder": numbers[2]})
-    res = client.post("/api/v1/filings/household-change", json={
-        "filed_on": "2025-06-21", "changed_on": "2025-06-21", "type": "merge",
-        "household_number": split["household_number"], "into_household_number": hh}, headers=headers("clerk"))
+    split = file(
+        client,
+        headers,
+        "household-change",
+        {
+            "filed_on": "2025-06-20",
+            "changed_on": "2025-06-20",
+            "type": "split",
+            "household_number": hh,
+            "addressee_numbers": [numbers[2]],
+            "householder": numbers[2],
+        },
+    )
+    res = client.post(
+        "/api/v1/filings/household-change",
+        json={
+            "filed_on": "2025-06-21",
+            "changed_on": "2025-06-21",
+            "type": "merge",
+            "household_number": split["household_number"],
+            "into_household_number": hh,
+        },
+        headers=headers("clerk"),
+    )
     assert res.status_code == 422
     assert res.json()["errors"][0]["field"] == "new_relationships" and numbers[2] in res.json()["detail"]
 
@@ -286,8 +398,13 @@ def test_merge_without_relationships_names_who_needs_one(client, headers):
 
 def test_ex_officio_correction_waits_for_a_different_supervisor(client, headers):
     _, numbers = family(client, headers)
-    body = {"filed_on": "2025-06-20", "changed_on": "2025-06-20", "reason": "戸籍照合により誤記を修正",
-            "addressee_number": numbers[0], "corrections": {"given_name": "太朗"}}
+    body = {
+        "filed_on": "2025-06-20",
+        "changed_on": "2025-06-20",
+        "reason": "戸籍照合により誤記を修正",
+        "addressee_number": numbers[0],
+        "corrections": {"given_name": "太朗"},
+    }
     pending = file(client, headers, "ex-officio-correction", body, role="supervisor", status=202)
     assert pending["approval_state"] == "pending"
     assert resident(client, headers, numbers[0])["given_name"] == "太郎"
@@ -304,11 +421,18 @@ def test_ex_officio_correction_waits_for_a_different_supervisor(client, headers)
 
 def test_a_returned_ex_officio_change_never_takes_effect(client, headers):
     _, numbers = family(client, headers)
-    body = {"filed_on": "2025-06-20", "changed_on": "2025-06-20", "reason": "実態調査により居住の事実なし",
-            "addressee_numbers": [numbers[3]]}
+    body = {
+        "filed_on": "2025-06-20",
+        "changed_on": "2025-06-20",
+        "reason": "実態調査により居住の事実なし",
+        "addressee_numbers": [numbers[3]],
+    }
     pending = file(client, headers, "ex-officio-removal", body, status=202)
-    res = client.post(f"/api/v1/approvals/{pending['filing_id']}/return", json={"comment": "調査記録不足"},
-                      headers=headers("supervisor"))
+    res = client.post(
+        f"/api/v1/approvals/{pending['filing_id']}/return",
+        json={"comment": "調査記録不足"},
+        headers=headers("supervisor"),
+    )
     assert res.json()["approval_state"] == "returned"
     again = client.post(f"/api/v1/approvals/{pending['filing_id']}/approve", headers=headers("supervisor"))
     assert again.status_code == 404
@@ -317,14 +441,32 @@ def test_a_returned_ex_officio_change_never_takes_effect(client, headers):
 
 def test_ex_officio_removal_and_restoration_round_trip(client, headers):
     _, numbers = family(client, headers)
-    removal = file(client, headers, "ex-officio-removal", {
-        "filed_on": "2025-06-20", "changed_on": "2025-06-20", "reason": "居住実態なし",
-        "addressee_numbers": [numbers[3]]}, status=202)
+    removal = file(
+        client,
+        headers,
+        "ex-officio-removal",
+        {
+            "filed_on": "2025-06-20",
+            "changed_on": "2025-06-20",
+            "reason": "居住実態なし",
+            "addressee_numbers": [numbers[3]],
+        },
+        status=202,
+    )
     client.post(f"/api/v1/approvals/{removal['filing_id']}/approve", headers=headers("supervisor"))
     assert resident(client, headers, numbers[3])["removal"]["reason"] == "職権消除"
-    back = file(client, headers, "ex-officio-restoration", {
-        "filed_on": "2025-06-25", "changed_on": "2025-06-25", "reason": "誤って消除したため回復",
-        "addressee_number": numbers[3]}, status=202)
+    back = file(
+        client,
+        headers,
+        "ex-officio-restoration",
+        {
+            "filed_on": "2025-06-25",
+            "changed_on": "2025-06-25",
+            "reason": "誤って消除したため回復",
+            "addressee_number": numbers[3],
+        },
+        status=202,
+    )
     client.post(f"/api/v1/approvals/{back['filing_id']}/approve", headers=headers("supervisor"))
     rec = resident(client, headers, numbers[3])
     assert rec["status"] == "active" and rec["removal"] is None and rec["version"] == 3
@@ -335,10 +477,21 @@ def test_ex_officio_removal_and_restoration_round_trip(client, headers):
 
 def test_history_is_full_snapshots_oldest_first(client, headers):
     hh, numbers = family(client, headers)
-    file(client, headers, "move-within", {"filed_on": "2025-06-20", "changed_on": "2025-06-15",
-                                          "household_number": hh, "addressee_numbers": numbers,
-                                          "address": {"address": "東京都小平市花小金井南町三丁目5番12号"}})
-    versions = client.get(f"/api/v1/residents/{numbers[0]}/history", headers=headers("clerk")).json()["versions"]
+    file(
+        client,
+        headers,
+        "move-within",
+        {
+            "filed_on": "2025-06-20",
+            "changed_on": "2025-06-15",
+            "household_number": hh,
+            "addressee_numbers": numbers,
+            "address": {"address": "東京都小平市花小金井南町三丁目5番12号"},
+        },
+    )
+    versions = client.get(f"/api/v1/residents/{numbers[0]}/history", headers=headers("clerk")).json()[
+        "versions"
+    ]
     assert [v["version"] for v in versions] == [1, 2]
     assert [v["change_reason"] for v in versions] == ["転入", "転居"]
     assert versions[0]["record"]["address"]["address"] == f.ADDRESS
@@ -348,13 +501,27 @@ def test_history_is_full_snapshots_oldest_first(client, headers):
 
 def test_cancelling_a_filing_appends_the_earlier_state(client, headers):
     hh, numbers = family(client, headers)
-    moved = file(client, headers, "move-within", {"filed_on": "2025-06-20", "changed_on": "2025-06-15",
-                                                  "household_number": hh, "addressee_numbers": numbers,
-                                                  "address": {"address": "東京都小平市花小金井南町三丁目5番12号"}})
-    res = client.post(f"/api/v1/filings/{moved['filing_id']}/cancel",
-                      json={"filed_on": "2025-06-21", "reason": "届出人の申出により取消し"}, headers=headers("supervisor"))
+    moved = file(
+        client,
+        headers,
+        "move-within",
+        {
+            "filed_on": "2025-06-20",
+            "changed_on": "2025-06-15",
+            "household_number": hh,
+            "addressee_numbers": numbers,
+            "address": {"address": "東京都小平市花小金井南町三丁目5番12号"},
+        },
+    )
+    res = client.post(
+        f"/api/v1/filings/{moved['filing_id']}/cancel",
+        json={"filed_on": "2025-06-21", "reason": "届出人の申出により取消し"},
+        headers=headers("supervisor"),
+    )
     assert res.status_code == 201, res.text
-    versions = client.get(f"/api/v1/residents/{numbers[0]}/history", headers=headers("clerk")).json()["versions"]
+    versions = client.get(f"/api/v1/residents/{numbers[0]}/history", headers=headers("clerk")).json()[
+        "versions"
+    ]
     assert [v["change_reason"] for v in versions] == ["転入", "転居", "取消"]
     assert versions[2]["record"]["address"]["address"] == f.ADDRESS
 

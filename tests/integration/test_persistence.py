@@ -79,28 +79,47 @@ def test_nothing_is_written_when_the_transaction_fails_at_the_last_step(j, monke
 def test_two_clerks_changing_one_household_at_once_one_gets_conflict(j):
     first = move_family(j)
     numbers = [c["addressee_number"] for c in first.changes]
-    body = {"filed_on": "2025-06-20", "changed_on": "2025-06-15", "household_number": first.household_number,
-            "addressee_numbers": numbers, "address": {"address": "東京都小平市花小金井南町三丁目5番12号"}}
+    body = {
+        "filed_on": "2025-06-20",
+        "changed_on": "2025-06-15",
+        "household_number": first.household_number,
+        "addressee_numbers": numbers,
+        "address": {"address": "東京都小平市花小金井南町三丁目5番12号"},
+    }
     command = PARSERS["move-within"](body)
     slow = j.uow()
-    with pytest.raises(Conflict):
-        with slow as uow:
-            outcome = register.move_within(uow.reader, command)  # clerk A has read the household …
-            filings.file(j.uow, CLERK, "death", {"filed_on": "2025-06-20", "died_on": "2025-06-19",
-                                                 "addressee_number": numbers[3]})  # … clerk B commits first
-            uow.write(outcome, "F-test", CLERK)
-            uow.commit()
+    with pytest.raises(Conflict), slow as uow:
+        outcome = register.move_within(uow.reader, command)  # clerk A has read the household …
+        filings.file(
+            j.uow,
+            CLERK,
+            "death",
+            {"filed_on": "2025-06-20", "died_on": "2025-06-19", "addressee_number": numbers[3]},
+        )  # … clerk B commits first
+        uow.write(outcome, "F-test", CLERK)
+        uow.commit()
     with j.engine.connect() as conn:
-        versions = conn.execute(select(t.resident_versions.c.change_reason)
-                                .where(t.resident_versions.c.addressee_number == numbers[0])).scalars().all()
+        versions = (
+            conn.execute(
+                select(t.resident_versions.c.change_reason).where(
+                    t.resident_versions.c.addressee_number == numbers[0]
+                )
+            )
+            .scalars()
+            .all()
+        )
     assert versions == ["転入"]  # clerk A wrote nothing
 
 
 def test_outbox_is_read_in_commit_order_with_a_cursor_per_subscriber(j):
     first = move_family(j)
     numbers = [c["addressee_number"] for c in first.changes]
-    filings.file(j.uow, CLERK, "death", {"filed_on": "2025-06-20", "died_on": "2025-06-19",
-                                         "addressee_number": numbers[3]})
+    filings.file(
+        j.uow,
+        CLERK,
+        "death",
+        {"filed_on": "2025-06-20", "died_on": "2025-06-19", "addressee_number": numbers[3]},
+    )
     events = outbox.pending(j.uow, "cs")
     assert [e.change_reason for e in events] == ["転入"] * 4 + ["死亡"]
     assert [e.position for e in events] == sorted(e.position for e in events)

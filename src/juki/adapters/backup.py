@@ -18,8 +18,19 @@ from sqlalchemy import Date, DateTime, Engine, delete, func, insert, select, tex
 from juki.adapters import tables as t
 
 FORMAT = "juki-backup/1"
-ORDER = ["counters", "settings", "staff", "sessions", "households", "residents", "resident_versions", "filings",
-         "operation_log", "outbox", "subscriber_cursors"]
+ORDER = [
+    "counters",
+    "settings",
+    "staff",
+    "sessions",
+    "households",
+    "residents",
+    "resident_versions",
+    "filings",
+    "operation_log",
+    "outbox",
+    "subscriber_cursors",
+]
 
 
 def _plain(value: Any) -> Any:
@@ -47,7 +58,9 @@ def dump(engine: Engine, out: Path) -> int:
         for name in ORDER:
             table = t.metadata.tables[name]
             for row in conn.execute(select(table).order_by(*table.primary_key.columns)).mappings():
-                fh.write(json.dumps({"t": name, "r": {k: _plain(v) for k, v in row.items()}}, ensure_ascii=False))
+                fh.write(
+                    json.dumps({"t": name, "r": {k: _plain(v) for k, v in row.items()}}, ensure_ascii=False)
+                )
                 fh.write("\n")
                 count += 1
     return count
@@ -65,8 +78,10 @@ def _rows(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
 
 def is_empty(engine: Engine) -> bool:
     with engine.connect() as conn:
-        used = sum(conn.execute(select(func.count()).select_from(t.metadata.tables[n])).scalar_one()
-                   for n in ("residents", "staff", "operation_log"))
+        used = sum(
+            conn.execute(select(func.count()).select_from(t.metadata.tables[n])).scalar_one()
+            for n in ("residents", "staff", "operation_log")
+        )
     return used == 0
 
 

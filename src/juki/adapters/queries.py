@@ -10,7 +10,6 @@ from juki.adapters import tables as t
 from juki.adapters.repository import read_outbox
 from juki.policy.search import NameTerm, SearchQuery
 
-
 r = t.residents.c
 
 
@@ -27,12 +26,16 @@ class SqlQueries:
 
     def history(self, addressee_number: str) -> list[Any]:
         v = t.resident_versions.c
-        return list(self.conn.execute(
-            select(t.resident_versions).where(v.addressee_number == addressee_number).order_by(v.version)).all())
+        return list(
+            self.conn.execute(
+                select(t.resident_versions).where(v.addressee_number == addressee_number).order_by(v.version)
+            ).all()
+        )
 
     def household(self, household_number: str) -> Any:
         return self.conn.execute(
-            select(t.households).where(t.households.c.household_number == household_number)).first()
+            select(t.households).where(t.households.c.household_number == household_number)
+        ).first()
 
     def members(self, household_number: str, active_only: bool = True) -> list[Any]:
         q = select(t.residents).where(r.household_number == household_number)
@@ -52,7 +55,9 @@ class SqlQueries:
             conditions.append(_name_match(q.given, r.given_name, r.given_kana_key))
         if q.either:
             term = q.either
-            name, key = (r.family_kana_key, r.given_kana_key) if term.is_kana else (r.family_name, r.given_name)
+            name, key = (
+                (r.family_kana_key, r.given_kana_key) if term.is_kana else (r.family_name, r.given_name)
+            )
             conditions.append(or_(name == term.text, key == term.text, (name + key) == term.text))
         if q.birth_date:
             conditions.append(r.birth_date == q.birth_date)
@@ -60,13 +65,17 @@ class SqlQueries:
             conditions.append(r.address.contains(q.address, autoescape=True))
         if q.sex:
             conditions.append(r.sex == q.sex)
-        stmt = select(t.residents).where(and_(*conditions)).order_by(r.status, r.birth_date, r.addressee_number)
+        stmt = (
+            select(t.residents).where(and_(*conditions)).order_by(r.status, r.birth_date, r.addressee_number)
+        )
         return list(self.conn.execute(stmt.limit(q.limit + 1)).all())
 
     def filing(self, filing_id: str) -> Any:
         return self.conn.execute(select(t.filings).where(t.filings.c.filing_id == filing_id)).first()
 
-    def filings(self, *, late: bool | None = None, approval_state: str | None = None, limit: int = 200) -> list[Any]:
+    def filings(
+        self, *, late: bool | None = None, approval_state: str | None = None, limit: int = 200
+    ) -> list[Any]:
         f = t.filings.c
         q = select(t.filings)
         if late is not None:
@@ -77,20 +86,26 @@ class SqlQueries:
 
     def filing_changes(self, filing_id: str) -> list[Any]:
         v = t.resident_versions.c
-        return list(self.conn.execute(
-            select(v.addressee_number, v.version, v.change_reason)
-            .where(v.filing_id == filing_id).order_by(v.recorded_at, v.addressee_number)).all())
+        return list(
+            self.conn.execute(
+                select(v.addressee_number, v.version, v.change_reason)
+                .where(v.filing_id == filing_id)
+                .order_by(v.recorded_at, v.addressee_number)
+            ).all()
+        )
 
     def counts(self) -> dict[str, int]:
         total = self.conn.execute(select(r.status, func.count()).group_by(r.status)).all()
         households = self.conn.execute(
-            select(func.count()).select_from(t.households).where(t.households.c.status == "active")).scalar_one()
+            select(func.count()).select_from(t.households).where(t.households.c.status == "active")
+        ).scalar_one()
         return {**{row[0]: row[1] for row in total}, "households": households}
 
     def outbox(self, after: int, limit: int) -> list[Any]:
         return read_outbox(self.conn, after, limit)
 
     def cursor(self, subscriber: str) -> int:
-        value = self.conn.execute(select(t.subscriber_cursors.c.position)
-                                  .where(t.subscriber_cursors.c.subscriber == subscriber)).scalar()
+        value = self.conn.execute(
+            select(t.subscriber_cursors.c.position).where(t.subscriber_cursors.c.subscriber == subscriber)
+        ).scalar()
         return int(value or 0)

@@ -13,7 +13,15 @@ from sqlalchemy.exc import IntegrityError
 from juki.adapters import tables as t
 from juki.domain.errors import Conflict
 from juki.domain.identifiers import make_addressee_number, make_household_number
-from juki.domain.model import ACTIVE, REMOVED, Address, HouseholdState, ResidentRecord, record_from_plain, to_plain
+from juki.domain.model import (
+    ACTIVE,
+    REMOVED,
+    Address,
+    HouseholdState,
+    ResidentRecord,
+    record_from_plain,
+    to_plain,
+)
 from juki.domain.names import seion_kana
 from juki.domain.register import Change, Outcome, ResidentState
 
@@ -42,12 +50,15 @@ class SqlRegisterReader:
         return ResidentState(record_from_row(row.record, row.my_number), row.version, row.last_changed_on)
 
     def resident(self, addressee_number: str) -> ResidentState | None:
-        row = self.conn.execute(select(t.residents).where(t.residents.c.addressee_number == addressee_number)).first()
+        row = self.conn.execute(
+            select(t.residents).where(t.residents.c.addressee_number == addressee_number)
+        ).first()
         return self._state(row) if row else None
 
     def household(self, household_number: str) -> HouseholdState | None:
         hh = self.conn.execute(
-            select(t.households).where(t.households.c.household_number == household_number)).first()
+            select(t.households).where(t.households.c.household_number == household_number)
+        ).first()
         if hh is None:
             return None
         rows = self.conn.execute(
@@ -61,7 +72,9 @@ class SqlRegisterReader:
 
     def _one_active(self, column: Any, value: str) -> ResidentRecord | None:
         row = self.conn.execute(
-            select(t.residents.c.record, t.residents.c.my_number).where(column == value, t.residents.c.status == ACTIVE)
+            select(t.residents.c.record, t.residents.c.my_number).where(
+                column == value, t.residents.c.status == ACTIVE
+            )
         ).first()
         return record_from_row(row.record, row.my_number) if row else None
 
@@ -71,28 +84,36 @@ class SqlRegisterReader:
     def active_by_my_number(self, my_number: str) -> ResidentRecord | None:
         return self._one_active(t.residents.c.my_number, my_number)
 
-    def returning(self, my_number: str | None, resident_code: str | None, card: str | None) -> ResidentState | None:
+    def returning(
+        self, my_number: str | None, resident_code: str | None, card: str | None
+    ) -> ResidentState | None:
         """標準仕様書 j600: a returning resident is matched by 個人番号, 住民票コード or 在留カード番号."""
-        keys = [(t.residents.c.my_number, my_number), (t.residents.c.resident_code, resident_code),
-                (t.residents.c.residence_card_number, card)]
+        keys = [
+            (t.residents.c.my_number, my_number),
+            (t.residents.c.resident_code, resident_code),
+            (t.residents.c.residence_card_number, card),
+        ]
         conditions = [col == value for col, value in keys if value]
         if not conditions:
             return None
         row = self.conn.execute(
-            select(t.residents).where(t.residents.c.status == REMOVED, or_(*conditions))).first()
+            select(t.residents).where(t.residents.c.status == REMOVED, or_(*conditions))
+        ).first()
         return self._state(row) if row else None
 
     def filing_versions(self, filing_id: str) -> list[tuple[str, int]] | None:
         rows = self.conn.execute(
-            select(t.resident_versions.c.addressee_number, t.resident_versions.c.version)
-            .where(t.resident_versions.c.filing_id == filing_id)
+            select(t.resident_versions.c.addressee_number, t.resident_versions.c.version).where(
+                t.resident_versions.c.filing_id == filing_id
+            )
         ).all()
         return [(r.addressee_number, r.version) for r in rows] or None
 
     def version_record(self, addressee_number: str, version: int) -> ResidentRecord | None:
         v = t.resident_versions.c
         row = self.conn.execute(
-            select(v.record, v.my_number).where(v.addressee_number == addressee_number, v.version == version)).first()
+            select(v.record, v.my_number).where(v.addressee_number == addressee_number, v.version == version)
+        ).first()
         return record_from_row(row.record, row.my_number) if row else None
 
     def next_addressee_number(self) -> str:
@@ -156,21 +177,48 @@ def _write_change(conn: Connection, ch: Change, filing_id: str, staff_id: str, n
     version = ch.previous_version + 1
     snapshot = record_to_json(r)
     cols = search_columns(r)
-    conn.execute(insert(t.resident_versions).values(
-        addressee_number=r.addressee_number, version=version, household_number=r.household_number,
-        change_reason=ch.change_reason, changed_on=ch.changed_on, filed_on=ch.filed_on, recorded_at=now,
-        filing_id=filing_id, staff_id=staff_id, my_number=r.my_number, record=snapshot, **cols))
+    conn.execute(
+        insert(t.resident_versions).values(
+            addressee_number=r.addressee_number,
+            version=version,
+            household_number=r.household_number,
+            change_reason=ch.change_reason,
+            changed_on=ch.changed_on,
+            filed_on=ch.filed_on,
+            recorded_at=now,
+            filing_id=filing_id,
+            staff_id=staff_id,
+            my_number=r.my_number,
+            record=snapshot,
+            **cols,
+        )
+    )
     current = dict(
-        version=version, status=r.status, household_number=r.household_number, position=r.position,
-        relationship=r.relationship, birth_date=r.birth_date, sex=r.sex, resident_code=r.resident_code,
-        my_number=r.my_number, residence_card_number=r.foreign.residence_card_number if r.foreign else None,
-        last_changed_on=ch.changed_on, record=snapshot, **cols)
+        version=version,
+        status=r.status,
+        household_number=r.household_number,
+        position=r.position,
+        relationship=r.relationship,
+        birth_date=r.birth_date,
+        sex=r.sex,
+        resident_code=r.resident_code,
+        my_number=r.my_number,
+        residence_card_number=r.foreign.residence_card_number if r.foreign else None,
+        last_changed_on=ch.changed_on,
+        record=snapshot,
+        **cols,
+    )
     if ch.previous_version == 0:
         conn.execute(insert(t.residents).values(addressee_number=r.addressee_number, **current))
         return
-    done = conn.execute(update(t.residents).where(
-        t.residents.c.addressee_number == r.addressee_number, t.residents.c.version == ch.previous_version,
-    ).values(**current))
+    done = conn.execute(
+        update(t.residents)
+        .where(
+            t.residents.c.addressee_number == r.addressee_number,
+            t.residents.c.version == ch.previous_version,
+        )
+        .values(**current)
+    )
     if done.rowcount != 1:
         raise Conflict("住民が他の操作で更新されました。もう一度照会してください", "addressee_number")
 
@@ -182,22 +230,38 @@ def _write_outbox(conn: Connection, changes: Iterable[Change], filing_id: str, n
         return
     last = next_counter(conn, "outbox", len(changes))
     rows = [
-        dict(seq=last - len(changes) + i + 1, event="ResidentRemoved" if ch.record.status == REMOVED else
-             "ResidentChanged", addressee_number=ch.record.addressee_number, version=ch.previous_version + 1,
-             household_number=ch.record.household_number, change_reason=ch.change_reason,
-             changed_on=ch.changed_on, filing_id=filing_id, recorded_at=now)
+        dict(
+            seq=last - len(changes) + i + 1,
+            event="ResidentRemoved" if ch.record.status == REMOVED else "ResidentChanged",
+            addressee_number=ch.record.addressee_number,
+            version=ch.previous_version + 1,
+            household_number=ch.record.household_number,
+            change_reason=ch.change_reason,
+            changed_on=ch.changed_on,
+            filing_id=filing_id,
+            recorded_at=now,
+        )
         for i, ch in enumerate(changes)
     ]
     conn.execute(insert(t.outbox), rows)
 
 
 def read_outbox(conn: Connection, after: int, limit: int) -> list[Any]:
-    return list(conn.execute(
-        select(t.outbox, t.resident_versions.c.record, t.resident_versions.c.my_number)
-        .join(t.resident_versions, and_(t.outbox.c.addressee_number == t.resident_versions.c.addressee_number,
-                                        t.outbox.c.version == t.resident_versions.c.version))
-        .where(t.outbox.c.seq > after).order_by(t.outbox.c.seq).limit(limit)
-    ).all())
+    return list(
+        conn.execute(
+            select(t.outbox, t.resident_versions.c.record, t.resident_versions.c.my_number)
+            .join(
+                t.resident_versions,
+                and_(
+                    t.outbox.c.addressee_number == t.resident_versions.c.addressee_number,
+                    t.outbox.c.version == t.resident_versions.c.version,
+                ),
+            )
+            .where(t.outbox.c.seq > after)
+            .order_by(t.outbox.c.seq)
+            .limit(limit)
+        ).all()
+    )
 
 
 def outbox_head(conn: Connection) -> int:

@@ -165,8 +165,9 @@ outbox = Table(
     Column("changed_on", Date, nullable=False),
     Column("filing_id", String(40), nullable=False),
     Column("recorded_at", DateTime(timezone=True), nullable=False),
-    ForeignKeyConstraint(["addressee_number", "version"],
-                         ["resident_versions.addressee_number", "resident_versions.version"]),
+    ForeignKeyConstraint(
+        ["addressee_number", "version"], ["resident_versions.addressee_number", "resident_versions.version"]
+    ),
 )
 
 subscriber_cursors = Table(

@@ -13,7 +13,7 @@ from juki.adapters import tables as t
 from juki.adapters.queries import SqlQueries
 from juki.adapters.repository import SqlRegisterReader, next_counter, write_outcome
 from juki.domain.errors import Conflict
-from juki.domain.register import Outcome
+from juki.domain.register import Outcome, RegisterReader
 from juki.policy.roles import Actor
 from juki.services.audit import GENESIS, LogEntry, chain_hash, entry_fields
 from juki.services.unit_of_work import jst_today, utc_now
@@ -30,12 +30,13 @@ class SqlUnitOfWork:
         self.now = self._now or utc_now()
         self.conn = self.engine.connect()
         self.tx = self.conn.begin()
-        self.reader = SqlRegisterReader(self.conn, self._today or jst_today())
-        self.queries = SqlQueries(self.conn)
+        self.reader: RegisterReader = SqlRegisterReader(self.conn, self._today or jst_today())
+        self.queries: Any = SqlQueries(self.conn)
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         try:
             if self.tx.is_active:
                 self.tx.rollback()
@@ -54,24 +55,33 @@ class SqlUnitOfWork:
         return filing_id
 
     def decide_filing(self, filing_id: str, values: dict[str, Any]) -> None:
-        done = self.conn.execute(update(t.filings).where(
-            t.filings.c.filing_id == filing_id, t.filings.c.approval_state == "pending").values(**values))
+        done = self.conn.execute(
+            update(t.filings)
+            .where(t.filings.c.filing_id == filing_id, t.filings.c.approval_state == "pending")
+            .values(**values)
+        )
         if done.rowcount != 1:
             raise Conflict("この職権処理は他の職員が決裁しました", "filing_id")
 
     def set_cursor(self, subscriber: str, position: int) -> None:
         c = t.subscriber_cursors.c
-        done = self.conn.execute(update(t.subscriber_cursors).where(c.subscriber == subscriber)
-                                 .values(position=position))
+        done = self.conn.execute(
+            update(t.subscriber_cursors).where(c.subscriber == subscriber).values(position=position)
+        )
         if done.rowcount == 0:
             self.conn.execute(insert(t.subscriber_cursors).values(subscriber=subscriber, position=position))
 
     def log(self, actor: Actor, entry: LogEntry) -> None:
         seq = next_counter(self.conn, "log")
-        prev = self.conn.execute(select(t.operation_log.c.hash).where(t.operation_log.c.seq == seq - 1)).scalar()
+        prev = self.conn.execute(
+            select(t.operation_log.c.hash).where(t.operation_log.c.seq == seq - 1)
+        ).scalar()
         fields = entry_fields(seq, self.now, actor, entry)
-        self.conn.execute(insert(t.operation_log).values(
-            prev_hash=prev or GENESIS, hash=chain_hash(prev or GENESIS, fields), **fields))
+        self.conn.execute(
+            insert(t.operation_log).values(
+                prev_hash=prev or GENESIS, hash=chain_hash(prev or GENESIS, fields), **fields
+            )
+        )
 
     def commit(self) -> None:
         try:
@@ -85,4 +95,7 @@ class SqlUnitOfWork:
 def _is_conflict(exc: DBAPIError) -> bool:
     """SQLite's busy/stale snapshot and PostgreSQL's serialization failures or unique violations on a race."""
     text = str(exc.orig).lower()
-    return any(s in text for s in ("database is locked", "could not serialize", "deadlock", "unique", "duplicate key"))
+    return any(
+        s in text
+        for s in ("database is locked", "could not serialize", "deadlock", "unique", "duplicate key")
+    )

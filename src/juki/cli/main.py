@@ -15,7 +15,9 @@ audit_app = typer.Typer(help="操作ログ (operation log)")
 app.add_typer(audit_app, name="audit")
 console = Console()
 
-DbOpt = Annotated[str | None, typer.Option("--db", help="SQLAlchemy URL or SQLite file path (JUKI_DATABASE_URL)")]
+DbOpt = Annotated[
+    str | None, typer.Option("--db", help="SQLAlchemy URL or SQLite file path (JUKI_DATABASE_URL)")
+]
 
 
 def _db(db: str | None) -> str:
@@ -66,14 +68,17 @@ def demo(
     path = Path(db)
     path.parent.mkdir(parents=True, exist_ok=True)
     j = build(db)
-    build_demo(j, residents=residents, seed=seed, accounts_path=path.parent / "demo-accounts.json",
-               console=console)
+    build_demo(
+        j, residents=residents, seed=seed, accounts_path=path.parent / "demo-accounts.json", console=console
+    )
     if not no_serve:
         import uvicorn
 
         from juki.web.app import create_app
 
-        console.print(f"http://{host}:{port}/ で提供します（アカウント: {path.parent / 'demo-accounts.json'}）")
+        console.print(
+            f"http://{host}:{port}/ で提供します（アカウント: {path.parent / 'demo-accounts.json'}）"
+        )
         uvicorn.run(create_app(j), host=host, port=port, log_level="info")
 
 
@@ -92,8 +97,13 @@ def _admin(j: object, user: str, password: str, otp: str) -> object:
 
 
 @app.command()
-def backup(out: Annotated[Path, typer.Option("--out")], user: UserOpt = "admin", password: PasswordOpt = "",
-           otp: OtpOpt = "", db: DbOpt = None) -> None:
+def backup(
+    out: Annotated[Path, typer.Option("--out")],
+    user: UserOpt = "admin",
+    password: PasswordOpt = "",
+    otp: OtpOpt = "",
+    db: DbOpt = None,
+) -> None:
     """A consistent copy of the register (admin only, logged)."""
     from juki.bootstrap import build
     from juki.services.backup import backup as run_backup

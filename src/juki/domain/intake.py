@@ -29,9 +29,22 @@ CITY_CODE = "132110"  # 小平市
 SEXES = ("male", "female")
 ARTICLE_30_45 = ("中長期在留者", "特別永住者", "一時庇護許可者", "仮滞在許可者", "経過滞在者")
 PERSON_FIELDS = {
-    "family_name", "given_name", "family_name_kana", "given_name_kana", "birth_date", "sex", "relationship",
-    "my_number", "resident_code", "honseki", "family_register_head", "former_surname", "former_surname_kana",
-    "foreign", "person", "persons",
+    "family_name",
+    "given_name",
+    "family_name_kana",
+    "given_name_kana",
+    "birth_date",
+    "sex",
+    "relationship",
+    "my_number",
+    "resident_code",
+    "honseki",
+    "family_register_head",
+    "former_surname",
+    "former_surname_kana",
+    "foreign",
+    "person",
+    "persons",
 }
 
 Data = Mapping[str, Any]
@@ -75,8 +88,13 @@ def city_address(data: Data, path: str) -> Address:
     postal = _opt(data, "postal_code", lambda v, f: addr.validate_postal_code(v), path)
     if postal and parsed.postal_code and postal != parsed.postal_code:
         raise InvalidField("郵便番号が住所と一致しません", path + "postal_code")
-    return Address(addr.canonical_address(parsed, with_katagaki=False), parsed.katagaki,
-                   parsed.postal_code or postal, parsed.town, CITY_CODE)
+    return Address(
+        addr.canonical_address(parsed, with_katagaki=False),
+        parsed.katagaki,
+        parsed.postal_code or postal,
+        parsed.town,
+        CITY_CODE,
+    )
 
 
 def other_address(data: Data, path: str) -> Address:
@@ -113,7 +131,8 @@ def _foreign(data: Data | None, path: str) -> ForeignResidentItems | None:
         stay_expires_on=_date(data, "stay_expires_on", path, required=False),
         residence_card_number=str(card).upper() if card else None,
         special_permanent_resident_certificate_number=_opt(
-            data, "special_permanent_resident_certificate_number", _text, path),
+            data, "special_permanent_resident_certificate_number", _text, path
+        ),
         alias_name=alias,
         alias_name_kana=_opt(data, "alias_name_kana", normalize_kana, path),
         foreign_resident_since=_date(data, "foreign_resident_since", path, required=False),
@@ -122,8 +141,13 @@ def _foreign(data: Data | None, path: str) -> ForeignResidentItems | None:
 
 def _is_card_number(value: str) -> bool:
     # 在留カード番号: 2 letters, 8 digits, 2 letters (出入国管理及び難民認定法施行規則 様式).
-    return len(value) == 12 and value[:2].isalpha() and value[2:10].isdigit() and value[10:].isalpha() \
+    return (
+        len(value) == 12
+        and value[:2].isalpha()
+        and value[2:10].isdigit()
+        and value[10:].isalpha()
         and value.isascii()
+    )
 
 
 def person(data: Data, path: str) -> c.PersonInput:
@@ -176,24 +200,33 @@ def _relationships(data: Data) -> dict[str, str]:
     items = data.get("new_relationships") or {}
     if not isinstance(items, Mapping):
         raise InvalidField("宛名番号と続柄の組で指定してください", "new_relationships")
-    return {validate_addressee_number(str(k), f"new_relationships.{k}"):
-            normalize_relationship(str(v), f"new_relationships.{k}") for k, v in items.items()}
+    return {
+        validate_addressee_number(str(k), f"new_relationships.{k}"): normalize_relationship(
+            str(v), f"new_relationships.{k}"
+        )
+        for k, v in items.items()
+    }
 
 
 def _household_ref(data: Data) -> str | None:
     ref = _req(data, "household", "")
     if not isinstance(ref, Mapping) or (ref.get("new") is True) == ("household_number" in ref):
         raise InvalidField('{"new": true} か {"household_number"} のどちらかを指定してください', "household")
-    return None if ref.get("new") is True else validate_household_number(
-        str(ref["household_number"]), "household.household_number")
+    return (
+        None
+        if ref.get("new") is True
+        else validate_household_number(str(ref["household_number"]), "household.household_number")
+    )
 
 
 def move_in(data: Data) -> c.MoveIn:
     return c.MoveIn(
-        filed_on=_must_date(data, "filed_on"), changed_on=_must_date(data, "changed_on"),
+        filed_on=_must_date(data, "filed_on"),
+        changed_on=_must_date(data, "changed_on"),
         previous_address=other_address(_req(data, "previous_address", ""), "previous_address."),
         address=city_address(_req(data, "address", ""), "address."),
-        persons=_persons(data), household_number=_household_ref(data),
+        persons=_persons(data),
+        household_number=_household_ref(data),
     )
 
 
@@ -202,21 +235,28 @@ def move_within(data: Data) -> c.MoveWithin:
     if person_fields:  # the seed's logic check: a 転居 changes the address and nothing else
         raise NonAddressChange("転居届では住所以外の事項は変更できません", person_fields[0])
     return c.MoveWithin(
-        filed_on=_must_date(data, "filed_on"), changed_on=_must_date(data, "changed_on"),
-        household_number=validate_household_number(str(_req(data, "household_number", "")), "household_number"),
+        filed_on=_must_date(data, "filed_on"),
+        changed_on=_must_date(data, "changed_on"),
+        household_number=validate_household_number(
+            str(_req(data, "household_number", "")), "household_number"
+        ),
         addressee_numbers=_numbers(data, "addressee_numbers"),
         address=city_address(_req(data, "address", ""), "address."),
-        new_household=data.get("new_household") is True, householder=_an(data, "householder"),
-        join_household_number=_hn(data, "join_household_number"), new_relationships=_relationships(data),
+        new_household=data.get("new_household") is True,
+        householder=_an(data, "householder"),
+        join_household_number=_hn(data, "join_household_number"),
+        new_relationships=_relationships(data),
     )
 
 
 def move_out(data: Data) -> c.MoveOut:
     return c.MoveOut(
-        filed_on=_must_date(data, "filed_on"), planned_on=_must_date(data, "planned_on"),
+        filed_on=_must_date(data, "filed_on"),
+        planned_on=_must_date(data, "planned_on"),
         addressee_numbers=_numbers(data, "addressee_numbers"),
         destination=other_address(_req(data, "destination", ""), "destination."),
-        new_householder=_an(data, "new_householder"), new_relationships=_relationships(data),
+        new_householder=_an(data, "new_householder"),
+        new_relationships=_relationships(data),
     )
 
 
@@ -225,27 +265,39 @@ def birth(data: Data) -> c.RegisterBirth:
     raw = dict(_req(data, "person", ""))
     raw.setdefault("birth_date", born.isoformat())
     return c.RegisterBirth(
-        filed_on=_must_date(data, "filed_on"), birth_date=born,
-        household_number=validate_household_number(str(_req(data, "household_number", "")), "household_number"),
+        filed_on=_must_date(data, "filed_on"),
+        birth_date=born,
+        household_number=validate_household_number(
+            str(_req(data, "household_number", "")), "household_number"
+        ),
         person=person(raw, "person."),
     )
 
 
 def death(data: Data) -> c.RegisterDeath:
     return c.RegisterDeath(
-        filed_on=_must_date(data, "filed_on"), died_on=_must_date(data, "died_on"),
-        addressee_number=validate_addressee_number(str(_req(data, "addressee_number", "")), "addressee_number"),
-        new_householder=_an(data, "new_householder"), new_relationships=_relationships(data),
+        filed_on=_must_date(data, "filed_on"),
+        died_on=_must_date(data, "died_on"),
+        addressee_number=validate_addressee_number(
+            str(_req(data, "addressee_number", "")), "addressee_number"
+        ),
+        new_householder=_an(data, "new_householder"),
+        new_relationships=_relationships(data),
     )
 
 
 def household_change(data: Data) -> c.ChangeHousehold:
     return c.ChangeHousehold(
-        filed_on=_must_date(data, "filed_on"), changed_on=_must_date(data, "changed_on"),
+        filed_on=_must_date(data, "filed_on"),
+        changed_on=_must_date(data, "changed_on"),
         type=str(_req(data, "type", "")),
-        household_number=validate_household_number(str(_req(data, "household_number", "")), "household_number"),
-        new_householder=_an(data, "new_householder"), addressee_numbers=_numbers(data, "addressee_numbers"),
-        householder=_an(data, "householder"), into_household_number=_hn(data, "into_household_number"),
+        household_number=validate_household_number(
+            str(_req(data, "household_number", "")), "household_number"
+        ),
+        new_householder=_an(data, "new_householder"),
+        addressee_numbers=_numbers(data, "addressee_numbers"),
+        householder=_an(data, "householder"),
+        into_household_number=_hn(data, "into_household_number"),
         new_relationships=_relationships(data),
     )
 
@@ -257,8 +309,11 @@ def _reason(data: Data) -> str:
 def ex_officio_entry(data: Data) -> c.ExOfficioEntry:
     ref = data.get("household") or {"new": True}
     return c.ExOfficioEntry(
-        filed_on=_must_date(data, "filed_on"), changed_on=_must_date(data, "changed_on"), reason=_reason(data),
-        address=city_address(_req(data, "address", ""), "address."), persons=_persons(data),
+        filed_on=_must_date(data, "filed_on"),
+        changed_on=_must_date(data, "changed_on"),
+        reason=_reason(data),
+        address=city_address(_req(data, "address", ""), "address."),
+        persons=_persons(data),
         household_number=_household_ref({"household": ref}),
     )
 
@@ -268,17 +323,34 @@ def _corrections(data: Data) -> dict[str, object]:
     if not isinstance(raw, Mapping):
         raise InvalidField("修正する項目を指定してください", "corrections")
     parsers: dict[str, Callable[[Any, str], object]] = {
-        "family_name": normalize_name, "given_name": normalize_name, "former_surname": normalize_name,
-        "family_name_kana": normalize_kana, "given_name_kana": normalize_kana, "former_surname_kana": normalize_kana,
-        "birth_date": lambda v, f: parse_iso_date(str(v), f), "resident_since": lambda v, f: parse_iso_date(str(v), f),
-        "honseki": _text, "family_register_head": normalize_name, "relationship": normalize_relationship,
-        "my_number": validate_my_number, "resident_code": validate_resident_code,
-        "sex": lambda v, f: v if v in SEXES else _bad(f), "voter_registered": lambda v, f: bool(v),
-        "school_district": _text, "voting_district": _text,
+        "family_name": normalize_name,
+        "given_name": normalize_name,
+        "former_surname": normalize_name,
+        "family_name_kana": normalize_kana,
+        "given_name_kana": normalize_kana,
+        "former_surname_kana": normalize_kana,
+        "birth_date": lambda v, f: parse_iso_date(str(v), f),
+        "resident_since": lambda v, f: parse_iso_date(str(v), f),
+        "honseki": _text,
+        "family_register_head": normalize_name,
+        "relationship": normalize_relationship,
+        "my_number": validate_my_number,
+        "resident_code": validate_resident_code,
+        "sex": lambda v, f: v if v in SEXES else _bad(f),
+        "voter_registered": lambda v, f: bool(v),
+        "school_district": _text,
+        "voting_district": _text,
         "foreign": lambda v, f: _foreign(v, f + "."),
-        **{k: lambda v, f: _enrollment(v, f) for k in (
-            "national_health_insurance", "late_elderly_insurance", "long_term_care_insurance", "national_pension",
-            "child_allowance")},
+        **{
+            k: lambda v, f: _enrollment(v, f)
+            for k in (
+                "national_health_insurance",
+                "late_elderly_insurance",
+                "long_term_care_insurance",
+                "national_pension",
+                "child_allowance",
+            )
+        },
     }
     out: dict[str, object] = {}
     for key, value in raw.items():
@@ -296,31 +368,45 @@ def _enrollment(value: Any, field: str) -> Enrollment:
     if not isinstance(value, Mapping):
         raise InvalidField("資格の記載事項を指定してください", field)
     return Enrollment(
-        enrolled=bool(value.get("enrolled")), acquired_on=_date(value, "acquired_on", field + ".", False),
-        lost_on=_date(value, "lost_on", field + ".", False), number=value.get("number"),
-        category=value.get("category"))
+        enrolled=bool(value.get("enrolled")),
+        acquired_on=_date(value, "acquired_on", field + ".", False),
+        lost_on=_date(value, "lost_on", field + ".", False),
+        number=value.get("number"),
+        category=value.get("category"),
+    )
 
 
 def ex_officio_correction(data: Data) -> c.ExOfficioCorrection:
     return c.ExOfficioCorrection(
-        filed_on=_must_date(data, "filed_on"), changed_on=_must_date(data, "changed_on"), reason=_reason(data),
-        addressee_number=validate_addressee_number(str(_req(data, "addressee_number", "")), "addressee_number"),
+        filed_on=_must_date(data, "filed_on"),
+        changed_on=_must_date(data, "changed_on"),
+        reason=_reason(data),
+        addressee_number=validate_addressee_number(
+            str(_req(data, "addressee_number", "")), "addressee_number"
+        ),
         corrections=_corrections(data),
     )
 
 
 def ex_officio_removal(data: Data) -> c.ExOfficioRemoval:
     return c.ExOfficioRemoval(
-        filed_on=_must_date(data, "filed_on"), changed_on=_must_date(data, "changed_on"), reason=_reason(data),
-        addressee_numbers=_numbers(data, "addressee_numbers"), new_householder=_an(data, "new_householder"),
+        filed_on=_must_date(data, "filed_on"),
+        changed_on=_must_date(data, "changed_on"),
+        reason=_reason(data),
+        addressee_numbers=_numbers(data, "addressee_numbers"),
+        new_householder=_an(data, "new_householder"),
         new_relationships=_relationships(data),
     )
 
 
 def ex_officio_restoration(data: Data) -> c.ExOfficioRestoration:
     return c.ExOfficioRestoration(
-        filed_on=_must_date(data, "filed_on"), changed_on=_must_date(data, "changed_on"), reason=_reason(data),
-        addressee_number=validate_addressee_number(str(_req(data, "addressee_number", "")), "addressee_number"),
+        filed_on=_must_date(data, "filed_on"),
+        changed_on=_must_date(data, "changed_on"),
+        reason=_reason(data),
+        addressee_number=validate_addressee_number(
+            str(_req(data, "addressee_number", "")), "addressee_number"
+        ),
     )
 
 

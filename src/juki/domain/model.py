@@ -88,7 +88,9 @@ class ResidentRecord:
     address_since: date
     filed_on: date
     status: str = ACTIVE
-    birth_date_unknown: str | None = None  # 不詳日 text (標準仕様書 j80); birth_date then holds the internal value
+    birth_date_unknown: str | None = (
+        None  # 不詳日 text (標準仕様書 j80); birth_date then holds the internal value
+    )
     former_surname: str | None = None
     former_surname_kana: str | None = None
     honseki: str | None = None
@@ -186,8 +188,16 @@ def _from_plain(cls: type, data: dict[str, Any]) -> Any:
 
 _NESTED_IN: dict[tuple[type, str], type] = {(MoveOutData, "destination"): Address}
 _DATE_FIELDS = {
-    "birth_date", "resident_since", "address_since", "filed_on", "stay_expires_on", "foreign_resident_since",
-    "acquired_on", "lost_on", "removed_on", "planned_on",
+    "birth_date",
+    "resident_since",
+    "address_since",
+    "filed_on",
+    "stay_expires_on",
+    "foreign_resident_since",
+    "acquired_on",
+    "lost_on",
+    "removed_on",
+    "planned_on",
 }
 
 

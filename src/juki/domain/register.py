@@ -34,7 +34,9 @@ from juki.domain.model import (
 )
 from juki.domain.relationship import HOUSEHOLDER, inverse, rebase
 
-LATE_FILING_DAYS = 14  # 住基法第22条〜第25条: a filing is due within 14 days; later ones are reported (第52条)
+LATE_FILING_DAYS = (
+    14  # 住基法第22条〜第25条: a filing is due within 14 days; later ones are reported (第52条)
+)
 
 
 @dataclass(frozen=True)
@@ -51,7 +53,9 @@ class RegisterReader(Protocol):
     def household(self, household_number: str) -> HouseholdState | None: ...
     def active_by_resident_code(self, resident_code: str) -> ResidentRecord | None: ...
     def active_by_my_number(self, my_number: str) -> ResidentRecord | None: ...
-    def returning(self, my_number: str | None, resident_code: str | None, card: str | None) -> ResidentState | None: ...
+    def returning(
+        self, my_number: str | None, resident_code: str | None, card: str | None
+    ) -> ResidentState | None: ...
     def filing_versions(self, filing_id: str) -> list[tuple[str, int]] | None: ...
     def version_record(self, addressee_number: str, version: int) -> ResidentRecord | None: ...
     def next_addressee_number(self) -> str: ...
@@ -96,8 +100,9 @@ class _Work:
         self.states[addressee_number] = state
         return state
 
-    def household(self, household_number: str, field_name: str = "household_number",
-                  allow_empty: bool = False) -> HouseholdState:
+    def household(
+        self, household_number: str, field_name: str = "household_number", allow_empty: bool = False
+    ) -> HouseholdState:
         if household_number not in self.households:
             found = self.reader.household(household_number)
             if found is None or not (found.members or allow_empty):
@@ -118,8 +123,11 @@ class _Work:
             hh.members = [m for m in hh.members if m.addressee_number != new.addressee_number]
         if new.is_active:
             self.household_of(new.household_number).members.append(new)
-        self.changes = [ch for ch in self.changes if ch.record.addressee_number != new.addressee_number or
-                        ch.change_reason != reason] + [Change(new, reason, changed_on, self.cmd.filed_on, previous)]
+        self.changes = [
+            ch
+            for ch in self.changes
+            if ch.record.addressee_number != new.addressee_number or ch.change_reason != reason
+        ] + [Change(new, reason, changed_on, self.cmd.filed_on, previous)]
         last = max(changed_on, state.last_changed_on) if state else changed_on
         self.states[new.addressee_number] = ResidentState(new, previous, last)
 
@@ -129,16 +137,18 @@ class _Work:
     def current(self, addressee_number: str) -> ResidentRecord:
         return self.states[addressee_number].record
 
-    def outcome(self, household_number: str, late_from: date | None = None,
-                primary: tuple[str, ...] = ()) -> Outcome:
+    def outcome(
+        self, household_number: str, late_from: date | None = None, primary: tuple[str, ...] = ()
+    ) -> Outcome:
         """Check every touched household; list the persons the command named first (API.md `changes`)."""
         for hh in self.households.values():
             hh.members.sort(key=lambda m: m.position)
             check_household(hh)
         late = late_from is not None and (self.cmd.filed_on - late_from).days > LATE_FILING_DAYS
         order = {n: i for i, n in enumerate(primary)}
-        changes = sorted(_merge_changes(self.changes),
-                         key=lambda ch: order.get(ch.record.addressee_number, len(order)))
+        changes = sorted(
+            _merge_changes(self.changes), key=lambda ch: order.get(ch.record.addressee_number, len(order))
+        )
         return Outcome(household_number, changes, self.households, late)
 
 
@@ -148,8 +158,13 @@ def _merge_changes(changes: list[Change]) -> list[Change]:
     for ch in changes:
         key = ch.record.addressee_number
         first = merged.get(key)
-        merged[key] = dataclasses.replace(ch, change_reason=first.change_reason,
-                                          previous_version=first.previous_version) if first else ch
+        merged[key] = (
+            dataclasses.replace(
+                ch, change_reason=first.change_reason, previous_version=first.previous_version
+            )
+            if first
+            else ch
+        )
     return list(merged.values())
 
 
@@ -184,7 +199,10 @@ def _check_identity(reader: RegisterReader, p: c.PersonInput, i: int) -> Residen
     holder = reader.active_by_my_number(p.my_number) if p.my_number else None
     if holder is not None:
         same = (holder.family_name, holder.given_name, holder.birth_date) == (
-            p.family_name, p.given_name, p.birth_date)
+            p.family_name,
+            p.given_name,
+            p.birth_date,
+        )
         if same:
             raise AlreadyResident("すでに住民として記録されています", f"persons.{i}.my_number")
         raise DuplicateMyNumber("この個人番号は別の住民に記録されています", f"persons.{i}.my_number")
@@ -203,19 +221,37 @@ def _check_batch_unique(persons: tuple[c.PersonInput, ...]) -> None:
                 seen.add(value)
 
 
-def _new_record(work: _Work, p: c.PersonInput, returning: ResidentState | None, hh: HouseholdState,
-                address: Address, since: date, previous: Address | None) -> ResidentRecord:
+def _new_record(
+    work: _Work,
+    p: c.PersonInput,
+    returning: ResidentState | None,
+    hh: HouseholdState,
+    address: Address,
+    since: date,
+    previous: Address | None,
+) -> ResidentRecord:
     position = max((m.position for m in hh.members), default=0) + 1
     if returning is not None:
         work.states[returning.record.addressee_number] = returning
     old = returning.record if returning else None
     return ResidentRecord(
         addressee_number=old.addressee_number if old else work.reader.next_addressee_number(),
-        household_number=hh.household_number, relationship=p.relationship, position=position,
-        family_name=p.family_name, given_name=p.given_name, family_name_kana=p.family_name_kana,
-        given_name_kana=p.given_name_kana, sex=p.sex, birth_date=p.birth_date, address=address,
-        resident_since=since, address_since=since, filed_on=work.cmd.filed_on, status=ACTIVE,
-        honseki=p.honseki, family_register_head=p.family_register_head,
+        household_number=hh.household_number,
+        relationship=p.relationship,
+        position=position,
+        family_name=p.family_name,
+        given_name=p.given_name,
+        family_name_kana=p.family_name_kana,
+        given_name_kana=p.given_name_kana,
+        sex=p.sex,
+        birth_date=p.birth_date,
+        address=address,
+        resident_since=since,
+        address_since=since,
+        filed_on=work.cmd.filed_on,
+        status=ACTIVE,
+        honseki=p.honseki,
+        family_register_head=p.family_register_head,
         # j70: a returning resident keeps the 旧氏 they had unless they ask otherwise.
         former_surname=p.former_surname or (old.former_surname if old else None),
         former_surname_kana=p.former_surname_kana or (old.former_surname_kana if old else None),
@@ -226,8 +262,15 @@ def _new_record(work: _Work, p: c.PersonInput, returning: ResidentState | None, 
     )
 
 
-def _arrive(work: _Work, persons: tuple[c.PersonInput, ...], household_number: str | None, address: Address,
-            changed_on: date, previous: Address | None, reason: str) -> HouseholdState:
+def _arrive(
+    work: _Work,
+    persons: tuple[c.PersonInput, ...],
+    household_number: str | None,
+    address: Address,
+    changed_on: date,
+    previous: Address | None,
+    reason: str,
+) -> HouseholdState:
     if not persons:
         raise InvalidField("住民を一人以上記載してください", "persons")
     _check_batch_unique(persons)
@@ -257,14 +300,18 @@ def move_in(reader: RegisterReader, cmd: c.MoveIn) -> Outcome:
     work = _Work(reader, cmd)
     _not_after(cmd.changed_on, cmd.filed_on, "changed_on", "届出日より後の転入日です")
     reason = c.MOVE_IN_FROM_ABROAD if cmd.previous_address.country else c.MOVE_IN
-    hh = _arrive(work, cmd.persons, cmd.household_number, cmd.address, cmd.changed_on, cmd.previous_address, reason)
+    hh = _arrive(
+        work, cmd.persons, cmd.household_number, cmd.address, cmd.changed_on, cmd.previous_address, reason
+    )
     return work.outcome(hh.household_number, late_from=cmd.changed_on)
 
 
 def ex_officio_entry(reader: RegisterReader, cmd: c.ExOfficioEntry) -> Outcome:
     work = _Work(reader, cmd)
     _not_after(cmd.changed_on, cmd.filed_on, "changed_on", "処理日より後の異動日です")
-    hh = _arrive(work, cmd.persons, cmd.household_number, cmd.address, cmd.changed_on, None, c.EX_OFFICIO_ENTRY)
+    hh = _arrive(
+        work, cmd.persons, cmd.household_number, cmd.address, cmd.changed_on, None, c.EX_OFFICIO_ENTRY
+    )
     return work.outcome(hh.household_number)
 
 
@@ -282,8 +329,14 @@ def register_birth(reader: RegisterReader, cmd: c.RegisterBirth) -> Outcome:
 # --- householder succession ---------------------------------------------------------------------------------
 
 
-def _succeed(work: _Work, hh: HouseholdState, leaving: set[str], new_householder: str | None,
-             new_relationships: dict[str, str], changed_on: date) -> None:
+def _succeed(
+    work: _Work,
+    hh: HouseholdState,
+    leaving: set[str],
+    new_householder: str | None,
+    new_relationships: dict[str, str],
+    changed_on: date,
+) -> None:
     """When the 世帯主 leaves: one survivor takes over by itself; two or more need `new_householder` (API.md)."""
     head = hh.householder
     remaining = [m for m in hh.members if m.addressee_number not in leaving]
@@ -296,8 +349,15 @@ def _succeed(work: _Work, hh: HouseholdState, leaving: set[str], new_householder
     _install_head(work, remaining, new_householder, new_relationships, changed_on, c.HOUSEHOLDER_CHANGE, head)
 
 
-def _install_head(work: _Work, members: list[ResidentRecord], new_head: str, new_relationships: dict[str, str],
-                  changed_on: date, reason: str, old_head: ResidentRecord | None) -> None:
+def _install_head(
+    work: _Work,
+    members: list[ResidentRecord],
+    new_head: str,
+    new_relationships: dict[str, str],
+    changed_on: date,
+    reason: str,
+    old_head: ResidentRecord | None,
+) -> None:
     by_number = {m.addressee_number: m for m in members}
     if new_head not in by_number:
         raise InvalidField("新しい世帯主は世帯員から指定してください", "new_householder")
@@ -317,14 +377,22 @@ def _install_head(work: _Work, members: list[ResidentRecord], new_head: str, new
         elif rel != m.relationship:
             work.record(dataclasses.replace(m, relationship=rel), reason, changed_on)
     if unknown:
-        raise InvalidField("新しい世帯主との続柄を指定してください: " + ", ".join(unknown), "new_relationships")
+        raise InvalidField(
+            "新しい世帯主との続柄を指定してください: " + ", ".join(unknown), "new_relationships"
+        )
 
 
 # --- persons leaving: move-out, death, ex officio removal ---------------------------------------------------
 
 
-def _remove(work: _Work, numbers: tuple[str, ...], removal: Removal, new_householder: str | None,
-            new_relationships: dict[str, str], move_out: MoveOutData | None = None) -> HouseholdState:
+def _remove(
+    work: _Work,
+    numbers: tuple[str, ...],
+    removal: Removal,
+    new_householder: str | None,
+    new_relationships: dict[str, str],
+    move_out: MoveOutData | None = None,
+) -> HouseholdState:
     if not numbers:
         raise InvalidField("住民を一人以上指定してください", "addressee_numbers")
     states = [work.active(n, f"addressee_numbers.{i}") for i, n in enumerate(numbers)]
@@ -336,8 +404,13 @@ def _remove(work: _Work, numbers: tuple[str, ...], removal: Removal, new_househo
     hh = work.household(households.pop())
     _succeed(work, hh, set(numbers), new_householder, new_relationships, removal.removed_on)
     for state in states:
-        record = dataclasses.replace(work.current(state.record.addressee_number), status=REMOVED, removal=removal,
-                                     move_out=move_out, filed_on=work.cmd.filed_on)
+        record = dataclasses.replace(
+            work.current(state.record.addressee_number),
+            status=REMOVED,
+            removal=removal,
+            move_out=move_out,
+            filed_on=work.cmd.filed_on,
+        )
         work.record(record, removal.reason, removal.removed_on)
     return hh
 
@@ -346,8 +419,14 @@ def move_out(reader: RegisterReader, cmd: c.MoveOut) -> Outcome:
     work = _Work(reader, cmd)
     reason = c.MOVE_OUT_ABROAD if cmd.destination.country else c.MOVE_OUT
     data = MoveOutData(cmd.destination, cmd.planned_on, cmd.filed_on)
-    hh = _remove(work, cmd.addressee_numbers, Removal(reason, cmd.planned_on), cmd.new_householder,
-                 cmd.new_relationships, data)
+    hh = _remove(
+        work,
+        cmd.addressee_numbers,
+        Removal(reason, cmd.planned_on),
+        cmd.new_householder,
+        cmd.new_relationships,
+        data,
+    )
     return work.outcome(hh.household_number, late_from=cmd.planned_on, primary=cmd.addressee_numbers)
 
 
@@ -356,24 +435,42 @@ def register_death(reader: RegisterReader, cmd: c.RegisterDeath) -> Outcome:
     _not_after(cmd.died_on, cmd.filed_on, "died_on", "届出日より後の死亡日です")
     state = work.active(cmd.addressee_number, "addressee_number")
     _not_after(state.record.birth_date, cmd.died_on, "died_on", "生年月日より前の死亡日です")
-    hh = _remove(work, (cmd.addressee_number,), Removal(c.DEATH, cmd.died_on), cmd.new_householder,
-                 cmd.new_relationships)
+    hh = _remove(
+        work,
+        (cmd.addressee_number,),
+        Removal(c.DEATH, cmd.died_on),
+        cmd.new_householder,
+        cmd.new_relationships,
+    )
     return work.outcome(hh.household_number, primary=(cmd.addressee_number,))
 
 
 def ex_officio_removal(reader: RegisterReader, cmd: c.ExOfficioRemoval) -> Outcome:
     work = _Work(reader, cmd)
     _not_after(cmd.changed_on, cmd.filed_on, "changed_on", "処理日より後の異動日です")
-    hh = _remove(work, cmd.addressee_numbers, Removal(c.EX_OFFICIO_REMOVAL, cmd.changed_on), cmd.new_householder,
-                 cmd.new_relationships)
+    hh = _remove(
+        work,
+        cmd.addressee_numbers,
+        Removal(c.EX_OFFICIO_REMOVAL, cmd.changed_on),
+        cmd.new_householder,
+        cmd.new_relationships,
+    )
     return work.outcome(hh.household_number, primary=cmd.addressee_numbers)
 
 
 # --- moves and regrouping inside the city ---------------------------------------------------------------------
 
 
-def _regroup(work: _Work, movers: list[ResidentState], target: HouseholdState, householder: str | None,
-             new_relationships: dict[str, str], changed_on: date, reason: str, address: Address | None) -> None:
+def _regroup(
+    work: _Work,
+    movers: list[ResidentState],
+    target: HouseholdState,
+    householder: str | None,
+    new_relationships: dict[str, str],
+    changed_on: date,
+    reason: str,
+    address: Address | None,
+) -> None:
     """Put `movers` into `target` (a new household headed by `householder`, or an existing one)."""
     numbers = [s.record.addressee_number for s in movers]
     if target.is_new:
@@ -389,14 +486,19 @@ def _regroup(work: _Work, movers: list[ResidentState], target: HouseholdState, h
         if r.addressee_number == householder:
             rel: str | None = HOUSEHOLDER
         else:
-            rel = new_relationships.get(r.addressee_number) or (rebase(r.relationship, head_old) if head_old else None)
+            rel = new_relationships.get(r.addressee_number) or (
+                rebase(r.relationship, head_old) if head_old else None
+            )
         if rel is None:
             missing.append(r.addressee_number)
             continue
-        moved = dataclasses.replace(r, household_number=target.household_number, relationship=rel,
-                                    position=start + offset)
+        moved = dataclasses.replace(
+            r, household_number=target.household_number, relationship=rel, position=start + offset
+        )
         if address is not None:
-            moved = dataclasses.replace(moved, address=address, address_since=changed_on, previous_address=r.address)
+            moved = dataclasses.replace(
+                moved, address=address, address_since=changed_on, previous_address=r.address
+            )
         work.record(moved, reason, changed_on)
     if missing:
         raise InvalidField("世帯主との続柄を指定してください: " + ", ".join(missing), "new_relationships")
@@ -420,18 +522,42 @@ def move_within(reader: RegisterReader, cmd: c.MoveWithin) -> Outcome:
     elif cmd.new_household:
         target = work.new_household(cmd.address)
     else:
-        raise InvalidField("世帯の一部が転居する場合は新しい世帯か転居先の世帯を指定してください", "new_household")
+        raise InvalidField(
+            "世帯の一部が転居する場合は新しい世帯か転居先の世帯を指定してください", "new_household"
+        )
     if target is not hh:
-        _succeed(work, hh, set(cmd.addressee_numbers), cmd.householder if whole else None,
-                 cmd.new_relationships, cmd.changed_on)
-        _regroup(work, movers, target, cmd.householder, cmd.new_relationships, cmd.changed_on, c.MOVE_WITHIN,
-                 cmd.address)
+        _succeed(
+            work,
+            hh,
+            set(cmd.addressee_numbers),
+            cmd.householder if whole else None,
+            cmd.new_relationships,
+            cmd.changed_on,
+        )
+        _regroup(
+            work,
+            movers,
+            target,
+            cmd.householder,
+            cmd.new_relationships,
+            cmd.changed_on,
+            c.MOVE_WITHIN,
+            cmd.address,
+        )
     else:
         for s in movers:
             r = s.record
-            work.record(dataclasses.replace(r, address=cmd.address, address_since=cmd.changed_on,
-                                            previous_address=r.address, filed_on=cmd.filed_on),
-                        c.MOVE_WITHIN, cmd.changed_on)
+            work.record(
+                dataclasses.replace(
+                    r,
+                    address=cmd.address,
+                    address_since=cmd.changed_on,
+                    previous_address=r.address,
+                    filed_on=cmd.filed_on,
+                ),
+                c.MOVE_WITHIN,
+                cmd.changed_on,
+            )
     return work.outcome(target.household_number, late_from=cmd.changed_on, primary=cmd.addressee_numbers)
 
 
@@ -453,21 +579,32 @@ def change_household(reader: RegisterReader, cmd: c.ChangeHousehold) -> Outcome:
     _not_after(cmd.changed_on, cmd.filed_on, "changed_on", "届出日より後の異動日です")
     hh = work.household(cmd.household_number)
     for m in hh.members:
-        _check_change_date(work, work.active(m.addressee_number, "household_number"), cmd.changed_on, "changed_on")
+        _check_change_date(
+            work, work.active(m.addressee_number, "household_number"), cmd.changed_on, "changed_on"
+        )
     if cmd.type == "householder_change":
         if cmd.new_householder is None:
             raise InvalidField("新しい世帯主を指定してください", "new_householder")
         if hh.householder and hh.householder.addressee_number == cmd.new_householder:
             raise InvalidField("すでに世帯主です", "new_householder")
-        _install_head(work, list(hh.members), cmd.new_householder, cmd.new_relationships, cmd.changed_on,
-                      c.HOUSEHOLDER_CHANGE, hh.householder)
+        _install_head(
+            work,
+            list(hh.members),
+            cmd.new_householder,
+            cmd.new_relationships,
+            cmd.changed_on,
+            c.HOUSEHOLDER_CHANGE,
+            hh.householder,
+        )
         return work.outcome(hh.household_number, late_from=cmd.changed_on)
     if cmd.type == "split":
         movers = _members_of(work, hh, cmd.addressee_numbers)
         if len(movers) == len(hh.members):
             raise InvalidField("世帯の全員は分離できません", "addressee_numbers")
         target = work.new_household(hh.address)
-        _succeed(work, hh, set(cmd.addressee_numbers), cmd.new_householder, cmd.new_relationships, cmd.changed_on)
+        _succeed(
+            work, hh, set(cmd.addressee_numbers), cmd.new_householder, cmd.new_relationships, cmd.changed_on
+        )
         _regroup(work, movers, target, cmd.householder, cmd.new_relationships, cmd.changed_on, c.SPLIT, None)
         return work.outcome(target.household_number, late_from=cmd.changed_on, primary=cmd.addressee_numbers)
     if cmd.type == "merge":
@@ -485,10 +622,29 @@ def change_household(reader: RegisterReader, cmd: c.ChangeHousehold) -> Outcome:
 # --- ex officio corrections, restoration, cancellation -----------------------------------------------------
 
 CORRECTABLE = {
-    "family_name", "given_name", "family_name_kana", "given_name_kana", "sex", "birth_date", "birth_date_unknown",
-    "former_surname", "former_surname_kana", "honseki", "family_register_head", "resident_code", "my_number",
-    "relationship", "foreign", "voter_registered", "school_district", "voting_district", "resident_since",
-    "national_health_insurance", "late_elderly_insurance", "long_term_care_insurance", "national_pension",
+    "family_name",
+    "given_name",
+    "family_name_kana",
+    "given_name_kana",
+    "sex",
+    "birth_date",
+    "birth_date_unknown",
+    "former_surname",
+    "former_surname_kana",
+    "honseki",
+    "family_register_head",
+    "resident_code",
+    "my_number",
+    "relationship",
+    "foreign",
+    "voter_registered",
+    "school_district",
+    "voting_district",
+    "resident_since",
+    "national_health_insurance",
+    "late_elderly_insurance",
+    "long_term_care_insurance",
+    "national_pension",
     "child_allowance",
 }
 
@@ -511,7 +667,12 @@ def ex_officio_correction(reader: RegisterReader, cmd: c.ExOfficioCorrection) ->
         if holder and holder.addressee_number != cmd.addressee_number:
             raise InvalidField("この住民票コードは別の住民に記録されています", "corrections.resident_code")
     corrected = dataclasses.replace(state.record, **cmd.corrections)  # type: ignore[arg-type]
-    _not_after(corrected.birth_date, corrected.resident_since, "corrections.birth_date", "住民となった日より後の生年月日です")
+    _not_after(
+        corrected.birth_date,
+        corrected.resident_since,
+        "corrections.birth_date",
+        "住民となった日より後の生年月日です",
+    )
     work.household(state.record.household_number)
     work.record(corrected, c.EX_OFFICIO_CORRECTION, cmd.changed_on)
     return work.outcome(state.record.household_number)
@@ -528,8 +689,13 @@ def ex_officio_restoration(reader: RegisterReader, cmd: c.ExOfficioRestoration) 
     work.states[cmd.addressee_number] = state
     found = reader.household(state.record.household_number)
     if found is None or not found.members:
-        hh = HouseholdState(state.record.household_number, state.record.address, [], version=found.version if found else 0,
-                            is_new=found is None)
+        hh = HouseholdState(
+            state.record.household_number,
+            state.record.address,
+            [],
+            version=found.version if found else 0,
+            is_new=found is None,
+        )
         work.households[hh.household_number] = hh
         record = dataclasses.replace(state.record, relationship=HOUSEHOLDER)
     else:
@@ -556,8 +722,9 @@ def cancel_filing(reader: RegisterReader, cmd: c.CancelFiling) -> Outcome:
             work.household_of(state.record.household_number)
         before = reader.version_record(addressee_number, version - 1) if version > 1 else None
         if before is None:  # the filing created this person: the cancellation removes the entry again
-            before = dataclasses.replace(state.record, status=REMOVED,
-                                         removal=Removal(c.CANCELLATION, state.last_changed_on))
+            before = dataclasses.replace(
+                state.record, status=REMOVED, removal=Removal(c.CANCELLATION, state.last_changed_on)
+            )
         if before.is_active:
             work.household_of(before.household_number)
         work.record(dataclasses.replace(before, filed_on=cmd.filed_on), c.CANCELLATION, state.last_changed_on)

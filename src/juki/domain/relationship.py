@@ -42,7 +42,7 @@ def rebase(relationship: str, new_head_old_relationship: str) -> str | None:
         return None
     prefix = new_head_old_relationship + "の"
     if relationship.startswith(prefix):
-        return relationship[len(prefix):]
+        return relationship[len(prefix) :]
     spouse = new_head_old_relationship in ("妻", "夫")
     if spouse and relationship.split("の")[0] == "子":
         return relationship
@@ -50,9 +50,17 @@ def rebase(relationship: str, new_head_old_relationship: str) -> str | None:
 
 
 _INVERSE = {
-    "妻": ("夫", "妻"), "夫": ("夫", "妻"), "妻（未届）": ("夫（未届）", "妻（未届）"),
-    "夫（未届）": ("夫（未届）", "妻（未届）"), "子": ("父", "母"), "父": ("子", "子"), "母": ("子", "子"),
-    "兄": ("弟", "妹"), "姉": ("弟", "妹"), "弟": ("兄", "姉"), "妹": ("兄", "姉"),
+    "妻": ("夫", "妻"),
+    "夫": ("夫", "妻"),
+    "妻（未届）": ("夫（未届）", "妻（未届）"),
+    "夫（未届）": ("夫（未届）", "妻（未届）"),
+    "子": ("父", "母"),
+    "父": ("子", "子"),
+    "母": ("子", "子"),
+    "兄": ("弟", "妹"),
+    "姉": ("弟", "妹"),
+    "弟": ("兄", "姉"),
+    "妹": ("兄", "姉"),
 }
 
 

@@ -22,7 +22,9 @@ TRANSFER_READ = "transfer:read"
 
 _POLICY: dict[str, frozenset[str]] = {
     "clerk": frozenset({REGISTER_READ, REGISTER_FILE, MY_NUMBER_REVEAL, MY_NUMBER_SEARCH}),
-    "supervisor": frozenset({REGISTER_READ, REGISTER_FILE, REGISTER_APPROVE, MY_NUMBER_REVEAL, MY_NUMBER_SEARCH}),
+    "supervisor": frozenset(
+        {REGISTER_READ, REGISTER_FILE, REGISTER_APPROVE, MY_NUMBER_REVEAL, MY_NUMBER_SEARCH}
+    ),
     "auditor": frozenset({LOG_READ}),
     "admin": frozenset({STAFF_ADMIN}),
     "cs_operator": frozenset(),

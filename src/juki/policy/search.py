@@ -87,7 +87,9 @@ def parse_criteria(params: Mapping[str, str]) -> SearchQuery:
     if sex is not None and sex not in ("male", "female"):
         raise InvalidField("性別は male か female です", "sex")
     return SearchQuery(
-        family=family, given=given_name, either=either,
+        family=family,
+        given=given_name,
+        either=either,
         birth_date=parse_date(params["birth_date"], "birth_date") if "birth_date" in params else None,
         address=address_term(params["address"]) if "address" in params else None,
         sex=sex,

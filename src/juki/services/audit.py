@@ -56,8 +56,20 @@ def chain_hash(prev_hash: str, fields: dict[str, Any]) -> str:
     return hashlib.sha256((prev_hash + canonical).encode()).hexdigest()
 
 
-HASHED = ("seq", "at", "staff_id", "staff_name", "role", "terminal", "procedure", "action", "targets",
-          "my_number_shown", "result", "detail")
+HASHED = (
+    "seq",
+    "at",
+    "staff_id",
+    "staff_name",
+    "role",
+    "terminal",
+    "procedure",
+    "action",
+    "targets",
+    "my_number_shown",
+    "result",
+    "detail",
+)
 
 
 def first_broken(rows: Iterable[Any]) -> tuple[int, int | None]:

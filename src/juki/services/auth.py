@@ -34,16 +34,36 @@ def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def create_staff(engine: Engine, username: str, display_name: str, role: str, password: str,
-                 department: str | None = None, is_demo: bool = False, totp_secret: str | None = None) -> str:
+def create_staff(
+    engine: Engine,
+    username: str,
+    display_name: str,
+    role: str,
+    password: str,
+    department: str | None = None,
+    is_demo: bool = False,
+    totp_secret: str | None = None,
+) -> str:
     if role not in ROLES:
         raise InvalidField(f"役割は {', '.join(ROLES)} のいずれかです", "role")
     secret = totp_secret or pyotp.random_base32()
     with engine.begin() as conn:
-        conn.execute(insert(t.staff).values(
-            staff_id=username, username=username, display_name=display_name, role=role, department=department,
-            password_hash=_hasher.hash(password), totp_secret=secret, active=True, is_demo=is_demo,
-            failed_logins=0, last_otp_step=None, created_at=utc_now()))
+        conn.execute(
+            insert(t.staff).values(
+                staff_id=username,
+                username=username,
+                display_name=display_name,
+                role=role,
+                department=department,
+                password_hash=_hasher.hash(password),
+                totp_secret=secret,
+                active=True,
+                is_demo=is_demo,
+                failed_logins=0,
+                last_otp_step=None,
+                created_at=utc_now(),
+            )
+        )
     return secret
 
 
@@ -63,19 +83,36 @@ def _check_otp(row: Any, otp: str, now: float) -> int | None:
     return None
 
 
-def login(engine: Engine, uow_factory: UnitOfWorkFactory, username: str, password: str, otp: str,
-          terminal: str, ttl_seconds: int, max_failures: int, demo_allowed: bool = True) -> Token:
+def login(
+    engine: Engine,
+    uow_factory: UnitOfWorkFactory,
+    username: str,
+    password: str,
+    otp: str,
+    terminal: str,
+    ttl_seconds: int,
+    max_failures: int,
+    demo_allowed: bool = True,
+) -> Token:
     with engine.begin() as conn:
         row = conn.execute(select(t.staff).where(t.staff.c.username == username)).first()
-        ok = row is not None and row.active and row.failed_logins < max_failures and (demo_allowed or not row.is_demo)
+        ok = (
+            row is not None
+            and row.active
+            and row.failed_logins < max_failures
+            and (demo_allowed or not row.is_demo)
+        )
         try:
             ok = ok and row is not None and _hasher.verify(row.password_hash, password)
         except (VerificationError, InvalidHashError):
             ok = False
         step = _check_otp(row, otp, time.time()) if ok and row is not None else None
         if row is not None and (not ok or step is None):
-            conn.execute(update(t.staff).where(t.staff.c.staff_id == row.staff_id)
-                         .values(failed_logins=t.staff.c.failed_logins + 1))
+            conn.execute(
+                update(t.staff)
+                .where(t.staff.c.staff_id == row.staff_id)
+                .values(failed_logins=t.staff.c.failed_logins + 1)
+            )
     if row is None or not ok or step is None:
         actor = _actor(row, terminal) if row else Actor(username[:40], "(不明)", "none", terminal)
         _log(uow_factory, actor, "auth:login", "failed")
@@ -83,11 +120,21 @@ def login(engine: Engine, uow_factory: UnitOfWorkFactory, username: str, passwor
     token = secrets.token_urlsafe(32)
     now = utc_now()
     with engine.begin() as conn:
-        conn.execute(update(t.staff).where(t.staff.c.staff_id == row.staff_id)
-                     .values(failed_logins=0, last_otp_step=step))
-        conn.execute(insert(t.sessions).values(
-            token_hash=_digest(token), staff_id=row.staff_id, created_at=now,
-            expires_at=now + timedelta(seconds=ttl_seconds), revoked=False, terminal=terminal[:100]))
+        conn.execute(
+            update(t.staff)
+            .where(t.staff.c.staff_id == row.staff_id)
+            .values(failed_logins=0, last_otp_step=step)
+        )
+        conn.execute(
+            insert(t.sessions).values(
+                token_hash=_digest(token),
+                staff_id=row.staff_id,
+                created_at=now,
+                expires_at=now + timedelta(seconds=ttl_seconds),
+                revoked=False,
+                terminal=terminal[:100],
+            )
+        )
     _log(uow_factory, _actor(row, terminal), "auth:login", "ok")
     return Token(token, ttl_seconds)
 
@@ -95,8 +142,10 @@ def login(engine: Engine, uow_factory: UnitOfWorkFactory, username: str, passwor
 def authenticate(engine: Engine, token: str) -> Actor:
     with engine.connect() as conn:
         row = conn.execute(
-            select(t.sessions, t.staff).join(t.staff, t.staff.c.staff_id == t.sessions.c.staff_id)
-            .where(t.sessions.c.token_hash == _digest(token))).first()
+            select(t.sessions, t.staff)
+            .join(t.staff, t.staff.c.staff_id == t.sessions.c.staff_id)
+            .where(t.sessions.c.token_hash == _digest(token))
+        ).first()
     if row is None or row.revoked or not row.active:
         raise Unauthenticated("認証が必要です")
     expires = row.expires_at if row.expires_at.tzinfo else row.expires_at.replace(tzinfo=utc_now().tzinfo)

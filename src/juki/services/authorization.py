@@ -8,8 +8,9 @@ from juki.services.audit import LogEntry
 from juki.services.unit_of_work import UnitOfWorkFactory
 
 
-def authorize(uow_factory: UnitOfWorkFactory, actor: Actor, permission: str, action: str,
-              targets: tuple[str, ...] = ()) -> None:
+def authorize(
+    uow_factory: UnitOfWorkFactory, actor: Actor, permission: str, action: str, targets: tuple[str, ...] = ()
+) -> None:
     if allows(actor.role, permission):
         return
     with uow_factory() as uow:

@@ -82,22 +82,41 @@ def _join_secrets(public: Mapping[str, Any], secrets: Mapping[str, Any] | None) 
     return data
 
 
-def _apply(uow: UnitOfWork, command: c.Command, kind: str, payload: Mapping[str, Any], actor: Actor,
-           approval: dict[str, Any] | None = None) -> FilingResult:
+def _apply(
+    uow: UnitOfWork,
+    command: c.Command,
+    kind: str,
+    payload: Mapping[str, Any],
+    actor: Actor,
+    approval: dict[str, Any] | None = None,
+) -> FilingResult:
     outcome = HANDLERS[type(command)](uow.reader, command)
     public, secrets = _split_secrets(payload)
     first = outcome.changes[0] if outcome.changes else None
     values = dict(
-        kind=kind, change_reason=first.change_reason if first else None,
-        changed_on=first.changed_on if first else None, filed_on=command.filed_on, late=outcome.late,
-        household_number=outcome.household_number, staff_id=actor.staff_id, payload=public,
-        secret_payload=secrets or None, approval_state="none")
+        kind=kind,
+        change_reason=first.change_reason if first else None,
+        changed_on=first.changed_on if first else None,
+        filed_on=command.filed_on,
+        late=outcome.late,
+        household_number=outcome.household_number,
+        staff_id=actor.staff_id,
+        payload=public,
+        secret_payload=secrets or None,
+        approval_state="none",
+    )
     filing_id = uow.add_filing({**values, **(approval or {})})
     uow.write(outcome, filing_id, actor)
     targets = [ch.record.addressee_number for ch in outcome.changes]
     uow.log(actor, LogEntry(f"filing:{kind}", PROCEDURE_REGISTER, targets, detail=filing_id))
-    changes = [{"addressee_number": ch.record.addressee_number, "change_reason": ch.change_reason,
-                "version": ch.previous_version + 1} for ch in outcome.changes]
+    changes = [
+        {
+            "addressee_number": ch.record.addressee_number,
+            "change_reason": ch.change_reason,
+            "version": ch.previous_version + 1,
+        }
+        for ch in outcome.changes
+    ]
     return FilingResult(filing_id, outcome.household_number, changes, outcome.late)
 
 
@@ -112,11 +131,21 @@ def file(uow_factory: UnitOfWorkFactory, actor: Actor, kind: str, payload: Mappi
         if kind in EX_OFFICIO_REASONS:
             HANDLERS[type(command)](uow.reader, command)  # the logic checks run at entry too
             public, secrets = _split_secrets(payload)
-            filing_id = uow.add_filing(dict(
-                kind=kind, change_reason=EX_OFFICIO_REASONS[kind], changed_on=getattr(command, "changed_on", None),
-                filed_on=command.filed_on, late=False, household_number=None, staff_id=actor.staff_id,
-                payload=public, secret_payload=secrets or None, approval_state="pending",
-                reason=getattr(command, "reason", None)))
+            filing_id = uow.add_filing(
+                dict(
+                    kind=kind,
+                    change_reason=EX_OFFICIO_REASONS[kind],
+                    changed_on=getattr(command, "changed_on", None),
+                    filed_on=command.filed_on,
+                    late=False,
+                    household_number=None,
+                    staff_id=actor.staff_id,
+                    payload=public,
+                    secret_payload=secrets or None,
+                    approval_state="pending",
+                    reason=getattr(command, "reason", None),
+                )
+            )
             uow.log(actor, LogEntry(f"filing:{kind}", PROCEDURE_REGISTER, detail=f"{filing_id} pending"))
             uow.commit()
             return FilingResult(filing_id, "", [], False, "pending")
@@ -125,8 +154,9 @@ def file(uow_factory: UnitOfWorkFactory, actor: Actor, kind: str, payload: Mappi
         return result
 
 
-def decide(uow_factory: UnitOfWorkFactory, actor: Actor, filing_id: str, approve: bool,
-           comment: str = "") -> FilingResult:
+def decide(
+    uow_factory: UnitOfWorkFactory, actor: Actor, filing_id: str, approve: bool, comment: str = ""
+) -> FilingResult:
     """決裁: a supervisor who did not enter the change approves it (it takes effect) or sends it back."""
     authorize(uow_factory, actor, REGISTER_APPROVE, "approval")
     with uow_factory() as uow:
@@ -135,25 +165,49 @@ def decide(uow_factory: UnitOfWorkFactory, actor: Actor, filing_id: str, approve
             raise NotFound("決裁待ちの職権処理が見つかりません", "filing_id")
         if row.staff_id == actor.staff_id:
             raise Forbidden("入力した職員は自分の職権処理を決裁できません", "filing_id")
-        decided = {"approval_state": "approved" if approve else "returned", "approved_by": actor.staff_id,
-                   "decided_at": uow.now}
+        decided = {
+            "approval_state": "approved" if approve else "returned",
+            "approved_by": actor.staff_id,
+            "decided_at": uow.now,
+        }
         uow.decide_filing(filing_id, decided)
         if not approve:
-            uow.log(actor, LogEntry("approval:return", PROCEDURE_REGISTER, detail=f"{filing_id} {comment}"[:500]))
+            uow.log(
+                actor, LogEntry("approval:return", PROCEDURE_REGISTER, detail=f"{filing_id} {comment}"[:500])
+            )
             uow.commit()
             return FilingResult(filing_id, "", [], False, "returned")
         payload = _join_secrets(row.payload, row.secret_payload)
         command = PARSERS[row.kind](payload)
-        result = _apply(uow, command, row.kind, payload, actor,
-                        approval={"approval_state": "approved", "approved_by": actor.staff_id,
-                                  "decided_at": uow.now, "reason": f"{filing_id} の決裁"})
-        uow.log(actor, LogEntry("approval:approve", PROCEDURE_REGISTER, [ch["addressee_number"] for ch in
-                                                                         result.changes], detail=filing_id))
+        result = _apply(
+            uow,
+            command,
+            row.kind,
+            payload,
+            actor,
+            approval={
+                "approval_state": "approved",
+                "approved_by": actor.staff_id,
+                "decided_at": uow.now,
+                "reason": f"{filing_id} の決裁",
+            },
+        )
+        uow.log(
+            actor,
+            LogEntry(
+                "approval:approve",
+                PROCEDURE_REGISTER,
+                [ch["addressee_number"] for ch in result.changes],
+                detail=filing_id,
+            ),
+        )
         uow.commit()
         return FilingResult(result.filing_id, result.household_number, result.changes, False, "approved")
 
 
-def cancel(uow_factory: UnitOfWorkFactory, actor: Actor, filing_id: str, payload: Mapping[str, Any]) -> FilingResult:
+def cancel(
+    uow_factory: UnitOfWorkFactory, actor: Actor, filing_id: str, payload: Mapping[str, Any]
+) -> FilingResult:
     """取消し (標準仕様書 4.6): appends versions that restore what the filing changed; deletes nothing."""
     authorize(uow_factory, actor, REGISTER_APPROVE, "filing:cancel")
     from juki.domain.dates import parse_iso_date
@@ -164,7 +218,12 @@ def cancel(uow_factory: UnitOfWorkFactory, actor: Actor, filing_id: str, payload
         raise InvalidField("取消しの理由を入力してください", "reason")
     command = c.CancelFiling(filed_on=filed_on, filing_id=filing_id, reason=reason)
     with uow_factory() as uow:
-        result = _apply(uow, command, "cancel", {"filing_id": filing_id, "reason": reason,
-                                                  "filed_on": filed_on.isoformat()}, actor)
+        result = _apply(
+            uow,
+            command,
+            "cancel",
+            {"filing_id": filing_id, "reason": reason, "filed_on": filed_on.isoformat()},
+            actor,
+        )
         uow.commit()
         return result

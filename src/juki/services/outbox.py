@@ -36,9 +36,20 @@ def read(uow_factory: UnitOfWorkFactory, after: int, limit: int = 500) -> list[C
     for row in rows:
         record = to_plain(record_from_row(row.record, None))
         record.pop("my_number", None)
-        events.append(ChangeEvent(row.seq, row.event, row.addressee_number, row.version, row.household_number,
-                                  row.change_reason, row.changed_on.isoformat(), row.filing_id, record,
-                                  row.my_number is not None))
+        events.append(
+            ChangeEvent(
+                row.seq,
+                row.event,
+                row.addressee_number,
+                row.version,
+                row.household_number,
+                row.change_reason,
+                row.changed_on.isoformat(),
+                row.filing_id,
+                record,
+                row.my_number is not None,
+            )
+        )
     return events
 
 

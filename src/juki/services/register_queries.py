@@ -23,45 +23,71 @@ def resident_view(row: Any, include_my_number: bool) -> dict[str, Any]:
     return {"addressee_number": row.addressee_number, "status": row.status, "version": row.version, **record}
 
 
-def _authorize_read(uow_factory: UnitOfWorkFactory, actor: Actor, action: str, targets: tuple[str, ...],
-                    include_my_number: bool) -> None:
+def _authorize_read(
+    uow_factory: UnitOfWorkFactory,
+    actor: Actor,
+    action: str,
+    targets: tuple[str, ...],
+    include_my_number: bool,
+) -> None:
     authorize(uow_factory, actor, REGISTER_READ, action, targets)
     if include_my_number:
         authorize(uow_factory, actor, MY_NUMBER_REVEAL, action + ":my_number", targets)
 
 
-def get_resident(uow_factory: UnitOfWorkFactory, actor: Actor, addressee_number: str,
-                 include_my_number: bool = False) -> dict[str, Any]:
+def get_resident(
+    uow_factory: UnitOfWorkFactory, actor: Actor, addressee_number: str, include_my_number: bool = False
+) -> dict[str, Any]:
     _authorize_read(uow_factory, actor, "resident:view", (addressee_number,), include_my_number)
     with uow_factory() as uow:
         row = uow.queries.resident(addressee_number)
         if row is None:
             raise NotFound("該当する住民が見つかりません", "addressee_number")
-        uow.log(actor, LogEntry("resident:view", PROCEDURE_REGISTER, [addressee_number],
-                                my_number_shown=include_my_number and row.my_number is not None))
+        uow.log(
+            actor,
+            LogEntry(
+                "resident:view",
+                PROCEDURE_REGISTER,
+                [addressee_number],
+                my_number_shown=include_my_number and row.my_number is not None,
+            ),
+        )
         uow.commit()
         return resident_view(row, include_my_number)
 
 
-def get_history(uow_factory: UnitOfWorkFactory, actor: Actor, addressee_number: str,
-                include_my_number: bool = False) -> dict[str, Any]:
+def get_history(
+    uow_factory: UnitOfWorkFactory, actor: Actor, addressee_number: str, include_my_number: bool = False
+) -> dict[str, Any]:
     _authorize_read(uow_factory, actor, "resident:history", (addressee_number,), include_my_number)
     with uow_factory() as uow:
         rows = uow.queries.history(addressee_number)
         if not rows:
             raise NotFound("該当する住民が見つかりません", "addressee_number")
-        uow.log(actor, LogEntry("resident:history", PROCEDURE_REGISTER, [addressee_number],
-                                my_number_shown=include_my_number))
+        uow.log(
+            actor,
+            LogEntry(
+                "resident:history", PROCEDURE_REGISTER, [addressee_number], my_number_shown=include_my_number
+            ),
+        )
         uow.commit()
     versions = []
     for v in rows:
         record = to_plain(record_from_row(v.record, v.my_number))
         if not include_my_number:
             record.pop("my_number", None)
-        versions.append({"version": v.version, "change_reason": v.change_reason,
-                         "changed_on": v.changed_on.isoformat(), "filed_on": v.filed_on.isoformat(),
-                         "recorded_at": v.recorded_at.isoformat(), "filing_id": v.filing_id,
-                         "staff_id": v.staff_id, "record": record})
+        versions.append(
+            {
+                "version": v.version,
+                "change_reason": v.change_reason,
+                "changed_on": v.changed_on.isoformat(),
+                "filed_on": v.filed_on.isoformat(),
+                "recorded_at": v.recorded_at.isoformat(),
+                "filing_id": v.filing_id,
+                "staff_id": v.staff_id,
+                "record": record,
+            }
+        )
     return {"addressee_number": addressee_number, "versions": versions}
 
 
@@ -72,7 +98,9 @@ def get_household(uow_factory: UnitOfWorkFactory, actor: Actor, household_number
         if hh is None:
             raise NotFound("該当する世帯が見つかりません", "household_number")
         members = uow.queries.members(household_number)
-        removed = [m for m in uow.queries.members(household_number, active_only=False) if m.status != "active"]
+        removed = [
+            m for m in uow.queries.members(household_number, active_only=False) if m.status != "active"
+        ]
         uow.log(actor, LogEntry("household:view", PROCEDURE_REGISTER, [m.addressee_number for m in members]))
         uow.commit()
     address = record_from_row(members[0].record, None).address if members else None
@@ -90,11 +118,19 @@ def get_household(uow_factory: UnitOfWorkFactory, actor: Actor, household_number
 
 def _member(row: Any) -> dict[str, Any]:
     record = record_from_row(row.record, None)
-    return {"addressee_number": row.addressee_number, "relationship": row.relationship, "position": row.position,
-            "family_name": record.family_name, "given_name": record.given_name,
-            "family_name_kana": record.family_name_kana, "given_name_kana": record.given_name_kana,
-            "birth_date": record.birth_date.isoformat(), "sex": record.sex, "status": row.status,
-            "removal": to_plain(record.removal)}
+    return {
+        "addressee_number": row.addressee_number,
+        "relationship": row.relationship,
+        "position": row.position,
+        "family_name": record.family_name,
+        "given_name": record.given_name,
+        "family_name_kana": record.family_name_kana,
+        "given_name_kana": record.given_name_kana,
+        "birth_date": record.birth_date.isoformat(),
+        "sex": record.sex,
+        "status": row.status,
+        "removal": to_plain(record.removal),
+    }
 
 
 def search(uow_factory: UnitOfWorkFactory, actor: Actor, params: Mapping[str, str]) -> dict[str, Any]:
@@ -106,29 +142,62 @@ def search(uow_factory: UnitOfWorkFactory, actor: Actor, params: Mapping[str, st
         rows = uow.queries.search(query)
         truncated = len(rows) > query.limit
         rows = rows[: query.limit]
-        uow.log(actor, LogEntry("resident:search", PROCEDURE_REGISTER, [r.addressee_number for r in rows],
-                                detail=f"criteria={sorted(params)} results={len(rows)}"))
+        uow.log(
+            actor,
+            LogEntry(
+                "resident:search",
+                PROCEDURE_REGISTER,
+                [r.addressee_number for r in rows],
+                detail=f"criteria={sorted(params)} results={len(rows)}",
+            ),
+        )
         uow.commit()
     results = []
     for row in rows:
         view = resident_view(row, include_my_number=False)
-        results.append({k: view[k] for k in (
-            "addressee_number", "status", "family_name", "given_name", "family_name_kana", "given_name_kana",
-            "birth_date", "sex", "household_number", "relationship", "address", "removal")})
+        results.append(
+            {
+                k: view[k]
+                for k in (
+                    "addressee_number",
+                    "status",
+                    "family_name",
+                    "given_name",
+                    "family_name_kana",
+                    "given_name_kana",
+                    "birth_date",
+                    "sex",
+                    "household_number",
+                    "relationship",
+                    "address",
+                    "removal",
+                )
+            }
+        )
     return {"results": results, "truncated": truncated}
 
 
 def _filing_view(row: Any, changes: list[Any] | None = None) -> dict[str, Any]:
     view = {
-        "filing_id": row.filing_id, "kind": row.kind, "change_reason": row.change_reason,
-        "changed_on": row.changed_on.isoformat() if row.changed_on else None, "filed_on": row.filed_on.isoformat(),
-        "late": row.late, "household_number": row.household_number, "staff_id": row.staff_id,
-        "recorded_at": row.recorded_at.isoformat(), "approval_state": row.approval_state,
-        "approved_by": row.approved_by, "reason": row.reason, "payload": row.payload,
+        "filing_id": row.filing_id,
+        "kind": row.kind,
+        "change_reason": row.change_reason,
+        "changed_on": row.changed_on.isoformat() if row.changed_on else None,
+        "filed_on": row.filed_on.isoformat(),
+        "late": row.late,
+        "household_number": row.household_number,
+        "staff_id": row.staff_id,
+        "recorded_at": row.recorded_at.isoformat(),
+        "approval_state": row.approval_state,
+        "approved_by": row.approved_by,
+        "reason": row.reason,
+        "payload": row.payload,
     }
     if changes is not None:
-        view["changes"] = [{"addressee_number": c.addressee_number, "change_reason": c.change_reason,
-                            "version": c.version} for c in changes]
+        view["changes"] = [
+            {"addressee_number": c.addressee_number, "change_reason": c.change_reason, "version": c.version}
+            for c in changes
+        ]
     return view
 
 
@@ -139,30 +208,59 @@ def get_filing(uow_factory: UnitOfWorkFactory, actor: Actor, filing_id: str) -> 
         if row is None:
             raise NotFound("該当する届出が見つかりません", "filing_id")
         changes = uow.queries.filing_changes(filing_id)
-        uow.log(actor, LogEntry("filing:view", PROCEDURE_REGISTER, [c.addressee_number for c in changes],
-                                detail=filing_id))
+        uow.log(
+            actor,
+            LogEntry(
+                "filing:view", PROCEDURE_REGISTER, [c.addressee_number for c in changes], detail=filing_id
+            ),
+        )
         uow.commit()
     return _filing_view(row, changes)
 
 
-def list_filings(uow_factory: UnitOfWorkFactory, actor: Actor, *, late: bool | None = None,
-                 approval_state: str | None = None) -> dict[str, Any]:
+def list_filings(
+    uow_factory: UnitOfWorkFactory,
+    actor: Actor,
+    *,
+    late: bool | None = None,
+    approval_state: str | None = None,
+) -> dict[str, Any]:
     """The late-filing list (住基法第52条) and the approval queue are both filtered views of the filings."""
     authorize(uow_factory, actor, REGISTER_READ, "filing:list")
     with uow_factory() as uow:
         rows = uow.queries.filings(late=late, approval_state=approval_state)
-        uow.log(actor, LogEntry("filing:list", PROCEDURE_REGISTER, detail=f"late={late} state={approval_state}"))
+        uow.log(
+            actor, LogEntry("filing:list", PROCEDURE_REGISTER, detail=f"late={late} state={approval_state}")
+        )
         uow.commit()
     return {"filings": [_filing_view(r) for r in rows]}
 
 
-def move_out_certificate_data(uow_factory: UnitOfWorkFactory, actor: Actor, addressee_number: str
-                              ) -> dict[str, Any]:
+def move_out_certificate_data(
+    uow_factory: UnitOfWorkFactory, actor: Actor, addressee_number: str
+) -> dict[str, Any]:
     """転出証明書 data as the 転出届 recorded it, kept with the removed record."""
     view = get_resident(uow_factory, actor, addressee_number)
     if not view.get("move_out"):
         raise NotFound("転出の記録がありません", "addressee_number")
-    keys = ("addressee_number", "family_name", "given_name", "family_name_kana", "given_name_kana", "birth_date",
-            "sex", "household_number", "relationship", "address", "resident_since", "address_since",
-            "resident_code", "honseki", "family_register_head", "foreign", "removal", "move_out")
+    keys = (
+        "addressee_number",
+        "family_name",
+        "given_name",
+        "family_name_kana",
+        "given_name_kana",
+        "birth_date",
+        "sex",
+        "household_number",
+        "relationship",
+        "address",
+        "resident_since",
+        "address_since",
+        "resident_code",
+        "honseki",
+        "family_register_head",
+        "foreign",
+        "removal",
+        "move_out",
+    )
     return {k: view.get(k) for k in keys}

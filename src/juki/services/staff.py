@@ -13,7 +13,9 @@ from juki.services.auth import create_staff
 def first_administrator(engine: Engine, username: str) -> tuple[str, str] | None:
     """Create the first administrator if the register has none; return its password and TOTP secret."""
     with engine.connect() as conn:
-        admins = conn.execute(select(func.count()).select_from(t.staff).where(t.staff.c.role == "admin")).scalar_one()
+        admins = conn.execute(
+            select(func.count()).select_from(t.staff).where(t.staff.c.role == "admin")
+        ).scalar_one()
     if admins:
         return None
     password = secrets.token_urlsafe(12)

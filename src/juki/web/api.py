@@ -25,8 +25,11 @@ def terminal(request: Request, x_juki_terminal: Annotated[str | None, Header()] 
     return (x_juki_terminal or (request.client.host if request.client else "unknown"))[:100]
 
 
-def current_actor(request: Request, creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-                  term: Annotated[str, Depends(terminal)]) -> Actor:
+def current_actor(
+    request: Request,
+    creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    term: Annotated[str, Depends(terminal)],
+) -> Actor:
     if creds is None or creds.scheme.lower() != "bearer":
         raise Unauthenticated("認証が必要です")
     actor = auth.authenticate(juki(request).engine, creds.credentials)
@@ -40,14 +43,23 @@ JukiDep = Annotated[Juki, Depends(juki)]
 @router.post("/auth/login", tags=["auth"])
 def login(body: schemas.LoginBody, j: JukiDep, term: Annotated[str, Depends(terminal)]) -> dict[str, Any]:
     s = j.settings
-    token = auth.login(j.engine, j.uow, body.username, body.password, body.otp, term, s.token_ttl_seconds,
-                       s.max_failed_logins)
+    token = auth.login(
+        j.engine,
+        j.uow,
+        body.username,
+        body.password,
+        body.otp,
+        term,
+        s.token_ttl_seconds,
+        s.max_failed_logins,
+    )
     return {"access_token": token.access_token, "token_type": "bearer", "expires_in": token.expires_in}
 
 
 @router.post("/auth/logout", status_code=204, tags=["auth"])
-def logout(j: JukiDep, actor: ActorDep,
-           creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> Response:
+def logout(
+    j: JukiDep, actor: ActorDep, creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+) -> Response:
     if creds is not None:
         auth.logout(j.engine, j.uow, creds.credentials, actor)
     return Response(status_code=204)
@@ -57,8 +69,12 @@ def _filing_answer(result: filings.FilingResult, response: Response) -> dict[str
     if result.approval_state == "pending":
         response.status_code = 202
         return {"filing_id": result.filing_id, "approval_state": "pending"}
-    return {"filing_id": result.filing_id, "household_number": result.household_number,
-            "changes": result.changes, "late": result.late}
+    return {
+        "filing_id": result.filing_id,
+        "household_number": result.household_number,
+        "changes": result.changes,
+        "late": result.late,
+    }
 
 
 def _add_filing_route(kind: str, model: type[schemas.Body]) -> None:
@@ -67,8 +83,15 @@ def _add_filing_route(kind: str, model: type[schemas.Body]) -> None:
         return _filing_answer(filings.file(j.uow, actor, kind, payload), response)
 
     status = 202 if kind.startswith("ex-officio") else 201
-    router.add_api_route(f"/filings/{kind}", route, methods=["POST"], status_code=status, tags=["filings"],
-                         name=f"file_{kind.replace('-', '_')}", summary=f"{kind} filing")
+    router.add_api_route(
+        f"/filings/{kind}",
+        route,
+        methods=["POST"],
+        status_code=status,
+        tags=["filings"],
+        name=f"file_{kind.replace('-', '_')}",
+        summary=f"{kind} filing",
+    )
 
 
 for _kind, _model in schemas.BODIES.items():
@@ -76,8 +99,9 @@ for _kind, _model in schemas.BODIES.items():
 
 
 @router.get("/filings", tags=["filings"])
-def list_filings(j: JukiDep, actor: ActorDep, late: bool | None = None,
-                 approval_state: str | None = None) -> dict[str, Any]:
+def list_filings(
+    j: JukiDep, actor: ActorDep, late: bool | None = None, approval_state: str | None = None
+) -> dict[str, Any]:
     return register_queries.list_filings(j.uow, actor, late=late, approval_state=approval_state)
 
 
@@ -87,8 +111,9 @@ def get_filing(filing_id: str, j: JukiDep, actor: ActorDep) -> dict[str, Any]:
 
 
 @router.post("/filings/{filing_id}/cancel", status_code=201, tags=["filings"])
-def cancel_filing(filing_id: str, body: schemas.CancelBody, j: JukiDep, actor: ActorDep,
-                  response: Response) -> dict[str, Any]:
+def cancel_filing(
+    filing_id: str, body: schemas.CancelBody, j: JukiDep, actor: ActorDep, response: Response
+) -> dict[str, Any]:
     return _filing_answer(filings.cancel(j.uow, actor, filing_id, body.model_dump()), response)
 
 
@@ -111,7 +136,8 @@ def send_back(filing_id: str, body: schemas.DecisionBody, j: JukiDep, actor: Act
 
 @router.get("/residents", tags=["register"])
 def search_residents(
-    j: JukiDep, actor: ActorDep,
+    j: JukiDep,
+    actor: ActorDep,
     name: Annotated[str | None, Query(max_length=200)] = None,
     birth_date: Annotated[str | None, Query(max_length=40)] = None,
     address: Annotated[str | None, Query(max_length=300)] = None,
@@ -119,8 +145,14 @@ def search_residents(
     resident_code: Annotated[str | None, Query(max_length=20)] = None,
     my_number: Annotated[str | None, Query(max_length=20)] = None,
 ) -> dict[str, Any]:
-    params = {"name": name, "birth_date": birth_date, "address": address, "sex": sex,
-              "resident_code": resident_code, "my_number": my_number}
+    params = {
+        "name": name,
+        "birth_date": birth_date,
+        "address": address,
+        "sex": sex,
+        "resident_code": resident_code,
+        "my_number": my_number,
+    }
     return register_queries.search(j.uow, actor, {k: v for k, v in params.items() if v})
 
 
@@ -129,22 +161,32 @@ def _include_my_number(include: str | None) -> bool:
 
 
 @router.get("/residents/{addressee_number}", tags=["register"])
-def get_resident(addressee_number: str, j: JukiDep, actor: ActorDep,
-                 include: Annotated[str | None, Query(max_length=100)] = None) -> dict[str, Any]:
+def get_resident(
+    addressee_number: str,
+    j: JukiDep,
+    actor: ActorDep,
+    include: Annotated[str | None, Query(max_length=100)] = None,
+) -> dict[str, Any]:
     number = validate_addressee_number(addressee_number)
     return register_queries.get_resident(j.uow, actor, number, _include_my_number(include))
 
 
 @router.get("/residents/{addressee_number}/history", tags=["register"])
-def get_history(addressee_number: str, j: JukiDep, actor: ActorDep,
-                include: Annotated[str | None, Query(max_length=100)] = None) -> dict[str, Any]:
+def get_history(
+    addressee_number: str,
+    j: JukiDep,
+    actor: ActorDep,
+    include: Annotated[str | None, Query(max_length=100)] = None,
+) -> dict[str, Any]:
     number = validate_addressee_number(addressee_number)
     return register_queries.get_history(j.uow, actor, number, _include_my_number(include))
 
 
 @router.get("/residents/{addressee_number}/move-out-certificate", tags=["register"])
 def move_out_certificate(addressee_number: str, j: JukiDep, actor: ActorDep) -> dict[str, Any]:
-    return register_queries.move_out_certificate_data(j.uow, actor, validate_addressee_number(addressee_number))
+    return register_queries.move_out_certificate_data(
+        j.uow, actor, validate_addressee_number(addressee_number)
+    )
 
 
 @router.get("/households/{household_number}", tags=["register"])

@@ -9,8 +9,13 @@ from juki.web import api, errors
 
 
 def create_app(j: Juki) -> FastAPI:
-    app = FastAPI(title="juki 住民基本台帳システム", version="1.0", openapi_url="/openapi.json",
-                  docs_url="/docs", redoc_url=None)
+    app = FastAPI(
+        title="juki 住民基本台帳システム",
+        version="1.0",
+        openapi_url="/openapi.json",
+        docs_url="/docs",
+        redoc_url=None,
+    )
     app.state.juki = j
     errors.install(app)
     app.include_router(api.router)

@@ -15,14 +15,28 @@ from juki.domain.errors import DomainError
 log = logging.getLogger("juki.web")
 PROBLEM = "application/problem+json"
 
-_TITLES = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed",
-           409: "Conflict", 422: "Unprocessable Content", 500: "Internal Server Error"}
+_TITLES = {
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    409: "Conflict",
+    422: "Unprocessable Content",
+    500: "Internal Server Error",
+}
 
 
-def problem(status: int, detail: str, errors: list[dict[str, Any]], headers: dict[str, str] | None = None
-            ) -> JSONResponse:
-    body = {"type": f"https://juki.example/problems/{errors[0]['code'] if errors else status}",
-            "title": _TITLES.get(status, "Error"), "status": status, "detail": detail, "errors": errors}
+def problem(
+    status: int, detail: str, errors: list[dict[str, Any]], headers: dict[str, str] | None = None
+) -> JSONResponse:
+    body = {
+        "type": f"https://juki.example/problems/{errors[0]['code'] if errors else status}",
+        "title": _TITLES.get(status, "Error"),
+        "status": status,
+        "detail": detail,
+        "errors": errors,
+    }
     return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
 
 
@@ -40,14 +54,24 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _schema(_: Request, exc: RequestValidationError) -> JSONResponse:
         # Never echo the input back: it may hold a My Number.
-        errors = [{"code": "invalid_field", "field": _field(tuple(e.get("loc", ()))),
-                   "message": _schema_message(e.get("type", ""))} for e in exc.errors()]
+        errors = [
+            {
+                "code": "invalid_field",
+                "field": _field(tuple(e.get("loc", ()))),
+                "message": _schema_message(e.get("type", "")),
+            }
+            for e in exc.errors()
+        ]
         return problem(422, "入力の形式が正しくありません", errors[:50])
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        code = {401: "unauthenticated", 403: "forbidden", 404: "not_found"}.get(exc.status_code, "invalid_field")
-        return problem(exc.status_code, str(exc.detail), [{"code": code, "field": None, "message": str(exc.detail)}])
+        code = {401: "unauthenticated", 403: "forbidden", 404: "not_found"}.get(
+            exc.status_code, "invalid_field"
+        )
+        return problem(
+            exc.status_code, str(exc.detail), [{"code": code, "field": None, "message": str(exc.detail)}]
+        )
 
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
