@@ -49,7 +49,7 @@ def _seed_staff(j: Juki) -> dict[str, str]:
     secrets = {}
     for key, (username, name, dept) in STAFF.items():
         role = "clerk" if key == "clerk2" else key
-        secrets[username] = create_staff(j.engine, username, name, role, PASSWORD, department=dept)
+        secrets[username] = create_staff(j.uow, username, name, role, PASSWORD, department=dept)
     return secrets
 
 

@@ -133,7 +133,7 @@ def test_audit_verify_names_the_first_edited_entry(j):
     move_family(j)
     move_family_again = filings.file(j.uow, CLERK, "move-in", f.move_in([f.person(family_name="鈴木")]))
     assert move_family_again.filing_id
-    total, broken = verify_chain(j.engine)
+    total, broken = verify_chain(j.uow)
     assert broken is None and total == count(j, t.operation_log)
     with j.engine.begin() as conn:
         if j.engine.dialect.name == "sqlite":
@@ -141,4 +141,4 @@ def test_audit_verify_names_the_first_edited_entry(j):
         else:
             conn.execute(text("ALTER TABLE operation_log DISABLE TRIGGER operation_log_append_only"))
         conn.execute(text("UPDATE operation_log SET staff_id = 'someone' WHERE seq = 1"))
-    assert verify_chain(j.engine) == (0, 1)
+    assert verify_chain(j.uow) == (0, 1)

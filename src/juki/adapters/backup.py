@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import Date, DateTime, Engine, delete, func, insert, select, text
 
 from juki.adapters import tables as t
+from juki.domain.errors import InvalidField
 
 FORMAT = "juki-backup/1"
 ORDER = [
@@ -86,6 +87,9 @@ def is_empty(engine: Engine) -> bool:
 
 
 def load(engine: Engine, path: Path) -> int:
+    """Load a backup into an empty register (same migration level)."""
+    if not is_empty(engine):
+        raise InvalidField("復元先の住民基本台帳が空ではありません", "db")
     count = 0
     batch: dict[str, list[dict[str, Any]]] = {}
     with engine.begin() as conn:

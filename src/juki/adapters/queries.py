@@ -109,3 +109,6 @@ class SqlQueries:
             select(t.subscriber_cursors.c.position).where(t.subscriber_cursors.c.subscriber == subscriber)
         ).scalar()
         return int(value or 0)
+
+    def operation_log(self) -> Any:
+        return self.conn.execute(select(t.operation_log).order_by(t.operation_log.c.seq)).yield_per(5000)

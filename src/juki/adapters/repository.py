@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Any
@@ -19,7 +18,7 @@ from juki.domain.model import (
     Address,
     HouseholdState,
     ResidentRecord,
-    record_from_plain,
+    record_from_row,
     to_plain,
 )
 from juki.domain.names import seion_kana
@@ -31,12 +30,6 @@ def record_to_json(record: ResidentRecord) -> dict[str, Any]:
     plain: dict[str, Any] = to_plain(record)
     plain.pop("my_number", None)
     return plain
-
-
-def record_from_row(record: Any, my_number: str | None) -> ResidentRecord:
-    data = json.loads(record) if isinstance(record, str) else dict(record)
-    data["my_number"] = my_number
-    return record_from_plain(data)
 
 
 class SqlRegisterReader:

@@ -12,6 +12,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from juki.adapters import tables as t
 from juki.adapters.queries import SqlQueries
 from juki.adapters.repository import SqlRegisterReader, next_counter, write_outcome
+from juki.adapters.staff_store import SqlStaffStore
 from juki.domain.errors import Conflict
 from juki.domain.register import Outcome, RegisterReader
 from juki.policy.roles import Actor
@@ -32,6 +33,7 @@ class SqlUnitOfWork:
         self.tx = self.conn.begin()
         self.reader: RegisterReader = SqlRegisterReader(self.conn, self._today or jst_today())
         self.queries: Any = SqlQueries(self.conn)
+        self.staff: Any = SqlStaffStore(self.conn)
         return self
 
     def __exit__(

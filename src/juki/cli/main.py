@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-import json
-import secrets
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
+
+if TYPE_CHECKING:
+    from juki.bootstrap import Juki
+    from juki.policy.roles import Actor
 
 app = typer.Typer(help="juki 住民基本台帳システム", no_args_is_help=True)
 audit_app = typer.Typer(help="操作ログ (operation log)")
@@ -30,10 +32,10 @@ def _db(db: str | None) -> str:
 def init(db: DbOpt = None, admin: str = "admin") -> None:
     """Create or migrate the schema; create the first administrator."""
     from juki.bootstrap import build
-    from juki.services.staff import first_administrator
+    from juki.services.auth import first_administrator
 
     j = build(_db(db))
-    created = first_administrator(j.engine, admin)
+    created = first_administrator(j.uow, admin)
     if created is None:
         console.print("スキーマを最新にしました（管理者は作成済みです）")
         return
@@ -87,13 +89,12 @@ PasswordOpt = Annotated[str, typer.Option("--password", envvar="JUKI_PASSWORD", 
 OtpOpt = Annotated[str, typer.Option("--otp", envvar="JUKI_OTP", prompt="ワンタイムコード")]
 
 
-def _admin(j: object, user: str, password: str, otp: str) -> object:
-    """Sign the operator in, as on the web: a backup is an administrator's act and is logged as theirs."""
+def _sign_in(j: Juki, user: str, password: str, otp: str) -> Actor:
+    """Sign the operator in as on the web: a backup is an administrator's act and is logged as theirs."""
     from juki.services import auth
 
-    s = j.settings  # type: ignore[attr-defined]
-    token = auth.login(j.engine, j.uow, user, password, otp, "cli", 300, s.max_failed_logins)  # type: ignore[attr-defined]
-    return auth.authenticate(j.engine, token.access_token)  # type: ignore[attr-defined]
+    token = auth.login(j.uow, user, password, otp, "cli", 300, j.settings.max_failed_logins)
+    return auth.authenticate(j.uow, token.access_token)
 
 
 @app.command()
@@ -105,22 +106,25 @@ def backup(
     db: DbOpt = None,
 ) -> None:
     """A consistent copy of the register (admin only, logged)."""
+    from juki.adapters.backup import dump
     from juki.bootstrap import build
     from juki.services.backup import backup as run_backup
 
     j = build(_db(db))
-    count = run_backup(j, _admin(j, user, password, otp), out)  # type: ignore[arg-type]
+    count = run_backup(j.uow, _sign_in(j, user, password, otp), lambda path: dump(j.engine, path), out)
     console.print(f"バックアップを作成しました: {out} ({count} 行)")
 
 
 @app.command()
 def restore(from_: Annotated[Path, typer.Option("--from")], db: DbOpt = None) -> None:
     """Restore a backup into an empty register (run by the server's operator before anyone can sign in)."""
+    from juki.adapters.backup import load
     from juki.bootstrap import build
     from juki.policy.roles import SYSTEM
     from juki.services.backup import restore as run_restore
 
-    count = run_restore(build(_db(db)), SYSTEM, from_)
+    j = build(_db(db))
+    count = run_restore(j.uow, SYSTEM, lambda path: load(j.engine, path), from_)
     console.print(f"復元しました: {count} 行")
 
 
@@ -130,17 +134,9 @@ def audit_verify(db: DbOpt = None) -> None:
     from juki.bootstrap import build
     from juki.services.audit_queries import verify_chain
 
-    count, bad = verify_chain(build(_db(db), run_migrations=False).engine)
+    count, bad = verify_chain(build(_db(db), run_migrations=False).uow)
     if bad is None:
         console.print(f"OK {count} entries")
         return
     console.print(f"BROKEN at entry {bad} ({count} entries intact before it)")
     raise typer.Exit(1)
-
-
-def _json(obj: object) -> str:
-    return json.dumps(obj, ensure_ascii=False, indent=2)
-
-
-def _password() -> str:
-    return secrets.token_urlsafe(12)

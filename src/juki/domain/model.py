@@ -7,6 +7,7 @@ needs no reconstruction. Records are immutable; a change makes a new one with `d
 from __future__ import annotations
 
 import dataclasses
+import json
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -204,3 +205,10 @@ _DATE_FIELDS = {
 def record_from_plain(data: dict[str, Any]) -> ResidentRecord:
     record: ResidentRecord = _from_plain(ResidentRecord, data)
     return record
+
+
+def record_from_row(record: Any, my_number: str | None) -> ResidentRecord:
+    """A stored snapshot (JSON text or already-decoded mapping) plus the My Number kept in its own column."""
+    data = json.loads(record) if isinstance(record, str) else dict(record)
+    data["my_number"] = my_number
+    return record_from_plain(data)

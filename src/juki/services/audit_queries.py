@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Engine, select
-
-from juki.adapters import tables as t
 from juki.services.audit import first_broken
+from juki.services.unit_of_work import UnitOfWorkFactory
 
 
-def verify_chain(engine: Engine) -> tuple[int, int | None]:
-    with engine.connect() as conn:
-        rows = conn.execute(select(t.operation_log).order_by(t.operation_log.c.seq)).yield_per(5000)
-        return first_broken(rows)
+def verify_chain(uow_factory: UnitOfWorkFactory) -> tuple[int, int | None]:
+    with uow_factory() as uow:
+        return first_broken(uow.queries.operation_log())

@@ -10,8 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from juki.adapters.repository import record_from_row
-from juki.domain.model import to_plain
+from juki.domain.model import record_from_row, to_plain
 from juki.services.unit_of_work import UnitOfWorkFactory
 
 

@@ -5,9 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from juki.adapters.repository import record_from_row
 from juki.domain.errors import NotFound
-from juki.domain.model import to_plain
+from juki.domain.model import record_from_row, to_plain
 from juki.policy.roles import MY_NUMBER_REVEAL, MY_NUMBER_SEARCH, PROCEDURE_REGISTER, REGISTER_READ, Actor
 from juki.policy.search import parse_criteria
 from juki.services.audit import LogEntry

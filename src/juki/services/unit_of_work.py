@@ -15,6 +15,7 @@ from juki.services.audit import LogEntry
 class UnitOfWork(Protocol):
     reader: RegisterReader
     queries: Any  # the read side (adapters.queries.SqlQueries): searches, history, lists
+    staff: Any  # accounts and sessions (adapters.staff_store.SqlStaffStore)
     now: datetime
 
     def __enter__(self) -> UnitOfWork: ...

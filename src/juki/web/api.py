@@ -32,7 +32,7 @@ def current_actor(
 ) -> Actor:
     if creds is None or creds.scheme.lower() != "bearer":
         raise Unauthenticated("認証が必要です")
-    actor = auth.authenticate(juki(request).engine, creds.credentials)
+    actor = auth.authenticate(juki(request).uow, creds.credentials)
     return Actor(actor.staff_id, actor.name, actor.role, term, actor.department)
 
 
@@ -44,7 +44,6 @@ JukiDep = Annotated[Juki, Depends(juki)]
 def login(body: schemas.LoginBody, j: JukiDep, term: Annotated[str, Depends(terminal)]) -> dict[str, Any]:
     s = j.settings
     token = auth.login(
-        j.engine,
         j.uow,
         body.username,
         body.password,
@@ -61,7 +60,7 @@ def logout(
     j: JukiDep, actor: ActorDep, creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 ) -> Response:
     if creds is not None:
-        auth.logout(j.engine, j.uow, creds.credentials, actor)
+        auth.logout(j.uow, creds.credentials, actor)
     return Response(status_code=204)
 
 

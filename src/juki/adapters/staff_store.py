@@ -1,0 +1,62 @@
+"""Staff accounts and sessions in SQL (read and written through the unit of work)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection, func, insert, select, update
+
+from juki.adapters import tables as t
+
+
+class SqlStaffStore:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def by_username(self, username: str) -> Any:
+        return self.conn.execute(select(t.staff).where(t.staff.c.username == username)).first()
+
+    def add(self, values: dict[str, Any]) -> None:
+        self.conn.execute(insert(t.staff).values(**values))
+
+    def count_role(self, role: str) -> int:
+        q = select(func.count()).select_from(t.staff).where(t.staff.c.role == role)
+        return int(self.conn.execute(q).scalar_one())
+
+    def record_failure(self, staff_id: str) -> None:
+        self.conn.execute(
+            update(t.staff)
+            .where(t.staff.c.staff_id == staff_id)
+            .values(failed_logins=t.staff.c.failed_logins + 1)
+        )
+
+    def record_success(self, staff_id: str, otp_step: int) -> None:
+        self.conn.execute(
+            update(t.staff)
+            .where(t.staff.c.staff_id == staff_id)
+            .values(failed_logins=0, last_otp_step=otp_step)
+        )
+
+    def add_session(self, values: dict[str, Any]) -> None:
+        self.conn.execute(insert(t.sessions).values(**values))
+
+    def session(self, token_hash: str) -> Any:
+        return self.conn.execute(
+            select(t.sessions, t.staff)
+            .join(t.staff, t.staff.c.staff_id == t.sessions.c.staff_id)
+            .where(t.sessions.c.token_hash == token_hash)
+        ).first()
+
+    def revoke(self, token_hash: str) -> None:
+        self.conn.execute(
+            update(t.sessions).where(t.sessions.c.token_hash == token_hash).values(revoked=True)
+        )
+
+    def setting(self, key: str) -> str | None:
+        value = self.conn.execute(select(t.settings.c.value).where(t.settings.c.key == key)).scalar()
+        return None if value is None else str(value)
+
+    def put_setting(self, key: str, value: str) -> None:
+        done = self.conn.execute(update(t.settings).where(t.settings.c.key == key).values(value=value))
+        if done.rowcount == 0:
+            self.conn.execute(insert(t.settings).values(key=key, value=value))
