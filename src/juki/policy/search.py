@@ -54,13 +54,16 @@ def name_term(text: str) -> NameTerm:
 def address_term(text: str) -> str:
     """Search address text in the register's canonical spelling (丁目 in kanji, digits half-width)."""
     raw = unicodedata.normalize("NFKC", text).strip()
-    full = raw if raw.startswith(("東京都", "小平市")) else "東京都小平市" + raw
+    local = raw.removeprefix("東京都").removeprefix("小平市")
     try:
-        parsed = addr.parse_city_address(full)
+        return addr.town_of(local).town  # a town alone: 「小川町1丁目」 → 「小川町一丁目」
     except DomainError:
-        return raw
-    canonical = addr.canonical_address(parsed, with_katagaki=False)
-    return canonical if raw.startswith("東京都") else canonical.removeprefix("東京都小平市")
+        pass
+    try:
+        parsed = addr.parse_city_address("東京都小平市" + local)
+    except DomainError:
+        return local or raw
+    return addr.canonical_address(parsed, with_katagaki=False).removeprefix("東京都小平市")
 
 
 def parse_criteria(params: Mapping[str, str]) -> SearchQuery:
