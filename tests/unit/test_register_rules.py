@@ -41,23 +41,49 @@ class FakeRegister:
     def household(self, household_number: str) -> HouseholdState | None:
         if household_number not in self.households:
             return None
-        members = sorted((s.record for s in self.residents.values()
-                          if s.record.household_number == household_number and s.record.is_active),
-                         key=lambda r: r.position)
+        members = sorted(
+            (
+                s.record
+                for s in self.residents.values()
+                if s.record.household_number == household_number and s.record.is_active
+            ),
+            key=lambda r: r.position,
+        )
         return HouseholdState(household_number, members[0].address if members else HOME, members)
 
     def active_by_resident_code(self, code: str) -> ResidentRecord | None:
-        return next((s.record for s in self.residents.values()
-                     if s.record.resident_code == code and s.record.is_active), None)
+        return next(
+            (
+                s.record
+                for s in self.residents.values()
+                if s.record.resident_code == code and s.record.is_active
+            ),
+            None,
+        )
 
     def active_by_my_number(self, my_number: str) -> ResidentRecord | None:
-        return next((s.record for s in self.residents.values()
-                     if s.record.my_number == my_number and s.record.is_active), None)
+        return next(
+            (
+                s.record
+                for s in self.residents.values()
+                if s.record.my_number == my_number and s.record.is_active
+            ),
+            None,
+        )
 
     def returning(self, my_number, resident_code, card):  # type: ignore[no-untyped-def]
-        return next((s for s in self.residents.values() if not s.record.is_active and (
-            (my_number and s.record.my_number == my_number) or
-            (resident_code and s.record.resident_code == resident_code))), None)
+        return next(
+            (
+                s
+                for s in self.residents.values()
+                if not s.record.is_active
+                and (
+                    (my_number and s.record.my_number == my_number)
+                    or (resident_code and s.record.resident_code == resident_code)
+                )
+            ),
+            None,
+        )
 
     def filing_versions(self, filing_id: str):  # type: ignore[no-untyped-def]
         return None
@@ -77,13 +103,19 @@ class FakeRegister:
         for hh in outcome.households.values():
             self.households[hh.household_number] = hh.household_number
         for ch in outcome.changes:
-            self.residents[ch.record.addressee_number] = ResidentState(ch.record, ch.previous_version + 1,
-                                                                       ch.changed_on)
+            self.residents[ch.record.addressee_number] = ResidentState(
+                ch.record, ch.previous_version + 1, ch.changed_on
+            )
         return outcome
 
 
-def person(relationship: str = "世帯主", given: str = "太郎", born: date = date(1980, 4, 1),
-           sex: str = "male", **over: object) -> c.PersonInput:
+def person(
+    relationship: str = "世帯主",
+    given: str = "太郎",
+    born: date = date(1980, 4, 1),
+    sex: str = "male",
+    **over: object,
+) -> c.PersonInput:
     base = c.PersonInput("山田", given, "ヤマダ", "タロウ", born, sex, relationship)
     return dataclasses.replace(base, **over)  # type: ignore[arg-type]
 
@@ -94,8 +126,13 @@ def move_in(reg: FakeRegister, *persons: c.PersonInput, household: str | None = 
 
 
 def family(reg: FakeRegister) -> tuple[str, list[str]]:
-    out = move_in(reg, person(), person("妻", "花子", date(1982, 7, 7), "female"),
-                  person("子", "一郎", date(2010, 5, 5)), person("子の妻", "美咲", date(2009, 1, 1), "female"))
+    out = move_in(
+        reg,
+        person(),
+        person("妻", "花子", date(1982, 7, 7), "female"),
+        person("子", "一郎", date(2010, 5, 5)),
+        person("子の妻", "美咲", date(2009, 1, 1), "female"),
+    )
     return out.household_number, [ch.record.addressee_number for ch in out.changes]
 
 
@@ -106,8 +143,22 @@ def relationships(reg: FakeRegister, hh: str) -> list[str]:
 
 
 def test_household_with_members_but_no_householder_breaks_the_invariant():
-    member = ResidentRecord("0000000019", "0000000019", "子", 1, "山田", "一郎", "ヤマダ", "イチロウ", "male",
-                            date(2010, 1, 1), HOME, date(2020, 1, 1), date(2020, 1, 1), date(2020, 1, 1))
+    member = ResidentRecord(
+        "0000000019",
+        "0000000019",
+        "子",
+        1,
+        "山田",
+        "一郎",
+        "ヤマダ",
+        "イチロウ",
+        "male",
+        date(2010, 1, 1),
+        HOME,
+        date(2020, 1, 1),
+        date(2020, 1, 1),
+        date(2020, 1, 1),
+    )
     with pytest.raises(HouseholderRequired):
         register.check_household(HouseholdState("0000000019", HOME, [member]))
     head = dataclasses.replace(member, addressee_number="0000000027", relationship="世帯主")
@@ -133,7 +184,9 @@ def test_a_person_already_active_cannot_move_in_again():
 def test_when_the_son_takes_over_his_wife_becomes_wife_and_the_father_needs_the_clerks_word():
     reg = FakeRegister()
     hh, (head, wife, son, sons_wife) = family(reg)
-    cmd = c.ChangeHousehold(date(2025, 6, 20), date(2025, 6, 20), "householder_change", hh, new_householder=son)
+    cmd = c.ChangeHousehold(
+        date(2025, 6, 20), date(2025, 6, 20), "householder_change", hh, new_householder=son
+    )
     with pytest.raises(InvalidField) as err:
         register.change_household(reg, cmd)
     assert wife in err.value.message and sons_wife not in err.value.message
@@ -142,7 +195,11 @@ def test_when_the_son_takes_over_his_wife_becomes_wife_and_the_father_needs_the_
     found = reg.household(hh)
     assert found is not None
     assert {m.addressee_number: m.relationship for m in found.members} == {
-        son: "世帯主", head: "父", wife: "母", sons_wife: "妻"}
+        son: "世帯主",
+        head: "父",
+        wife: "母",
+        sons_wife: "妻",
+    }
 
 
 def test_death_of_a_person_already_removed_is_refused():
@@ -165,8 +222,9 @@ def test_a_change_dated_before_the_last_change_is_out_of_order():
 def test_move_out_of_the_whole_household_leaves_it_empty():
     reg = FakeRegister()
     hh, numbers = family(reg)
-    out = reg.apply(register.move_out(reg, c.MoveOut(date(2025, 6, 20), date(2025, 6, 25), tuple(numbers),
-                                                     ELSEWHERE)))
+    out = reg.apply(
+        register.move_out(reg, c.MoveOut(date(2025, 6, 20), date(2025, 6, 25), tuple(numbers), ELSEWHERE))
+    )
     assert [ch.change_reason for ch in out.changes] == ["転出"] * 4
     assert relationships(reg, hh) == []
 
@@ -177,8 +235,10 @@ def test_relationships_outside_the_standard_are_refused(text):
         normalize_relationship(text)
 
 
-@pytest.mark.parametrize("text", ["世帯主", "妻（未届）", "妻(未届)", "子の子", "子の妻", "父の母", "縁故者", "同居人",
-                                  "子の子の子の子"])
+@pytest.mark.parametrize(
+    "text",
+    ["世帯主", "妻（未届）", "妻(未届)", "子の子", "子の妻", "父の母", "縁故者", "同居人", "子の子の子の子"],
+)
 def test_relationships_of_the_standard_are_accepted(text):
     assert normalize_relationship(text) == text.replace("(", "（").replace(")", "）")
 
@@ -188,4 +248,8 @@ def test_rebase_and_inverse_follow_the_new_householder():
     assert rebase("子の子", "子") == "子"
     assert rebase("子", "妻") == "子"
     assert rebase("父", "子") is None
-    assert inverse("妻", "male") == "夫" and inverse("子", "female") == "母" and inverse("同居人", "male") is None
+    assert (
+        inverse("妻", "male") == "夫"
+        and inverse("子", "female") == "母"
+        and inverse("同居人", "male") is None
+    )

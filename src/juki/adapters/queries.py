@@ -112,3 +112,8 @@ class SqlQueries:
 
     def operation_log(self) -> Any:
         return self.conn.execute(select(t.operation_log).order_by(t.operation_log.c.seq)).yield_per(5000)
+
+    def counter(self, name: str) -> int:
+        return int(
+            self.conn.execute(select(t.counters.c.value).where(t.counters.c.name == name)).scalar_one()
+        )

@@ -72,8 +72,11 @@ HASHED = (
 )
 
 
-def first_broken(rows: Iterable[Any]) -> tuple[int, int | None]:
-    """Walk the chain in order; return (entries checked, seq of the first bad entry or None)."""
+def first_broken(rows: Iterable[Any], last_seq: int) -> tuple[int, int | None]:
+    """Walk the chain in order; return (entries intact, seq of the first bad or missing entry, or None).
+
+    `last_seq` is the log counter: entries cut off the end leave the chain intact but fewer than counted.
+    """
     prev = GENESIS
     count = 0
     expected_seq = 1
@@ -84,4 +87,4 @@ def first_broken(rows: Iterable[Any]) -> tuple[int, int | None]:
         prev = row.hash
         count += 1
         expected_seq += 1
-    return count, None
+    return (count, None) if count == last_seq else (count, count + 1)

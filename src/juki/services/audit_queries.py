@@ -8,4 +8,4 @@ from juki.services.unit_of_work import UnitOfWorkFactory
 
 def verify_chain(uow_factory: UnitOfWorkFactory) -> tuple[int, int | None]:
     with uow_factory() as uow:
-        return first_broken(uow.queries.operation_log())
+        return first_broken(uow.queries.operation_log(), uow.queries.counter("log"))
