@@ -522,7 +522,7 @@ def test_cancelling_a_filing_appends_the_earlier_state(client, headers):
     versions = client.get(f"/api/v1/residents/{numbers[0]}/history", headers=headers("clerk")).json()[
         "versions"
     ]
-    assert [v["change_reason"] for v in versions] == ["転入", "転居", "取消"]
+    assert [v["change_reason"] for v in versions] == ["転入", "転居", "取消（修正）"]
     assert versions[2]["record"]["address"]["address"] == f.ADDRESS
 
 
@@ -532,3 +532,25 @@ def test_an_auditor_cannot_file_anything(client, headers, kind):
     assert res.status_code in (403, 422)
     if res.status_code == 403:
         assert error_code(res) == "forbidden"
+
+
+def test_cancelling_a_move_in_takes_the_people_off_again(client, headers):
+    body = file(client, headers, "move-in", f.move_in([f.person()]))
+    number = body["changes"][0]["addressee_number"]
+    res = client.post(
+        f"/api/v1/filings/{body['filing_id']}/cancel",
+        json={"filed_on": "2025-06-21", "reason": "誤って受理したため"},
+        headers=headers("supervisor"),
+    )
+    assert res.json()["changes"][0]["change_reason"] == "取消（減）"
+    assert resident(client, headers, number)["status"] == "removed"
+
+
+def test_a_possible_same_person_is_warned_about_but_accepted(client, headers):
+    first = f.person()
+    file(client, headers, "move-in", f.move_in([first]))
+    twin = f.person()  # same name, sex and birth date; different numbers
+    body = file(
+        client, headers, "move-in", f.move_in([twin], address={"address": "東京都小平市天神町一丁目1番1号"})
+    )
+    assert body["warnings"][0]["code"] == "possible_same_person"

@@ -85,6 +85,14 @@ class FakeRegister:
             None,
         )
 
+    def same_three_info(self, family_name, given_name, sex, birth_date):  # type: ignore[no-untyped-def]
+        return [
+            s.record.addressee_number
+            for s in self.residents.values()
+            if (s.record.family_name, s.record.given_name, s.record.sex, s.record.birth_date)
+            == (family_name, given_name, sex, birth_date)
+        ]
+
     def filing_versions(self, filing_id: str):  # type: ignore[no-untyped-def]
         return None
 
@@ -253,3 +261,11 @@ def test_rebase_and_inverse_follow_the_new_householder():
         and inverse("子", "female") == "母"
         and inverse("同居人", "male") is None
     )
+
+
+def test_a_same_name_sex_and_birth_date_is_only_a_warning():
+    reg = FakeRegister()
+    first = move_in(reg, person())
+    second = move_in(reg, person())  # no numbers given: the clerk decides whether it is the same person
+    assert second.warnings and second.warnings[0]["code"] == "possible_same_person"
+    assert first.changes[0].record.addressee_number in second.warnings[0]["message"]

@@ -102,6 +102,13 @@ class SqlRegisterReader:
         ).all()
         return [(r.addressee_number, r.version) for r in rows] or None
 
+    def same_three_info(self, family_name: str, given_name: str, sex: str, birth_date: date) -> list[str]:
+        r = t.residents.c
+        q = select(r.addressee_number).where(
+            r.family_name == family_name, r.given_name == given_name, r.birth_date == birth_date, r.sex == sex
+        )
+        return list(self.conn.execute(q.limit(10)).scalars())
+
     def version_record(self, addressee_number: str, version: int) -> ResidentRecord | None:
         v = t.resident_versions.c
         row = self.conn.execute(

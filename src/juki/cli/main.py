@@ -140,3 +140,7 @@ def audit_verify(db: DbOpt = None) -> None:
         return
     console.print(f"BROKEN at entry {bad} ({count} entries intact before it)")
     raise typer.Exit(1)
+
+
+if __name__ == "__main__":
+    app()

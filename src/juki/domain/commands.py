@@ -26,7 +26,9 @@ EX_OFFICIO_ENTRY = "職権記載"
 EX_OFFICIO_CORRECTION = "職権修正"
 EX_OFFICIO_REMOVAL = "職権消除"
 EX_OFFICIO_RESTORATION = "職権回復"
-CANCELLATION = "取消"
+CANCELLATION_ADD = "取消（増）"
+CANCELLATION_REMOVE = "取消（減）"
+CANCELLATION_AMEND = "取消（修正）"
 
 
 @dataclass(frozen=True)

@@ -230,10 +230,26 @@ def move_in(data: Data) -> c.MoveIn:
     )
 
 
+MOVE_WITHIN_FIELDS = {
+    "filed_on",
+    "changed_on",
+    "household_number",
+    "addressee_numbers",
+    "address",
+    "new_household",
+    "householder",
+    "join_household_number",
+    "new_relationships",
+}
+
+
 def move_within(data: Data) -> c.MoveWithin:
     person_fields = sorted(PERSON_FIELDS & set(data))
     if person_fields:  # the seed's logic check: a 転居 changes the address and nothing else
         raise NonAddressChange("転居届では住所以外の事項は変更できません", person_fields[0])
+    unknown = sorted(set(data) - MOVE_WITHIN_FIELDS)
+    if unknown:
+        raise InvalidField("この項目は指定できません", unknown[0])
     return c.MoveWithin(
         filed_on=_must_date(data, "filed_on"),
         changed_on=_must_date(data, "changed_on"),

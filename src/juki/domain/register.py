@@ -57,6 +57,7 @@ class RegisterReader(Protocol):
         self, my_number: str | None, resident_code: str | None, card: str | None
     ) -> ResidentState | None: ...
     def filing_versions(self, filing_id: str) -> list[tuple[str, int]] | None: ...
+    def same_three_info(self, family_name: str, given_name: str, sex: str, birth_date: date) -> list[str]: ...
     def version_record(self, addressee_number: str, version: int) -> ResidentRecord | None: ...
     def next_addressee_number(self) -> str: ...
     def next_household_number(self) -> str: ...
@@ -77,6 +78,7 @@ class Outcome:
     changes: list[Change] = field(default_factory=list)
     households: dict[str, HouseholdState] = field(default_factory=dict)
     late: bool = False
+    warnings: list[dict[str, str]] = field(default_factory=list)  # アラート: valid, but worth a look (j1440)
 
 
 class _Work:
@@ -88,6 +90,7 @@ class _Work:
         self.states: dict[str, ResidentState] = {}
         self.households: dict[str, HouseholdState] = {}
         self.changes: list[Change] = []
+        self.warnings: list[dict[str, str]] = []
         if cmd.filed_on > reader.today:
             raise InvalidDate("届出日が未来の日付です", "filed_on")
 
@@ -149,7 +152,7 @@ class _Work:
         changes = sorted(
             _merge_changes(self.changes), key=lambda ch: order.get(ch.record.addressee_number, len(order))
         )
-        return Outcome(household_number, changes, self.households, late)
+        return Outcome(household_number, changes, self.households, late, self.warnings)
 
 
 def _merge_changes(changes: list[Change]) -> list[Change]:
@@ -208,6 +211,21 @@ def _check_identity(reader: RegisterReader, p: c.PersonInput, i: int) -> Residen
         raise DuplicateMyNumber("この個人番号は別の住民に記録されています", f"persons.{i}.my_number")
     card = p.foreign.residence_card_number if p.foreign else None
     return reader.returning(p.my_number, p.resident_code, card)
+
+
+def _warn_same_three_info(work: _Work, p: c.PersonInput, i: int) -> None:
+    """j600 / API.md: a match on name, sex and birth date alone is only a warning (アラート), never a refusal."""
+    matches = work.reader.same_three_info(p.family_name, p.given_name, p.sex, p.birth_date)
+    if matches:
+        work.warnings.append(
+            {
+                "code": "possible_same_person",
+                "field": f"persons.{i}",
+                "message": "氏名・性別・生年月日が同じ住民が記録されています（宛名番号 "
+                + "、".join(matches[:5])
+                + "）",
+            }
+        )
 
 
 def _check_batch_unique(persons: tuple[c.PersonInput, ...]) -> None:
@@ -275,6 +293,9 @@ def _arrive(
         raise InvalidField("住民を一人以上記載してください", "persons")
     _check_batch_unique(persons)
     returning = [_check_identity(work.reader, p, i) for i, p in enumerate(persons)]
+    for i, (p, back) in enumerate(zip(persons, returning, strict=True)):
+        if back is None:
+            _warn_same_three_info(work, p, i)
     heads = [i for i, p in enumerate(persons) if p.relationship == HOUSEHOLDER]
     if household_number is None:
         if not heads:
@@ -706,6 +727,15 @@ def ex_officio_restoration(reader: RegisterReader, cmd: c.ExOfficioRestoration) 
     return work.outcome(restored.household_number)
 
 
+def _cancellation_reason(cancelled: ResidentRecord, restored: ResidentRecord) -> str:
+    """標準仕様書 j980: 取消（増） brings a person back, 取消（減） takes one off, 取消（修正） restores items."""
+    if restored.is_active and not cancelled.is_active:
+        return c.CANCELLATION_ADD
+    if cancelled.is_active and not restored.is_active:
+        return c.CANCELLATION_REMOVE
+    return c.CANCELLATION_AMEND
+
+
 def cancel_filing(reader: RegisterReader, cmd: c.CancelFiling) -> Outcome:
     """取消し appends: each person gets a new version equal to their record before the filing."""
     work = _Work(reader, cmd)
@@ -723,10 +753,11 @@ def cancel_filing(reader: RegisterReader, cmd: c.CancelFiling) -> Outcome:
         before = reader.version_record(addressee_number, version - 1) if version > 1 else None
         if before is None:  # the filing created this person: the cancellation removes the entry again
             before = dataclasses.replace(
-                state.record, status=REMOVED, removal=Removal(c.CANCELLATION, state.last_changed_on)
+                state.record, status=REMOVED, removal=Removal(c.CANCELLATION_REMOVE, state.last_changed_on)
             )
         if before.is_active:
             work.household_of(before.household_number)
-        work.record(dataclasses.replace(before, filed_on=cmd.filed_on), c.CANCELLATION, state.last_changed_on)
+        reason = _cancellation_reason(state.record, before)
+        work.record(dataclasses.replace(before, filed_on=cmd.filed_on), reason, state.last_changed_on)
         primary = primary or before.household_number
     return work.outcome(primary)

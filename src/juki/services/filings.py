@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from juki.domain import commands as c
@@ -49,6 +49,7 @@ class FilingResult:
     changes: list[dict[str, Any]]
     late: bool
     approval_state: str = "none"
+    warnings: list[dict[str, str]] = field(default_factory=list)
 
 
 def _split_secrets(payload: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -117,7 +118,7 @@ def _apply(
         }
         for ch in outcome.changes
     ]
-    return FilingResult(filing_id, outcome.household_number, changes, outcome.late)
+    return FilingResult(filing_id, outcome.household_number, changes, outcome.late, warnings=outcome.warnings)
 
 
 def file(uow_factory: UnitOfWorkFactory, actor: Actor, kind: str, payload: Mapping[str, Any]) -> FilingResult:
@@ -202,7 +203,9 @@ def decide(
             ),
         )
         uow.commit()
-        return FilingResult(result.filing_id, result.household_number, result.changes, False, "approved")
+        return FilingResult(
+            result.filing_id, result.household_number, result.changes, False, "approved", result.warnings
+        )
 
 
 def cancel(

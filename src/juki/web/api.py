@@ -73,6 +73,7 @@ def _filing_answer(result: filings.FilingResult, response: Response) -> dict[str
         "household_number": result.household_number,
         "changes": result.changes,
         "late": result.late,
+        "warnings": result.warnings,
     }
 
 

@@ -1,0 +1,178 @@
+"""`make bench`: build a synthetic register, serve it, and measure the figures API.md names.
+
+Writes bench/results/<date>-<engine>-<residents>.json. Timings come from a real server process on loopback
+(uvicorn), driven by one client over HTTP, so they include parsing, auth, the transaction and the log entry.
+A metric not measured yet is null.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pyotp
+from rich.console import Console
+from sqlalchemy import Column, Integer, MetaData, String, Table, Text, select
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from juki.adapters import tables as t  # noqa: E402
+from juki.bootstrap import build  # noqa: E402
+from juki.demo.generator import build_demo  # noqa: E402
+from tests.factories import move_in, person  # noqa: E402
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))], 2)
+
+
+def measure_import(url: str, residents: int, seed: int, accounts: Path) -> tuple[float, Any]:
+    j = build(url)
+    start = time.perf_counter()
+    build_demo(j, residents=residents, seed=seed, accounts_path=accounts, console=Console(quiet=True))
+    return residents / (time.perf_counter() - start), j
+
+
+def measure_raw(j: Any, rows: int) -> float:
+    """Plain executemany of rows shaped like `residents` into a scratch table: the ceiling for an import."""
+    scratch = Table("bench_raw", MetaData(), Column("id", Integer, primary_key=True), Column("a", String(100)),
+                    Column("b", String(100)), Column("c", Text))
+    scratch.drop(j.engine, checkfirst=True)
+    scratch.create(j.engine)
+    payload = json.dumps({"family_name": "山田", "given_name": "太郎", "address": "東京都小平市小川町一丁目1番1号"})
+    data = [{"id": i, "a": "山田", "b": "ヤマダ", "c": payload} for i in range(rows)]
+    start = time.perf_counter()
+    with j.engine.begin() as conn:
+        for i in range(0, rows, 5000):
+            conn.execute(scratch.insert(), data[i:i + 5000])
+    rate = rows / (time.perf_counter() - start)
+    scratch.drop(j.engine)
+    return rate
+
+
+def start_server(url: str, port: int) -> subprocess.Popen[bytes]:
+    env = dict(os.environ, JUKI_DATABASE_URL=url)
+    proc = subprocess.Popen([sys.executable, "-m", "juki.cli.main", "serve", "--port", str(port)], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for _ in range(100):
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                return proc
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    proc.kill()
+    raise RuntimeError("server did not start")
+
+
+def login(client: httpx.Client, accounts: Path, role: str) -> None:
+    account = next(a for a in json.loads(accounts.read_text()) if a["role"] == role)
+    res = client.post("/api/v1/auth/login", json={"username": account["username"], "password": account["password"],
+                                                  "otp": pyotp.TOTP(account["totp_secret"]).now()})
+    res.raise_for_status()
+    client.headers["Authorization"] = f"Bearer {res.json()['access_token']}"
+
+
+def timed(fn: Any) -> float:
+    start = time.perf_counter()
+    fn()
+    return (time.perf_counter() - start) * 1000
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    workdir = ROOT / "var" / "bench"
+    workdir.mkdir(parents=True, exist_ok=True)
+    if args.engine == "sqlite":
+        db = workdir / f"bench-{args.residents}.db"
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{db}{suffix}").unlink(missing_ok=True)
+        url = str(db)
+    else:
+        url = args.postgres_url
+    accounts = workdir / "demo-accounts.json"
+    import_rate, j = measure_import(url, args.residents, 1, accounts)
+    raw_rate = measure_raw(j, 50_000)
+    with j.engine.connect() as conn:
+        sample = conn.execute(select(t.residents.c.family_name, t.residents.c.given_name, t.residents.c.birth_date)
+                              .where(t.residents.c.status == "active").limit(5000)).all()
+    port = _free_port()
+    server = start_server(url, port)
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
+            login(client, accounts, "clerk")
+            rng = random.Random(3)
+            moves = []
+            today = date.today().isoformat()
+            start = time.perf_counter()
+            for _ in range(args.requests):
+                body = move_in([person(), person("妻", given_name="花子", given_name_kana="ハナコ", sex="female"),
+                                person("子", given_name="一郎", birth_date="2012-01-01"),
+                                person("子", given_name="次郎", birth_date="2014-01-01")],
+                               filed_on=today, changed_on=today)
+                moves.append(timed(lambda b=body: client.post("/api/v1/filings/move-in", json=b).raise_for_status()))
+            filings_per_s = args.requests / (time.perf_counter() - start)
+            searches = []
+            for _ in range(args.requests):
+                fam, given, born = rng.choice(sample)
+                params = {"name": f"{fam} {given}", "birth_date": born.isoformat()}
+                searches.append(timed(lambda p=params: client.get("/api/v1/residents", params=p).raise_for_status()))
+        rss = _rss_mb(server.pid)
+    finally:
+        server.terminate()
+        server.wait(10)
+    return {
+        "engine": args.engine, "residents": args.residents, "date": date.today().isoformat(),
+        "metrics": {
+            "import_rows_per_s": round(import_rate), "raw_rows_per_s": round(raw_rate),
+            "import_ratio_to_raw": round(import_rate / raw_rate, 3),
+            "move_in_p50_ms": _pct(moves, 0.5), "move_in_p99_ms": _pct(moves, 0.99),
+            "search_p50_ms": _pct(searches, 0.5), "search_p99_ms": _pct(searches, 0.99),
+            "filings_per_s": round(filings_per_s, 1), "certificate_p50_ms": None, "cs_export_s": None,
+            "transfer_p99_ms": None, "server_rss_mb": rss,
+        },
+    }
+
+
+def _rss_mb(pid: int) -> float | None:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        return None
+    return None
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--residents", type=int, default=int(os.environ.get("BENCH_RESIDENTS", 200_000)))
+    parser.add_argument("--engine", choices=["sqlite", "postgres"], default=os.environ.get("BENCH_ENGINE", "sqlite"))
+    parser.add_argument("--postgres-url", default=os.environ.get("JUKI_TEST_POSTGRES_URL", ""))
+    parser.add_argument("--requests", type=int, default=300)
+    args = parser.parse_args()
+    result = run(args)
+    out = ROOT / "bench" / "results" / f"{result['date']}-{args.engine}-{args.residents}.json"
+    out.write_text(json.dumps(result, ensure_ascii=False, indent=2) + "\n")
+    print(json.dumps(result, ensure_ascii=False, indent=2))
+
+
+if __name__ == "__main__":
+    main()
