@@ -554,3 +554,16 @@ def test_a_possible_same_person_is_warned_about_but_accepted(client, headers):
         client, headers, "move-in", f.move_in([twin], address={"address": "東京都小平市天神町一丁目1番1号"})
     )
     assert body["warnings"][0]["code"] == "possible_same_person"
+
+
+def test_the_householder_moving_away_within_the_city_hands_over_the_household(client, headers):
+    hh, numbers = family(client, headers)
+    body = {"filed_on": "2025-06-20", "changed_on": "2025-06-15", "household_number": hh,
+            "addressee_numbers": [numbers[0]], "address": {"address": "東京都小平市花小金井南町三丁目5番12号"},
+            "new_household": True, "householder": numbers[0]}
+    res = client.post("/api/v1/filings/move-within", json=body, headers=headers("clerk"))
+    assert res.status_code == 409 and error_code(res) == "householder_required"
+    body["new_householder"] = numbers[1]
+    moved = file(client, headers, "move-within", body)
+    assert members(client, headers, moved["household_number"]) == [(numbers[0], "世帯主")]
+    assert members(client, headers, hh)[0] == (numbers[1], "世帯主")

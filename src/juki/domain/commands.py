@@ -73,6 +73,7 @@ class MoveWithin(Command):
     householder: str | None = None
     join_household_number: str | None = None
     new_relationships: dict[str, str] = field(default_factory=dict)
+    new_householder: str | None = None  # of the household left behind, when its 世帯主 moves away
 
 
 @dataclass(frozen=True)

@@ -240,6 +240,7 @@ MOVE_WITHIN_FIELDS = {
     "householder",
     "join_household_number",
     "new_relationships",
+    "new_householder",
 }
 
 
@@ -262,6 +263,7 @@ def move_within(data: Data) -> c.MoveWithin:
         householder=_an(data, "householder"),
         join_household_number=_hn(data, "join_household_number"),
         new_relationships=_relationships(data),
+        new_householder=_an(data, "new_householder"),
     )
 
 

@@ -551,7 +551,7 @@ def move_within(reader: RegisterReader, cmd: c.MoveWithin) -> Outcome:
             work,
             hh,
             set(cmd.addressee_numbers),
-            cmd.householder if whole else None,
+            cmd.new_householder,
             cmd.new_relationships,
             cmd.changed_on,
         )

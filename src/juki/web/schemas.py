@@ -93,6 +93,7 @@ class MoveWithinBody(Body):
     householder: Text | None = None
     join_household_number: Text | None = None
     new_relationships: Relationships | None = None
+    new_householder: Text | None = None
 
 
 class MoveOutBody(Body):
