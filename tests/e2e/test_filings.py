@@ -558,12 +558,48 @@ def test_a_possible_same_person_is_warned_about_but_accepted(client, headers):
 
 def test_the_householder_moving_away_within_the_city_hands_over_the_household(client, headers):
     hh, numbers = family(client, headers)
-    body = {"filed_on": "2025-06-20", "changed_on": "2025-06-15", "household_number": hh,
-            "addressee_numbers": [numbers[0]], "address": {"address": "東京都小平市花小金井南町三丁目5番12号"},
-            "new_household": True, "householder": numbers[0]}
+    body = {
+        "filed_on": "2025-06-20",
+        "changed_on": "2025-06-15",
+        "household_number": hh,
+        "addressee_numbers": [numbers[0]],
+        "address": {"address": "東京都小平市花小金井南町三丁目5番12号"},
+        "new_household": True,
+        "householder": numbers[0],
+    }
     res = client.post("/api/v1/filings/move-within", json=body, headers=headers("clerk"))
     assert res.status_code == 409 and error_code(res) == "householder_required"
     body["new_householder"] = numbers[1]
     moved = file(client, headers, "move-within", body)
     assert members(client, headers, moved["household_number"]) == [(numbers[0], "世帯主")]
     assert members(client, headers, hh)[0] == (numbers[1], "世帯主")
+
+
+def test_a_foreign_resident_with_an_unknown_birth_day_keeps_the_text_and_the_internal_date(client, headers):
+    p = f.person(
+        family_name="ＳＭＩＴＨ",
+        given_name="ＪＯＨＮ",
+        family_name_kana="スミス",
+        given_name_kana="ジョン",
+        birth_date="1990-01-01",
+        birth_date_unknown="1990年月日不詳",
+        honseki=None,
+        foreign={
+            "nationality": "英国",
+            "article_30_45_category": "中長期在留者",
+            "status_of_residence": "技術・人文知識・国際業務",
+            "stay_expires_on": "2027-03-31",
+            "residence_card_number": "AB12345678CD",
+        },
+    )
+    p.pop("honseki")
+    body = file(
+        client,
+        headers,
+        "move-in",
+        f.move_in([p], previous_address={"address": "英国ロンドン", "country": "英国"}),
+    )
+    rec = resident(client, headers, body["changes"][0]["addressee_number"])
+    assert rec["birth_date_unknown"] == "1990年月日不詳" and rec["birth_date"] == "1990-01-01"
+    assert rec["foreign"]["residence_card_number"] == "AB12345678CD"
+    assert body["changes"][0]["change_reason"] == "国外転入"

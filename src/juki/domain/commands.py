@@ -47,6 +47,7 @@ class PersonInput:
     former_surname: str | None = None
     former_surname_kana: str | None = None
     foreign: ForeignResidentItems | None = None
+    birth_date_unknown: str | None = None  # 不詳日 as written (j80); birth_date holds its internal value
 
 
 @dataclass(frozen=True)

@@ -43,6 +43,7 @@ PERSON_FIELDS = {
     "former_surname",
     "former_surname_kana",
     "foreign",
+    "birth_date_unknown",
     "person",
     "persons",
 }
@@ -171,6 +172,7 @@ def person(data: Data, path: str) -> c.PersonInput:
         former_surname=_opt(data, "former_surname", normalize_name, path),
         former_surname_kana=_opt(data, "former_surname_kana", normalize_kana, path),
         foreign=_foreign(data.get("foreign"), path + "foreign."),
+        birth_date_unknown=_opt(data, "birth_date_unknown", lambda v, f: _text(v, f, 40), path),
     )
 
 

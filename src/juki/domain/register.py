@@ -277,6 +277,7 @@ def _new_record(
         resident_code=p.resident_code or (old.resident_code if old else None),
         my_number=p.my_number or (old.my_number if old else None),
         foreign=p.foreign,
+        birth_date_unknown=p.birth_date_unknown,
     )
 
 

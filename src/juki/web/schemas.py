@@ -53,6 +53,7 @@ class PersonIn(Body):
     family_name_kana: Text = Field(max_length=1000)
     given_name_kana: Text = Field(max_length=1000)
     birth_date: Text | None = Short
+    birth_date_unknown: Text | None = Short
     sex: Text = Field(max_length=20)
     relationship: Text = Field(max_length=100)
     my_number: Text | None = Short
