@@ -72,18 +72,15 @@ class FakeRegister:
         )
 
     def returning(self, my_number, resident_code, card):  # type: ignore[no-untyped-def]
-        return next(
-            (
-                s
-                for s in self.residents.values()
-                if not s.record.is_active
-                and (
-                    (my_number and s.record.my_number == my_number)
-                    or (resident_code and s.record.resident_code == resident_code)
-                )
-            ),
-            None,
-        )
+        return [
+            s
+            for s in self.residents.values()
+            if not s.record.is_active
+            and (
+                (my_number and s.record.my_number == my_number)
+                or (resident_code and s.record.resident_code == resident_code)
+            )
+        ]
 
     def same_three_info(self, family_name, given_name, sex, birth_date):  # type: ignore[no-untyped-def]
         return [

@@ -79,7 +79,7 @@ class SqlRegisterReader:
 
     def returning(
         self, my_number: str | None, resident_code: str | None, card: str | None
-    ) -> ResidentState | None:
+    ) -> list[ResidentState]:
         """標準仕様書 j600: a returning resident is matched by 個人番号, 住民票コード or 在留カード番号."""
         keys = [
             (t.residents.c.my_number, my_number),
@@ -88,11 +88,11 @@ class SqlRegisterReader:
         ]
         conditions = [col == value for col, value in keys if value]
         if not conditions:
-            return None
-        row = self.conn.execute(
-            select(t.residents).where(t.residents.c.status == REMOVED, or_(*conditions))
-        ).first()
-        return self._state(row) if row else None
+            return []
+        rows = self.conn.execute(
+            select(t.residents).where(t.residents.c.status == REMOVED, or_(*conditions)).limit(3)
+        ).all()
+        return [self._state(row) for row in rows]
 
     def filing_versions(self, filing_id: str) -> list[tuple[str, int]] | None:
         rows = self.conn.execute(

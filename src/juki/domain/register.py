@@ -55,7 +55,7 @@ class RegisterReader(Protocol):
     def active_by_my_number(self, my_number: str) -> ResidentRecord | None: ...
     def returning(
         self, my_number: str | None, resident_code: str | None, card: str | None
-    ) -> ResidentState | None: ...
+    ) -> list[ResidentState]: ...
     def filing_versions(self, filing_id: str) -> list[tuple[str, int]] | None: ...
     def same_three_info(self, family_name: str, given_name: str, sex: str, birth_date: date) -> list[str]: ...
     def version_record(self, addressee_number: str, version: int) -> ResidentRecord | None: ...
@@ -210,7 +210,12 @@ def _check_identity(reader: RegisterReader, p: c.PersonInput, i: int) -> Residen
             raise AlreadyResident("すでに住民として記録されています", f"persons.{i}.my_number")
         raise DuplicateMyNumber("この個人番号は別の住民に記録されています", f"persons.{i}.my_number")
     card = p.foreign.residence_card_number if p.foreign else None
-    return reader.returning(p.my_number, p.resident_code, card)
+    found = reader.returning(p.my_number, p.resident_code, card)
+    if len(found) > 1:  # the numbers given belong to two different removed residents
+        raise InvalidField(
+            "個人番号・住民票コード・在留カード番号が別々の除票の住民を指しています", f"persons.{i}"
+        )
+    return found[0] if found else None
 
 
 def _warn_same_three_info(work: _Work, p: c.PersonInput, i: int) -> None:
