@@ -23,7 +23,7 @@ def normalize_relationship(text: str, field: str = "relationship") -> str:
         return value
     links = value.split("の")
     if not value or len(links) > MAX_GENERATIONS or any(link not in _TERMS for link in links):
-        raise InvalidField(f"続柄「{text[:20]}」は標準仕様書の続柄ではありません", field)
+        raise InvalidField("標準仕様書の続柄ではありません（例: 世帯主、妻、子、子の妻、同居人）", field)
     return value
 
 

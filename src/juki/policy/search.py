@@ -68,6 +68,9 @@ def address_term(text: str) -> str:
 
 def parse_criteria(params: Mapping[str, str]) -> SearchQuery:
     params = {k: v for k, v in params.items() if v not in (None, "")}
+    for key, value in params.items():
+        if any(unicodedata.category(ch) == "Cc" for ch in value):
+            raise InvalidField("制御文字は指定できません", key)
     if "resident_code" in params or "my_number" in params:
         if len(params) != 1:
             raise InvalidField("住民票コード・個人番号による検索は単独で指定してください", "resident_code")

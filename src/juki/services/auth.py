@@ -92,6 +92,8 @@ def login(
     max_failures: int,
 ) -> Token:
     """Sign in with password and one-time code; every attempt is logged, failures count towards lock-out."""
+    # What is looked up and logged must be storable text (no NUL, no lone surrogates).
+    username = "".join(ch for ch in username if ch.isprintable() and not 0xD800 <= ord(ch) <= 0xDFFF)
     with uow_factory() as uow:
         row = uow.staff.by_username(username)
         demo_ok = row is None or not row.is_demo or uow.staff.setting("register_kind") == DEMO_REGISTER

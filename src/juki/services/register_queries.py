@@ -133,8 +133,8 @@ def _member(row: Any) -> dict[str, Any]:
 
 
 def search(uow_factory: UnitOfWorkFactory, actor: Actor, params: Mapping[str, str]) -> dict[str, Any]:
-    query = parse_criteria(params)
     authorize(uow_factory, actor, REGISTER_READ, "resident:search")
+    query = parse_criteria(params)
     if query.uses_my_number:
         authorize(uow_factory, actor, MY_NUMBER_SEARCH, "resident:search:my_number")
     with uow_factory() as uow:

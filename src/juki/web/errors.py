@@ -66,6 +66,9 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 400:  # a body FastAPI could not parse at all (not UTF-8, nested too deep)
+            message = "リクエストの本文を解釈できません"
+            return problem(422, message, [{"code": "invalid_field", "field": None, "message": message}])
         code = {401: "unauthenticated", 403: "forbidden", 404: "not_found"}.get(
             exc.status_code, "invalid_field"
         )

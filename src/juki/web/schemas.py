@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Literal
+import unicodedata
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StrictStr
 
-Text = StrictStr
+
+def _no_control(value: str) -> str:
+    # NUL and other control characters have no place in any field (PostgreSQL cannot even store NUL), nor
+    # lone surrogates, which no database encoding can hold.
+    if any(unicodedata.category(ch) in ("Cc", "Cs") for ch in value):
+        raise ValueError("control characters are not allowed")
+    return value
+
+
+Text = Annotated[StrictStr, AfterValidator(_no_control)]
 Short = Field(default=None, max_length=1000)
 
 
@@ -15,9 +25,10 @@ class Body(BaseModel):
 
 
 class LoginBody(Body):
-    username: Text = Field(max_length=100)
-    password: Text = Field(max_length=1000)
-    otp: Text = Field(max_length=20)
+    # Plain strings: whatever is typed, a wrong sign-in is answered 401 like any other (API.md).
+    username: StrictStr = Field(max_length=100)
+    password: StrictStr = Field(max_length=1000)
+    otp: StrictStr = Field(max_length=20)
 
 
 class AddressIn(Body):
@@ -70,7 +81,7 @@ class HouseholdRef(Body):
     household_number: Text | None = Short
 
 
-Relationships = dict[StrictStr, StrictStr]
+Relationships = dict[Text, Text]
 
 
 class MoveInBody(Body):
@@ -88,7 +99,7 @@ class MoveWithinBody(Body):
     filed_on: Text
     changed_on: Text
     household_number: Text
-    addressee_numbers: list[StrictStr] = Field(max_length=50)
+    addressee_numbers: list[Text] = Field(max_length=50)
     address: AddressIn
     new_household: StrictBool | None = None
     householder: Text | None = None
@@ -100,7 +111,7 @@ class MoveWithinBody(Body):
 class MoveOutBody(Body):
     filed_on: Text
     planned_on: Text
-    addressee_numbers: list[StrictStr] = Field(max_length=50)
+    addressee_numbers: list[Text] = Field(max_length=50)
     destination: OtherAddressIn
     new_householder: Text | None = None
     new_relationships: Relationships | None = None
@@ -127,7 +138,7 @@ class HouseholdChangeBody(Body):
     type: Literal["householder_change", "split", "merge"]
     household_number: Text
     new_householder: Text | None = None
-    addressee_numbers: list[StrictStr] | None = Field(default=None, max_length=50)
+    addressee_numbers: list[Text] | None = Field(default=None, max_length=50)
     householder: Text | None = None
     into_household_number: Text | None = None
     new_relationships: Relationships | None = None
@@ -147,14 +158,14 @@ class ExOfficioCorrectionBody(Body):
     changed_on: Text
     reason: Text = Field(max_length=1000)
     addressee_number: Text
-    corrections: dict[StrictStr, object]
+    corrections: dict[Text, object]
 
 
 class ExOfficioRemovalBody(Body):
     filed_on: Text
     changed_on: Text
     reason: Text = Field(max_length=1000)
-    addressee_numbers: list[StrictStr] = Field(max_length=50)
+    addressee_numbers: list[Text] = Field(max_length=50)
     new_householder: Text | None = None
     new_relationships: Relationships | None = None
 
