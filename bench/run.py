@@ -12,7 +12,6 @@ import json
 import os
 import random
 import socket
-import statistics
 import subprocess
 import sys
 import time
@@ -54,16 +53,24 @@ def measure_import(url: str, residents: int, seed: int, accounts: Path) -> tuple
 
 def measure_raw(j: Any, rows: int) -> float:
     """Plain executemany of rows shaped like `residents` into a scratch table: the ceiling for an import."""
-    scratch = Table("bench_raw", MetaData(), Column("id", Integer, primary_key=True), Column("a", String(100)),
-                    Column("b", String(100)), Column("c", Text))
+    scratch = Table(
+        "bench_raw",
+        MetaData(),
+        Column("id", Integer, primary_key=True),
+        Column("a", String(100)),
+        Column("b", String(100)),
+        Column("c", Text),
+    )
     scratch.drop(j.engine, checkfirst=True)
     scratch.create(j.engine)
-    payload = json.dumps({"family_name": "山田", "given_name": "太郎", "address": "東京都小平市小川町一丁目1番1号"})
+    payload = json.dumps(
+        {"family_name": "山田", "given_name": "太郎", "address": "東京都小平市小川町一丁目1番1号"}
+    )
     data = [{"id": i, "a": "山田", "b": "ヤマダ", "c": payload} for i in range(rows)]
     start = time.perf_counter()
     with j.engine.begin() as conn:
         for i in range(0, rows, 5000):
-            conn.execute(scratch.insert(), data[i:i + 5000])
+            conn.execute(scratch.insert(), data[i : i + 5000])
     rate = rows / (time.perf_counter() - start)
     scratch.drop(j.engine)
     return rate
@@ -71,8 +78,12 @@ def measure_raw(j: Any, rows: int) -> float:
 
 def start_server(url: str, port: int) -> subprocess.Popen[bytes]:
     env = dict(os.environ, JUKI_DATABASE_URL=url)
-    proc = subprocess.Popen([sys.executable, "-m", "juki.cli.main", "serve", "--port", str(port)], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "juki.cli.main", "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     for _ in range(100):
         try:
             if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
@@ -85,8 +96,14 @@ def start_server(url: str, port: int) -> subprocess.Popen[bytes]:
 
 def login(client: httpx.Client, accounts: Path, role: str) -> None:
     account = next(a for a in json.loads(accounts.read_text()) if a["role"] == role)
-    res = client.post("/api/v1/auth/login", json={"username": account["username"], "password": account["password"],
-                                                  "otp": pyotp.TOTP(account["totp_secret"]).now()})
+    res = client.post(
+        "/api/v1/auth/login",
+        json={
+            "username": account["username"],
+            "password": account["password"],
+            "otp": pyotp.TOTP(account["totp_secret"]).now(),
+        },
+    )
     res.raise_for_status()
     client.headers["Authorization"] = f"Bearer {res.json()['access_token']}"
 
@@ -111,8 +128,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     import_rate, j = measure_import(url, args.residents, 1, accounts)
     raw_rate = measure_raw(j, 50_000)
     with j.engine.connect() as conn:
-        sample = conn.execute(select(t.residents.c.family_name, t.residents.c.given_name, t.residents.c.birth_date)
-                              .where(t.residents.c.status == "active").limit(5000)).all()
+        sample = conn.execute(
+            select(t.residents.c.family_name, t.residents.c.given_name, t.residents.c.birth_date)
+            .where(t.residents.c.status == "active")
+            .limit(5000)
+        ).all()
     port = _free_port()
     server = start_server(url, port)
     try:
@@ -123,30 +143,48 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             today = date.today().isoformat()
             start = time.perf_counter()
             for _ in range(args.requests):
-                body = move_in([person(), person("妻", given_name="花子", given_name_kana="ハナコ", sex="female"),
-                                person("子", given_name="一郎", birth_date="2012-01-01"),
-                                person("子", given_name="次郎", birth_date="2014-01-01")],
-                               filed_on=today, changed_on=today)
-                moves.append(timed(lambda b=body: client.post("/api/v1/filings/move-in", json=b).raise_for_status()))
+                body = move_in(
+                    [
+                        person(),
+                        person("妻", given_name="花子", given_name_kana="ハナコ", sex="female"),
+                        person("子", given_name="一郎", birth_date="2012-01-01"),
+                        person("子", given_name="次郎", birth_date="2014-01-01"),
+                    ],
+                    filed_on=today,
+                    changed_on=today,
+                )
+                moves.append(
+                    timed(lambda b=body: client.post("/api/v1/filings/move-in", json=b).raise_for_status())
+                )
             filings_per_s = args.requests / (time.perf_counter() - start)
             searches = []
             for _ in range(args.requests):
                 fam, given, born = rng.choice(sample)
                 params = {"name": f"{fam} {given}", "birth_date": born.isoformat()}
-                searches.append(timed(lambda p=params: client.get("/api/v1/residents", params=p).raise_for_status()))
+                searches.append(
+                    timed(lambda p=params: client.get("/api/v1/residents", params=p).raise_for_status())
+                )
         rss = _rss_mb(server.pid)
     finally:
         server.terminate()
         server.wait(10)
     return {
-        "engine": args.engine, "residents": args.residents, "date": date.today().isoformat(),
+        "engine": args.engine,
+        "residents": args.residents,
+        "date": date.today().isoformat(),
         "metrics": {
-            "import_rows_per_s": round(import_rate), "raw_rows_per_s": round(raw_rate),
+            "import_rows_per_s": round(import_rate),
+            "raw_rows_per_s": round(raw_rate),
             "import_ratio_to_raw": round(import_rate / raw_rate, 3),
-            "move_in_p50_ms": _pct(moves, 0.5), "move_in_p99_ms": _pct(moves, 0.99),
-            "search_p50_ms": _pct(searches, 0.5), "search_p99_ms": _pct(searches, 0.99),
-            "filings_per_s": round(filings_per_s, 1), "certificate_p50_ms": None, "cs_export_s": None,
-            "transfer_p99_ms": None, "server_rss_mb": rss,
+            "move_in_p50_ms": _pct(moves, 0.5),
+            "move_in_p99_ms": _pct(moves, 0.99),
+            "search_p50_ms": _pct(searches, 0.5),
+            "search_p99_ms": _pct(searches, 0.99),
+            "filings_per_s": round(filings_per_s, 1),
+            "certificate_p50_ms": None,
+            "cs_export_s": None,
+            "transfer_p99_ms": None,
+            "server_rss_mb": rss,
         },
     }
 
@@ -164,7 +202,9 @@ def _rss_mb(pid: int) -> float | None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--residents", type=int, default=int(os.environ.get("BENCH_RESIDENTS", 200_000)))
-    parser.add_argument("--engine", choices=["sqlite", "postgres"], default=os.environ.get("BENCH_ENGINE", "sqlite"))
+    parser.add_argument(
+        "--engine", choices=["sqlite", "postgres"], default=os.environ.get("BENCH_ENGINE", "sqlite")
+    )
     parser.add_argument("--postgres-url", default=os.environ.get("JUKI_TEST_POSTGRES_URL", ""))
     parser.add_argument("--requests", type=int, default=300)
     args = parser.parse_args()

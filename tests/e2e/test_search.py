@@ -15,9 +15,16 @@ def yamada(client, headers) -> list[str]:
         f.person("子", given_name="次郎", given_name_kana="ジロウ", birth_date="2010-05-05"),
     ]
     body = file(client, headers, "move-in", f.move_in(people))
-    other = f.person(family_name="山田", given_name="太郎", family_name_kana="ヤマダ", given_name_kana="タロウ",
-                     birth_date="1955-01-01")
-    file(client, headers, "move-in", f.move_in([other], address={"address": "東京都小平市天神町一丁目1番1号"}))
+    other = f.person(
+        family_name="山田",
+        given_name="太郎",
+        family_name_kana="ヤマダ",
+        given_name_kana="タロウ",
+        birth_date="1955-01-01",
+    )
+    file(
+        client, headers, "move-in", f.move_in([other], address={"address": "東京都小平市天神町一丁目1番1号"})
+    )
     return [c["addressee_number"] for c in body["changes"]]
 
 
@@ -61,10 +68,17 @@ def test_one_criterion_is_not_enough_and_sex_does_not_count(client, headers, yam
 
 
 def test_removed_records_are_found_and_marked(client, headers, yamada):
-    file(client, headers, "death", {"filed_on": "2025-06-20", "died_on": "2025-06-19",
-                                    "addressee_number": yamada[1]})
-    res = client.get("/api/v1/residents", params={"name": "山田 次郎", "birth_date": "2010-05-05"},
-                     headers=headers("clerk")).json()["results"]
+    file(
+        client,
+        headers,
+        "death",
+        {"filed_on": "2025-06-20", "died_on": "2025-06-19", "addressee_number": yamada[1]},
+    )
+    res = client.get(
+        "/api/v1/residents",
+        params={"name": "山田 次郎", "birth_date": "2010-05-05"},
+        headers=headers("clerk"),
+    ).json()["results"]
     assert [(r["addressee_number"], r["status"]) for r in res] == [(yamada[1], "removed")]
     assert res[0]["removal"]["reason"] == "死亡"
 
@@ -72,13 +86,20 @@ def test_removed_records_are_found_and_marked(client, headers, yamada):
 def test_resident_code_lookup_stands_alone(client, headers):
     p = f.person()
     body = file(client, headers, "move-in", f.move_in([p]))
-    assert search(client, headers, resident_code=p["resident_code"]) == [body["changes"][0]["addressee_number"]]
-    res = client.get("/api/v1/residents", params={"resident_code": p["resident_code"], "name": "山田"},
-                     headers=headers("clerk"))
+    assert search(client, headers, resident_code=p["resident_code"]) == [
+        body["changes"][0]["addressee_number"]
+    ]
+    res = client.get(
+        "/api/v1/residents",
+        params={"resident_code": p["resident_code"], "name": "山田"},
+        headers=headers("clerk"),
+    )
     assert res.status_code == 422
 
 
 def test_search_results_never_carry_a_my_number(client, headers, yamada):
-    res = client.get("/api/v1/residents", params={"name": "山田", "address": "小川町"}, headers=headers("clerk"))
+    res = client.get(
+        "/api/v1/residents", params={"name": "山田", "address": "小川町"}, headers=headers("clerk")
+    )
     assert res.status_code == 200
     assert all("my_number" not in r for r in res.json()["results"])

@@ -218,7 +218,7 @@ def test_death_of_a_person_already_removed_is_refused():
 
 def test_a_change_dated_before_the_last_change_is_out_of_order():
     reg = FakeRegister()
-    hh, numbers = family(reg)
+    _hh, numbers = family(reg)
     cmd = c.MoveOut(date(2025, 6, 20), date(2025, 5, 1), (numbers[3],), ELSEWHERE)
     with pytest.raises(InvalidDate):
         register.move_out(reg, cmd)
