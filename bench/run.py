@@ -76,6 +76,25 @@ def measure_raw(j: Any, rows: int) -> float:
     return rate
 
 
+def fresh_postgres(admin_url: str) -> str:
+    """A new, empty database `juki_bench` beside the one named (never the test database itself)."""
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    url = make_url(admin_url)
+    with psycopg.connect(
+        host=url.host,
+        port=url.port or 5432,
+        user=url.username,
+        password=url.password,
+        dbname=url.database,
+        autocommit=True,
+    ) as conn:
+        conn.execute("DROP DATABASE IF EXISTS juki_bench WITH (FORCE)")
+        conn.execute("CREATE DATABASE juki_bench")
+    return url.set(database="juki_bench").render_as_string(hide_password=False)
+
+
 def start_server(url: str, port: int) -> subprocess.Popen[bytes]:
     env = dict(os.environ, JUKI_DATABASE_URL=url)
     proc = subprocess.Popen(
@@ -123,7 +142,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             Path(f"{db}{suffix}").unlink(missing_ok=True)
         url = str(db)
     else:
-        url = args.postgres_url
+        url = fresh_postgres(args.postgres_url)
     accounts = workdir / "demo-accounts.json"
     import_rate, j = measure_import(url, args.residents, 1, accounts)
     raw_rate = measure_raw(j, 50_000)
