@@ -15,7 +15,7 @@ _D = "[0-9０-９]"
 _MY_NUMBER_LIKE = re.compile(rf"{_D}{{12,}}|(?<!{_D}){_D}{{4}}[ \-]{_D}{{4}}[ \-]{_D}{{4}}(?!{_D})")
 
 
-def _redact(message: str) -> str:
+def redact(message: str) -> str:
     return _MY_NUMBER_LIKE.sub("＊＊＊＊", message)
 
 
@@ -24,7 +24,7 @@ class DomainError(Exception):
     status: int = 422
 
     def __init__(self, message: str, field: str | None = None, code: str | None = None) -> None:
-        self.message = _redact(message)
+        self.message = redact(message)
         self.field = field
         if code is not None:
             self.code = code

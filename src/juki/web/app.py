@@ -2,14 +2,31 @@
 
 from __future__ import annotations
 
+import logging
+
 from fastapi import FastAPI
 from fastapi.responses import RedirectResponse
 
 from juki.bootstrap import Juki
+from juki.domain.errors import redact
 from juki.web import api, errors
 
 
+class RedactMyNumbers(logging.Filter):
+    """Access-log lines carry the request path and query (`?my_number=` is a look-up): mask any My Number."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(redact(a) if isinstance(a, str) else a for a in record.args)
+        record.msg = redact(str(record.msg))
+        return True
+
+
 def create_app(j: Juki) -> FastAPI:
+    for name in ("uvicorn.access", "uvicorn.error", "juki.web"):
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, RedactMyNumbers) for f in logger.filters):
+            logger.addFilter(RedactMyNumbers())
     app = FastAPI(
         title="juki 住民基本台帳システム",
         version="1.0",
