@@ -13,6 +13,22 @@ from juki.services.audit import LogEntry
 from juki.services.authorization import authorize
 from juki.services.unit_of_work import UnitOfWorkFactory
 
+# What a list of people shows of each: enough to pick the right person, nothing more.
+SUMMARY_FIELDS = (
+    "addressee_number",
+    "status",
+    "family_name",
+    "given_name",
+    "family_name_kana",
+    "given_name_kana",
+    "birth_date",
+    "sex",
+    "household_number",
+    "relationship",
+    "address",
+    "removal",
+)
+
 
 def resident_view(row: Any, include_my_number: bool) -> dict[str, Any]:
     """The API's view of a current record; `my_number` only when the caller's procedure needs it."""
@@ -154,25 +170,7 @@ def search(uow_factory: UnitOfWorkFactory, actor: Actor, params: Mapping[str, st
     results = []
     for row in rows:
         view = resident_view(row, include_my_number=False)
-        results.append(
-            {
-                k: view[k]
-                for k in (
-                    "addressee_number",
-                    "status",
-                    "family_name",
-                    "given_name",
-                    "family_name_kana",
-                    "given_name_kana",
-                    "birth_date",
-                    "sex",
-                    "household_number",
-                    "relationship",
-                    "address",
-                    "removal",
-                )
-            }
-        )
+        results.append({k: view[k] for k in SUMMARY_FIELDS})
     return {"results": results, "truncated": truncated}
 
 
@@ -243,23 +241,13 @@ def move_out_certificate_data(
     if not view.get("move_out"):
         raise NotFound("転出の記録がありません", "addressee_number")
     keys = (
-        "addressee_number",
-        "family_name",
-        "given_name",
-        "family_name_kana",
-        "given_name_kana",
-        "birth_date",
-        "sex",
-        "household_number",
-        "relationship",
-        "address",
+        *SUMMARY_FIELDS,
         "resident_since",
         "address_since",
         "resident_code",
         "honseki",
         "family_register_head",
         "foreign",
-        "removal",
         "move_out",
     )
     return {k: view.get(k) for k in keys}
