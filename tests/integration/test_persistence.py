@@ -142,3 +142,18 @@ def test_audit_verify_names_the_first_edited_entry(j):
             conn.execute(text("ALTER TABLE operation_log DISABLE TRIGGER operation_log_append_only"))
         conn.execute(text("UPDATE operation_log SET staff_id = 'someone' WHERE seq = 1"))
     assert verify_chain(j.uow) == (0, 1)
+
+
+def test_the_schema_migrates_down_to_nothing_and_up_again(j, db_url):
+    from alembic import command
+
+    from juki.adapters.db import alembic_config
+
+    move_family(j)
+    j.engine.dispose()
+    command.downgrade(alembic_config(db_url), "base")
+    with j.engine.connect() as conn:
+        remaining = set(t.metadata.tables) & set(conn.dialect.get_table_names(conn))
+    assert remaining == set()
+    command.upgrade(alembic_config(db_url), "head")
+    assert move_family(j).filing_id

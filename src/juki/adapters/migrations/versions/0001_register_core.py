@@ -235,6 +235,8 @@ def downgrade() -> None:
     op.drop_table("filings")
     op.drop_table("counters")
     # ### end Alembic commands ###
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute("DROP FUNCTION IF EXISTS juki_append_only()")
 
 
 APPEND_ONLY = ("resident_versions", "operation_log", "outbox")
