@@ -76,6 +76,19 @@ class Template:
     secrets: dict[str, str]
 
 
+@pytest.fixture(scope="session", autouse=True)
+def key_file(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """One My Number key file for the session (JUKI_KEY_FILE): every register, migration and CLI run uses it."""
+    path = tmp_path_factory.mktemp("keys") / "juki-keys.json"
+    before = os.environ.get("JUKI_KEY_FILE")
+    os.environ["JUKI_KEY_FILE"] = str(path)
+    yield path
+    if before is None:
+        os.environ.pop("JUKI_KEY_FILE", None)
+    else:
+        os.environ["JUKI_KEY_FILE"] = before
+
+
 @pytest.fixture(scope="session")
 def template(engine_kind: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Template]:
     if engine_kind == "sqlite":

@@ -9,6 +9,7 @@ from sqlalchemy import Engine
 
 from juki.adapters.db import make_engine, migrate
 from juki.adapters.uow import SqlUnitOfWork
+from juki.adapters.vault import MyNumberVault, key_file_for, load_or_create
 from juki.config import Settings, load_settings
 from juki.services.unit_of_work import UnitOfWork
 
@@ -17,10 +18,11 @@ from juki.services.unit_of_work import UnitOfWork
 class Juki:
     settings: Settings
     engine: Engine
+    vault: MyNumberVault
     today: date | None = None  # fixed "today" for tests; None means the real date in Japan
 
     def uow(self) -> UnitOfWork:
-        return SqlUnitOfWork(self.engine, today=self.today)
+        return SqlUnitOfWork(self.engine, self.vault, today=self.today)
 
 
 def build(
@@ -31,6 +33,7 @@ def build(
     **settings: object,
 ) -> Juki:
     cfg = load_settings(database_url=database_url, **settings)
+    vault = load_or_create(key_file_for(cfg.database_url, cfg.key_file))  # a new installation gets its keys
     if run_migrations:
-        migrate(cfg.database_url)
-    return Juki(cfg, make_engine(cfg.database_url), today)
+        migrate(cfg.database_url, vault)
+    return Juki(cfg, make_engine(cfg.database_url), vault, today)

@@ -9,6 +9,8 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="JUKI_")
 
     database_url: str = "var/juki.db"
+    # The My Number key file (adapters/vault.py). Unset: next to the SQLite file, or var/juki-keys.json.
+    key_file: str | None = None
     token_ttl_seconds: int = 8 * 3600
     max_failed_logins: int = 5
     idle_lock_seconds: int = 300

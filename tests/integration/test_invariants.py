@@ -129,8 +129,9 @@ class Register(RuleBasedStateMachine):
 
     def identifiers(self) -> tuple[list[str], list[str]]:
         r = t.residents.c
-        rows = self._rows(select(r.my_number, r.resident_code))
-        return [x.my_number for x in rows if x.my_number], [x.resident_code for x in rows if x.resident_code]
+        rows = self._rows(select(r.my_number_ciphertext, r.resident_code))
+        numbers = [self.j.vault.open(x.my_number_ciphertext) for x in rows if x.my_number_ciphertext]
+        return [n for n in numbers if n], [x.resident_code for x in rows if x.resident_code]
 
     def has_households(self) -> bool:
         return bool(self.households())
@@ -447,9 +448,9 @@ class Register(RuleBasedStateMachine):
         v, o = t.resident_versions.c, t.outbox.c
         versions: dict[str, list[Any]] = defaultdict(list)
         for row in self._rows(
-            select(v.addressee_number, v.version, v.record, v.my_number, v.household_number).order_by(
-                v.addressee_number, v.version
-            )
+            select(
+                v.addressee_number, v.version, v.record, v.my_number_ciphertext, v.household_number
+            ).order_by(v.addressee_number, v.version)
         ):
             versions[row.addressee_number].append(row)
         outbox = Counter(
@@ -465,7 +466,9 @@ class Register(RuleBasedStateMachine):
             assert r.record == last.record, (
                 f"{r.addressee_number}: current record differs from its last version"
             )
-            assert r.my_number == last.my_number and r.household_number == last.household_number
+            open_ = self.j.vault.open
+            assert open_(r.my_number_ciphertext) == open_(last.my_number_ciphertext)
+            assert r.household_number == last.household_number
             record = r.record
             assert (
                 record["status"],

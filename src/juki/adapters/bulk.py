@@ -6,6 +6,9 @@ writes (`repository._write_change`, `_write_outbox`): each version in `resident_
 each person's newest version as the current row in `residents`, plus one operation-log entry for the whole
 import, in one transaction (or a few, if the caller asks: see `import_register`).
 
+My Numbers are encrypted and indexed (adapters/vault.py) by `write_batch`, in the writing process: a prepared
+batch carries the number as `my_number` in memory only, and the key material never goes to a worker process.
+
 Work is split in two so that a caller may run the first half in another process:
 - `prepare` turns an `ImportBatch` of domain objects into plain rows (pure CPU, picklable result);
 - `import_register` writes prepared (or raw) batches.
@@ -26,6 +29,7 @@ from juki.adapters import tables as t
 from juki.adapters.db import dumps
 from juki.adapters.repository import next_counter, record_to_json, search_columns
 from juki.adapters.uow import SqlUnitOfWork
+from juki.adapters.vault import MyNumberVault
 from juki.domain.model import ACTIVE, REMOVED, ResidentRecord, Version
 from juki.domain.names import seion_kana
 from juki.policy.roles import PROCEDURE_REGISTER, Actor
@@ -75,6 +79,7 @@ def import_register(
     *,
     actor: Actor,
     filing_id: str,
+    vault: MyNumberVault,
     settings: dict[str, str] | None = None,
     progress: Callable[[PreparedBatch], None] | None = None,
     transaction_persons: int | None = None,
@@ -93,7 +98,7 @@ def import_register(
     rows = iter(batches)
     more = True
     while more:
-        with SqlUnitOfWork(engine) as uow, _large_page_cache(uow.conn):
+        with SqlUnitOfWork(engine, vault) as uow, _large_page_cache(uow.conn):
             more = _write_some(uow, rows, totals, transaction_persons, filing_id, actor.staff_id, progress)
             if not more:
                 _finish(uow, totals, actor, filing_id, settings or {})
@@ -130,7 +135,7 @@ def _write_some(
     persons = 0
     for batch in rows:
         prepared = batch if isinstance(batch, PreparedBatch) else prepare(batch, filing_id, staff_id)
-        write_batch(uow.conn, prepared, uow.now)
+        write_batch(uow.conn, prepared, uow.now, uow.vault)
         totals.add(prepared)
         persons += len(prepared.current)
         if progress is not None:
@@ -153,7 +158,7 @@ def _finish(
     uow.log(actor, LogEntry("register:import", PROCEDURE_REGISTER, detail=detail))
 
 
-def write_batch(conn: Connection, batch: PreparedBatch, now: datetime) -> None:
+def write_batch(conn: Connection, batch: PreparedBatch, now: datetime, vault: MyNumberVault) -> None:
     """Insert one batch: households first, then versions, the current rows and the outbox (foreign-key order)."""
     if getattr(conn.dialect, "_json_serializer", None) is not dumps:
         raise RuntimeError("bulk import assumes the engine's JSON serializer is adapters.db.dumps")
@@ -161,6 +166,7 @@ def write_batch(conn: Connection, batch: PreparedBatch, now: datetime) -> None:
         conn.execute(insert(t.households), batch.households)
     if not batch.versions:
         return
+    _seal_my_numbers(batch, vault)
     serialized = {"record": bindparam("record_json", type_=_SerializedJSON())}
     conn.execute(insert(t.resident_versions).values({**serialized, "recorded_at": now}), batch.versions)
     conn.execute(insert(t.residents).values(serialized), batch.current)
@@ -169,6 +175,24 @@ def write_batch(conn: Connection, batch: PreparedBatch, now: datetime) -> None:
     for i, row in enumerate(batch.outbox):  # numbered in place: a prepared batch is written once
         row["seq"] = first + i
     conn.execute(insert(t.outbox).values(recorded_at=now), batch.outbox)
+
+
+def _seal_my_numbers(batch: PreparedBatch, vault: MyNumberVault) -> None:
+    """Replace each row's plain `my_number` by its token and index, as repository.my_number_columns does.
+
+    A person's versions and current row share one token (the same number under the same key): one encryption
+    per person instead of one per row. The rows are changed in place: a prepared batch is written once.
+    """
+    sealed: dict[str, tuple[str | None, str | None]] = {}
+    for row in (*batch.versions, *batch.current):
+        number = row.pop("my_number", None)
+        if number is None:
+            row["my_number_ciphertext"] = row["my_number_index"] = None
+            continue
+        pair = sealed.get(number)
+        if pair is None:
+            pair = sealed[number] = vault.seal(number)
+        row["my_number_ciphertext"], row["my_number_index"] = pair
 
 
 # SQLite's page cache for the importing connection, in KiB. With the default 2 MB, index pages (10 indexes on

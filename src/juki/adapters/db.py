@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+
+if TYPE_CHECKING:
+    from juki.adapters.vault import MyNumberVault
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -69,6 +72,12 @@ def alembic_config(url: str) -> Config:
     return cfg
 
 
-def migrate(url: str) -> None:
-    """Create or upgrade the schema to the newest migration (the same migrations on both engines)."""
-    command.upgrade(alembic_config(url), "head")
+def migrate(url: str, vault: MyNumberVault | None = None) -> None:
+    """Create or upgrade the schema to the newest migration (the same migrations on both engines).
+
+    `vault` is for migrations that encrypt existing data (0002); without it they use JUKI_KEY_FILE or the default.
+    """
+    cfg = alembic_config(url)
+    if vault is not None:
+        cfg.attributes["vault"] = vault
+    command.upgrade(cfg, "head")

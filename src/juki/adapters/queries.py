@@ -1,4 +1,8 @@
-"""The register's read side: look-ups, history, searches and lists, as plain rows."""
+"""The register's read side: look-ups, history, searches and lists, as plain rows.
+
+Rows of `residents` and `resident_versions` come wrapped (`SealedRow`): `row.my_number` decrypts the stored token
+when a service reads it, so a list that never shows the number never decrypts it.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ from sqlalchemy import Connection, and_, func, or_, select
 
 from juki.adapters import tables as t
 from juki.adapters.repository import read_outbox
+from juki.adapters.vault import MyNumberVault
 from juki.policy.search import NameTerm, SearchQuery
 
 r = t.residents.c
@@ -17,16 +22,63 @@ def _name_match(term: NameTerm, name_col: Any, key_col: Any) -> Any:
     return key_col == term.text if term.is_kana else name_col == term.text
 
 
+class SealedRow:
+    """A row whose `my_number` is the decrypted `my_number_ciphertext`; every other attribute is the row's."""
+
+    __slots__ = ("_row", "_vault")
+
+    def __init__(self, row: Any, vault: MyNumberVault) -> None:
+        self._row = row
+        self._vault = vault
+
+    @property
+    def my_number(self) -> str | None:
+        return self._vault.open(self._row.my_number_ciphertext)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._row, name)
+
+
+class FilingRow:
+    """A filing whose `secret_payload` (one vault token in storage) reads as the JSON it was made from."""
+
+    __slots__ = ("_row", "_vault")
+
+    def __init__(self, row: Any, vault: MyNumberVault) -> None:
+        self._row = row
+        self._vault = vault
+
+    @property
+    def secret_payload(self) -> Any:
+        return open_secrets(self._vault, self._row.secret_payload)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._row, name)
+
+
+def seal_secrets(vault: MyNumberVault, secrets: Any) -> str | None:
+    return None if secrets is None else vault.encrypt_json(secrets)
+
+
+def open_secrets(vault: MyNumberVault, stored: Any) -> Any:
+    return None if stored is None else vault.decrypt_json(stored)
+
+
 class SqlQueries:
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, vault: MyNumberVault) -> None:
         self.conn = conn
+        self.vault = vault
+
+    def _wrap(self, rows: Any) -> list[Any]:
+        return [SealedRow(row, self.vault) for row in rows]
 
     def resident(self, addressee_number: str) -> Any:
-        return self.conn.execute(select(t.residents).where(r.addressee_number == addressee_number)).first()
+        row = self.conn.execute(select(t.residents).where(r.addressee_number == addressee_number)).first()
+        return SealedRow(row, self.vault) if row is not None else None
 
     def history(self, addressee_number: str) -> list[Any]:
         v = t.resident_versions.c
-        return list(
+        return self._wrap(
             self.conn.execute(
                 select(t.resident_versions).where(v.addressee_number == addressee_number).order_by(v.version)
             ).all()
@@ -41,14 +93,14 @@ class SqlQueries:
         q = select(t.residents).where(r.household_number == household_number)
         if active_only:
             q = q.where(r.status == "active")
-        return list(self.conn.execute(q.order_by(r.position)).all())
+        return self._wrap(self.conn.execute(q.order_by(r.position)).all())
 
     def search(self, q: SearchQuery) -> list[Any]:
         conditions: list[Any] = []
         if q.resident_code:
             conditions.append(r.resident_code == q.resident_code)
         if q.my_number:
-            conditions.append(r.my_number == q.my_number)
+            conditions.append(r.my_number_index == self.vault.index(q.my_number))
         if q.family:
             conditions.append(_name_match(q.family, r.family_name, r.family_kana_key))
         if q.given:
@@ -68,10 +120,11 @@ class SqlQueries:
         stmt = (
             select(t.residents).where(and_(*conditions)).order_by(r.status, r.birth_date, r.addressee_number)
         )
-        return list(self.conn.execute(stmt.limit(q.limit + 1)).all())
+        return self._wrap(self.conn.execute(stmt.limit(q.limit + 1)).all())
 
     def filing(self, filing_id: str) -> Any:
-        return self.conn.execute(select(t.filings).where(t.filings.c.filing_id == filing_id)).first()
+        row = self.conn.execute(select(t.filings).where(t.filings.c.filing_id == filing_id)).first()
+        return FilingRow(row, self.vault) if row is not None else None
 
     def filings(
         self, *, late: bool | None = None, approval_state: str | None = None, limit: int = 200
@@ -102,7 +155,7 @@ class SqlQueries:
         return {**{row[0]: row[1] for row in total}, "households": households}
 
     def outbox(self, after: int, limit: int) -> list[Any]:
-        return read_outbox(self.conn, after, limit)
+        return self._wrap(read_outbox(self.conn, after, limit))
 
     def cursor(self, subscriber: str) -> int:
         value = self.conn.execute(

@@ -10,6 +10,7 @@ from sqlalchemy import Connection, and_, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from juki.adapters import tables as t
+from juki.adapters.vault import MyNumberVault
 from juki.domain.errors import Conflict
 from juki.domain.identifiers import make_addressee_number, make_household_number
 from juki.domain.model import (
@@ -26,7 +27,7 @@ from juki.domain.register import Change, Outcome, ResidentState
 
 
 def record_to_json(record: ResidentRecord) -> dict[str, Any]:
-    """The stored snapshot: every item but the My Number, which has its own column (encrypted in issue 3)."""
+    """The stored snapshot: every item but the My Number, which has its own (encrypted) columns."""
     plain: dict[str, Any] = to_plain(record)
     plain.pop("my_number", None)
     return plain
@@ -35,12 +36,17 @@ def record_to_json(record: ResidentRecord) -> dict[str, Any]:
 class SqlRegisterReader:
     """`RegisterReader` over one connection (inside the command's transaction)."""
 
-    def __init__(self, conn: Connection, today: date) -> None:
+    def __init__(self, conn: Connection, today: date, vault: MyNumberVault) -> None:
         self.conn = conn
         self.today = today
+        self.vault = vault
+
+    def _record(self, row: Any) -> ResidentRecord:
+        """A record with its My Number decrypted (the domain's rules compare numbers)."""
+        return record_from_row(row.record, self.vault.open(row.my_number_ciphertext))
 
     def _state(self, row: Any) -> ResidentState:
-        return ResidentState(record_from_row(row.record, row.my_number), row.version, row.last_changed_on)
+        return ResidentState(self._record(row), row.version, row.last_changed_on)
 
     def resident(self, addressee_number: str) -> ResidentState | None:
         row = self.conn.execute(
@@ -55,34 +61,34 @@ class SqlRegisterReader:
         if hh is None:
             return None
         rows = self.conn.execute(
-            select(t.residents.c.record, t.residents.c.my_number)
+            select(t.residents.c.record, t.residents.c.my_number_ciphertext)
             .where(t.residents.c.household_number == household_number, t.residents.c.status == ACTIVE)
             .order_by(t.residents.c.position)
         ).all()
-        members = [record_from_row(r.record, r.my_number) for r in rows]
+        members = [self._record(r) for r in rows]
         address = members[0].address if members else Address(hh.address)
         return HouseholdState(household_number, address, members, version=hh.version)
 
     def _one_active(self, column: Any, value: str) -> ResidentRecord | None:
         row = self.conn.execute(
-            select(t.residents.c.record, t.residents.c.my_number).where(
+            select(t.residents.c.record, t.residents.c.my_number_ciphertext).where(
                 column == value, t.residents.c.status == ACTIVE
             )
         ).first()
-        return record_from_row(row.record, row.my_number) if row else None
+        return self._record(row) if row else None
 
     def active_by_resident_code(self, resident_code: str) -> ResidentRecord | None:
         return self._one_active(t.residents.c.resident_code, resident_code)
 
     def active_by_my_number(self, my_number: str) -> ResidentRecord | None:
-        return self._one_active(t.residents.c.my_number, my_number)
+        return self._one_active(t.residents.c.my_number_index, self.vault.index(my_number))
 
     def returning(
         self, my_number: str | None, resident_code: str | None, card: str | None
     ) -> list[ResidentState]:
         """標準仕様書 j600: a returning resident is matched by 個人番号, 住民票コード or 在留カード番号."""
         keys = [
-            (t.residents.c.my_number, my_number),
+            (t.residents.c.my_number_index, self.vault.index(my_number) if my_number else None),
             (t.residents.c.resident_code, resident_code),
             (t.residents.c.residence_card_number, card),
         ]
@@ -112,9 +118,11 @@ class SqlRegisterReader:
     def version_record(self, addressee_number: str, version: int) -> ResidentRecord | None:
         v = t.resident_versions.c
         row = self.conn.execute(
-            select(v.record, v.my_number).where(v.addressee_number == addressee_number, v.version == version)
+            select(v.record, v.my_number_ciphertext).where(
+                v.addressee_number == addressee_number, v.version == version
+            )
         ).first()
-        return record_from_row(row.record, row.my_number) if row else None
+        return self._record(row) if row else None
 
     def next_addressee_number(self) -> str:
         return make_addressee_number(next_counter(self.conn, "addressee"))
@@ -140,13 +148,20 @@ def search_columns(record: ResidentRecord) -> dict[str, Any]:
     }
 
 
-def write_outcome(conn: Connection, outcome: Outcome, filing_id: str, staff_id: str, now: datetime) -> None:
+def write_outcome(
+    conn: Connection,
+    outcome: Outcome,
+    filing_id: str,
+    staff_id: str,
+    now: datetime,
+    vault: MyNumberVault,
+) -> None:
     """Write each change as a new version, move the current state on, and check nobody else did first."""
     try:
         for hh in outcome.households.values():
             _write_household(conn, hh)
         for ch in outcome.changes:
-            _write_change(conn, ch, filing_id, staff_id, now)
+            _write_change(conn, ch, filing_id, staff_id, now, vault)
     except IntegrityError as exc:  # a concurrent writer took the same version or number first
         raise Conflict("他の操作で更新されました。もう一度照会してください") from exc
     _write_outbox(conn, outcome.changes, filing_id, now)
@@ -172,11 +187,20 @@ def _write_household(conn: Connection, hh: HouseholdState) -> None:
         raise Conflict("世帯が他の操作で更新されました。もう一度照会してください", "household_number")
 
 
-def _write_change(conn: Connection, ch: Change, filing_id: str, staff_id: str, now: datetime) -> None:
+def my_number_columns(vault: MyNumberVault, my_number: str | None) -> dict[str, str | None]:
+    """The stored form of a My Number: an AES-GCM token and its blind index (both None for no number)."""
+    ciphertext, index = vault.seal(my_number)
+    return {"my_number_ciphertext": ciphertext, "my_number_index": index}
+
+
+def _write_change(
+    conn: Connection, ch: Change, filing_id: str, staff_id: str, now: datetime, vault: MyNumberVault
+) -> None:
     r = ch.record
     version = ch.previous_version + 1
     snapshot = record_to_json(r)
     cols = search_columns(r)
+    sealed = my_number_columns(vault, r.my_number)
     conn.execute(
         insert(t.resident_versions).values(
             addressee_number=r.addressee_number,
@@ -188,8 +212,8 @@ def _write_change(conn: Connection, ch: Change, filing_id: str, staff_id: str, n
             recorded_at=now,
             filing_id=filing_id,
             staff_id=staff_id,
-            my_number=r.my_number,
             record=snapshot,
+            **sealed,
             **cols,
         )
     )
@@ -202,7 +226,7 @@ def _write_change(conn: Connection, ch: Change, filing_id: str, staff_id: str, n
         birth_date=r.birth_date,
         sex=r.sex,
         resident_code=r.resident_code,
-        my_number=r.my_number,
+        **sealed,
         residence_card_number=r.foreign.residence_card_number if r.foreign else None,
         last_changed_on=ch.changed_on,
         record=snapshot,
@@ -249,7 +273,7 @@ def _write_outbox(conn: Connection, changes: Iterable[Change], filing_id: str, n
 def read_outbox(conn: Connection, after: int, limit: int) -> list[Any]:
     return list(
         conn.execute(
-            select(t.outbox, t.resident_versions.c.record, t.resident_versions.c.my_number)
+            select(t.outbox, t.resident_versions.c.record, t.resident_versions.c.my_number_ciphertext)
             .join(
                 t.resident_versions,
                 and_(

@@ -70,13 +70,15 @@ residents = Table(
     Column("sex", String(6), nullable=False),
     Column("address", Text, nullable=False),
     Column("resident_code", String(11)),
-    Column("my_number", String(12)),
+    # My Number at rest (adapters/vault.py, migration 0002): AES-GCM token and keyed-hash index for look-up.
+    Column("my_number_ciphertext", Text),
+    Column("my_number_index", String(64)),
     Column("residence_card_number", String(12)),
     Column("last_changed_on", Date, nullable=False),
     Column("record", JSON, nullable=False),
     ForeignKeyConstraint(["household_number"], ["households.household_number"]),
     UniqueConstraint("resident_code"),
-    UniqueConstraint("my_number"),
+    UniqueConstraint("my_number_index"),
     Index("ix_residents_family_name_birth", "family_name", "birth_date"),
     Index("ix_residents_given_name_birth", "given_name", "birth_date"),
     Index("ix_residents_family_kana_key", "family_kana_key"),
@@ -103,8 +105,9 @@ resident_versions = Table(
     Column("family_kana_key", String(200), nullable=False),
     Column("given_kana_key", String(200), nullable=False),
     Column("address", Text, nullable=False),
-    Column("my_number", String(12)),
     Column("record", JSON, nullable=False),
+    Column("my_number_ciphertext", Text),  # history keeps the token it was written with (append-only)
+    Column("my_number_index", String(64)),
     Index("ix_resident_versions_filing", "filing_id"),
     Index("ix_resident_versions_family_kana_key", "family_kana_key"),
 )
@@ -126,7 +129,7 @@ filings = Table(
     Column("decided_at", DateTime(timezone=True)),
     Column("reason", Text),
     # The command as entered, for review and for applying an approved ex officio change. Any My Number in it is
-    # kept in `secret_payload` only, never in `payload` (issue 3 encrypts it).
+    # kept in `secret_payload` only, never in `payload`: there as one vault token of the JSON (adapters/vault.py).
     Column("payload", JSON, nullable=False),
     Column("secret_payload", JSON),
     Index("ix_filings_late", "late", "filed_on"),

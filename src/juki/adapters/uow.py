@@ -10,9 +10,10 @@ from sqlalchemy import Connection, Engine, insert, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from juki.adapters import tables as t
-from juki.adapters.queries import SqlQueries
+from juki.adapters.queries import SqlQueries, seal_secrets
 from juki.adapters.repository import SqlRegisterReader, next_counter, write_outcome
 from juki.adapters.staff_store import SqlStaffStore
+from juki.adapters.vault import MyNumberVault
 from juki.domain.errors import Conflict
 from juki.domain.register import Outcome, RegisterReader
 from juki.policy.roles import Actor
@@ -21,8 +22,11 @@ from juki.services.unit_of_work import jst_today, utc_now
 
 
 class SqlUnitOfWork:
-    def __init__(self, engine: Engine, today: date | None = None, now: datetime | None = None) -> None:
+    def __init__(
+        self, engine: Engine, vault: MyNumberVault, today: date | None = None, now: datetime | None = None
+    ) -> None:
         self.engine = engine
+        self.vault = vault
         self._today = today
         self._now = now
         self.conn: Connection
@@ -31,8 +35,8 @@ class SqlUnitOfWork:
         self.now = self._now or utc_now()
         self.conn = self.engine.connect()
         self.tx = self.conn.begin()
-        self.reader: RegisterReader = SqlRegisterReader(self.conn, self._today or jst_today())
-        self.queries: Any = SqlQueries(self.conn)
+        self.reader: RegisterReader = SqlRegisterReader(self.conn, self._today or jst_today(), self.vault)
+        self.queries: Any = SqlQueries(self.conn, self.vault)
         self.staff: Any = SqlStaffStore(self.conn)
         return self
 
@@ -48,11 +52,12 @@ class SqlUnitOfWork:
             raise Conflict("他の操作と競合しました。もう一度照会してください") from exc
 
     def write(self, outcome: Outcome, filing_id: str, actor: Actor) -> None:
-        write_outcome(self.conn, outcome, filing_id, actor.staff_id, self.now)
+        write_outcome(self.conn, outcome, filing_id, actor.staff_id, self.now, self.vault)
 
     def add_filing(self, values: dict[str, Any]) -> str:
         seq = next_counter(self.conn, "filing")
         filing_id = f"F{self.reader.today:%Y%m%d}-{seq:07d}"
+        values = {**values, "secret_payload": seal_secrets(self.vault, values.get("secret_payload"))}
         self.conn.execute(insert(t.filings).values(filing_id=filing_id, recorded_at=self.now, **values))
         return filing_id
 

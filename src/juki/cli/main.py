@@ -15,6 +15,8 @@ if TYPE_CHECKING:
 app = typer.Typer(help="juki 住民基本台帳システム", no_args_is_help=True)
 audit_app = typer.Typer(help="操作ログ (operation log)")
 app.add_typer(audit_app, name="audit")
+keys_app = typer.Typer(help="個人番号の暗号鍵 (My Number encryption keys, JUKI_KEY_FILE)")
+app.add_typer(keys_app, name="keys")
 console = Console()
 
 DbOpt = Annotated[
@@ -105,7 +107,12 @@ def backup(
     otp: OtpOpt = "",
     db: DbOpt = None,
 ) -> None:
-    """A consistent copy of the register (admin only, logged)."""
+    """A consistent copy of the register (admin only, logged).
+
+    My Numbers are in the backup as they are stored: encrypted. The backup is useless without the key file
+    (JUKI_KEY_FILE; by default juki-keys.json next to the SQLite file): keep a copy of the key file, apart from
+    the backups, and restore with the same key file.
+    """
     from juki.adapters.backup import dump
     from juki.bootstrap import build
     from juki.services.backup import backup as run_backup
@@ -117,7 +124,11 @@ def backup(
 
 @app.command()
 def restore(from_: Annotated[Path, typer.Option("--from")], db: DbOpt = None) -> None:
-    """Restore a backup into an empty register (run by the server's operator before anyone can sign in)."""
+    """Restore a backup into an empty register (run by the server's operator before anyone can sign in).
+
+    Use the key file of the register the backup came from (JUKI_KEY_FILE): without it the My Numbers in the
+    restored register cannot be decrypted.
+    """
     from juki.adapters.backup import load
     from juki.bootstrap import build
     from juki.policy.roles import SYSTEM
@@ -126,6 +137,31 @@ def restore(from_: Annotated[Path, typer.Option("--from")], db: DbOpt = None) ->
     j = build(_db(db))
     count = run_restore(j.uow, SYSTEM, lambda path: load(j.engine, path), from_)
     console.print(f"復元しました: {count} 行")
+
+
+@keys_app.command("rotate")
+def keys_rotate(db: DbOpt = None) -> None:
+    """Add a new active encryption key and re-encrypt the current My Numbers with it.
+
+    Re-encrypted: the current register (residents) and the secret part of filings awaiting approval. The history
+    is append-only and is not rewritten: its entries stay encrypted with the keys they were written with, which
+    the key file keeps. The blind-index key does not rotate.
+    """
+    from juki.adapters.keys import rotate_keys
+    from juki.adapters.vault import key_file_for
+    from juki.bootstrap import build
+    from juki.policy.roles import PROCEDURE_REGISTER, SYSTEM
+    from juki.services.audit import LogEntry
+
+    j = build(_db(db))
+    done = rotate_keys(j.engine, key_file_for(j.settings.database_url, j.settings.key_file))
+    detail = f"key={done.key_id} residents={done.residents} filings={done.filings}"
+    with j.uow() as uow:
+        uow.log(SYSTEM, LogEntry("keys:rotate", PROCEDURE_REGISTER, detail=detail))
+        uow.commit()
+    console.print(
+        f"鍵 {done.key_id} を追加しました。再暗号化: 住民 {done.residents} 件・届出 {done.filings} 件"
+    )
 
 
 @audit_app.command("verify")

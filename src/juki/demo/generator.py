@@ -131,6 +131,7 @@ def _import(
             batches,
             actor=SYSTEM,
             filing_id=filing_id,
+            vault=j.vault,
             settings={REGISTER_KIND: DEMO_REGISTER},  # written last: the mark of a complete demo
             progress=lambda batch: bar.advance(task, batch.active),
             transaction_persons=TRANSACTION_PERSONS,

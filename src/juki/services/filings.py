@@ -53,7 +53,7 @@ class FilingResult:
 
 
 def _split_secrets(payload: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Keep My Numbers out of the stored filing text; they go to the secret column (encrypted in issue 3)."""
+    """Keep My Numbers out of the stored filing text; they go to the secret column (encrypted by the uow)."""
     public = copy.deepcopy(dict(payload))
     secrets: dict[str, Any] = {}
 
