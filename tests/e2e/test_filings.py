@@ -328,21 +328,22 @@ def test_householder_change_gives_the_old_head_the_inverse_relationship(client, 
     }
 
 
+def split_off(client, headers, hh: str, number: str) -> dict:
+    """世帯分離: one member leaves to head a household of their own at the same address."""
+    body = {
+        "filed_on": "2025-06-20",
+        "changed_on": "2025-06-20",
+        "type": "split",
+        "household_number": hh,
+        "addressee_numbers": [number],
+        "householder": number,
+    }
+    return file(client, headers, "household-change", body)
+
+
 def test_split_and_merge_move_members_between_households(client, headers):
     hh, numbers = family(client, headers)
-    split = file(
-        client,
-        headers,
-        "household-change",
-        {
-            "filed_on": "2025-06-20",
-            "changed_on": "2025-06-20",
-            "type": "split",
-            "household_number": hh,
-            "addressee_numbers": [numbers[2]],
-            "householder": numbers[2],
-        },
-    )
+    split = split_off(client, headers, hh, numbers[2])
     new = split["household_number"]
     assert members(client, headers, new) == [(numbers[2], "世帯主")]
     merged = file(
@@ -365,19 +366,7 @@ def test_split_and_merge_move_members_between_households(client, headers):
 
 def test_merge_without_relationships_names_who_needs_one(client, headers):
     hh, numbers = family(client, headers)
-    split = file(
-        client,
-        headers,
-        "household-change",
-        {
-            "filed_on": "2025-06-20",
-            "changed_on": "2025-06-20",
-            "type": "split",
-            "household_number": hh,
-            "addressee_numbers": [numbers[2]],
-            "householder": numbers[2],
-        },
-    )
+    split = split_off(client, headers, hh, numbers[2])
     res = client.post(
         "/api/v1/filings/household-change",
         json={
