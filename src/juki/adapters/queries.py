@@ -35,6 +35,10 @@ class SealedRow:
     def my_number(self) -> str | None:
         return self._vault.open(self._row.my_number_ciphertext)
 
+    @property
+    def has_my_number(self) -> bool:  # without decrypting
+        return self._row.my_number_ciphertext is not None
+
     def __getattr__(self, name: str) -> Any:
         return getattr(self._row, name)
 

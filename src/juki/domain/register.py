@@ -126,12 +126,11 @@ class _Work:
             hh.members = [m for m in hh.members if m.addressee_number != new.addressee_number]
         if new.is_active:
             self.household_of(new.household_number).members.append(new)
-        self.changes = [
-            ch
-            for ch in self.changes
-            if ch.record.addressee_number != new.addressee_number or ch.change_reason != reason
-        ] + [Change(new, reason, changed_on, self.cmd.filed_on, previous)]
+        self.changes.append(
+            Change(new, reason, changed_on, self.cmd.filed_on, previous)
+        )  # merged in outcome()
         last = max(changed_on, state.last_changed_on) if state else changed_on
+        # The state keeps the version as read, not +1: every change of this command builds on that version.
         self.states[new.addressee_number] = ResidentState(new, previous, last)
 
     def household_of(self, household_number: str) -> HouseholdState:

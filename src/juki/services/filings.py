@@ -13,6 +13,7 @@ from typing import Any
 
 from juki.domain import commands as c
 from juki.domain import register
+from juki.domain.dates import parse_iso_date
 from juki.domain.errors import Forbidden, InvalidField, NotFound
 from juki.domain.intake import PARSERS
 from juki.policy.roles import PROCEDURE_REGISTER, REGISTER_APPROVE, REGISTER_FILE, Actor
@@ -213,8 +214,6 @@ def cancel(
 ) -> FilingResult:
     """取消し (標準仕様書 4.6): appends versions that restore what the filing changed; deletes nothing."""
     authorize(uow_factory, actor, REGISTER_APPROVE, "filing:cancel")
-    from juki.domain.dates import parse_iso_date
-
     filed_on = parse_iso_date(str(payload.get("filed_on") or ""), "filed_on")
     reason = str(payload.get("reason") or "").strip()
     if not reason:

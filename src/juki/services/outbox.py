@@ -46,7 +46,7 @@ def read(uow_factory: UnitOfWorkFactory, after: int, limit: int = 500) -> list[C
                 row.changed_on.isoformat(),
                 row.filing_id,
                 record,
-                row.my_number is not None,
+                row.has_my_number,
             )
         )
     return events
