@@ -20,8 +20,8 @@ import dataclasses
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, datetime
-from typing import Any, ClassVar
+from datetime import datetime
+from typing import Any
 
 from sqlalchemy import JSON, Connection, Dialect, Engine, TypeDecorator, bindparam, insert, update
 
@@ -30,8 +30,7 @@ from juki.adapters.db import dumps
 from juki.adapters.repository import next_counter, record_to_json, search_columns
 from juki.adapters.uow import SqlUnitOfWork
 from juki.adapters.vault import MyNumberVault
-from juki.domain.model import ACTIVE, REMOVED, ResidentRecord, Version
-from juki.domain.names import seion_kana
+from juki.domain.model import ACTIVE, REMOVED, Version
 from juki.policy.roles import PROCEDURE_REGISTER, Actor
 from juki.services.audit import LogEntry
 
@@ -225,23 +224,19 @@ def raise_counter(conn: Connection, name: str, value: int) -> None:
 
 # --- preparing rows ---------------------------------------------------------------------------------------------
 
-# How often `prepare` compares its fast path with repository.record_to_json and search_columns themselves.
-CHECK_EVERY = 997
-
 
 def prepare(batch: ImportBatch, filing_id: str, staff_id: str) -> PreparedBatch:
     """The rows of one batch, with the same columns and values as repository._write_change writes.
 
-    The snapshot is serialized here (`record_json`), once for the version and the current row, as SQLAlchemy's
+    The snapshot is serialized here (`record_json`), once for the version and the current row, as the engine's
     JSON type would serialize it; `write_batch` binds the text as it is.
     """
-    convert = _Converter()
     versions: list[dict[str, Any]] = []
     newest: dict[str, dict[str, Any]] = {}
     outbox: list[dict[str, Any]] = []
-    for i, v in enumerate(batch.versions):
+    for v in batch.versions:
         r = v.record
-        record_json, cols = convert.record(r, check=i % CHECK_EVERY == 0)
+        record_json, cols = dumps(record_to_json(r)), search_columns(r)
         versions.append(
             {
                 "addressee_number": r.addressee_number,
@@ -304,86 +299,6 @@ def _current_row(v: Version, record_json: str, cols: dict[str, Any]) -> dict[str
 def _seq(number: str) -> int:
     """The sequence inside a 宛名番号 or 世帯番号 (the check digit is the last character)."""
     return int(number[:-1])
-
-
-_SCALARS = frozenset({str, int, float, bool, type(None)})
-
-
-class _Converter:
-    """`repository.record_to_json` and `search_columns`, several times faster over many records.
-
-    `model.to_plain` looks the fields up again for every object; a batch converts the same few classes thousands
-    of times and shares sub-objects (a household's address, "not enrolled"), so here field names are looked up
-    once per class and a shared frozen sub-object is converted once. The kana keys of a name are computed once per
-    reading. Every CHECK_EVERY-th record is compared with record_to_json and search_columns themselves: if the
-    stored form ever changes, an import stops instead of writing rows that differ from the command path's.
-    """
-
-    _shapes: ClassVar[dict[type, tuple[tuple[str, ...], bool]]] = {}  # class → (field names, frozen)
-
-    def __init__(self) -> None:
-        self._memo: dict[int, Any] = {}  # id → plain form; the batch keeps the objects alive meanwhile
-        self._kana_keys: dict[str, str] = {}
-
-    def record(self, r: ResidentRecord, check: bool = False) -> tuple[str, dict[str, Any]]:
-        plain = self._fields(r)
-        plain.pop("my_number", None)
-        cols = {
-            "family_name": r.family_name,
-            "given_name": r.given_name,
-            "family_kana_key": self._kana_key(r.family_name_kana),
-            "given_kana_key": self._kana_key(r.given_name_kana),
-            "address": r.address.address,
-        }
-        text = dumps(plain)
-        if check and (text != dumps(record_to_json(r)) or cols != search_columns(r)):
-            raise RuntimeError(
-                "adapters.bulk no longer writes what the command path writes; update _Converter"
-            )
-        return text, cols
-
-    def _kana_key(self, kana: str) -> str:
-        key = self._kana_keys.get(kana)
-        if key is None:
-            key = self._kana_keys[kana] = seion_kana(kana)
-        return key
-
-    def _shape(self, obj: Any) -> tuple[tuple[str, ...], bool]:
-        shape = self._shapes.get(type(obj))
-        if shape is None:
-            names = tuple(f.name for f in dataclasses.fields(obj))
-            shape = self._shapes[type(obj)] = (names, type(obj).__dataclass_params__.frozen)
-        return shape
-
-    def _fields(self, obj: Any) -> dict[str, Any]:
-        out = {}
-        for name in self._shape(obj)[0]:
-            value = getattr(obj, name)
-            kind = type(value)
-            if kind in _SCALARS:
-                out[name] = value
-            elif kind is date:
-                out[name] = value.isoformat()
-            else:
-                out[name] = self._plain(value)
-        return out
-
-    def _plain(self, value: Any) -> Any:
-        """to_plain's rules for anything but a str, number, None or date."""
-        if isinstance(value, date):
-            return value.isoformat()
-        if dataclasses.is_dataclass(value) and not isinstance(value, type):
-            if not self._shape(value)[1]:  # a mutable object is converted every time, a frozen one once
-                return self._fields(value)
-            key = id(value)
-            if key not in self._memo:
-                self._memo[key] = self._fields(value)
-            return self._memo[key]
-        if isinstance(value, list | tuple):
-            return [self._plain(v) for v in value]
-        if isinstance(value, dict):
-            return {k: self._plain(v) for k, v in value.items()}
-        return value
 
 
 class _SerializedJSON(TypeDecorator[str]):

@@ -159,10 +159,24 @@ _NESTED: dict[str, type] = {
 }
 
 
+_SCALARS = (str, int, float, bool, type(None))
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+def _field_names(cls: type) -> tuple[str, ...]:
+    # Looked up once per class: the bulk import converts hundreds of thousands of records.
+    names = _FIELD_NAMES.get(cls)
+    if names is None:
+        names = _FIELD_NAMES[cls] = tuple(f.name for f in dataclasses.fields(cls))
+    return names
+
+
 def to_plain(obj: Any) -> Any:
     """Dataclasses → dicts, dates → ISO strings."""
+    if isinstance(obj, _SCALARS):
+        return obj
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        return {f.name: to_plain(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+        return {name: to_plain(getattr(obj, name)) for name in _field_names(type(obj))}
     if isinstance(obj, date):
         return obj.isoformat()
     if isinstance(obj, list | tuple):

@@ -10,6 +10,7 @@ They are at most `MAX_NAME_LENGTH` and `MAX_KANA_LENGTH` code points long.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 
@@ -142,6 +143,7 @@ def _u_after_o_row(s: str) -> str:
     return "".join(out)
 
 
+@functools.lru_cache(maxsize=65536)  # a city has far fewer distinct readings than residents
 def seion_kana(s: str) -> str:
     """清音化かな: the key under which two readings match (住民記録システム標準仕様書 j330).
 
