@@ -14,11 +14,12 @@ from juki.adapters.queries import SqlQueries, seal_secrets
 from juki.adapters.repository import SqlRegisterReader, next_counter, write_outcome
 from juki.adapters.staff_store import SqlStaffStore
 from juki.adapters.vault import MyNumberVault
+from juki.domain.dates import today_jst
 from juki.domain.errors import Conflict
 from juki.domain.register import Outcome, RegisterReader
 from juki.policy.roles import Actor
 from juki.services.audit import GENESIS, LogEntry, chain_hash, entry_fields
-from juki.services.unit_of_work import jst_today, utc_now
+from juki.services.unit_of_work import utc_now
 
 
 class SqlUnitOfWork:
@@ -35,7 +36,7 @@ class SqlUnitOfWork:
         self.now = self._now or utc_now()
         self.conn = self.engine.connect()
         self.tx = self.conn.begin()
-        self.reader: RegisterReader = SqlRegisterReader(self.conn, self._today or jst_today(), self.vault)
+        self.reader: RegisterReader = SqlRegisterReader(self.conn, self._today or today_jst(), self.vault)
         self.queries: Any = SqlQueries(self.conn, self.vault)
         self.staff: Any = SqlStaffStore(self.conn)
         return self
@@ -100,7 +101,11 @@ class SqlUnitOfWork:
 
 
 def _is_conflict(exc: DBAPIError) -> bool:
-    """SQLite's busy/stale snapshot and PostgreSQL's serialization failures or unique violations on a race."""
+    """SQLite's busy/stale snapshot and PostgreSQL's serialization failures or unique violations on a race.
+
+    A unique violation can only be a race here: the domain checks every number before writing (a number held by
+    someone else is refused with its own code first), so the loser of two concurrent writers gets `conflict`.
+    """
     text = str(exc.orig).lower()
     return any(
         s in text

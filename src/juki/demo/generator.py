@@ -45,6 +45,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from juki.adapters.bulk import HouseholdRow, ImportBatch, PreparedBatch, import_register, prepare
 from juki.bootstrap import Juki
 from juki.domain.address import MUNICIPALITY, PREFECTURE, Town, towns
+from juki.domain.dates import today_jst
 from juki.domain.identifiers import (
     local_gov_code_check_digit,
     make_addressee_number,
@@ -66,7 +67,6 @@ from juki.domain.model import (
 )
 from juki.policy.roles import SYSTEM
 from juki.services.auth import DEMO_REGISTER, create_staff
-from juki.services.unit_of_work import jst_today
 
 REMOVED_SHARE = 0.05  # removed records, as a share of active residents
 FOREIGN_SHARE = 0.02  # 小平市 has about 2% foreign residents
@@ -110,7 +110,7 @@ def build_demo(j: Juki, residents: int, seed: int, accounts_path: Path, console:
         if not accounts_path.exists():
             _recreate_accounts(j, accounts_path, console)
         return
-    today = j.today or jst_today()
+    today = j.today or today_jst()
     filing_id = f"IMPORT-{today:%Y%m%d}"
     with _prepared_batches(residents, seed, today, filing_id) as batches:
         # Hashing the passwords (argon2, slow on purpose) overlaps with the worker making the first batches.

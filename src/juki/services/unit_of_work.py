@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any, Protocol
 
@@ -35,9 +35,3 @@ UnitOfWorkFactory = Callable[[], UnitOfWork]
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
-
-
-def jst_today() -> date:
-    from zoneinfo import ZoneInfo
-
-    return datetime.now(ZoneInfo("Asia/Tokyo")).date()
