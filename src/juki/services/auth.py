@@ -13,7 +13,7 @@ import pyotp
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from juki.domain.errors import InvalidField, Unauthenticated
+from juki.domain.errors import InvalidField, Unauthenticated, redact
 from juki.policy.roles import PROCEDURE_REGISTER, ROLES, Actor
 from juki.services.audit import LogEntry
 from juki.services.unit_of_work import UnitOfWorkFactory, utc_now
@@ -100,7 +100,7 @@ def login(
         usable = row is not None and row.active and row.failed_logins < max_failures and demo_ok
         step = _otp_step(row, otp, time.time()) if usable and _password_ok(row, password) else None
         if row is None or step is None:
-            actor = _actor(row, terminal) if row else Actor(username[:40], "(不明)", "none", terminal)
+            actor = _actor(row, terminal) if row else Actor(redact(username)[:40], "(不明)", "none", terminal)
             if row is not None:
                 uow.staff.record_failure(row.staff_id)
             uow.log(actor, LogEntry("auth:login", PROCEDURE_REGISTER, result="failed"))
