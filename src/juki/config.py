@@ -12,7 +12,9 @@ class Settings(BaseSettings):
     # The My Number key file (adapters/vault.py). Unset: next to the SQLite file, or var/juki-keys.json.
     key_file: str | None = None
     token_ttl_seconds: int = 8 * 3600
-    max_failed_logins: int = 5
+    max_failed_logins: int = 5  # lock-out after this many failures in a row (an administrator unlocks)
+    login_rate_limit: int = 10  # failed sign-ins per terminal per minute before further attempts are refused
+    bulk_output_threshold: int = 100  # outputs of more persons than this need a data controller's approval
     idle_lock_seconds: int = 300
 
 

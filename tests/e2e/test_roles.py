@@ -5,8 +5,9 @@ supervisor; approvals and cancellations are the supervisor's alone; a contractor
 auditor, an administrator, a CS operator and a department system account get `403 forbidden`. A denied call
 changes nothing and leaves an operation-log entry with result "denied".
 
-The expectation table is keyed by (method, path). `test_every_api_endpoint_has_an_expectation` reads the
-application's routes, so an endpoint added without an entry here fails the suite.
+The expectations live in `role_cases/` (one module per area), keyed by (method, path).
+`test_every_api_endpoint_has_an_expectation` reads the application's routes, so an endpoint added without an
+entry there fails the suite.
 """
 
 from __future__ import annotations
@@ -25,256 +26,14 @@ from sqlalchemy import func, select
 
 from juki.adapters import tables as t
 from juki.bootstrap import Juki, build
-from juki.policy.roles import Actor
 from juki.services import filings
 from juki.web.app import create_app
 from tests import factories as f
 from tests.conftest import PASSWORD, STAFF, TODAY, Template, _pg_admin_conn, _pg_url
+from tests.e2e.role_cases import all_calls
+from tests.e2e.role_cases.common import CLERK, READERS, ROLES, build_world
 
-ROLES = ("clerk", "supervisor", "auditor", "admin", "cs_operator", "contractor", "department")
-assert set(ROLES) == set(STAFF) - {"clerk2"}
-
-READERS = frozenset({"clerk", "supervisor"})  # API.md: register reads (a contractor only under a work order)
-FILERS = frozenset({"clerk", "supervisor"})
-APPROVERS = frozenset({"supervisor"})
-EVERYONE = frozenset(ROLES)
-PUBLIC = frozenset(ROLES)  # no token needed
-
-CLERK = Actor(STAFF["clerk"][0], STAFF["clerk"][1], "clerk", "test")
-NEW_ADDRESS = "東京都小平市花小金井南町三丁目5番12号"
-
-
-@dataclass
-class World:
-    """What each request acts on, built through the services as the clerk before the request."""
-
-    household: str
-    family: list[str]  # householder, wife, child, child (the last moved out)
-    moved_out: str
-    family_filing: str
-    single_filing: str  # a move-in nobody changed since: can be cancelled
-    pending: str  # an ex officio correction entered by the clerk, awaiting a supervisor
-
-
-def build_world(j) -> World:
-    people = f.family_of_four()
-    first = filings.file(j.uow, CLERK, "move-in", f.move_in(people))
-    numbers = [c["addressee_number"] for c in first.changes]
-    filings.file(
-        j.uow,
-        CLERK,
-        "move-out",
-        {
-            "filed_on": "2025-06-10",
-            "planned_on": "2025-06-12",
-            "addressee_numbers": [numbers[3]],
-            "destination": f.OTHER,
-        },
-    )
-    single = filings.file(
-        j.uow, CLERK, "move-in", f.move_in([f.person(family_name="鈴木", family_name_kana="スズキ")])
-    )
-    pending = filings.file(
-        j.uow,
-        CLERK,
-        "ex-officio-correction",
-        {
-            "filed_on": "2025-06-20",
-            "changed_on": "2025-06-20",
-            "reason": "戸籍照合により誤記を修正",
-            "addressee_number": numbers[1],
-            "corrections": {"given_name": "華子"},
-        },
-    )
-    assert pending.approval_state == "pending"
-    return World(
-        first.household_number, numbers, numbers[3], first.filing_id, single.filing_id, pending.filing_id
-    )
-
-
-@dataclass(frozen=True)
-class Call:
-    allowed: frozenset[str]
-    ok_status: int
-    request: Callable[[World], tuple[str, dict[str, Any] | None]]  # → (url, json body)
-
-
-def _new_child() -> dict[str, Any]:
-    child = f.person("子", given_name="蓮", given_name_kana="レン", birth_date="2025-06-10")
-    child.pop("my_number")
-    return child
-
-
-EXPECTED: dict[tuple[str, str], Call] = {
-    ("POST", "/api/v1/auth/login"): Call(PUBLIC, 200, lambda w: ("/api/v1/auth/login", None)),
-    ("POST", "/api/v1/auth/logout"): Call(EVERYONE, 204, lambda w: ("/api/v1/auth/logout", None)),
-    # filings (届出)
-    ("POST", "/api/v1/filings/move-in"): Call(
-        FILERS,
-        201,
-        lambda w: (
-            "/api/v1/filings/move-in",
-            f.move_in([f.person(family_name="佐藤", family_name_kana="サトウ")]),
-        ),
-    ),
-    ("POST", "/api/v1/filings/move-within"): Call(
-        FILERS,
-        201,
-        lambda w: (
-            "/api/v1/filings/move-within",
-            {
-                "filed_on": "2025-06-20",
-                "changed_on": "2025-06-15",
-                "household_number": w.household,
-                "addressee_numbers": w.family[:3],
-                "address": {"address": NEW_ADDRESS},
-            },
-        ),
-    ),
-    ("POST", "/api/v1/filings/move-out"): Call(
-        FILERS,
-        201,
-        lambda w: (
-            "/api/v1/filings/move-out",
-            {
-                "filed_on": "2025-06-20",
-                "planned_on": "2025-06-25",
-                "addressee_numbers": [w.family[2]],
-                "destination": f.OTHER,
-            },
-        ),
-    ),
-    ("POST", "/api/v1/filings/birth"): Call(
-        FILERS,
-        201,
-        lambda w: (
-            "/api/v1/filings/birth",
-            {
-                "filed_on": "2025-06-12",
-                "birth_date": "2025-06-10",
-                "household_number": w.household,
-                "person": _new_child(),
-            },
-        ),
-    ),
-    ("POST", "/api/v1/filings/death"): Call(
-        FILERS,
-        201,
-        lambda w: (
-            "/api/v1/filings/death",
-            {"filed_on": "2025-06-20", "died_on": "2025-06-18", "addressee_number": w.family[2]},
-        ),
-    ),
-    ("POST", "/api/v1/filings/household-change"): Call(
-        FILERS,
-        201,
-        lambda w: (
-            "/api/v1/filings/household-change",
-            {
-                "filed_on": "2025-06-20",
-                "changed_on": "2025-06-20",
-                "type": "householder_change",
-                "household_number": w.household,
-                "new_householder": w.family[1],
-            },
-        ),
-    ),
-    ("POST", "/api/v1/filings/ex-officio-entry"): Call(
-        FILERS,
-        202,
-        lambda w: (
-            "/api/v1/filings/ex-officio-entry",
-            {
-                "filed_on": "2025-06-20",
-                "changed_on": "2025-06-20",
-                "reason": "居住の事実を確認",
-                "address": {"address": NEW_ADDRESS},
-                "household": {"new": True},
-                "persons": [f.person(family_name="高橋", family_name_kana="タカハシ")],
-            },
-        ),
-    ),
-    ("POST", "/api/v1/filings/ex-officio-correction"): Call(
-        FILERS,
-        202,
-        lambda w: (
-            "/api/v1/filings/ex-officio-correction",
-            {
-                "filed_on": "2025-06-20",
-                "changed_on": "2025-06-20",
-                "reason": "誤記を修正",
-                "addressee_number": w.family[0],
-                "corrections": {"given_name": "太朗"},
-            },
-        ),
-    ),
-    ("POST", "/api/v1/filings/ex-officio-removal"): Call(
-        FILERS,
-        202,
-        lambda w: (
-            "/api/v1/filings/ex-officio-removal",
-            {
-                "filed_on": "2025-06-20",
-                "changed_on": "2025-06-20",
-                "reason": "居住実態なし",
-                "addressee_numbers": [w.family[2]],
-            },
-        ),
-    ),
-    ("POST", "/api/v1/filings/ex-officio-restoration"): Call(
-        FILERS,
-        202,
-        lambda w: (
-            "/api/v1/filings/ex-officio-restoration",
-            {
-                "filed_on": "2025-06-25",
-                "changed_on": "2025-06-25",
-                "reason": "誤って消除したため回復",
-                "addressee_number": w.moved_out,
-            },
-        ),
-    ),
-    # the filings themselves, approvals and cancellation
-    ("GET", "/api/v1/filings"): Call(READERS, 200, lambda w: ("/api/v1/filings?late=false", None)),
-    ("GET", "/api/v1/filings/{filing_id}"): Call(
-        READERS, 200, lambda w: (f"/api/v1/filings/{w.family_filing}", None)
-    ),
-    ("POST", "/api/v1/filings/{filing_id}/cancel"): Call(
-        APPROVERS,
-        201,
-        lambda w: (
-            f"/api/v1/filings/{w.single_filing}/cancel",
-            {"filed_on": "2025-06-21", "reason": "届出人の申出により取消し"},
-        ),
-    ),
-    # The approval queue is a filtered view of the filings (GET /filings?approval_state=pending shows the same),
-    # so reading it is a register read; deciding is the supervisor's.
-    ("GET", "/api/v1/approvals"): Call(READERS, 200, lambda w: ("/api/v1/approvals", None)),
-    ("POST", "/api/v1/approvals/{filing_id}/approve"): Call(
-        APPROVERS, 201, lambda w: (f"/api/v1/approvals/{w.pending}/approve", None)
-    ),
-    ("POST", "/api/v1/approvals/{filing_id}/return"): Call(
-        APPROVERS,
-        200,
-        lambda w: (f"/api/v1/approvals/{w.pending}/return", {"comment": "根拠資料を添付してください"}),
-    ),
-    # the register
-    ("GET", "/api/v1/residents"): Call(
-        READERS, 200, lambda w: ("/api/v1/residents?name=山田&birth_date=1980-04-01", None)
-    ),
-    ("GET", "/api/v1/residents/{addressee_number}"): Call(
-        READERS, 200, lambda w: (f"/api/v1/residents/{w.family[0]}", None)
-    ),
-    ("GET", "/api/v1/residents/{addressee_number}/history"): Call(
-        READERS, 200, lambda w: (f"/api/v1/residents/{w.family[0]}/history", None)
-    ),
-    ("GET", "/api/v1/residents/{addressee_number}/move-out-certificate"): Call(
-        READERS, 200, lambda w: (f"/api/v1/residents/{w.moved_out}/move-out-certificate", None)
-    ),
-    ("GET", "/api/v1/households/{household_number}"): Call(
-        READERS, 200, lambda w: (f"/api/v1/households/{w.household}", None)
-    ),
-}
+EXPECTED = all_calls()
 
 
 def _walk(routes: list[Any], prefix: str = "") -> set[tuple[str, str]]:
@@ -310,24 +69,17 @@ def test_every_api_endpoint_has_an_expectation(client):
 # --- observing the register -----------------------------------------------------------------------------------
 
 
+# What a denied call may still write: its own log entry (and the log's counter), nothing else.
+_NOT_SNAPSHOT = {"operation_log", "counters", "sessions"}
+
+
 def snapshot(j) -> dict[str, Any]:
-    """Everything a call could change in the register (not the log, not the sessions)."""
+    """Every row of every table a call could change (all but the log and the sessions), as text."""
     with j.engine.connect() as conn:
-
-        def rows(query) -> list[tuple[Any, ...]]:
-            return sorted(tuple(r) for r in conn.execute(query).all())
-
-        def total(table) -> int:
-            return conn.execute(select(func.count()).select_from(table)).scalar_one()
-
         return {
-            "residents": rows(
-                select(t.residents.c.addressee_number, t.residents.c.version, t.residents.c.status)
-            ),
-            "households": rows(select(t.households.c.household_number, t.households.c.version)),
-            "filings": rows(select(t.filings.c.filing_id, t.filings.c.approval_state)),
-            "resident_versions": total(t.resident_versions),
-            "outbox": total(t.outbox),
+            table.name: sorted(repr(tuple(r)) for r in conn.execute(select(table)).all())
+            for table in t.metadata.sorted_tables
+            if table.name not in _NOT_SNAPSHOT
         }
 
 
@@ -423,7 +175,7 @@ def test_role_may_or_may_not_call_the_endpoint(request, totp, endpoint, role):
         auth = reg.headers(role)
     before, seq = snapshot(j), last_seq(j)
 
-    res = client.request(method, url, json=body, headers=auth)
+    res = client.request(method, url, json=body, headers={**auth, **call.headers})
 
     if role in call.allowed:
         assert res.status_code == call.ok_status, res.text

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import func, select, text
+from sqlalchemy import func, insert, select, text
 from sqlalchemy.exc import DBAPIError
 
 from juki.adapters import tables as t
@@ -35,15 +37,21 @@ def test_migrations_and_models_agree(j):
     assert diff == []
 
 
+_A_TEXT_COLUMN = {"resident_versions": "filing_id", "operation_log": "detail", "outbox": "event"}
+
+
 @pytest.mark.parametrize("table", t.APPEND_ONLY)
-@pytest.mark.parametrize("verb", ["UPDATE {table} SET filing_id = 'x'", "DELETE FROM {table}"])
-def test_history_log_and_outbox_refuse_update_and_delete(j, table, verb):
+@pytest.mark.parametrize("verb", ["UPDATE {table} SET {column} = 'x'", "DELETE FROM {table}"])
+def test_append_only_tables_refuse_update_and_delete(j, table, verb):
     move_family(j)
-    statement = verb.format(table=table)
-    if table == "operation_log":
-        statement = statement.replace("filing_id", "detail")
-    if table == "outbox":
-        statement = statement.replace("filing_id", "event")
+    with j.engine.begin() as conn:
+        conn.execute(
+            insert(t.media_exports).values(
+                record_id="M1", recorded_at=datetime.now(UTC), staff_id="clerk1", witness_id="super1",
+                purpose="test", medium="USB", item_count=1, sha256="0" * 64,
+            )
+        )  # fmt: skip
+    statement = verb.format(table=table, column=_A_TEXT_COLUMN.get(table, "purpose"))
     with pytest.raises(DBAPIError, match="append-only"), j.engine.begin() as conn:
         conn.execute(text(statement))
     assert count(j, t.metadata.tables[table]) > 0

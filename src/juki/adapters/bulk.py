@@ -31,7 +31,7 @@ from juki.adapters.repository import next_counter, record_to_json, search_column
 from juki.adapters.uow import SqlUnitOfWork
 from juki.adapters.vault import MyNumberVault
 from juki.domain.model import ACTIVE, REMOVED, Version
-from juki.policy.roles import PROCEDURE_REGISTER, Actor
+from juki.policy.roles import Actor
 from juki.services.audit import LogEntry
 
 
@@ -154,7 +154,7 @@ def _finish(
     detail = (
         f"{filing_id}: {totals.households} households, {totals.persons} persons, {totals.versions} versions"
     )
-    uow.log(actor, LogEntry("register:import", PROCEDURE_REGISTER, detail=detail))
+    uow.log(actor, LogEntry("register:import", detail=detail))
 
 
 def write_batch(conn: Connection, batch: PreparedBatch, now: datetime, vault: MyNumberVault) -> None:

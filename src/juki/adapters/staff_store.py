@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, func, insert, select, update
@@ -51,6 +52,31 @@ class SqlStaffStore:
         self.conn.execute(
             update(t.sessions).where(t.sessions.c.token_hash == token_hash).values(revoked=True)
         )
+
+    def active_work_orders(self, contractor_id: str, now: datetime) -> list[Any]:
+        c = t.work_orders.c
+        return list(
+            self.conn.execute(
+                select(t.work_orders)
+                .where(
+                    c.contractor_id == contractor_id,
+                    c.valid_from <= now,
+                    c.valid_until > now,
+                    c.revoked_at.is_(None),
+                )
+                .order_by(c.valid_from)
+            ).all()
+        )
+
+    def failures_from(self, terminal: str, since: datetime) -> int:
+        """Failed sign-ins from one terminal since a moment (the operation log is the record of them)."""
+        c = t.operation_log.c
+        q = (
+            select(func.count())
+            .select_from(t.operation_log)
+            .where(c.action == "auth:login", c.result == "failed", c.terminal == terminal, c.at >= since)
+        )
+        return int(self.conn.execute(q).scalar_one())
 
     def setting(self, key: str) -> str | None:
         value = self.conn.execute(select(t.settings.c.value).where(t.settings.c.key == key)).scalar()

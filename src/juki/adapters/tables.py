@@ -195,6 +195,7 @@ staff = Table(
     Column("failed_logins", Integer, nullable=False),
     Column("last_otp_step", BigInteger),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("valid_until", DateTime(timezone=True)),  # j1380 validity period; contractors' accounts end (0003)
 )
 
 sessions = Table(
@@ -216,4 +217,100 @@ settings = Table(
     Column("value", Text, nullable=False),
 )
 
-APPEND_ONLY = ("resident_versions", "operation_log", "outbox")
+# --- issue 3: the risk controls (migration 0003) ---------------------------------------------------------------
+
+# A contractor's (委託先) work order: which procedure, which permissions (a subset of what the procedure lets a
+# contractor have), for which period; given by a supervisor, revocable. The account can do nothing else.
+work_orders = Table(
+    "work_orders",
+    metadata,
+    Column("order_id", String(40), primary_key=True),
+    Column("contractor_id", String(40), nullable=False),
+    Column("procedure", String(40), nullable=False),
+    Column("permissions", JSON, nullable=False),
+    Column("purpose", Text, nullable=False),
+    Column("valid_from", DateTime(timezone=True), nullable=False),
+    Column("valid_until", DateTime(timezone=True), nullable=False),
+    Column("issued_by", String(40), nullable=False),
+    Column("issued_at", DateTime(timezone=True), nullable=False),
+    Column("revoked_at", DateTime(timezone=True)),
+    ForeignKeyConstraint(["contractor_id"], ["staff.staff_id"]),
+    Index("ix_work_orders_contractor", "contractor_id"),
+)
+
+# 支援措置 (j160, j440): a person or a household under protection. The period does not end the measure by itself
+# (j410); a temporary release (一時解除) does end by itself at `released_until`.
+protection_measures = Table(
+    "protection_measures",
+    metadata,
+    Column("measure_id", String(40), primary_key=True),
+    Column("subject_kind", String(10), nullable=False),  # person / household
+    Column("subject", String(10), nullable=False),  # addressee or household number
+    Column("reason", Text, nullable=False),
+    Column("requester", Text, nullable=False),
+    Column("received_on", Date, nullable=False),
+    Column("starts_on", Date, nullable=False),
+    Column("ends_on", Date, nullable=False),
+    Column("provisional", Boolean, nullable=False),  # 仮支援措置: same effect until decided
+    Column("state", String(10), nullable=False),  # active / ended
+    Column("ended_on", Date),
+    Column("end_reason", Text),
+    Column("released_until", DateTime(timezone=True)),
+    Column("release_reason", Text),
+    Column("version", Integer, nullable=False),
+    Column("created_by", String(40), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Index("ix_protection_measures_subject", "subject", "state"),
+)
+
+# Alerts to supervisors (every access to a protected record, …); acknowledged, never deleted.
+alerts = Table(
+    "alerts",
+    metadata,
+    Column("alert_id", String(40), primary_key=True),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("kind", String(40), nullable=False),
+    Column("subject", String(10)),
+    Column("staff_id", String(40), nullable=False),
+    Column("detail", Text, nullable=False),
+    Column("acknowledged_by", String(40)),
+    Column("acknowledged_at", DateTime(timezone=True)),
+    Index("ix_alerts_open", "acknowledged_at", "at"),
+)
+
+# Bulk output (大量のデータ出力): above the threshold it waits for a data controller's approval (requester ≠
+# approver) and runs once.
+bulk_outputs = Table(
+    "bulk_outputs",
+    metadata,
+    Column("output_id", String(40), primary_key=True),
+    Column("requested_by", String(40), nullable=False),
+    Column("requested_at", DateTime(timezone=True), nullable=False),
+    Column("procedure", String(40), nullable=False),
+    Column("purpose", Text, nullable=False),
+    Column("criteria", JSON, nullable=False),
+    Column("person_count", Integer, nullable=False),
+    Column("state", String(10), nullable=False),  # pending / approved / rejected / done
+    Column("decided_by", String(40)),
+    Column("decided_at", DateTime(timezone=True)),
+    Column("comment", Text),
+    Column("completed_at", DateTime(timezone=True)),
+    Column("sha256", String(64)),
+)
+
+# Media export records (媒体出力の記録): who, witnessed by whom, why, how many items, which file. Append-only.
+media_exports = Table(
+    "media_exports",
+    metadata,
+    Column("record_id", String(40), primary_key=True),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+    Column("staff_id", String(40), nullable=False),
+    Column("witness_id", String(40), nullable=False),
+    Column("purpose", Text, nullable=False),
+    Column("medium", String(40), nullable=False),
+    Column("item_count", Integer, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("output_id", String(40)),
+)
+
+APPEND_ONLY = ("resident_versions", "operation_log", "outbox", "media_exports")

@@ -10,10 +10,13 @@ from sqlalchemy import Connection, Engine, insert, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from juki.adapters import tables as t
+from juki.adapters.controls_store import SqlControlsStore
 from juki.adapters.queries import SqlQueries, seal_secrets
 from juki.adapters.repository import SqlRegisterReader, next_counter, write_outcome
 from juki.adapters.staff_store import SqlStaffStore
+from juki.adapters.subject_request_store import SqlSubjectRequestStore
 from juki.adapters.vault import MyNumberVault
+from juki.adapters.webauthn_store import SqlWebAuthnStore
 from juki.domain.dates import today_jst
 from juki.domain.errors import Conflict
 from juki.domain.register import Outcome, RegisterReader
@@ -39,6 +42,9 @@ class SqlUnitOfWork:
         self.reader: RegisterReader = SqlRegisterReader(self.conn, self._today or today_jst(), self.vault)
         self.queries: Any = SqlQueries(self.conn, self.vault)
         self.staff: Any = SqlStaffStore(self.conn)
+        self.controls: Any = SqlControlsStore(self.conn)
+        self.webauthn: Any = SqlWebAuthnStore(self.conn)
+        self.subject_requests: Any = SqlSubjectRequestStore(self.conn)
         return self
 
     def __exit__(

@@ -150,14 +150,14 @@ def keys_rotate(db: DbOpt = None) -> None:
     from juki.adapters.keys import rotate_keys
     from juki.adapters.vault import key_file_for
     from juki.bootstrap import build
-    from juki.policy.roles import PROCEDURE_REGISTER, SYSTEM
+    from juki.policy.roles import SYSTEM
     from juki.services.audit import LogEntry
 
     j = build(_db(db))
     done = rotate_keys(j.engine, key_file_for(j.settings.database_url, j.settings.key_file))
     detail = f"key={done.key_id} residents={done.residents} filings={done.filings}"
     with j.uow() as uow:
-        uow.log(SYSTEM, LogEntry("keys:rotate", PROCEDURE_REGISTER, detail=detail))
+        uow.log(SYSTEM, LogEntry("keys:rotate", detail=detail))
         uow.commit()
     console.print(
         f"鍵 {done.key_id} を追加しました。再暗号化: 住民 {done.residents} 件・届出 {done.filings} 件"

@@ -116,3 +116,8 @@ class ProtectedRecord(DomainError):
 class Unauthenticated(DomainError):
     code = "unauthenticated"
     status = 401
+
+
+class RateLimited(DomainError):
+    code = "rate_limited"
+    status = 429

@@ -1,58 +1,187 @@
-"""Who may do what: roles, their permissions, and the procedure (事務) each action serves.
+"""Who may do what: roles, the procedures (事務) they act for, and each procedure's permissions, as data.
 
-The policy is data (ARCHITECTURE.md): the service layer asks `allows(role, permission)`; no view or handler
-branches on a role name. Issue 3 extends this table (contractor work orders, department legal bases).
+Every request acts for one procedure (header `X-Juki-Procedure`, else the role's default). The service layer
+asks `allows(role, permission, procedure)`; no view or handler branches on a role name (ARCHITECTURE.md).
+A procedure that does not use My Numbers never reveals one, whatever the role (seed III-3 リスク1:
+個人番号を必要としない業務では画面表示しない). A contractor holds no permission of its own: each active work order
+grants its listed permissions for its procedure and period (services/work_orders.py).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 ROLES = ("clerk", "supervisor", "auditor", "admin", "cs_operator", "contractor", "department")
 
 # Permissions, `resource:action` (as pypi/warehouse names them).
 REGISTER_READ = "register:read"
 REGISTER_FILE = "register:file"  # enter filings (届出) and ex officio changes for approval
-REGISTER_APPROVE = "register:approve"  # 決裁 of ex officio changes
+REGISTER_APPROVE = "register:approve"  # 決裁 of ex officio changes and cancellations
 MY_NUMBER_REVEAL = "my_number:reveal"
 MY_NUMBER_SEARCH = "my_number:search"
-LOG_READ = "log:read"
-STAFF_ADMIN = "staff:admin"
+LOG_READ = "log:read"  # the operation log and its reports (auditor)
+STAFF_ADMIN = "staff:admin"  # accounts, unlock, configuration
+BACKUP_TAKE = "backup:take"  # 管理権限を与えられた者以外、情報の複製は行えない
 TRANSFER_READ = "transfer:read"
+PROTECTION_VIEW = "protection:view"  # see protected records and the measures' details (j160, j440)
+PROTECTION_MANAGE = "protection:manage"  # set, extend, end a 支援措置
+PROTECTION_RELEASE = "protection:release"  # temporary release (一時解除)
+EXPORT_REQUEST = "export:request"  # ask for a bulk output
+EXPORT_APPROVE = "export:approve"  # approve someone else's bulk output (data controller)
+MEDIA_RECORD = "media:record"  # write a media export record
+WORK_ORDER_MANAGE = "work_order:manage"  # give contractors their work orders
+SUBJECT_REQUEST_FILE = "subject_request:file"  # record a 開示・訂正・利用停止請求
+SUBJECT_REQUEST_DECIDE = "subject_request:decide"  # decide and answer it, build the disclosure package
+CS_OPERATE = "cs:operate"  # the 住基ネット side (市町村CS)
+WEBAUTHN_ENROL = "webauthn:enrol"  # register one's own security key or biometric authenticator
 
-_POLICY: dict[str, frozenset[str]] = {
-    "clerk": frozenset({REGISTER_READ, REGISTER_FILE, MY_NUMBER_REVEAL, MY_NUMBER_SEARCH}),
-    "supervisor": frozenset(
-        {REGISTER_READ, REGISTER_FILE, REGISTER_APPROVE, MY_NUMBER_REVEAL, MY_NUMBER_SEARCH}
-    ),
-    "auditor": frozenset({LOG_READ}),
-    "admin": frozenset({STAFF_ADMIN}),
-    "cs_operator": frozenset(),
-    "contractor": frozenset(),  # gets REGISTER_READ only under an active work order (issue 3)
-    "department": frozenset({TRANSFER_READ}),
+_CLERK = frozenset({REGISTER_READ, REGISTER_FILE, MY_NUMBER_REVEAL, MY_NUMBER_SEARCH})
+_SUPERVISOR = _CLERK | {REGISTER_APPROVE}
+_READ_ONLY = frozenset({REGISTER_READ})
+
+
+@dataclass(frozen=True)
+class Procedure:
+    """A 事務: what it is called, whether it uses My Numbers (番号法 別表), and who may do what in it."""
+
+    code: str
+    name: str
+    uses_my_number: bool
+    grants: dict[str, frozenset[str]] = field(hash=False)
+
+
+PROCEDURES: dict[str, Procedure] = {
+    p.code: p
+    for p in (
+        Procedure(
+            "resident_record",
+            "住民基本台帳に関する事務",
+            True,
+            {"clerk": _CLERK, "supervisor": _SUPERVISOR, "contractor": _READ_ONLY},
+        ),
+        # Answering an enquiry about a person (窓口での照会) needs the record, never the number.
+        Procedure(
+            "resident_inquiry", "住民票記載事項の照会", False, {"clerk": _READ_ONLY, "supervisor": _READ_ONLY}
+        ),
+        Procedure(
+            "protection",
+            "支援措置に関する事務",
+            False,
+            {
+                "clerk": frozenset({REGISTER_READ}),
+                "supervisor": frozenset(
+                    {REGISTER_READ, PROTECTION_VIEW, PROTECTION_MANAGE, PROTECTION_RELEASE}
+                ),
+            },
+        ),
+        Procedure(
+            "bulk_output",
+            "大量出力・媒体出力",
+            False,
+            {
+                "clerk": frozenset({EXPORT_REQUEST, MEDIA_RECORD}),
+                "supervisor": frozenset({EXPORT_REQUEST, EXPORT_APPROVE, MEDIA_RECORD}),
+                "contractor": frozenset({EXPORT_REQUEST}),
+            },
+        ),
+        Procedure(
+            "subject_request",
+            "開示・訂正・利用停止請求に関する事務",
+            False,
+            {
+                "clerk": frozenset({SUBJECT_REQUEST_FILE}),
+                "supervisor": frozenset({SUBJECT_REQUEST_FILE, SUBJECT_REQUEST_DECIDE}),
+            },
+        ),
+        Procedure("audit", "操作ログの監査", False, {"auditor": frozenset({LOG_READ})}),
+        Procedure(
+            "administration",
+            "システム管理",
+            False,
+            {
+                "admin": frozenset({STAFF_ADMIN, BACKUP_TAKE}),
+                "supervisor": frozenset({WORK_ORDER_MANAGE}),
+            },
+        ),
+        Procedure(
+            "cs",
+            "住基ネット（市町村CS）に関する事務",
+            True,
+            {"cs_operator": frozenset({CS_OPERATE, MY_NUMBER_REVEAL})},
+        ),
+        Procedure("transfer", "庁内連携", False, {"department": frozenset({TRANSFER_READ})}),
+    )
 }
 
-# The procedure (事務) every register action serves; recorded in each operation-log entry.
-PROCEDURE_REGISTER = "住民基本台帳に関する事務"
+# What a request acts for when it names no procedure.
+DEFAULT_PROCEDURE = {
+    "clerk": "resident_record",
+    "supervisor": "resident_record",
+    "auditor": "audit",
+    "admin": "administration",
+    "cs_operator": "cs",
+    "contractor": "resident_record",
+    "department": "transfer",
+}
+# Permissions every signed-in account has whatever the procedure (its own authenticator).
+_ANY_PROCEDURE = frozenset({WEBAUTHN_ENROL})
+
+PROCEDURE_REGISTER = PROCEDURES["resident_record"].name  # the name recorded in log entries of register work
 
 
 @dataclass(frozen=True)
 class Actor:
-    """The staff member (or system account) a request acts for, as of the request."""
+    """The staff member (or system account) a request acts for, as of the request, and for which procedure.
+
+    `work_order_grants` are a contractor's permissions from its active work orders (empty for everyone else).
+    """
 
     staff_id: str
     name: str
     role: str
     terminal: str = "unknown"
     department: str | None = None
+    procedure: str = ""
+    work_order_grants: frozenset[str] = frozenset()
+
+    @property
+    def procedure_code(self) -> str:
+        return self.procedure or DEFAULT_PROCEDURE.get(self.role, "resident_record")
+
+    @property
+    def procedure_name(self) -> str:
+        return PROCEDURES[self.procedure_code].name
+
+    def may(self, permission: str) -> bool:
+        if self.role == "contractor":  # nothing of its own: only what a work order grants
+            return permission in self.work_order_grants or permission in _ANY_PROCEDURE
+        return allows(self.role, permission, self.procedure_code)
 
 
-SYSTEM = Actor("system", "システム", "admin", "server")
+SYSTEM = Actor("system", "システム", "admin", "server", procedure="administration")
 
 
-def allows(role: str, permission: str) -> bool:
-    return permission in _POLICY.get(role, frozenset())
+def allows(role: str, permission: str, procedure: str | None = None) -> bool:
+    code = procedure or DEFAULT_PROCEDURE.get(role, "resident_record")
+    proc = PROCEDURES.get(code)
+    if proc is None:
+        return False
+    if permission == MY_NUMBER_REVEAL and not proc.uses_my_number:
+        return False
+    return permission in proc.grants.get(role, frozenset()) or (
+        permission in _ANY_PROCEDURE and role in ROLES
+    )
 
 
-def permissions(role: str) -> frozenset[str]:
-    return _POLICY.get(role, frozenset())
+def permissions(role: str, procedure: str | None = None) -> frozenset[str]:
+    code = procedure or DEFAULT_PROCEDURE.get(role, "resident_record")
+    proc = PROCEDURES.get(code)
+    granted = proc.grants.get(role, frozenset()) if proc else frozenset()
+    if proc is not None and not proc.uses_my_number:
+        granted = granted - {MY_NUMBER_REVEAL}
+    return granted | (_ANY_PROCEDURE if role in ROLES else frozenset())
+
+
+def procedures_for(role: str) -> list[str]:
+    """The procedures a role can act for (a contractor: those its work orders name)."""
+    return [code for code, p in PROCEDURES.items() if role in p.grants]

@@ -21,11 +21,11 @@ GENESIS = "0" * 64
 @dataclass(frozen=True)
 class LogEntry:
     action: str
-    procedure: str
     targets: Sequence[str] = ()
     my_number_shown: bool = False
     result: str = "ok"
     detail: str = ""
+    procedure: str = ""  # empty: the procedure the actor acts for
 
 
 def entry_fields(seq: int, at: datetime, actor: Actor, entry: LogEntry) -> dict[str, Any]:
@@ -36,7 +36,7 @@ def entry_fields(seq: int, at: datetime, actor: Actor, entry: LogEntry) -> dict[
         "staff_name": actor.name,
         "role": actor.role,
         "terminal": actor.terminal,
-        "procedure": entry.procedure,
+        "procedure": entry.procedure or actor.procedure_name,
         "action": entry.action,
         "targets": list(entry.targets),
         "my_number_shown": entry.my_number_shown,

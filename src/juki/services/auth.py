@@ -6,15 +6,15 @@ import hashlib
 import secrets
 import time
 from dataclasses import dataclass
-from datetime import UTC, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pyotp
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from juki.domain.errors import InvalidField, Unauthenticated, redact
-from juki.policy.roles import PROCEDURE_REGISTER, ROLES, Actor
+from juki.domain.errors import Forbidden, InvalidField, RateLimited, Unauthenticated, redact
+from juki.policy.roles import DEFAULT_PROCEDURE, PROCEDURES, ROLES, Actor
 from juki.services.audit import LogEntry
 from juki.services.unit_of_work import UnitOfWorkFactory, utc_now
 
@@ -63,6 +63,12 @@ def _actor(row: Any, terminal: str) -> Actor:
     return Actor(row.staff_id, row.display_name, row.role, terminal, row.department)
 
 
+def _expired(row: Any, now: datetime) -> bool:
+    """An account past its validity period (j1380; every contractor account has one) can no longer sign in."""
+    until = row.valid_until
+    return until is not None and (until if until.tzinfo else until.replace(tzinfo=UTC)) <= now
+
+
 def _otp_step(row: Any, otp: str, now: float) -> int | None:
     """The TOTP step the code matches (±1 step for clock drift), if it is newer than the last one used."""
     totp = pyotp.TOTP(row.totp_secret)
@@ -90,20 +96,36 @@ def login(
     terminal: str,
     ttl_seconds: int,
     max_failures: int,
+    rate_limit: int = 10,
 ) -> Token:
-    """Sign in with password and one-time code; every attempt is logged, failures count towards lock-out."""
+    """Sign in with password and one-time code; every attempt is logged, failures count towards lock-out.
+
+    A terminal with `rate_limit` failed attempts in the last minute is refused before any password is checked
+    (guessing across many accounts from one place is slowed as well as guessing at one account).
+    """
     # What is looked up and logged must be storable text (no NUL, no lone surrogates).
     username = "".join(ch for ch in username if ch.isprintable() and not 0xD800 <= ord(ch) <= 0xDFFF)
     with uow_factory() as uow:
+        if uow.staff.failures_from(terminal[:100], uow.now - timedelta(minutes=1)) >= rate_limit:
+            anonymous = Actor(redact(username)[:40], "(不明)", "none", terminal)
+            uow.log(anonymous, LogEntry("auth:login", result="rate_limited"))
+            uow.commit()
+            raise RateLimited("ログインの試行が多すぎます。しばらく待ってからやり直してください")
         row = uow.staff.by_username(username)
         demo_ok = row is None or not row.is_demo or uow.staff.setting("register_kind") == DEMO_REGISTER
-        usable = row is not None and row.active and row.failed_logins < max_failures and demo_ok
+        usable = (
+            row is not None
+            and row.active
+            and not _expired(row, uow.now)
+            and row.failed_logins < max_failures
+            and demo_ok
+        )
         step = _otp_step(row, otp, time.time()) if usable and _password_ok(row, password) else None
         if row is None or step is None:
             actor = _actor(row, terminal) if row else Actor(redact(username)[:40], "(不明)", "none", terminal)
             if row is not None:
                 uow.staff.record_failure(row.staff_id)
-            uow.log(actor, LogEntry("auth:login", PROCEDURE_REGISTER, result="failed"))
+            uow.log(actor, LogEntry("auth:login", result="failed"))
             uow.commit()
             raise Unauthenticated(_REFUSED)
         token = secrets.token_urlsafe(32)
@@ -115,26 +137,49 @@ def login(
                 expires_at=now + timedelta(seconds=ttl_seconds), revoked=False, terminal=terminal[:100],
             )
         )  # fmt: skip
-        uow.log(_actor(row, terminal), LogEntry("auth:login", PROCEDURE_REGISTER))
+        uow.log(_actor(row, terminal), LogEntry("auth:login"))
         uow.commit()
     return Token(token, ttl_seconds)
 
 
-def authenticate(uow_factory: UnitOfWorkFactory, token: str) -> Actor:
+def authenticate(
+    uow_factory: UnitOfWorkFactory, token: str, procedure: str | None = None, terminal: str | None = None
+) -> Actor:
+    """The actor a bearer token stands for, acting for `procedure` (else the role's default).
+
+    A role that has no part in the procedure, or a contractor without an active work order for it, is refused
+    (`forbidden`, logged). A contractor's permissions are those its active work orders grant.
+    """
     with uow_factory() as uow:
         row = uow.staff.session(_digest(token))
-    if row is None or row.revoked or not row.active:
+        now = uow.now
+        orders = uow.staff.active_work_orders(row.staff_id, now) if row is not None else []
+    if row is None or row.revoked or not row.active or _expired(row, now):
         raise Unauthenticated("認証が必要です")
     expires = row.expires_at if row.expires_at.tzinfo else row.expires_at.replace(tzinfo=UTC)
-    if expires <= utc_now():
+    if expires <= now:
         raise Unauthenticated("認証の有効期限が切れました")
-    return _actor(row, row.terminal)
+    if procedure is not None and procedure not in PROCEDURES:
+        raise InvalidField("事務の指定が正しくありません", "X-Juki-Procedure")
+    code = procedure or (orders[0].procedure if orders else DEFAULT_PROCEDURE.get(row.role, ""))
+    grants = frozenset(p for o in orders if o.procedure == code for p in o.permissions)
+    ceiling = PROCEDURES[code].grants.get(row.role, frozenset()) if code in PROCEDURES else frozenset()
+    actor = Actor(
+        row.staff_id, row.display_name, row.role, terminal or row.terminal, row.department, code,
+        grants & ceiling,
+    )  # fmt: skip
+    if row.role not in PROCEDURES[code].grants:
+        with uow_factory() as uow:
+            uow.log(actor, LogEntry("procedure:enter", result="denied", detail=code))
+            uow.commit()
+        raise Forbidden("この事務を行う権限がありません")
+    return actor
 
 
 def logout(uow_factory: UnitOfWorkFactory, token: str, actor: Actor) -> None:
     with uow_factory() as uow:
         uow.staff.revoke(_digest(token))
-        uow.log(actor, LogEntry("auth:logout", PROCEDURE_REGISTER))
+        uow.log(actor, LogEntry("auth:logout"))
         uow.commit()
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from juki.domain.errors import Forbidden
-from juki.policy.roles import PROCEDURE_REGISTER, Actor, allows
+from juki.policy.roles import Actor
 from juki.services.audit import LogEntry
 from juki.services.unit_of_work import UnitOfWorkFactory
 
@@ -11,9 +11,9 @@ from juki.services.unit_of_work import UnitOfWorkFactory
 def authorize(
     uow_factory: UnitOfWorkFactory, actor: Actor, permission: str, action: str, targets: tuple[str, ...] = ()
 ) -> None:
-    if allows(actor.role, permission):
+    if actor.may(permission):
         return
     with uow_factory() as uow:
-        uow.log(actor, LogEntry(action, PROCEDURE_REGISTER, targets, result="denied", detail=permission))
+        uow.log(actor, LogEntry(action, targets, result="denied", detail=permission))
         uow.commit()
     raise Forbidden("この操作を行う権限がありません")

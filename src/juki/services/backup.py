@@ -6,13 +6,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 from juki.domain.errors import Forbidden
-from juki.policy.roles import PROCEDURE_REGISTER, STAFF_ADMIN, Actor, allows
+from juki.policy.roles import BACKUP_TAKE, Actor
 from juki.services.audit import LogEntry
 from juki.services.unit_of_work import UnitOfWorkFactory
 
 
 def backup(uow_factory: UnitOfWorkFactory, actor: Actor, dump: Callable[[Path], int], out: Path) -> int:
-    if not allows(actor.role, STAFF_ADMIN):
+    if not actor.may(BACKUP_TAKE):
         _log(uow_factory, actor, "backup", "denied", str(out))
         raise Forbidden("バックアップは管理者のみ行えます")
     count = dump(out)
@@ -28,5 +28,5 @@ def restore(uow_factory: UnitOfWorkFactory, actor: Actor, load: Callable[[Path],
 
 def _log(uow_factory: UnitOfWorkFactory, actor: Actor, action: str, result: str, detail: str) -> None:
     with uow_factory() as uow:
-        uow.log(actor, LogEntry(action, PROCEDURE_REGISTER, result=result, detail=detail[:500]))
+        uow.log(actor, LogEntry(action, result=result, detail=detail[:500]))
         uow.commit()

@@ -16,7 +16,7 @@ from juki.domain import register
 from juki.domain.dates import parse_iso_date
 from juki.domain.errors import Forbidden, InvalidField, NotFound
 from juki.domain.intake import PARSERS
-from juki.policy.roles import PROCEDURE_REGISTER, REGISTER_APPROVE, REGISTER_FILE, Actor
+from juki.policy.roles import REGISTER_APPROVE, REGISTER_FILE, Actor
 from juki.services.audit import LogEntry
 from juki.services.authorization import authorize
 from juki.services.unit_of_work import UnitOfWork, UnitOfWorkFactory
@@ -110,7 +110,7 @@ def _apply(
     filing_id = uow.add_filing({**values, **(approval or {})})
     uow.write(outcome, filing_id, actor)
     targets = [ch.record.addressee_number for ch in outcome.changes]
-    uow.log(actor, LogEntry(f"filing:{kind}", PROCEDURE_REGISTER, targets, detail=filing_id))
+    uow.log(actor, LogEntry(f"filing:{kind}", targets, detail=filing_id))
     changes = [
         {
             "addressee_number": ch.record.addressee_number,
@@ -148,7 +148,7 @@ def file(uow_factory: UnitOfWorkFactory, actor: Actor, kind: str, payload: Mappi
                     reason=getattr(command, "reason", None),
                 )
             )
-            uow.log(actor, LogEntry(f"filing:{kind}", PROCEDURE_REGISTER, detail=f"{filing_id} pending"))
+            uow.log(actor, LogEntry(f"filing:{kind}", detail=f"{filing_id} pending"))
             uow.commit()
             return FilingResult(filing_id, "", [], False, "pending")
         result = _apply(uow, command, kind, payload, actor)
@@ -174,9 +174,7 @@ def decide(
         }
         uow.decide_filing(filing_id, decided)
         if not approve:
-            uow.log(
-                actor, LogEntry("approval:return", PROCEDURE_REGISTER, detail=f"{filing_id} {comment}"[:500])
-            )
+            uow.log(actor, LogEntry("approval:return", detail=f"{filing_id} {comment}"[:500]))
             uow.commit()
             return FilingResult(filing_id, "", [], False, "returned")
         payload = _join_secrets(row.payload, row.secret_payload)
@@ -198,7 +196,6 @@ def decide(
             actor,
             LogEntry(
                 "approval:approve",
-                PROCEDURE_REGISTER,
                 [ch["addressee_number"] for ch in result.changes],
                 detail=filing_id,
             ),

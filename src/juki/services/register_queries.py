@@ -7,7 +7,7 @@ from typing import Any
 
 from juki.domain.errors import NotFound
 from juki.domain.model import record_from_row, to_plain
-from juki.policy.roles import MY_NUMBER_REVEAL, MY_NUMBER_SEARCH, PROCEDURE_REGISTER, REGISTER_READ, Actor
+from juki.policy.roles import MY_NUMBER_REVEAL, MY_NUMBER_SEARCH, REGISTER_READ, Actor
 from juki.policy.search import parse_criteria
 from juki.services.audit import LogEntry
 from juki.services.authorization import authorize
@@ -62,7 +62,6 @@ def get_resident(
             actor,
             LogEntry(
                 "resident:view",
-                PROCEDURE_REGISTER,
                 [addressee_number],
                 my_number_shown=include_my_number and row.my_number is not None,
             ),
@@ -81,9 +80,7 @@ def get_history(
             raise NotFound("該当する住民が見つかりません", "addressee_number")
         uow.log(
             actor,
-            LogEntry(
-                "resident:history", PROCEDURE_REGISTER, [addressee_number], my_number_shown=include_my_number
-            ),
+            LogEntry("resident:history", [addressee_number], my_number_shown=include_my_number),
         )
         uow.commit()
     versions = []
@@ -116,7 +113,7 @@ def get_household(uow_factory: UnitOfWorkFactory, actor: Actor, household_number
         removed = [
             m for m in uow.queries.members(household_number, active_only=False) if m.status != "active"
         ]
-        uow.log(actor, LogEntry("household:view", PROCEDURE_REGISTER, [m.addressee_number for m in members]))
+        uow.log(actor, LogEntry("household:view", [m.addressee_number for m in members]))
         uow.commit()
     address = record_from_row(members[0].record, None).address if members else None
     return {
@@ -161,7 +158,6 @@ def search(uow_factory: UnitOfWorkFactory, actor: Actor, params: Mapping[str, st
             actor,
             LogEntry(
                 "resident:search",
-                PROCEDURE_REGISTER,
                 [r.addressee_number for r in rows],
                 detail=f"criteria={sorted(params)} results={len(rows)}",
             ),
@@ -207,9 +203,7 @@ def get_filing(uow_factory: UnitOfWorkFactory, actor: Actor, filing_id: str) -> 
         changes = uow.queries.filing_changes(filing_id)
         uow.log(
             actor,
-            LogEntry(
-                "filing:view", PROCEDURE_REGISTER, [c.addressee_number for c in changes], detail=filing_id
-            ),
+            LogEntry("filing:view", [c.addressee_number for c in changes], detail=filing_id),
         )
         uow.commit()
     return _filing_view(row, changes)
@@ -226,9 +220,7 @@ def list_filings(
     authorize(uow_factory, actor, REGISTER_READ, "filing:list")
     with uow_factory() as uow:
         rows = uow.queries.filings(late=late, approval_state=approval_state)
-        uow.log(
-            actor, LogEntry("filing:list", PROCEDURE_REGISTER, detail=f"late={late} state={approval_state}")
-        )
+        uow.log(actor, LogEntry("filing:list", detail=f"late={late} state={approval_state}"))
         uow.commit()
     return {"filings": [_filing_view(r) for r in rows]}
 

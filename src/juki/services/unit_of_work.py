@@ -16,6 +16,9 @@ class UnitOfWork(Protocol):
     reader: RegisterReader
     queries: Any  # the read side (adapters.queries.SqlQueries): searches, history, lists
     staff: Any  # accounts and sessions (adapters.staff_store.SqlStaffStore)
+    controls: Any  # work orders, 支援措置, alerts, bulk outputs, media records (adapters.controls_store)
+    webauthn: Any  # WebAuthn credentials and challenges (adapters.webauthn_store)
+    subject_requests: Any  # 開示・訂正・利用停止請求 (adapters.subject_request_store)
     now: datetime
 
     def __enter__(self) -> UnitOfWork: ...

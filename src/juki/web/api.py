@@ -29,11 +29,12 @@ def current_actor(
     request: Request,
     creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     term: Annotated[str, Depends(terminal)],
+    x_juki_procedure: Annotated[str | None, Header(max_length=40)] = None,
 ) -> Actor:
+    """The signed-in staff member, acting for the procedure (事務) the request names (else the role's default)."""
     if creds is None or creds.scheme.lower() != "bearer":
         raise Unauthenticated("認証が必要です")
-    actor = auth.authenticate(juki(request).uow, creds.credentials)
-    return Actor(actor.staff_id, actor.name, actor.role, term, actor.department)
+    return auth.authenticate(juki(request).uow, creds.credentials, x_juki_procedure, term)
 
 
 ActorDep = Annotated[Actor, Depends(current_actor)]
@@ -51,6 +52,7 @@ def login(body: schemas.LoginBody, j: JukiDep, term: Annotated[str, Depends(term
         term,
         s.token_ttl_seconds,
         s.max_failed_logins,
+        s.login_rate_limit,
     )
     return {"access_token": token.access_token, "token_type": "bearer", "expires_in": token.expires_in}
 

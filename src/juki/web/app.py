@@ -9,7 +9,7 @@ from fastapi.responses import RedirectResponse
 
 from juki.bootstrap import Juki
 from juki.domain.errors import redact
-from juki.web import api, errors
+from juki.web import api, api_audit, api_controls, api_subject_requests, api_webauthn, errors, hardening, ui
 
 
 class RedactMyNumbers(logging.Filter):
@@ -36,7 +36,11 @@ def create_app(j: Juki) -> FastAPI:
     )
     app.state.juki = j
     errors.install(app)
+    hardening.install(app)
     app.include_router(api.router)
+    for module in (api_webauthn, api_audit, api_subject_requests, api_controls):
+        app.include_router(module.router)
+    app.include_router(ui.router)
 
     @app.get("/", include_in_schema=False)
     def home() -> RedirectResponse:

@@ -5,12 +5,13 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from juki.domain.errors import DomainError
+from juki.web import hardening
 
 log = logging.getLogger("juki.web")
 PROBLEM = "application/problem+json"
@@ -77,9 +78,9 @@ def install(app: FastAPI) -> None:
         )
 
     @app.exception_handler(Exception)
-    async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+    async def _unexpected(request: Request, exc: Exception) -> Response:
         log.error("unhandled error: %s", type(exc).__name__)  # no message: it may carry personal data
-        return problem(500, "システムエラーが発生しました", [])
+        return hardening.apply(request, problem(500, "システムエラーが発生しました", []))
 
 
 def _schema_message(kind: str) -> str:

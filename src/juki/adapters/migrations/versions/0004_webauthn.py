@@ -1,0 +1,21 @@
+"""WebAuthn credentials and challenges (issue 3 §1)
+
+Revision ID: 0004
+Revises: 0003
+Create Date: 2026-11-27 01:10:00.000000
+"""
+
+from __future__ import annotations
+
+revision = "0004"
+down_revision = "0003"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass
