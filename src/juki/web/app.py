@@ -6,6 +6,7 @@ import logging
 
 from fastapi import FastAPI
 from fastapi.responses import RedirectResponse
+from fastapi.staticfiles import StaticFiles
 
 from juki.bootstrap import Juki
 from juki.domain.errors import redact
@@ -42,10 +43,12 @@ def create_app(j: Juki) -> FastAPI:
         app.include_router(module.router)
     app.include_router(ui.router)
 
+    app.mount("/static", StaticFiles(packages=[("juki.web", "static")]), name="static")
+
     @app.get("/", include_in_schema=False)
     def home() -> RedirectResponse:
-        # The clerk UI (issue 4) will live here; until then the API's documentation is the front page.
-        return RedirectResponse("/docs")
+        # The clerk UI (issue 4): its sign-in page, or the search page for a clerk already signed in.
+        return RedirectResponse("/ui/login", status_code=303)
 
     @app.get("/healthz", tags=["ops"])
     def healthz() -> dict[str, str]:

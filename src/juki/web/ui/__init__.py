@@ -1,5 +1,13 @@
-"""The clerk UI (issue 4): server-rendered Jinja2 + htmx pages over the same services as the API."""
+"""The clerk UI (issue 4): server-rendered Jinja2 + htmx pages over the same services as the API.
+
+`/ui/…` pages sign in with password and one-time code into a sealed cookie session (`session.py`), lock after
+the idle period on the server, check a CSRF secret on every POST, and call the services — never SQL.
+"""
 
 from fastapi import APIRouter
 
+from juki.web.ui import auth_pages, register_pages
+
 router = APIRouter(include_in_schema=False)
+for _pages in (auth_pages, register_pages):
+    router.include_router(_pages.router)

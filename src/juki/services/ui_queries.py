@@ -1,0 +1,156 @@
+"""What the clerk UI needs beyond the API's services: a filing's preview, the approval diff, the screen lock.
+
+A preview runs the same parser and the same domain handler as `filings.file`, in a transaction that is rolled
+back: the confirmation step shows exactly the versions a filing would write, with the same errors and codes, and
+writes nothing but its operation-log entry. Every function authorises and logs like `register_queries`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC
+from typing import Any
+
+from juki.domain.errors import DomainError, NotFound, Unauthenticated
+from juki.domain.intake import PARSERS
+from juki.domain.model import ResidentRecord, to_plain
+from juki.domain.register import Outcome
+from juki.policy.roles import REGISTER_FILE, REGISTER_READ, Actor
+from juki.services.audit import LogEntry
+from juki.services.auth import _digest, _expired, _password_ok
+from juki.services.authorization import authorize
+from juki.services.filings import HANDLERS, _join_secrets
+from juki.services.unit_of_work import UnitOfWorkFactory
+
+_PASSWORD_WRONG = "パスワードが正しくありません"
+
+
+def _plain(record: ResidentRecord | None) -> dict[str, Any] | None:
+    """A record for display: never the My Number itself, only whether one is held."""
+    if record is None:
+        return None
+    plain: dict[str, Any] = to_plain(record)
+    plain["has_my_number"] = plain.pop("my_number", None) is not None
+    return plain
+
+
+def _outcome(uow_factory: UnitOfWorkFactory, kind: str, payload: Mapping[str, Any]) -> dict[str, Any]:
+    """Run the command's handler on the current register and roll back: the changes it would make."""
+    parser = PARSERS.get(kind)
+    if parser is None:
+        raise NotFound("該当する届出の種類がありません", "kind")
+    command = parser(payload)
+    with uow_factory() as uow:  # never committed: the counters a new person or household takes are given back
+        outcome: Outcome = HANDLERS[type(command)](uow.reader, command)
+        changes = []
+        for ch in outcome.changes:
+            before = uow.reader.resident(ch.record.addressee_number) if ch.previous_version else None
+            old = before.record if before else None
+            changes.append(
+                {
+                    "addressee_number": ch.record.addressee_number,
+                    "is_new": ch.previous_version == 0,
+                    "change_reason": ch.change_reason,
+                    "changed_on": ch.changed_on.isoformat(),
+                    "version": ch.previous_version + 1,
+                    "before": _plain(old),
+                    "after": _plain(ch.record),
+                    "my_number_changed": (old.my_number if old else None) != ch.record.my_number,
+                }
+            )
+        household = outcome.households.get(outcome.household_number)
+    return {
+        "household_number": outcome.household_number,
+        "new_household": bool(household and household.is_new),
+        "late": outcome.late,
+        "warnings": outcome.warnings,
+        "changes": changes,
+    }
+
+
+def _targets(preview: Mapping[str, Any]) -> list[str]:
+    return [c["addressee_number"] for c in preview["changes"] if not c["is_new"]]
+
+
+def preview(
+    uow_factory: UnitOfWorkFactory, actor: Actor, kind: str, payload: Mapping[str, Any]
+) -> dict[str, Any]:
+    """The confirmation step (確認画面): what `filings.file(kind, payload)` would change, nothing written."""
+    authorize(uow_factory, actor, REGISTER_FILE, f"filing:preview:{kind}")
+    result = _outcome(uow_factory, kind, payload)
+    with uow_factory() as uow:
+        uow.log(actor, LogEntry(f"filing:preview:{kind}", _targets(result)))
+        uow.commit()
+    return result
+
+
+def pending_change(uow_factory: UnitOfWorkFactory, actor: Actor, filing_id: str) -> dict[str, Any]:
+    """An ex officio change waiting for 決裁, and the diff it would make if approved now.
+
+    `preview` is None and `error` says why when the change no longer applies to the register as it is.
+    """
+    authorize(uow_factory, actor, REGISTER_READ, "approval:view", (filing_id,))
+    with uow_factory() as uow:
+        row = uow.queries.filing(filing_id)
+        if row is None or row.approval_state != "pending":
+            raise NotFound("決裁待ちの職権処理が見つかりません", "filing_id")
+        payload = _join_secrets(row.payload, row.secret_payload)
+        filing = {
+            "filing_id": row.filing_id,
+            "kind": row.kind,
+            "change_reason": row.change_reason,
+            "changed_on": row.changed_on.isoformat() if row.changed_on else None,
+            "filed_on": row.filed_on.isoformat(),
+            "staff_id": row.staff_id,
+            "recorded_at": row.recorded_at.replace(tzinfo=row.recorded_at.tzinfo or UTC).isoformat(),
+            "reason": row.reason,
+        }
+    result: dict[str, Any] | None
+    try:
+        result = _outcome(uow_factory, row.kind, payload)
+        error = None
+    except DomainError as exc:
+        result, error = None, exc.to_dict()
+    with uow_factory() as uow:
+        uow.log(actor, LogEntry("approval:view", _targets(result) if result else [], detail=filing_id))
+        uow.commit()
+    return {"filing": filing, "preview": result, "error": error}
+
+
+def record_lock(uow_factory: UnitOfWorkFactory, actor: Actor) -> None:
+    """The screen locked after the idle period (or by the clerk): a line in the operation log."""
+    with uow_factory() as uow:
+        uow.log(actor, LogEntry("ui:lock"))
+        uow.commit()
+
+
+def unlock(uow_factory: UnitOfWorkFactory, token: str, password: str, max_failures: int) -> None:
+    """Unlock a locked screen with the password of the account that signed in (the session stays the same).
+
+    A wrong password counts towards the account's lock-out like a failed sign-in; at the limit the session is
+    revoked and a full sign-in (with the one-time code) is needed. Raises `Unauthenticated`: with field
+    `password` for a wrong password, without a field when the session is over.
+    """
+    with uow_factory() as uow:
+        row = uow.staff.session(_digest(token))
+        now = uow.now
+        expires = None if row is None else row.expires_at
+        if expires is not None and expires.tzinfo is None:
+            expires = expires.replace(tzinfo=UTC)
+        if row is None or row.revoked or not row.active or _expired(row, now) or (expires and expires <= now):
+            raise Unauthenticated("セッションが終了しました。もう一度ログインしてください")
+        actor = Actor(row.staff_id, row.display_name, row.role, row.terminal, row.department)
+        if row.failed_logins < max_failures and _password_ok(row, password):
+            uow.staff.record_success(row.staff_id, row.last_otp_step)
+            uow.log(actor, LogEntry("ui:unlock"))
+            uow.commit()
+            return
+        uow.staff.record_failure(row.staff_id)
+        ended = row.failed_logins + 1 >= max_failures
+        if ended:
+            uow.staff.revoke(_digest(token))
+        uow.log(actor, LogEntry("ui:unlock", result="failed"))
+        uow.commit()
+    if ended:
+        raise Unauthenticated("パスワードを続けて誤ったため、ログインし直してください")
+    raise Unauthenticated(_PASSWORD_WRONG, "password")

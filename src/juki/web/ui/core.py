@@ -1,0 +1,297 @@
+"""What every clerk-UI page shares: templates and their filters, the signed-in context (idle lock, CSRF), and one
+place that turns errors into pages (the app's JSON error handler is for `/api/v1`)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+import jinja2
+from fastapi import Request, Response
+from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.routing import APIRoute
+
+from juki.bootstrap import Juki
+from juki.domain.dates import JST, to_wareki
+from juki.domain.errors import DomainError, Forbidden, InvalidDate, Unauthenticated
+from juki.policy.roles import PROCEDURES, Actor, procedures_for
+from juki.services import auth, ui_queries
+from juki.web.ui import labels
+from juki.web.ui.forms import collect
+from juki.web.ui.session import UiSession, anonymous, clear, csrf_matches, read, write
+
+LOGIN = "/ui/login"
+LOCK = "/ui/lock"
+HOME = "/ui/"
+
+
+# --- templates --------------------------------------------------------------------------------------------
+
+
+def _date(value: Any) -> date | None:
+    if value in (None, ""):
+        return None
+    if isinstance(value, datetime):
+        return value.astimezone(JST).date()
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value)[:10])
+    except ValueError:
+        return None
+
+
+def wareki(value: Any) -> str:
+    """An ISO date (or date) as 令和6年4月1日; what is not a date is shown as it is."""
+    d = _date(value)
+    if d is None:
+        return "" if value in (None, "") else str(value)
+    try:
+        return to_wareki(d)
+    except InvalidDate:
+        return d.isoformat()
+
+
+def jst(value: Any) -> str:
+    """A stored timestamp (UTC) as Japan time: 令和7年6月2日 10:31."""
+    if value in (None, ""):
+        return ""
+    at = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    at = (at if at.tzinfo else at.replace(tzinfo=UTC)).astimezone(JST)
+    return f"{wareki(at.date())} {at:%H:%M}"
+
+
+def grouped(number: str | None) -> str:
+    """12 digits as the card shows them: 1234 5678 9012."""
+    if not number:
+        return ""
+    return " ".join(number[i : i + 4] for i in range(0, len(number), 4))
+
+
+_env = jinja2.Environment(
+    loader=jinja2.PackageLoader("juki.web", "templates"),
+    autoescape=jinja2.select_autoescape(["html"]),
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+_env.filters.update(
+    wareki=wareki,
+    jst=jst,
+    grouped=grouped,
+    sex=labels.sex,
+    status=labels.status,
+    kind=labels.kind,
+    field_label=labels.field,
+)
+_env.globals.update(labels=labels, PROCEDURES=PROCEDURES)
+
+
+def render_html(template: str, status: int = 200, **context: Any) -> HTMLResponse:
+    return HTMLResponse(_env.get_template(template).render(**context), status_code=status)
+
+
+# --- the signed-in context --------------------------------------------------------------------------------
+
+
+def juki_of(request: Request) -> Juki:
+    j: Juki = request.app.state.juki
+    return j
+
+
+def terminal_of(request: Request) -> str:
+    return (request.client.host if request.client else "unknown")[:100]
+
+
+def is_htmx(request: Request) -> bool:
+    return request.headers.get("hx-request") == "true"
+
+
+def safe_next(target: str | None) -> str:
+    """Only a path of this UI (never another site) to go back to after the lock or sign-in."""
+    if not target:
+        return HOME
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not parts.path.startswith("/ui/") or "\\" in target:
+        return HOME
+    return parts.path + (f"?{parts.query}" if parts.query else "")
+
+
+class UiRedirect(Exception):
+    """Leave this page: to the sign-in or lock screen, or on after a POST (PRG)."""
+
+    def __init__(self, url: str, session: UiSession | None = None, clear_session: bool = False) -> None:
+        super().__init__(url)
+        self.url = url
+        self.session = session
+        self.clear_session = clear_session
+
+    def response(self, request: Request) -> Response:
+        return redirect(request, self.url, self.session, self.clear_session)
+
+
+class CsrfRefused(Exception):
+    pass
+
+
+def redirect(
+    request: Request, url: str, session: UiSession | None = None, clear_session: bool = False
+) -> Response:
+    """303 for a page; for htmx, `HX-Redirect` so the whole page moves (not a fragment swapped in)."""
+    response: Response
+    if is_htmx(request):
+        response = Response(status_code=204, headers={"HX-Redirect": url})
+    else:
+        response = RedirectResponse(url, status_code=303)
+    if clear_session:
+        clear(request, response)
+    elif session is not None:
+        write(request, response, session)
+    return response
+
+
+@dataclass
+class Ui:
+    """One signed-in request: who acts (for which 事務), the session to send back, the form as posted."""
+
+    request: Request
+    j: Juki
+    session: UiSession
+    actor: Actor
+    form: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def uow(self) -> Any:
+        return self.j.uow
+
+    def today(self) -> date:
+        return self.j.today or datetime.now(JST).date()
+
+    def may(self, permission: str) -> bool:
+        return self.actor.may(permission)
+
+    def context(self, **extra: Any) -> dict[str, Any]:
+        return {
+            "ui": self,
+            "actor": self.actor,
+            "csrf": self.session.csrf,
+            "idle_seconds": self.j.settings.idle_lock_seconds,
+            "procedures": [(c, PROCEDURES[c].name) for c in procedures_for(self.actor.role)],
+            "path": self.request.url.path,
+            "today": self.today(),
+            **extra,
+        }
+
+    def render(self, template: str, status: int = 200, **extra: Any) -> HTMLResponse:
+        return write(self.request, render_html(template, status, **self.context(**extra)), self.session)  # type: ignore[return-value]
+
+    def redirect(self, url: str) -> Response:
+        return redirect(self.request, url, self.session)
+
+
+async def _form(request: Request) -> tuple[dict[str, Any], str | None]:
+    if request.method != "POST":
+        return {}, None
+    raw = await request.form()
+    token = raw.get("csrf_token")
+    return collect((k, v) for k, v in raw.multi_items() if isinstance(v, str)), (
+        token if isinstance(token, str) else None
+    )
+
+
+def _here(request: Request) -> str:
+    if request.method == "GET" and not is_htmx(request):
+        return request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    page = urlsplit(request.headers.get("hx-current-url") or HOME)  # the page an htmx request came from
+    return page.path + (f"?{page.query}" if page.query else "")
+
+
+async def current(request: Request) -> Ui:
+    """The dependency of every signed-in page: the session, the idle lock, CSRF on every POST, the actor.
+
+    The idle lock is the server's: a request after `idle_lock_seconds` without activity gets the lock screen
+    whatever the browser runs; the page's timer only shows it sooner.
+    """
+    j = juki_of(request)
+    session = read(request)
+    if session is None or session.token is None:
+        raise UiRedirect(LOGIN, clear_session=session is not None)
+    token = session.token
+    form, sent = await _form(request)
+    if request.method == "POST" and not csrf_matches(session, sent or request.headers.get("x-csrf-token")):
+        raise CsrfRefused
+    now = time.time()
+    if session.locked or session.idle_for(now) > j.settings.idle_lock_seconds:
+        await _lock(request, j, session)
+        locked = replace(session, locked=True)
+        raise UiRedirect(f"{LOCK}?next={quote(safe_next(_here(request)))}", session=locked)
+    try:
+        actor = await run_in_threadpool(
+            auth.authenticate, j.uow, token, session.procedure, terminal_of(request)
+        )
+    except Unauthenticated:
+        raise UiRedirect(f"{LOGIN}?ended=1", clear_session=True) from None
+    except Forbidden:  # the chosen 事務 is no longer the role's: back to the role's own
+        session = replace(session, procedure=None)
+        actor = await run_in_threadpool(auth.authenticate, j.uow, token, None, terminal_of(request))
+    return Ui(request, j, session.touched(now), actor, form)
+
+
+async def _lock(request: Request, j: Juki, session: UiSession) -> None:
+    """Log the lock once, when it engages (a locked session's further requests add nothing)."""
+    token = session.token
+    if session.locked or token is None:
+        return
+    try:
+        actor = await run_in_threadpool(auth.authenticate, j.uow, token, None, terminal_of(request))
+    except DomainError:
+        return
+    await run_in_threadpool(ui_queries.record_lock, j.uow, actor)
+
+
+def session_or_new(request: Request) -> UiSession:
+    return read(request) or anonymous()
+
+
+# --- errors as pages --------------------------------------------------------------------------------------
+
+
+def error_page(request: Request, status: int, message: str, code: str | None = None) -> Response:
+    session = read(request)
+    response = render_html(
+        "error.html", status, message=message, code=code, signed_in=bool(session and session.token)
+    )
+    if session is not None:
+        write(request, response, session)
+    return response
+
+
+class UiRoute(APIRoute):
+    """Every UI route answers with a page, also when something goes wrong."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        original = super().get_route_handler()
+
+        async def handler(request: Request) -> Response:
+            try:
+                return await original(request)
+            except UiRedirect as exc:
+                return exc.response(request)
+            except CsrfRefused:
+                return error_page(
+                    request,
+                    403,
+                    "画面の有効期限が切れたか、別の画面から送信されました。画面を開き直してから操作してください。",
+                    "csrf",
+                )
+            except DomainError as exc:
+                return error_page(request, exc.status, exc.message, exc.code)
+            except RequestValidationError:
+                return error_page(request, 422, "入力の形式が正しくありません", "invalid_field")
+
+        return handler
