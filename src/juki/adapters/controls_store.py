@@ -1,10 +1,158 @@
-"""Work orders, 支援措置, alerts, bulk outputs and media export records (issue 3 §1, §5, §6) in SQL, read and written through the unit of work."""
+"""Work orders, 支援措置, alerts, bulk outputs and media export records (issue 3 §1, §5, §6) in SQL, read and
+written through the unit of work. Identifiers come from the counters table, so they are sequential per kind."""
 
 from __future__ import annotations
 
-from sqlalchemy import Connection
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, and_, insert, or_, select, update
+
+from juki.adapters import tables as t
+from juki.adapters.repository import next_counter
+from juki.domain.errors import Conflict
 
 
 class SqlControlsStore:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
+
+    def _id(self, counter: str, prefix: str) -> str:
+        return f"{prefix}{next_counter(self.conn, counter):07d}"
+
+    # --- work orders ---------------------------------------------------------------------------------------
+    def add_work_order(self, values: dict[str, Any]) -> str:
+        order_id = self._id("work_order", "W")
+        self.conn.execute(insert(t.work_orders).values(order_id=order_id, **values))
+        return order_id
+
+    def work_orders(self, contractor_id: str | None = None) -> list[Any]:
+        q = select(t.work_orders).order_by(t.work_orders.c.order_id)
+        if contractor_id:
+            q = q.where(t.work_orders.c.contractor_id == contractor_id)
+        return list(self.conn.execute(q).all())
+
+    def work_order(self, order_id: str) -> Any:
+        return self.conn.execute(select(t.work_orders).where(t.work_orders.c.order_id == order_id)).first()
+
+    def revoke_work_order(self, order_id: str, at: datetime) -> None:
+        c = t.work_orders.c
+        done = self.conn.execute(
+            update(t.work_orders).where(c.order_id == order_id, c.revoked_at.is_(None)).values(revoked_at=at)
+        )
+        if done.rowcount != 1:
+            raise Conflict("この作業指示は取り消し済みです", "order_id")
+
+    # --- 支援措置 ------------------------------------------------------------------------------------------------
+    def add_measure(self, values: dict[str, Any]) -> str:
+        measure_id = self._id("measure", "P")
+        self.conn.execute(insert(t.protection_measures).values(measure_id=measure_id, version=1, **values))
+        return measure_id
+
+    def measure(self, measure_id: str) -> Any:
+        c = t.protection_measures.c
+        return self.conn.execute(select(t.protection_measures).where(c.measure_id == measure_id)).first()
+
+    def measures(self, state: str | None = None) -> list[Any]:
+        c = t.protection_measures.c
+        q = select(t.protection_measures).order_by(c.measure_id)
+        if state:
+            q = q.where(c.state == state)
+        return list(self.conn.execute(q).all())
+
+    def change_measure(self, measure_id: str, version: int, values: dict[str, Any]) -> None:
+        """Optimistic: the caller read `version`; a concurrent change makes this a conflict."""
+        c = t.protection_measures.c
+        done = self.conn.execute(
+            update(t.protection_measures)
+            .where(c.measure_id == measure_id, c.version == version)
+            .values(version=version + 1, **values)
+        )
+        if done.rowcount != 1:
+            raise Conflict("この支援措置は他の職員が変更しました", "measure_id")
+
+    def active_measures_for(self, persons: Iterable[str], households: Iterable[str]) -> list[Any]:
+        """Active measures naming any of these persons or households (in force or temporarily released)."""
+        c = t.protection_measures.c
+        persons, households = list(persons), list(households)
+        if not persons and not households:
+            return []
+        q = select(t.protection_measures).where(
+            c.state == "active",
+            or_(
+                and_(c.subject_kind == "person", c.subject.in_(persons or [""])),
+                and_(c.subject_kind == "household", c.subject.in_(households or [""])),
+            ),
+        )
+        return list(self.conn.execute(q).all())
+
+    # --- alerts ---------------------------------------------------------------------------------------------
+    def add_alert(self, values: dict[str, Any]) -> str:
+        alert_id = self._id("alert", "A")
+        self.conn.execute(insert(t.alerts).values(alert_id=alert_id, **values))
+        return alert_id
+
+    def alerts(self, open_only: bool) -> list[Any]:
+        q = select(t.alerts).order_by(t.alerts.c.alert_id)
+        if open_only:
+            q = q.where(t.alerts.c.acknowledged_at.is_(None))
+        return list(self.conn.execute(q).all())
+
+    def acknowledge_alert(self, alert_id: str, staff_id: str, at: datetime) -> bool:
+        c = t.alerts.c
+        done = self.conn.execute(
+            update(t.alerts)
+            .where(c.alert_id == alert_id, c.acknowledged_at.is_(None))
+            .values(acknowledged_by=staff_id, acknowledged_at=at)
+        )
+        return done.rowcount == 1
+
+    # --- bulk outputs and media records -----------------------------------------------------------------------
+    def add_output(self, values: dict[str, Any]) -> str:
+        output_id = self._id("output", "B")
+        self.conn.execute(insert(t.bulk_outputs).values(output_id=output_id, **values))
+        return output_id
+
+    def output(self, output_id: str) -> Any:
+        return self.conn.execute(
+            select(t.bulk_outputs).where(t.bulk_outputs.c.output_id == output_id)
+        ).first()
+
+    def outputs(self, state: str | None = None) -> list[Any]:
+        q = select(t.bulk_outputs).order_by(t.bulk_outputs.c.output_id)
+        if state:
+            q = q.where(t.bulk_outputs.c.state == state)
+        return list(self.conn.execute(q).all())
+
+    def change_output(self, output_id: str, from_state: str, values: dict[str, Any]) -> None:
+        c = t.bulk_outputs.c
+        done = self.conn.execute(
+            update(t.bulk_outputs).where(c.output_id == output_id, c.state == from_state).values(**values)
+        )
+        if done.rowcount != 1:
+            raise Conflict("この出力依頼は既に処理されています", "output_id")
+
+    def add_media_record(self, values: dict[str, Any]) -> str:
+        record_id = self._id("media", "M")
+        self.conn.execute(insert(t.media_exports).values(record_id=record_id, **values))
+        return record_id
+
+    def media_records(self) -> list[Any]:
+        return list(self.conn.execute(select(t.media_exports).order_by(t.media_exports.c.record_id)).all())
+
+    # --- the population a bulk output selects ------------------------------------------------------------------
+    def select_residents(self, town: str | None, born_from: Any, born_to: Any, status: str) -> list[Any]:
+        c = t.residents.c
+        q = select(
+            c.addressee_number, c.household_number, c.status, c.address, c.birth_date, c.sex, c.record
+        ).order_by(c.addressee_number)
+        if status != "all":
+            q = q.where(c.status == status)
+        if town:
+            q = q.where(c.address.like(f"%{town}%"))
+        if born_from:
+            q = q.where(c.birth_date >= born_from)
+        if born_to:
+            q = q.where(c.birth_date <= born_to)
+        return list(self.conn.execute(q).all())

@@ -20,6 +20,19 @@ class SqlStaffStore:
     def add(self, values: dict[str, Any]) -> None:
         self.conn.execute(insert(t.staff).values(**values))
 
+    def all(self) -> list[Any]:
+        return list(self.conn.execute(select(t.staff).order_by(t.staff.c.staff_id)).all())
+
+    def by_id(self, staff_id: str) -> Any:
+        return self.conn.execute(select(t.staff).where(t.staff.c.staff_id == staff_id)).first()
+
+    def change(self, staff_id: str, values: dict[str, Any]) -> None:
+        self.conn.execute(update(t.staff).where(t.staff.c.staff_id == staff_id).values(**values))
+
+    def revoke_all(self, staff_id: str) -> None:
+        """End every session of an account (disabled, or its validity shortened)."""
+        self.conn.execute(update(t.sessions).where(t.sessions.c.staff_id == staff_id).values(revoked=True))
+
     def count_role(self, role: str) -> int:
         q = select(func.count()).select_from(t.staff).where(t.staff.c.role == role)
         return int(self.conn.execute(q).scalar_one())

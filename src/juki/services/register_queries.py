@@ -9,6 +9,7 @@ from juki.domain.errors import NotFound
 from juki.domain.model import record_from_row, to_plain
 from juki.policy.roles import MY_NUMBER_REVEAL, MY_NUMBER_SEARCH, REGISTER_READ, Actor
 from juki.policy.search import parse_criteria
+from juki.services import protection
 from juki.services.audit import LogEntry
 from juki.services.authorization import authorize
 from juki.services.unit_of_work import UnitOfWorkFactory
@@ -50,13 +51,29 @@ def _authorize_read(
         authorize(uow_factory, actor, MY_NUMBER_REVEAL, action + ":my_number", targets)
 
 
+def _pairs(rows: list[Any]) -> list[tuple[str, str]]:
+    return [(r.addressee_number, r.household_number) for r in rows]
+
+
+def _hidden(uow: Any, actor: Actor, rows: list[Any], action: str) -> bool:
+    """Whether a protection measure hides any of these from the actor; a hidden read is logged and alerted.
+
+    The alert and the log entry are committed before the caller answers "not found" (it looks not found).
+    """
+    if not protection.screen(uow, actor, _pairs(rows), action):
+        return False  # any alert for a permitted access is committed with the read's log entry
+    uow.log(actor, LogEntry(action, [r.addressee_number for r in rows], result="hidden"))
+    uow.commit()
+    return True
+
+
 def get_resident(
     uow_factory: UnitOfWorkFactory, actor: Actor, addressee_number: str, include_my_number: bool = False
 ) -> dict[str, Any]:
     _authorize_read(uow_factory, actor, "resident:view", (addressee_number,), include_my_number)
     with uow_factory() as uow:
         row = uow.queries.resident(addressee_number)
-        if row is None:
+        if row is None or _hidden(uow, actor, [row], "resident:view"):
             raise NotFound("該当する住民が見つかりません", "addressee_number")
         uow.log(
             actor,
@@ -76,7 +93,8 @@ def get_history(
     _authorize_read(uow_factory, actor, "resident:history", (addressee_number,), include_my_number)
     with uow_factory() as uow:
         rows = uow.queries.history(addressee_number)
-        if not rows:
+        current = uow.queries.resident(addressee_number)
+        if not rows or (current is not None and _hidden(uow, actor, [current], "resident:history")):
             raise NotFound("該当する住民が見つかりません", "addressee_number")
         uow.log(
             actor,
@@ -113,6 +131,8 @@ def get_household(uow_factory: UnitOfWorkFactory, actor: Actor, household_number
         removed = [
             m for m in uow.queries.members(household_number, active_only=False) if m.status != "active"
         ]
+        if _hidden(uow, actor, [*members, *removed], "household:view"):
+            raise NotFound("該当する世帯が見つかりません", "household_number")
         uow.log(actor, LogEntry("household:view", [m.addressee_number for m in members]))
         uow.commit()
     address = record_from_row(members[0].record, None).address if members else None
@@ -152,6 +172,8 @@ def search(uow_factory: UnitOfWorkFactory, actor: Actor, params: Mapping[str, st
         authorize(uow_factory, actor, MY_NUMBER_SEARCH, "resident:search:my_number")
     with uow_factory() as uow:
         rows = uow.queries.search(query)
+        hidden = protection.screen(uow, actor, _pairs(rows), "resident:search")
+        rows = [r for r in rows if r.addressee_number not in hidden]  # looks not found
         truncated = len(rows) > query.limit
         rows = rows[: query.limit]
         uow.log(

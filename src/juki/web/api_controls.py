@@ -1,5 +1,219 @@
-"""/api/v1: Staff accounts, work orders, 支援措置, alerts, bulk output and media records (issue 3). Thin routes; the services check permissions."""
+"""/api/v1: staff accounts, work orders, 支援措置, alerts, bulk output and media records (issue 3). Thin routes;
+the services check permissions and log."""
 
-from fastapi import APIRouter
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Response
+from pydantic import Field, StrictBool, StrictInt
+
+from juki.services import bulk_output, protection, staff_admin
+from juki.web.api import ActorDep, JukiDep
+from juki.web.schemas import Body, Text
 
 router = APIRouter(prefix="/api/v1")
+Short = Field(default=None, max_length=500)
+
+
+# --- staff accounts (administrator) ------------------------------------------------------------------------------
+
+
+class StaffBody(Body):
+    username: Text = Field(max_length=40)
+    display_name: Text = Field(max_length=100)
+    role: Text = Field(max_length=20)
+    department: Text | None = Short
+    valid_until: Text | None = Field(default=None, max_length=40)
+
+
+@router.get("/staff", tags=["staff"])
+def list_staff(j: JukiDep, actor: ActorDep) -> dict[str, Any]:
+    return staff_admin.list_staff(j.uow, actor)
+
+
+@router.post("/staff", status_code=201, tags=["staff"])
+def create_staff(body: StaffBody, j: JukiDep, actor: ActorDep) -> dict[str, Any]:
+    return staff_admin.create(j.uow, actor, body.model_dump(exclude_none=True))
+
+
+@router.post("/staff/{staff_id}/unlock", tags=["staff"])
+def unlock_staff(staff_id: str, j: JukiDep, actor: ActorDep) -> dict[str, Any]:
+    return staff_admin.unlock(j.uow, actor, staff_id[:40])
+
+
+@router.post("/staff/{staff_id}/disable", tags=["staff"])
+def disable_staff(staff_id: str, j: JukiDep, actor: ActorDep) -> dict[str, Any]:
+    return staff_admin.disable(j.uow, actor, staff_id[:40])
+
+
+# --- work orders (supervisor, acting for システム管理) ---------------------------------------------------------------
+
+
+class WorkOrderBody(Body):
+    contractor_id: Text = Field(max_length=40)
+    procedure: Text = Field(max_length=40)
+    permissions: list[Text] = Field(max_length=20)
+    purpose: Text = Field(max_length=500)
+    valid_from: Text = Field(max_length=40)
+    valid_until: Text = Field(max_length=40)
+
+
+@router.get("/work-orders", tags=["work orders"])
+def list_work_orders(
+    j: JukiDep, actor: ActorDep, contractor_id: Annotated[str | None, Query(max_length=40)] = None
+) -> dict[str, Any]:
+    return staff_admin.list_work_orders(j.uow, actor, contractor_id)
+
+
+@router.post("/work-orders", status_code=201, tags=["work orders"])
+def give_work_order(body: WorkOrderBody, j: JukiDep, actor: ActorDep) -> dict[str, Any]:
+    return staff_admin.give_work_order(j.uow, actor, body.model_dump())
+
+
+@router.post("/work-orders/{order_id}/revoke", tags=["work orders"])
+def revoke_work_order(order_id: str, j: JukiDep, actor: ActorDep) -> dict[str, Any]:
+    return staff_admin.revoke_work_order(j.uow, actor, order_id[:40])
+
+
+# --- 支援措置 (supervisor, acting for 支援措置に関する事務) ---------------------------------------------------------------
+
+
+class MeasureBody(Body):
+    subject_kind: Text = Field(max_length=10)
+    subject: Text = Field(max_length=20)
+    reason: Text = Field(max_length=500)
+    requester: Text = Field(max_length=200)
+    received_on: Text = Field(max_length=40)
+    starts_on: Text = Field(max_length=40)
+    ends_on: Text | None = Field(default=None, max_length=40)
+    provisional: StrictBool = False
+
+
+class EndBody(Body):
+    end_reason: Text = Field(max_length=20)
+    ended_on: Text = Field(max_length=40)
+
+
+class ReleaseBody(Body):
+    minutes: StrictInt
+    reason: Text = Field(max_length=500)
+
+
+@router.get("/protection-measures", tags=["protection"])
+def list_measures(
+    j: JukiDep, actor: ActorDep, state: Annotated[str | None, Query(max_length=10)] = None
+) -> dict[str, Any]:
+    return protection.list_measures(j.uow, actor, state)
+
+
+@router.post("/protection-measures", status_code=201, tags=["protection"])
+def set_measure(body: MeasureBody, j: JukiDep, actor: ActorDep) -> dict[str, Any]:
+    return protection.set_measure(j.uow, actor, body.model_dump(exclude_none=True))
+
+
+@router.get("/protection-measures/{measure_id}", tags=["protection"])
+def get_measure(measure_id: str, j: JukiDep, actor: ActorDep) -> dict[str, Any]:
+    return protection.get_measure(j.uow, actor, measure_id[:40])
+
+
+@router.post("/protection-measures/{measure_id}/extend", tags=["protection"])
+def extend_measure(measure_id: str, j: JukiDep, actor: ActorDep) -> dict[str, Any]:
+    return protection.extend(j.uow, actor, measure_id[:40])
+
+
+@router.post("/protection-measures/{measure_id}/confirm", tags=["protection"])
+def confirm_measure(measure_id: str, j: JukiDep, actor: ActorDep) -> dict[str, Any]:
+    return protection.confirm(j.uow, actor, measure_id[:40])
+
+
+@router.post("/protection-measures/{measure_id}/end", tags=["protection"])
+def end_measure(measure_id: str, body: EndBody, j: JukiDep, actor: ActorDep) -> dict[str, Any]:
+    return protection.end(j.uow, actor, measure_id[:40], body.model_dump())
+
+
+@router.post("/protection-measures/{measure_id}/release", tags=["protection"])
+def release_measure(measure_id: str, body: ReleaseBody, j: JukiDep, actor: ActorDep) -> dict[str, Any]:
+    return protection.release(j.uow, actor, measure_id[:40], body.model_dump())
+
+
+@router.get("/alerts", tags=["protection"])
+def list_alerts(j: JukiDep, actor: ActorDep, all: bool = False) -> dict[str, Any]:
+    return protection.list_alerts(j.uow, actor, open_only=not all)
+
+
+@router.post("/alerts/{alert_id}/acknowledge", tags=["protection"])
+def acknowledge_alert(alert_id: str, j: JukiDep, actor: ActorDep) -> dict[str, Any]:
+    return protection.acknowledge_alert(j.uow, actor, alert_id[:40])
+
+
+# --- bulk output and media records (acting for 大量出力・媒体出力) ---------------------------------------------------
+
+
+class CriteriaBody(Body):
+    town: Text | None = Field(default=None, max_length=40)
+    born_from: Text | None = Field(default=None, max_length=40)
+    born_to: Text | None = Field(default=None, max_length=40)
+    status: Text = Field(default="active", max_length=10)
+
+
+class OutputBody(Body):
+    purpose: Text = Field(max_length=500)
+    criteria: CriteriaBody
+
+
+class DecisionBody(Body):
+    comment: Text | None = Short
+
+
+class MediaBody(Body):
+    witness_id: Text = Field(max_length=40)
+    purpose: Text = Field(max_length=500)
+    medium: Text = Field(max_length=40)
+    item_count: StrictInt
+    sha256: Text = Field(max_length=64)
+    output_id: Text | None = Field(default=None, max_length=40)
+
+
+@router.get("/bulk-outputs", tags=["bulk output"])
+def list_outputs(
+    j: JukiDep, actor: ActorDep, state: Annotated[str | None, Query(max_length=10)] = None
+) -> dict[str, Any]:
+    return bulk_output.list_outputs(j.uow, actor, state)
+
+
+@router.post("/bulk-outputs", status_code=201, tags=["bulk output"])
+def request_output(body: OutputBody, j: JukiDep, actor: ActorDep) -> dict[str, Any]:
+    payload = {"purpose": body.purpose, "criteria": body.criteria.model_dump(exclude_none=True)}
+    return bulk_output.request(j.uow, actor, payload, j.settings.bulk_output_threshold)
+
+
+@router.post("/bulk-outputs/{output_id}/approve", tags=["bulk output"])
+def approve_output(output_id: str, j: JukiDep, actor: ActorDep) -> dict[str, Any]:
+    return bulk_output.decide(j.uow, actor, output_id[:40], approve=True)
+
+
+@router.post("/bulk-outputs/{output_id}/reject", tags=["bulk output"])
+def reject_output(output_id: str, body: DecisionBody, j: JukiDep, actor: ActorDep) -> dict[str, Any]:
+    return bulk_output.decide(j.uow, actor, output_id[:40], approve=False, comment=body.comment or "")
+
+
+@router.get("/bulk-outputs/{output_id}/file", tags=["bulk output"])
+def run_output(output_id: str, j: JukiDep, actor: ActorDep) -> Response:
+    out = bulk_output.run(j.uow, actor, output_id[:40])
+    return Response(
+        out.content,
+        media_type="text/csv; charset=utf-8",
+        headers={
+            "Content-Disposition": f'attachment; filename="{out.filename}"',
+            "X-Content-SHA256": out.sha256,
+        },
+    )
+
+
+@router.get("/media-exports", tags=["bulk output"])
+def list_media(j: JukiDep, actor: ActorDep) -> dict[str, Any]:
+    return bulk_output.list_media(j.uow, actor)
+
+
+@router.post("/media-exports", status_code=201, tags=["bulk output"])
+def record_media(body: MediaBody, j: JukiDep, actor: ActorDep) -> dict[str, Any]:
+    return bulk_output.record_media(j.uow, actor, body.model_dump(exclude_none=True))

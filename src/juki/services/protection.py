@@ -1,0 +1,293 @@
+"""支援措置 (protection measures, issue 3 §6; 標準仕様書 j160, j410, j440).
+
+A supervisor acting for the protection procedure (支援措置に関する事務) puts a person or a household under
+protection. While a measure is in force:
+- certificates for anyone but the person or their household are refused (`protected_record`, `check_certificate`);
+- searches, record views and household views hide the record from anyone without `protection:view` — it looks
+  not found — and every access, shown or hidden, raises an alert for the supervisors;
+- later consumers (kiosk issuance, the intermediate server's no-auto-reply list) ask `in_force_for`.
+A temporary release (一時解除) lets ordinary work see the record until it lapses by itself; it is not a release
+for other systems (`for_other_systems=True` ignores it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import timedelta
+from typing import Any
+
+from juki.domain import protection as rules
+from juki.domain.dates import parse_date
+from juki.domain.errors import InvalidDate, InvalidField, NotFound, ProtectedRecord
+from juki.domain.identifiers import validate_addressee_number, validate_household_number
+from juki.policy.roles import PROTECTION_MANAGE, PROTECTION_RELEASE, PROTECTION_VIEW, Actor
+from juki.services.audit import LogEntry, utc
+from juki.services.authorization import authorize
+from juki.services.unit_of_work import UnitOfWork, UnitOfWorkFactory
+
+MAX_RELEASE_MINUTES = 8 * 60  # a release longer than a working day is not "temporary"
+
+
+def _text(payload: Mapping[str, Any], key: str, limit: int = 500) -> str:
+    value = payload.get(key)
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidField("必須項目です", key)
+    if len(value) > limit:
+        raise InvalidField("長すぎます", key)
+    return value.strip()
+
+
+def view(row: Any, today: Any) -> dict[str, Any]:
+    return {
+        "measure_id": row.measure_id,
+        "subject_kind": row.subject_kind,
+        "subject": row.subject,
+        "reason": row.reason,
+        "requester": row.requester,
+        "received_on": row.received_on.isoformat(),
+        "starts_on": row.starts_on.isoformat(),
+        "ends_on": row.ends_on.isoformat(),
+        "provisional": row.provisional,
+        "state": row.state,
+        "ended_on": row.ended_on.isoformat() if row.ended_on else None,
+        "end_reason": row.end_reason,
+        "released_until": row.released_until.isoformat() if row.released_until else None,
+        "version": row.version,
+        "warning": rules.period_warning(today, row.ends_on) if row.state == "active" else None,
+    }
+
+
+def set_measure(uow_factory: UnitOfWorkFactory, actor: Actor, payload: Mapping[str, Any]) -> dict[str, Any]:
+    authorize(uow_factory, actor, PROTECTION_MANAGE, "protection:set")
+    kind = rules.check_subject_kind(str(payload.get("subject_kind", "")))
+    subject = str(payload.get("subject", ""))
+    subject = validate_addressee_number(subject) if kind == "person" else validate_household_number(subject)
+    starts_on = parse_date(str(payload.get("starts_on", "")), "starts_on")
+    ends_on = parse_date(str(payload["ends_on"]), "ends_on") if payload.get("ends_on") else None
+    ends_on = ends_on or rules.default_end(starts_on)
+    rules.check_period(starts_on, ends_on)
+    values = {
+        "subject_kind": kind,
+        "subject": subject,
+        "reason": _text(payload, "reason"),
+        "requester": _text(payload, "requester", 200),
+        "received_on": parse_date(str(payload.get("received_on", "")), "received_on"),
+        "starts_on": starts_on,
+        "ends_on": ends_on,
+        "provisional": bool(payload.get("provisional", False)),
+        "state": "active",
+        "created_by": actor.staff_id,
+    }
+    with uow_factory() as uow:
+        exists = uow.queries.resident(subject) if kind == "person" else uow.queries.household(subject)
+        if exists is None:
+            raise NotFound("対象の住民または世帯が見つかりません", "subject")
+        measure_id = uow.controls.add_measure({**values, "created_at": uow.now})
+        uow.log(actor, LogEntry("protection:set", _targets(uow, kind, subject), detail=measure_id))
+        uow.commit()
+        return view(uow.controls.measure(measure_id), uow.reader.today)
+
+
+def _targets(uow: UnitOfWork, kind: str, subject: str) -> list[str]:
+    if kind == "person":
+        return [subject]
+    return [m.addressee_number for m in uow.queries.members(subject, active_only=False)]
+
+
+def _change(
+    uow_factory: UnitOfWorkFactory,
+    actor: Actor,
+    measure_id: str,
+    permission: str,
+    action: str,
+    values_for: Any,
+) -> dict[str, Any]:
+    authorize(uow_factory, actor, permission, action)
+    with uow_factory() as uow:
+        row = uow.controls.measure(measure_id)
+        if row is None:
+            raise NotFound("該当する支援措置がありません", "measure_id")
+        if row.state != "active":
+            raise InvalidField("終了した支援措置は変更できません", "measure_id")
+        values = values_for(uow, row)
+        uow.controls.change_measure(measure_id, row.version, values)
+        uow.log(actor, LogEntry(action, _targets(uow, row.subject_kind, row.subject), detail=measure_id))
+        uow.commit()
+        return view(uow.controls.measure(measure_id), uow.reader.today)
+
+
+def extend(uow_factory: UnitOfWorkFactory, actor: Actor, measure_id: str) -> dict[str, Any]:
+    def values(uow: UnitOfWork, row: Any) -> dict[str, Any]:
+        _, ends = rules.extension(uow.reader.today, row.ends_on)
+        return {"ends_on": ends}
+
+    return _change(uow_factory, actor, measure_id, PROTECTION_MANAGE, "protection:extend", values)
+
+
+def confirm(uow_factory: UnitOfWorkFactory, actor: Actor, measure_id: str) -> dict[str, Any]:
+    """A provisional measure (仮支援措置) becomes the decided one."""
+    return _change(
+        uow_factory,
+        actor,
+        measure_id,
+        PROTECTION_MANAGE,
+        "protection:confirm",
+        lambda uow, row: {"provisional": False},
+    )
+
+
+def end(
+    uow_factory: UnitOfWorkFactory, actor: Actor, measure_id: str, payload: Mapping[str, Any]
+) -> dict[str, Any]:
+    reason = rules.check_end_reason(str(payload.get("end_reason", "")))
+    ended_on = parse_date(str(payload.get("ended_on", "")), "ended_on")
+
+    def values(uow: UnitOfWork, row: Any) -> dict[str, Any]:
+        if ended_on < row.starts_on:
+            raise InvalidDate("終了日が開始日より前です", "ended_on")
+        return {"state": "ended", "ended_on": ended_on, "end_reason": reason, "released_until": None}
+
+    return _change(uow_factory, actor, measure_id, PROTECTION_MANAGE, "protection:end", values)
+
+
+def release(
+    uow_factory: UnitOfWorkFactory, actor: Actor, measure_id: str, payload: Mapping[str, Any]
+) -> dict[str, Any]:
+    """一時解除: ordinary work may see the record for `minutes`; then the measure is in force again by itself."""
+    minutes = payload.get("minutes")
+    if not isinstance(minutes, int) or isinstance(minutes, bool) or not 1 <= minutes <= MAX_RELEASE_MINUTES:
+        raise InvalidField(f"一時解除の時間は1〜{MAX_RELEASE_MINUTES}分です", "minutes")
+    reason = _text(payload, "reason")
+
+    def values(uow: UnitOfWork, row: Any) -> dict[str, Any]:
+        return {"released_until": uow.now + timedelta(minutes=minutes), "release_reason": reason}
+
+    return _change(uow_factory, actor, measure_id, PROTECTION_RELEASE, "protection:release", values)
+
+
+def list_measures(uow_factory: UnitOfWorkFactory, actor: Actor, state: str | None = None) -> dict[str, Any]:
+    authorize(uow_factory, actor, PROTECTION_VIEW, "protection:list")
+    with uow_factory() as uow:
+        rows = uow.controls.measures(state)
+        uow.log(actor, LogEntry("protection:list", [r.subject for r in rows], detail=f"state={state}"))
+        uow.commit()
+        return {"measures": [view(r, uow.reader.today) for r in rows]}
+
+
+def get_measure(uow_factory: UnitOfWorkFactory, actor: Actor, measure_id: str) -> dict[str, Any]:
+    authorize(uow_factory, actor, PROTECTION_VIEW, "protection:view")
+    with uow_factory() as uow:
+        row = uow.controls.measure(measure_id)
+        if row is None:
+            raise NotFound("該当する支援措置がありません", "measure_id")
+        uow.log(actor, LogEntry("protection:view", _targets(uow, row.subject_kind, row.subject)))
+        uow.commit()
+        return view(row, uow.reader.today)
+
+
+# --- what the register's reads and the certificate issuance ask ----------------------------------------------
+
+
+def in_force_for(
+    uow: UnitOfWork, persons: Iterable[tuple[str, str]], for_other_systems: bool = False
+) -> set[str]:
+    """Of (addressee number, household number) pairs, the persons a measure protects right now.
+
+    `for_other_systems`: a temporary release does not count (it is never passed on, j410).
+    """
+    pairs = list(persons)
+    measures = uow.controls.active_measures_for({p for p, _ in pairs}, {h for _, h in pairs})
+    protected: set[str] = set()
+    for m in measures:
+        released = None if for_other_systems or m.released_until is None else utc(m.released_until)
+        state = rules.MeasureState(m.state, released)
+        if not state.in_force(uow.now):
+            continue
+        own = 0 if m.subject_kind == "person" else 1  # addressee and household numbers may coincide
+        protected |= {pair[0] for pair in pairs if pair[own] == m.subject}
+    return protected
+
+
+def screen(uow: UnitOfWork, actor: Actor, persons: Iterable[tuple[str, str]], action: str) -> set[str]:
+    """Within a read's transaction: the protected persons among those read, with an alert for each access.
+
+    Returns the persons to hide from this actor (all protected ones unless it may view protected records).
+    """
+    pairs = list(persons)
+    under_measure = in_force_for(uow, pairs, for_other_systems=True)  # a temporary release still alerts
+    if not under_measure:
+        return set()
+    hidden = set() if actor.may(PROTECTION_VIEW) else in_force_for(uow, pairs)
+    for number in sorted(under_measure):
+        uow.controls.add_alert(
+            {
+                "at": uow.now,
+                "kind": "protected_hidden" if number in hidden else "protected_access",
+                "subject": number,
+                "staff_id": actor.staff_id,
+                "detail": f"{action} {actor.role} {actor.terminal}"[:500],
+            }
+        )
+    return hidden
+
+
+def check_certificate(
+    uow_factory: UnitOfWorkFactory,
+    actor: Actor,
+    subjects: Iterable[tuple[str, str]],
+    requester_number: str | None,
+) -> None:
+    """Refuse a certificate of a protected person to anyone but that person or their household (j440).
+
+    `subjects` are the (addressee, household) pairs on the certificate; `requester_number` the requester's
+    addressee number when the requester is a resident (self or household member), else None.
+    """
+    pairs = list(subjects)
+    with uow_factory() as uow:
+        protected = in_force_for(uow, pairs)
+        if not protected:
+            return
+        requester = uow.queries.resident(requester_number) if requester_number else None
+        households = {h for p, h in pairs if p in protected}
+        own = requester is not None and (
+            requester.addressee_number in protected or requester.household_number in households
+        )
+        screen(uow, actor, [(p, h) for p, h in pairs if p in protected], "certificate:request")
+        if own:
+            uow.commit()
+            return
+        uow.log(actor, LogEntry("certificate:request", sorted(protected), result="protected"))
+        uow.commit()
+    raise ProtectedRecord("支援措置の対象者を含むため交付できません")
+
+
+def list_alerts(uow_factory: UnitOfWorkFactory, actor: Actor, open_only: bool = True) -> dict[str, Any]:
+    authorize(uow_factory, actor, PROTECTION_VIEW, "alert:list")
+    with uow_factory() as uow:
+        rows = uow.controls.alerts(open_only)
+        uow.log(actor, LogEntry("alert:list", sorted({r.subject for r in rows if r.subject})))
+        uow.commit()
+    return {
+        "alerts": [
+            {
+                "alert_id": r.alert_id,
+                "at": r.at.isoformat(),
+                "kind": r.kind,
+                "subject": r.subject,
+                "staff_id": r.staff_id,
+                "detail": r.detail,
+                "acknowledged_by": r.acknowledged_by,
+            }
+            for r in rows
+        ]
+    }
+
+
+def acknowledge_alert(uow_factory: UnitOfWorkFactory, actor: Actor, alert_id: str) -> dict[str, Any]:
+    authorize(uow_factory, actor, PROTECTION_VIEW, "alert:acknowledge")
+    with uow_factory() as uow:
+        if not uow.controls.acknowledge_alert(alert_id, actor.staff_id, uow.now):
+            raise NotFound("未確認の該当する通知がありません", "alert_id")
+        uow.log(actor, LogEntry("alert:acknowledge", detail=alert_id))
+        uow.commit()
+    return {"alert_id": alert_id, "acknowledged_by": actor.staff_id}
