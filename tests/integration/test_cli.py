@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+import time
+
 import pyotp
 from sqlalchemy import func, select, text
 from typer.testing import CliRunner
@@ -26,7 +29,13 @@ def test_init_creates_one_administrator_and_is_idempotent(tmp_path):
     assert again.exit_code == 0 and "作成済み" in again.output
 
 
+def _log_head(j) -> int:
+    with j.engine.connect() as conn:
+        return int(conn.execute(select(func.coalesce(func.max(t.operation_log.c.seq), 0))).scalar_one())
+
+
 def test_audit_verify_reports_ok_then_the_first_broken_entry(j, db_url):
+    base = _log_head(j)  # the template register's own entries (account set-up)
     filings.file(j.uow, CLERK, "move-in", f.move_in())
     filings.file(j.uow, CLERK, "move-in", f.move_in([f.person(family_name="鈴木")]))
     ok = runner.invoke(app, ["audit", "verify", "--db", db_url])
@@ -36,9 +45,9 @@ def test_audit_verify_reports_ok_then_the_first_broken_entry(j, db_url):
             conn.execute(text("DROP TRIGGER operation_log_no_delete"))
         else:
             conn.execute(text("ALTER TABLE operation_log DISABLE TRIGGER operation_log_append_only"))
-        conn.execute(text("DELETE FROM operation_log WHERE seq = 1"))
+        conn.execute(text(f"DELETE FROM operation_log WHERE seq = {base + 1}"))
     bad = runner.invoke(app, ["audit", "verify", "--db", db_url])
-    assert bad.exit_code != 0 and "BROKEN at entry 2" in bad.output
+    assert bad.exit_code != 0 and f"BROKEN at entry {base + 2}" in bad.output
 
 
 def test_backup_needs_an_administrator_and_restores_into_an_empty_register(j, db_url, template, tmp_path):
@@ -79,7 +88,19 @@ def test_backup_needs_an_administrator_and_restores_into_an_empty_register(j, db
             pyotp.TOTP(template.secrets[admin]).now(),
         ],
     )
+    assert done.exit_code != 0 and "立会者" in done.output and not out.exists()  # a media export needs one
+    done = runner.invoke(
+        app,
+        [
+            "backup", "--db", db_url, "--out", str(out), "--user", admin, "--password", PASSWORD,
+            "--otp", pyotp.TOTP(template.secrets[admin]).at(time.time() + 30), "--witness", clerk,
+        ],
+    )  # fmt: skip
     assert done.exit_code == 0, done.output
+    with j.engine.connect() as conn:
+        [record] = conn.execute(select(t.media_exports)).all()
+    assert (record.staff_id, record.witness_id) == (admin, clerk)
+    assert record.sha256 == hashlib.sha256(out.read_bytes()).hexdigest() and record.item_count > 0
     target = str(tmp_path / "restored.db")  # a backup of either engine restores into SQLite
     restored = runner.invoke(app, ["restore", "--from", str(out), "--db", target])
     assert restored.exit_code == 0, restored.output
@@ -96,6 +117,7 @@ def test_backup_needs_an_administrator_and_restores_into_an_empty_register(j, db
 
 
 def test_audit_verify_notices_entries_cut_off_the_end(j, db_url):
+    base = _log_head(j)
     filings.file(j.uow, CLERK, "move-in", f.move_in())
     filings.file(j.uow, CLERK, "move-in", f.move_in([f.person(family_name="鈴木")]))
     with j.engine.begin() as conn:
@@ -103,6 +125,6 @@ def test_audit_verify_notices_entries_cut_off_the_end(j, db_url):
             conn.execute(text("DROP TRIGGER operation_log_no_delete"))
         else:
             conn.execute(text("ALTER TABLE operation_log DISABLE TRIGGER operation_log_append_only"))
-        conn.execute(text("DELETE FROM operation_log WHERE seq = 2"))
+        conn.execute(text(f"DELETE FROM operation_log WHERE seq = {base + 2}"))
     bad = runner.invoke(app, ["audit", "verify", "--db", db_url])
-    assert bad.exit_code != 0 and "BROKEN at entry 2" in bad.output
+    assert bad.exit_code != 0 and f"BROKEN at entry {base + 2}" in bad.output

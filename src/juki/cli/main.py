@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.console import Console
 
+from juki.domain.errors import DomainError
+
 if TYPE_CHECKING:
     from juki.bootstrap import Juki
     from juki.policy.roles import Actor
@@ -105,9 +107,12 @@ def backup(
     user: UserOpt = "admin",
     password: PasswordOpt = "",
     otp: OtpOpt = "",
+    witness: Annotated[str, typer.Option("--witness", help="立会者の職員ID（本人以外）")] = "",
+    purpose: Annotated[str, typer.Option("--purpose", help="目的")] = "定期バックアップ",
+    medium: Annotated[str, typer.Option("--medium", help="媒体")] = "外付けHDD",
     db: DbOpt = None,
 ) -> None:
-    """A consistent copy of the register (admin only, logged).
+    """A consistent copy of the register (admin only, logged, recorded as a media export with its witness).
 
     My Numbers are in the backup as they are stored: encrypted. The backup is useless without the key file
     (JUKI_KEY_FILE; by default juki-keys.json next to the SQLite file): keep a copy of the key file, apart from
@@ -118,7 +123,14 @@ def backup(
     from juki.services.backup import backup as run_backup
 
     j = build(_db(db))
-    count = run_backup(j.uow, _sign_in(j, user, password, otp), lambda path: dump(j.engine, path), out)
+    media = {"witness_id": witness, "purpose": purpose, "medium": medium}
+    try:
+        count = run_backup(
+            j.uow, _sign_in(j, user, password, otp), lambda path: dump(j.engine, path), out, media
+        )
+    except DomainError as exc:
+        console.print(f"[red]{exc.message}[/red] ({exc.code})")
+        raise typer.Exit(1) from exc
     console.print(f"バックアップを作成しました: {out} ({count} 行)")
 
 

@@ -229,7 +229,6 @@ def record_media(uow_factory: UnitOfWorkFactory, actor: Actor, payload: Mapping[
     if len(digest) != 64 or any(ch not in "0123456789abcdef" for ch in digest):
         raise InvalidField("SHA-256は16進数64桁です", "sha256")
     values = {
-        "staff_id": actor.staff_id,
         "witness_id": witness,
         "purpose": _text(payload, "purpose"),
         "medium": medium,
@@ -240,13 +239,21 @@ def record_media(uow_factory: UnitOfWorkFactory, actor: Actor, payload: Mapping[
     return {"record_id": add_media_record(uow_factory, actor, values)}
 
 
-def add_media_record(uow_factory: UnitOfWorkFactory, actor: Actor, values: dict[str, Any]) -> str:
-    """Record a media export; the witness must be another active staff member."""
+def check_witness(uow_factory: UnitOfWorkFactory, actor: Actor, witness_id: str) -> None:
+    """The witness of a media export is another active staff member."""
     with uow_factory() as uow:
-        witness = uow.staff.by_username(values["witness_id"])
-        if witness is None or not witness.active or witness.staff_id == actor.staff_id:
-            raise InvalidField("立会者は本人以外の有効な職員です", "witness_id")
-        record_id = uow.controls.add_media_record({**values, "recorded_at": uow.now})
+        witness = uow.staff.by_username(witness_id) if witness_id else None
+    if witness is None or not witness.active or witness.staff_id == actor.staff_id:
+        raise InvalidField("立会者は本人以外の有効な職員です", "witness_id")
+
+
+def add_media_record(uow_factory: UnitOfWorkFactory, actor: Actor, values: dict[str, Any]) -> str:
+    """Record a media export (append-only)."""
+    check_witness(uow_factory, actor, values["witness_id"])
+    with uow_factory() as uow:
+        record_id = uow.controls.add_media_record(
+            {**values, "staff_id": actor.staff_id, "recorded_at": uow.now}
+        )
         uow.log(
             actor,
             LogEntry(
