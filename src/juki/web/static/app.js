@@ -14,6 +14,16 @@
     event.detail.headers["X-CSRF-Token"] = csrfToken();
   });
 
+  // After inline validation, mark the inputs whose error slot holds a message (and clear the others).
+  document.addEventListener("htmx:afterSettle", function () {
+    document.querySelectorAll(".field-error[id^='err-']").forEach(function (slot) {
+      var input = document.getElementById(slot.id.slice(4));
+      if (!input) return;
+      if (slot.textContent.trim()) input.setAttribute("aria-invalid", "true");
+      else input.removeAttribute("aria-invalid");
+    });
+  });
+
   // --- idle lock: the server locks after the idle period; the page shows it as soon as it happens ------------
   function startIdleTimer() {
     var body = document.body;

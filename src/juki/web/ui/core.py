@@ -89,7 +89,14 @@ _env.filters.update(
     kind=labels.kind,
     field_label=labels.field,
 )
-_env.globals.update(labels=labels, PROCEDURES=PROCEDURES)
+_env.globals.update(
+    labels=labels,
+    PROCEDURES=PROCEDURES,
+    pairs=lambda items: [(v, v) for v in items],
+    has_prefix=lambda mapping, prefix: any(
+        str(k).startswith(prefix) and v not in ("", None, []) for k, v in (mapping or {}).items()
+    ),
+)
 
 
 def render_html(template: str, status: int = 200, **context: Any) -> HTMLResponse:
@@ -183,6 +190,7 @@ class Ui:
             "idle_seconds": self.j.settings.idle_lock_seconds,
             "procedures": [(c, PROCEDURES[c].name) for c in procedures_for(self.actor.role)],
             "path": self.request.url.path,
+            "here": safe_next(_here(self.request)) if self.request.method == "GET" else HOME,
             "today": self.today(),
             **extra,
         }

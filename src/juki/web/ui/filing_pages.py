@@ -1,0 +1,231 @@
+"""Filing at the counter: a form per kind → a confirmation of what will change → the result (new versions).
+
+The form builds the same body as `POST /api/v1/filings/{kind}`; the confirmation runs the same parser and domain
+handler without writing (`ui_queries.preview`), and 登録 calls `filings.file` — so the rules, error codes and
+messages are the API's. Ex officio changes go to the supervisor's approval queue, where the diff is shown again.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Response
+
+from juki.domain.errors import DomainError, NotFound
+from juki.policy.roles import REGISTER_APPROVE
+from juki.services import filings, register_queries, ui_queries
+from juki.web.ui import forms, labels
+from juki.web.ui.core import Ui, UiRoute, current, wareki
+
+router = APIRouter(route_class=UiRoute)
+UiDep = Annotated[Ui, Depends(current)]
+KINDS = (*labels.FILING_KINDS, *labels.EX_OFFICIO_KINDS)
+MAX_PERSONS = 20
+
+
+def _kind(kind: str) -> str:
+    if kind not in KINDS:
+        raise NotFound("該当する届出の種類がありません", "kind")
+    return kind
+
+
+def _template(kind: str) -> str:
+    return f"filing_{kind.replace('-', '_')}.html"
+
+
+def _subject(ui: Ui, values: dict[str, Any], errors: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """The household or person a form acts on, read (and logged) to offer its members as choices."""
+    context: dict[str, Any] = {"household": None, "resident": None}
+    number = str(values.get("addressee_number") or "").strip()
+    if number:
+        try:
+            context["resident"] = register_queries.get_resident(ui.uow, ui.actor, number)
+        except DomainError as exc:
+            errors.setdefault("addressee_number", exc.to_dict())
+        else:
+            values.setdefault("household_number", context["resident"]["household_number"])
+    household = str(values.get("household_number") or "").strip()
+    if household and (context["resident"] is None or context["resident"]["status"] == "active"):
+        try:
+            context["household"] = register_queries.get_household(ui.uow, ui.actor, household)
+        except DomainError as exc:
+            errors.setdefault("household_number", exc.to_dict())
+    return context
+
+
+def _form_page(
+    ui: Ui,
+    kind: str,
+    values: dict[str, Any],
+    errors: dict[str, dict[str, Any]] | None = None,
+    hints: dict[str, str] | None = None,
+    status: int = 200,
+) -> Response:
+    errors = dict(errors or {})
+    subject = _subject(ui, values, errors)
+    persons = max(1, min(MAX_PERSONS, int(str(values.get("_persons") or 1) or 1)))
+    values["_persons"] = str(persons)
+    first_error = next((name for name in errors if name), None) or values.pop("_focus", None)
+    return ui.render(
+        _template(kind),
+        status=status if not errors or status != 200 else 422,
+        kind=kind,
+        values=values,
+        errors=errors,
+        hints=hints or {},
+        first_error=first_error,
+        persons=persons,
+        **subject,
+    )
+
+
+@router.get("/ui/filings/{kind}/new")
+def new_filing(
+    kind: str,
+    ui: UiDep,
+    household_number: str = "",
+    addressee_number: str = "",
+) -> Response:
+    kind = _kind(kind)
+    values: dict[str, Any] = {"filed_on": wareki(ui.today())}
+    if kind in ("move-in",):
+        values["address.address"] = "東京都小平市"
+        if household_number:
+            values["_household"] = "existing"
+            values["household.household_number"] = household_number[:20]
+    elif household_number:
+        values["household_number"] = household_number[:20]
+    if addressee_number:
+        values["addressee_number"] = addressee_number[:20]
+        if kind == "ex-officio-removal":
+            values["addressee_numbers"] = [addressee_number[:20]]
+    if kind == "move-within":
+        values["address.address"] = "東京都小平市"
+    picked = ui.request.query_params.getlist("addressee_numbers")
+    if picked:
+        values["addressee_numbers"] = [n[:20] for n in picked[:50]]
+    return _form_page(ui, kind, values)
+
+
+@router.post("/ui/filings/{kind}/form")
+def refill_form(kind: str, ui: UiDep) -> Response:
+    """The form again with what was typed: 修正する on the confirmation, or one more person (works without JS)."""
+    kind = _kind(kind)
+    values = dict(ui.form)
+    if values.pop("_action", None) == "add_person":
+        values["_persons"] = str(int(str(values.get("_persons") or 1)) + 1)
+        values["_focus"] = f"persons.{int(values['_persons']) - 1}.family_name"
+    return _form_page(ui, kind, values)
+
+
+@router.post("/ui/filings/{kind}/validate")
+def validate_inline(kind: str, ui: UiDep) -> Response:
+    """Inline validation (htmx, on every change): each filled field's error or wareki reading, swapped in place."""
+    kind = _kind(kind)
+    result = forms.read(kind, ui.form)
+    forms.parse_with_intake(kind, result, inline=True)
+    names = [n for n in ui.form if not n.startswith("_")]
+    return ui.render("_inline_errors.html", names=names, errors=result.errors, hints=result.hints)
+
+
+@router.post("/ui/filings/{kind}/confirm")
+def confirm(kind: str, ui: UiDep) -> Response:
+    """確認: the versions the filing would write, or the form again with each error beside its field."""
+    kind = _kind(kind)
+    result = forms.read(kind, ui.form)
+    forms.parse_with_intake(kind, result)
+    if result.ok:
+        try:
+            preview = ui_queries.preview(ui.uow, ui.actor, kind, result.payload)
+        except DomainError as exc:
+            if exc.status == 403:
+                raise
+            result.add(exc)
+        else:
+            return ui.render(
+                "confirm.html",
+                kind=kind,
+                values=result.values,
+                preview=preview,
+                ex_officio=kind in labels.EX_OFFICIO_KINDS,
+                payload=result.payload,
+            )
+    return _form_page(ui, kind, result.values, result.errors, result.hints, status=422)
+
+
+@router.post("/ui/filings/{kind}")
+def submit(kind: str, ui: UiDep) -> Response:
+    """登録: `filings.file` with the confirmed body; then the filing's own page (a reload files nothing twice)."""
+    kind = _kind(kind)
+    result = forms.read(kind, ui.form)
+    forms.parse_with_intake(kind, result)
+    if result.ok:
+        try:
+            filed = filings.file(ui.uow, ui.actor, kind, result.payload)
+        except DomainError as exc:
+            if exc.status == 403:
+                raise
+            result.add(exc)
+        else:
+            return ui.redirect(f"/ui/filings/{filed.filing_id}?done=1")
+    return _form_page(ui, kind, result.values, result.errors, result.hints, status=422)
+
+
+@router.get("/ui/filings")
+def filing_list(ui: UiDep, late: int = 1) -> Response:
+    """届出期間経過 (住基法第52条): filings made more than 14 days after the change, for the summary court."""
+    listed = register_queries.list_filings(ui.uow, ui.actor, late=bool(late) or None)
+    rows = []
+    for f in listed["filings"]:
+        days = None
+        if f["changed_on"]:
+            days = (date.fromisoformat(f["filed_on"]) - date.fromisoformat(f["changed_on"])).days
+        rows.append({**f, "days": days})
+    return ui.render("filings.html", filings=rows, late=bool(late))
+
+
+@router.get("/ui/filings/{filing_id}")
+def filing_page(filing_id: str, ui: UiDep, done: int = 0) -> Response:
+    filing = register_queries.get_filing(ui.uow, ui.actor, filing_id[:40])
+    names = {}
+    for change in filing.get("changes", []):
+        try:
+            person = register_queries.get_resident(ui.uow, ui.actor, change["addressee_number"])
+        except DomainError:
+            continue
+        names[change["addressee_number"]] = f"{person['family_name']} {person['given_name']}"
+    return ui.render("filing.html", f=filing, names=names, done=bool(done))
+
+
+# --- 決裁 (the supervisor's approval queue) ----------------------------------------------------------------
+
+
+@router.get("/ui/approvals")
+def approvals(ui: UiDep) -> Response:
+    pending = register_queries.list_filings(ui.uow, ui.actor, approval_state="pending")
+    return ui.render("approvals.html", filings=pending["filings"], may_approve=ui.may(REGISTER_APPROVE))
+
+
+@router.get("/ui/approvals/{filing_id}")
+def approval_page(filing_id: str, ui: UiDep) -> Response:
+    pending = ui_queries.pending_change(ui.uow, ui.actor, filing_id[:40])
+    return ui.render(
+        "approval.html",
+        p=pending,
+        may_approve=ui.may(REGISTER_APPROVE),
+        own=pending["filing"]["staff_id"] == ui.actor.staff_id,
+    )
+
+
+@router.post("/ui/approvals/{filing_id}/approve")
+def approve(filing_id: str, ui: UiDep) -> Response:
+    result = filings.decide(ui.uow, ui.actor, filing_id[:40], approve=True)
+    return ui.redirect(f"/ui/filings/{result.filing_id}?done=1")
+
+
+@router.post("/ui/approvals/{filing_id}/return")
+def send_back(filing_id: str, ui: UiDep) -> Response:
+    comment = str(ui.form.get("comment") or "")[:500]
+    filings.decide(ui.uow, ui.actor, filing_id[:40], approve=False, comment=comment)
+    return ui.redirect("/ui/approvals?returned=1")
