@@ -102,6 +102,15 @@
     if (event.target && event.target.form) syncToggles(event.target.form);
   });
 
+  // Alt + a letter: the element with that access key (the browser's own handling differs by platform).
+  document.addEventListener("keydown", function (event) {
+    if (!event.altKey || event.ctrlKey || event.metaKey || !event.key || event.key.length !== 1) return;
+    var target = document.querySelector('[accesskey="' + event.key.toLowerCase() + '"]');
+    if (!target) return;
+    event.preventDefault();
+    if (target.tagName === "A" || target.tagName === "BUTTON") target.click(); else target.focus();
+  });
+
   // Escape on a confirmation page goes back to the form.
   document.addEventListener("keydown", function (event) {
     if (event.key !== "Escape") return;

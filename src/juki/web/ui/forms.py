@@ -182,7 +182,7 @@ def _date(result: FormResult, name: str, text: str) -> str | None:
     except InvalidDate:
         shown = parsed.isoformat()
     result.values[name] = shown
-    result.hints[name] = f"{shown}（{parsed.isoformat()}）"
+    result.hints[name] = f"西暦 {parsed.isoformat()}"
     return parsed.isoformat()
 
 
