@@ -232,13 +232,19 @@ def _move_in(result: FormResult) -> None:
         body["household"] = {"household_number": number} if number else {}
         if not number:
             result.add(InvalidField("加入する世帯の世帯番号を入力してください", "household.household_number"))
-    prev = body.get("previous_address") or {}
-    if result.values.get("_abroad"):
-        prev.pop("municipality_code", None)
-    else:
-        prev.pop("country", None)
+    _abroad(result, "previous_address")
     body["persons"] = [p for p in body.get("persons", []) if p]
     check_city_address(result)
+
+
+def _abroad(result: FormResult, key: str) -> None:
+    """国外転入・国外転出: the other address names a country, else a municipality (the form offers both)."""
+    other = result.payload.get(key) or {}
+    other.pop("municipality_code" if result.values.get("_abroad") else "country", None)
+
+
+def _move_out(result: FormResult) -> None:
+    _abroad(result, "destination")
 
 
 def _move_within(result: FormResult) -> None:
@@ -277,6 +283,7 @@ _SHAPERS: dict[str, Callable[[FormResult], None]] = {
     "move-in": _move_in,
     "ex-officio-entry": _move_in,
     "move-within": _move_within,
+    "move-out": _move_out,
     "household-change": _household_change,
     "ex-officio-correction": _correction,
 }
