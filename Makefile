@@ -4,7 +4,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-sqlite bench lint install clean
+CHROMIUM ?= /usr/bin/chromium
+
+.PHONY: demo test test-sqlite test-ui browser bench lint install clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -17,8 +19,18 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/juki demo --db var/demo.db --port 8000
 
-test: $(STAMP)
+# The clerk UI's browser tests (tests/ui) drive Debian's chromium; Playwright cannot download browsers here.
+browser:
+	@test -x $(CHROMIUM) || { \
+	  echo "chromium is not installed: installing chromium and Japanese fonts with apt-get"; \
+	  if [ "$$(id -u)" = 0 ]; then sudo=; else sudo=sudo; fi; \
+	  $$sudo apt-get update -qq && $$sudo apt-get install -y -qq chromium fonts-ipafont-gothic; }
+
+test: $(STAMP) browser
 	$(BIN)/python -m pytest
+
+test-ui: $(STAMP) browser
+	$(BIN)/python -m pytest -m ui
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py

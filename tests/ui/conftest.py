@@ -112,7 +112,10 @@ def live_idle(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
 @pytest.fixture(scope="session")
 def browser() -> Iterator[object]:
     if not Path(CHROMIUM).exists():
-        pytest.skip(f"chromium is not installed at {CHROMIUM} (apt-get install chromium)")
+        message = f"chromium is not installed at {CHROMIUM} (make browser: apt-get install chromium)"
+        if os.environ.get("JUKI_REQUIRE_BROWSER"):
+            pytest.fail(message)
+        pytest.skip(message)
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
