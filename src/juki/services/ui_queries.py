@@ -16,6 +16,7 @@ from juki.domain.intake import PARSERS
 from juki.domain.model import ResidentRecord, to_plain
 from juki.domain.register import Outcome
 from juki.policy.roles import REGISTER_FILE, REGISTER_READ, Actor
+from juki.services import protection
 from juki.services.audit import LogEntry
 from juki.services.auth import _digest, _expired, _password_ok
 from juki.services.authorization import authorize
@@ -115,6 +116,27 @@ def pending_change(uow_factory: UnitOfWorkFactory, actor: Actor, filing_id: str)
         uow.log(actor, LogEntry("approval:view", _targets(result) if result else [], detail=filing_id))
         uow.commit()
     return {"filing": filing, "preview": result, "error": error}
+
+
+def protection_flags(
+    uow_factory: UnitOfWorkFactory, actor: Actor, persons: list[tuple[str, str]]
+) -> dict[str, str]:
+    """Which of the persons on a screen are under a 支援措置 (標準仕様書 j380: shown clearly on their record).
+
+    `persons` are (addressee, household) pairs the actor has just been shown; the answer maps each protected one
+    to `in_force` or `released` (一時解除中). Only the fact: the measure itself is for `protection:view`.
+    """
+    authorize(uow_factory, actor, REGISTER_READ, "protection:flag")
+    if not persons:
+        return {}
+    with uow_factory() as uow:
+        under = protection.in_force_for(uow, persons, for_other_systems=True)
+        if not under:
+            return {}
+        in_force = protection.in_force_for(uow, persons)
+        uow.log(actor, LogEntry("protection:flag", sorted(under)))
+        uow.commit()
+    return {n: "in_force" if n in in_force else "released" for n in under}
 
 
 def record_lock(uow_factory: UnitOfWorkFactory, actor: Actor) -> None:

@@ -189,6 +189,7 @@ class Ui:
             "csrf": self.session.csrf,
             "idle_seconds": self.j.settings.idle_lock_seconds,
             "procedures": [(c, PROCEDURES[c].name) for c in procedures_for(self.actor.role)],
+            "procedure_codes": procedures_for(self.actor.role),
             "path": self.request.url.path,
             "here": safe_next(_here(self.request)) if self.request.method == "GET" else HOME,
             "today": self.today(),

@@ -8,8 +8,8 @@ from fastapi import APIRouter, Depends, Response
 
 from juki.domain.errors import DomainError
 from juki.domain.identifiers import validate_addressee_number, validate_household_number
-from juki.policy.roles import MY_NUMBER_REVEAL, REGISTER_APPROVE, REGISTER_FILE
-from juki.services import register_queries
+from juki.policy.roles import MY_NUMBER_REVEAL, PROTECTION_VIEW, REGISTER_APPROVE, REGISTER_FILE
+from juki.services import register_queries, ui_queries
 from juki.web.ui import labels
 from juki.web.ui.core import Ui, UiRoute, current
 
@@ -42,7 +42,14 @@ def search_page(
         values=criteria,
         errors=errors,
         results=results,
+        protected=_flags(ui, results["results"] if results else []),
     )
+
+
+def _flags(ui: Ui, people: list[dict[str, Any]], household: str | None = None) -> dict[str, str]:
+    """支援措置 flags for the persons on a screen (j380: the record says so clearly)."""
+    pairs = [(p["addressee_number"], p.get("household_number") or household or "") for p in people]
+    return ui_queries.protection_flags(ui.uow, ui.actor, pairs)
 
 
 def _diffs(versions: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -67,9 +74,12 @@ def _resident_page(ui: Ui, number: str, include_my_number: bool) -> Response:
     household = None
     if resident["status"] == "active":
         household = register_queries.get_household(ui.uow, ui.actor, resident["household_number"])
+    people = [resident, *(household["members"] if household else [])]
     return ui.render(
         "resident.html",
         r=resident,
+        protected=_flags(ui, people, resident["household_number"]),
+        may_view_protection=ui.may(PROTECTION_VIEW),
         household=household,
         timeline=_diffs(history["versions"]),
         revealed=include_my_number,
@@ -97,4 +107,11 @@ def reveal_my_number(addressee_number: str, ui: UiDep) -> Response:
 @router.get("/ui/households/{household_number}")
 def household_page(household_number: str, ui: UiDep) -> Response:
     household = register_queries.get_household(ui.uow, ui.actor, validate_household_number(household_number))
-    return ui.render("household.html", h=household, may_file=ui.may(REGISTER_FILE))
+    people = [*household["members"], *household["removed_members"]]
+    return ui.render(
+        "household.html",
+        h=household,
+        may_file=ui.may(REGISTER_FILE),
+        protected=_flags(ui, people, household["household_number"]),
+        may_view_protection=ui.may(PROTECTION_VIEW),
+    )
