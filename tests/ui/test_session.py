@@ -35,6 +35,7 @@ def _csrf(html: str) -> str:
 
 def sign_in(client: TestClient, totp, role: str = "clerk") -> str:  # type: ignore[no-untyped-def]
     username = STAFF[role][0]
+    client.cookies.clear()  # a new browser
     page = client.get("/ui/login")
     res = client.post(
         "/ui/login",

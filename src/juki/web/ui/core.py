@@ -20,7 +20,7 @@ from fastapi.routing import APIRoute
 from juki.bootstrap import Juki
 from juki.domain.dates import JST, to_wareki
 from juki.domain.errors import DomainError, Forbidden, InvalidDate, Unauthenticated
-from juki.policy.roles import PROCEDURES, Actor, procedures_for
+from juki.policy.roles import PROCEDURES, PROTECTION_VIEW, Actor, allows, procedures_for
 from juki.services import auth, ui_queries
 from juki.web.ui import labels
 from juki.web.ui.forms import collect
@@ -189,7 +189,7 @@ class Ui:
             "csrf": self.session.csrf,
             "idle_seconds": self.j.settings.idle_lock_seconds,
             "procedures": [(c, PROCEDURES[c].name) for c in procedures_for(self.actor.role)],
-            "procedure_codes": procedures_for(self.actor.role),
+            "show_protection": allows(self.actor.role, PROTECTION_VIEW, "protection"),
             "path": self.request.url.path,
             "here": safe_next(_here(self.request)) if self.request.method == "GET" else HOME,
             "today": self.today(),
