@@ -40,8 +40,15 @@
       window.location.assign(lockUrl + "?next=" + encodeURIComponent(here));
     }
 
+    // Several tabs share one session: activity in any of them keeps the others from locking it.
+    var SHARED = "juki:lastActivity";
+    function sharedActivity() {
+      try { return parseInt(window.localStorage.getItem(SHARED) || "0", 10) || 0; } catch (e) { return 0; }
+    }
+
     function activity() {
       lastActivity = Date.now();
+      try { window.localStorage.setItem(SHARED, String(lastActivity)); } catch (e) { /* storage off: this tab only */ }
       if (warning && warning.textContent) warning.textContent = "";
       // Typing a long form makes no request: tell the server the clerk is still here.
       if (Date.now() - lastContact > keepaliveEvery) {
@@ -60,7 +67,7 @@
     document.addEventListener("htmx:afterRequest", function () { lastContact = Date.now(); });
 
     window.setInterval(function () {
-      var idle = (Date.now() - lastActivity) / 1000;
+      var idle = (Date.now() - Math.max(lastActivity, sharedActivity())) / 1000;
       var left = Math.ceil(seconds - idle);
       if (left <= 0) { lockNow(); return; }
       if (warning) warning.textContent = left <= 30 ? "あと" + left + "秒で画面をロックします" : "";
