@@ -226,3 +226,31 @@ def test_the_confirmation_writes_nothing(client, totp, j):  # type: ignore[no-un
     assert res.status_code == 200 and "出生" in res.text
     after = register_queries.get_household(j.uow, CLERK, household)
     assert after["members"] == before["members"] and after["version"] == before["version"]
+
+
+def test_an_ex_officio_entry_into_a_household_starts_at_its_address_and_waits_for_approval(
+    file_form, client, j
+):  # type: ignore[no-untyped-def]
+    household, _ = _family(j)
+    filing_id = file_form(
+        "ex-officio-entry",
+        {
+            "filed_on": "R7.6.20",
+            "changed_on": "R7.6.20",
+            "reason": "実態調査により居住の事実を確認",
+            "address.address": "東京都小平市小川町一丁目100番地5",
+            "_household": "existing",
+            "household.household_number": household,
+            "persons.0.family_name": "山田",
+            "persons.0.given_name": "同居",
+            "persons.0.family_name_kana": "ヤマダ",
+            "persons.0.given_name_kana": "ドウキョ",
+            "persons.0.birth_date": "1950-01-01",
+            "persons.0.sex": "male",
+            "persons.0.relationship": "同居人",
+        },
+        expect="決裁待ちになり",
+    )
+    assert register_queries.get_filing(j.uow, CLERK, filing_id)["approval_state"] == "pending"
+    form = unescape(client.get(f"/ui/filings/ex-officio-entry/new?household_number={household}").text)
+    assert 'value="東京都小平市小川町一丁目100番地5"' in form and 'value="existing" checked' in form

@@ -89,11 +89,14 @@ def new_filing(
 ) -> Response:
     kind = _kind(kind)
     values: dict[str, Any] = {"filed_on": wareki(ui.today())}
-    if kind in ("move-in",):
+    if kind in ("move-in", "ex-officio-entry"):
         values["address.address"] = "東京都小平市"
-        if household_number:
+        if household_number:  # joining a household: at its address
+            joined = register_queries.get_household(ui.uow, ui.actor, household_number[:20])
             values["_household"] = "existing"
-            values["household.household_number"] = household_number[:20]
+            values["household.household_number"] = joined["household_number"]
+            values["address.address"] = joined["address"]["address"]
+            values["address.katagaki"] = joined["address"].get("katagaki") or ""
     elif household_number:
         values["household_number"] = household_number[:20]
     if addressee_number:

@@ -18,7 +18,12 @@ KINDS = {
     "cancel": "取消し",
 }
 FILING_KINDS = ("move-in", "move-within", "move-out", "birth", "death", "household-change")
-EX_OFFICIO_KINDS = ("ex-officio-correction", "ex-officio-removal", "ex-officio-restoration")
+EX_OFFICIO_KINDS = (
+    "ex-officio-entry",
+    "ex-officio-correction",
+    "ex-officio-removal",
+    "ex-officio-restoration",
+)
 
 ROLE_NAMES = {
     "clerk": "窓口",
