@@ -18,7 +18,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.routing import APIRoute
 
 from juki.bootstrap import Juki
-from juki.domain.dates import JST, to_wareki
+from juki.domain.dates import JST, to_wareki, today_jst
 from juki.domain.errors import DomainError, Forbidden, InvalidDate, Unauthenticated
 from juki.policy.roles import PROCEDURES, PROTECTION_VIEW, Actor, allows, procedures_for
 from juki.services import auth, ui_queries
@@ -177,7 +177,7 @@ class Ui:
         return self.j.uow
 
     def today(self) -> date:
-        return self.j.today or datetime.now(JST).date()
+        return self.j.today or today_jst()
 
     def may(self, permission: str) -> bool:
         return self.actor.may(permission)
