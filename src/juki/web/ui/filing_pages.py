@@ -7,6 +7,7 @@ messages are the API's. Ex officio changes go to the supervisor's approval queue
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from typing import Annotated, Any
 
@@ -132,47 +133,48 @@ def validate_inline(kind: str, ui: UiDep) -> Response:
     return ui.render("_inline_errors.html", names=names, errors=result.errors, hints=result.hints)
 
 
-@router.post("/ui/filings/{kind}/confirm")
-def confirm(kind: str, ui: UiDep) -> Response:
-    """確認: the versions the filing would write, or the form again with each error beside its field."""
-    kind = _kind(kind)
+def _with_form(ui: Ui, kind: str, act: Callable[[forms.FormResult], Response]) -> Response:
+    """Read the kind's form and act on its body; an error (but a refusal) goes back beside its field."""
     result = forms.read(kind, ui.form)
     forms.parse_with_intake(kind, result)
     if result.ok:
         try:
-            preview = ui_queries.preview(ui.uow, ui.actor, kind, result.payload)
+            return act(result)
         except DomainError as exc:
             if exc.status == 403:
                 raise
             result.add(exc)
-        else:
-            return ui.render(
-                "confirm.html",
-                kind=kind,
-                values=result.values,
-                preview=preview,
-                ex_officio=kind in labels.EX_OFFICIO_KINDS,
-                payload=result.payload,
-            )
     return _form_page(ui, kind, result.values, result.errors, result.hints, status=422)
+
+
+@router.post("/ui/filings/{kind}/confirm")
+def confirm(kind: str, ui: UiDep) -> Response:
+    """確認: the versions the filing would write, or the form again with each error beside its field."""
+    kind = _kind(kind)
+    return _with_form(
+        ui,
+        kind,
+        lambda result: ui.render(
+            "confirm.html",
+            kind=kind,
+            values=result.values,
+            preview=ui_queries.preview(ui.uow, ui.actor, kind, result.payload),
+            ex_officio=kind in labels.EX_OFFICIO_KINDS,
+        ),
+    )
 
 
 @router.post("/ui/filings/{kind}")
 def submit(kind: str, ui: UiDep) -> Response:
     """登録: `filings.file` with the confirmed body; then the filing's own page (a reload files nothing twice)."""
     kind = _kind(kind)
-    result = forms.read(kind, ui.form)
-    forms.parse_with_intake(kind, result)
-    if result.ok:
-        try:
-            filed = filings.file(ui.uow, ui.actor, kind, result.payload)
-        except DomainError as exc:
-            if exc.status == 403:
-                raise
-            result.add(exc)
-        else:
-            return ui.redirect(f"/ui/filings/{filed.filing_id}?done=1")
-    return _form_page(ui, kind, result.values, result.errors, result.hints, status=422)
+    return _with_form(
+        ui,
+        kind,
+        lambda result: ui.redirect(
+            f"/ui/filings/{filings.file(ui.uow, ui.actor, kind, result.payload).filing_id}?done=1"
+        ),
+    )
 
 
 @router.get("/ui/filings")
