@@ -37,7 +37,7 @@ def test_dates_are_accepted_in_wareki_and_western_forms_and_shown_in_wareki(type
     result = forms.read("move-in", _move_in(filed_on=typed))
     assert result.payload["filed_on"] == "2025-06-02"
     assert result.values["filed_on"] == "令和7年6月2日"
-    assert result.hints["filed_on"] == "西暦 2025-06-02"
+    assert result.hints["filed_on"] == "令和7年6月2日"
 
 
 def test_the_form_builds_the_same_body_as_the_api_takes():  # type: ignore[no-untyped-def]
@@ -94,6 +94,12 @@ def test_every_wrong_field_is_named_with_the_apis_code():  # type: ignore[no-unt
 def test_an_address_error_is_put_beside_the_address_input():  # type: ignore[no-untyped-def]
     result = forms.read("move-in", _move_in(**{"address.address": "東京都小平市存在しない町1番地"}))
     assert list(result.errors) == ["address.address"]
+
+
+def test_a_foreign_residents_dates_stay_in_the_western_calendar():  # type: ignore[no-untyped-def]
+    result = forms.read("move-in", _move_in(**{"persons.0.foreign.stay_expires_on": "R10.6.1"}))
+    assert result.values["persons.0.foreign.stay_expires_on"] == "2028年6月1日"
+    assert result.payload["persons"][0]["foreign"]["stay_expires_on"] == "2028-06-01"
 
 
 def test_the_intakes_first_error_joins_the_form_and_inline_checks_skip_fields_not_yet_filled():  # type: ignore[no-untyped-def]

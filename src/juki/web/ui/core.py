@@ -58,6 +58,12 @@ def wareki(value: Any) -> str:
         return d.isoformat()
 
 
+def seireki(value: Any) -> str:
+    """A date in the western calendar, written the Japanese way: 2028年6月1日 (a foreign resident's dates, j90)."""
+    d = _date(value)
+    return "" if d is None else f"{d.year}年{d.month}月{d.day}日"
+
+
 def jst(value: Any) -> str:
     """A stored timestamp (UTC) as Japan time: 令和7年6月2日 10:31."""
     if value in (None, ""):
@@ -82,6 +88,7 @@ _env = jinja2.Environment(
 )
 _env.filters.update(
     wareki=wareki,
+    seireki=seireki,
     jst=jst,
     grouped=grouped,
     sex=labels.sex,

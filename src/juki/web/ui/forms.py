@@ -181,8 +181,10 @@ def _date(result: FormResult, name: str, text: str) -> str | None:
         shown = to_wareki(parsed)
     except InvalidDate:
         shown = parsed.isoformat()
+    if ".foreign." in name:  # a foreign resident's dates are kept in the western calendar (標準仕様書 j90)
+        shown = f"{parsed.year}年{parsed.month}月{parsed.day}日"
     result.values[name] = shown
-    result.hints[name] = f"西暦 {parsed.isoformat()}"
+    result.hints[name] = shown  # how the date was read
     return parsed.isoformat()
 
 
