@@ -16,6 +16,15 @@ class Settings(BaseSettings):
     login_rate_limit: int = 10  # failed sign-ins per terminal per minute before further attempts are refused
     bulk_output_threshold: int = 100  # outputs of more persons than this need a data controller's approval
     idle_lock_seconds: int = 300
+    # The auditor's reports (issue 3 §4): business hours in Japan time ([start, end) is inside) and thresholds.
+    audit_business_start: str = "08:30"
+    audit_business_end: str = "17:15"
+    audit_mass_window_minutes: int = 60  # the sliding window of the mass-search report
+    audit_mass_searches: int = 30  # more searches than this in one window
+    audit_mass_persons: int = 50  # more distinct persons shown than this in one window
+    audit_large_search_results: int = 20  # one search showing more persons than this
+    audit_related_days: int = 7  # a view is related to the same staff's filing for the person within ± days
+    audit_report_max_rows: int = 10000  # longer reports are cut and marked truncated
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -10,6 +10,7 @@ from sqlalchemy import Connection, Engine, insert, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from juki.adapters import tables as t
+from juki.adapters.audit_store import SqlAuditStore
 from juki.adapters.controls_store import SqlControlsStore
 from juki.adapters.queries import SqlQueries, seal_secrets
 from juki.adapters.repository import SqlRegisterReader, next_counter, write_outcome
@@ -45,6 +46,7 @@ class SqlUnitOfWork:
         self.controls: Any = SqlControlsStore(self.conn)
         self.webauthn: Any = SqlWebAuthnStore(self.conn)
         self.subject_requests: Any = SqlSubjectRequestStore(self.conn)
+        self.audit: Any = SqlAuditStore(self.conn)
         return self
 
     def __exit__(

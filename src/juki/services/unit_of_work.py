@@ -19,6 +19,7 @@ class UnitOfWork(Protocol):
     controls: Any  # work orders, 支援措置, alerts, bulk outputs, media records (adapters.controls_store)
     webauthn: Any  # WebAuthn credentials and challenges (adapters.webauthn_store)
     subject_requests: Any  # 開示・訂正・利用停止請求 (adapters.subject_request_store)
+    audit: Any  # the operation log's read side for the auditor (adapters.audit_store)
     now: datetime
 
     def __enter__(self) -> UnitOfWork: ...

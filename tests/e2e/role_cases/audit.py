@@ -1,0 +1,18 @@
+"""The auditor's log search and reports (issue 3 §4): the auditor alone; everyone else gets 403 and a log entry."""
+
+from __future__ import annotations
+
+from tests.e2e.role_cases.common import Call
+
+AUDITORS = frozenset({"auditor"})
+
+CALLS: dict[tuple[str, str], Call] = {
+    ("GET", "/api/v1/audit/log"): Call(
+        AUDITORS, 200, lambda w: (f"/api/v1/audit/log?target={w.family[0]}&limit=50", None)
+    ),
+    ("GET", "/api/v1/audit/reports/{kind}"): Call(
+        AUDITORS,
+        200,
+        lambda w: ("/api/v1/audit/reports/unrelated_lookups?from=2025-06-01&to=2025-06-30&format=csv", None),
+    ),
+}
