@@ -60,7 +60,6 @@ def _form_page(
     kind: str,
     values: dict[str, Any],
     errors: dict[str, dict[str, Any]] | None = None,
-    hints: dict[str, str] | None = None,
     status: int = 200,
 ) -> Response:
     errors = dict(errors or {})
@@ -74,7 +73,7 @@ def _form_page(
         kind=kind,
         values=values,
         errors=errors,
-        hints=hints or {},
+        hints={},
         first_error=first_error,
         persons=persons,
         **subject,
@@ -144,7 +143,7 @@ def _with_form(ui: Ui, kind: str, act: Callable[[forms.FormResult], Response]) -
             if exc.status == 403:
                 raise
             result.add(exc)
-    return _form_page(ui, kind, result.values, result.errors, result.hints, status=422)
+    return _form_page(ui, kind, result.values, result.errors, status=422)  # dates come back in wareki
 
 
 @router.post("/ui/filings/{kind}/confirm")
