@@ -128,3 +128,17 @@ def test_audit_verify_notices_entries_cut_off_the_end(j, db_url):
         conn.execute(text(f"DELETE FROM operation_log WHERE seq = {base + 2}"))
     bad = runner.invoke(app, ["audit", "verify", "--db", db_url])
     assert bad.exit_code != 0 and f"BROKEN at entry {base + 2}" in bad.output
+
+
+def test_audit_verify_names_an_entry_edited_in_place(j, db_url):
+    base = _log_head(j)
+    filings.file(j.uow, CLERK, "move-in", f.move_in())
+    filings.file(j.uow, CLERK, "move-in", f.move_in([f.person(family_name="鈴木")]))
+    with j.engine.begin() as conn:  # someone with database access rewrites who did it
+        if j.engine.dialect.name == "sqlite":
+            conn.execute(text("DROP TRIGGER operation_log_no_update"))
+        else:
+            conn.execute(text("ALTER TABLE operation_log DISABLE TRIGGER operation_log_append_only"))
+        conn.execute(text(f"UPDATE operation_log SET staff_id = 'someone' WHERE seq = {base + 1}"))
+    bad = runner.invoke(app, ["audit", "verify", "--db", db_url])
+    assert bad.exit_code != 0 and f"BROKEN at entry {base + 1}" in bad.output
