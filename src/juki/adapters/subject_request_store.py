@@ -1,10 +1,128 @@
-"""Data-subject requests (開示・訂正・利用停止請求, issue 3 §7) in SQL, read and written through the unit of work."""
+"""Data-subject requests (開示・訂正・利用停止請求, issue 3 §7) in SQL, read and written through the unit of work.
+
+Besides the requests themselves, this store answers the disclosure package's two questions about one person:
+who used their record (the operation log) and what went out about them (the outbox). Neither reads a whole table:
+
+- The log's `targets` is a JSON list on both engines. PostgreSQL finds a person with JSON containment,
+  `targets::jsonb @> '["<number>"]'`, which the GIN index `ix_operation_log_targets` (migration 0005) answers.
+  SQLite has no index for a value inside a JSON array, so there the query is narrowed by time — nobody can have
+  used a record before it was first recorded, so entries before the person's first version are never read
+  (`ix_operation_log_at`) — and the rest is matched on the JSON text, `"<number>"` with its quotes (numbers are
+  digits only, so nothing in the pattern is a wildcard). Both engines then check the list itself in Python, so a
+  string that merely contains the number never counts.
+- The outbox has `ix_outbox_addressee` (migration 0005).
+"""
 
 from __future__ import annotations
 
-from sqlalchemy import Connection
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Connection, Text, and_, cast, insert, or_, select, update
+from sqlalchemy.dialects.postgresql import JSONB
+
+from juki.adapters import tables as t
+from juki.adapters.repository import next_counter
+from juki.domain.errors import Conflict
+from juki.domain.subject_requests import ANSWERED
+
+sr = t.subject_requests.c
 
 
 class SqlSubjectRequestStore:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
+
+    # --- the requests -------------------------------------------------------------------------------------------
+
+    def add(self, values: dict[str, Any], today: date) -> str:
+        seq = next_counter(self.conn, "subject_request")
+        request_id = f"SR{today:%Y%m%d}-{seq:07d}"
+        self.conn.execute(insert(t.subject_requests).values(request_id=request_id, version=1, **values))
+        return request_id
+
+    def get(self, request_id: str) -> Any:
+        return self.conn.execute(select(t.subject_requests).where(sr.request_id == request_id)).first()
+
+    def change(self, request_id: str, version: int, values: dict[str, Any]) -> None:
+        """One step of the request, if nobody took another step since it was read."""
+        done = self.conn.execute(
+            update(t.subject_requests)
+            .where(sr.request_id == request_id, sr.version == version)
+            .values(version=version + 1, **values)
+        )
+        if done.rowcount != 1:
+            raise Conflict("この請求は他の職員が処理しました。もう一度照会してください", "request_id")
+
+    def find(
+        self,
+        *,
+        kind: str | None = None,
+        state: str | None = None,
+        addressee_number: str | None = None,
+        overdue_on: date | None = None,
+        not_overdue_on: date | None = None,
+        limit: int = 200,
+    ) -> list[Any]:
+        """Requests by filter; `overdue_on=today`: not answered and past their last day (`not_overdue_on`: the rest)."""
+        q = select(t.subject_requests)
+        if kind:
+            q = q.where(sr.kind == kind)
+        if state:
+            q = q.where(sr.state == state)
+        if addressee_number:
+            q = q.where(sr.addressee_number == addressee_number)
+        if overdue_on is not None:
+            q = q.where(sr.state != ANSWERED, sr.due_on < overdue_on)
+        if not_overdue_on is not None:
+            q = q.where(or_(sr.state == ANSWERED, sr.due_on >= not_overdue_on))
+        return list(self.conn.execute(q.order_by(sr.due_on, sr.request_id).limit(limit)).all())
+
+    def staff_member(self, staff_id: str) -> Any:
+        return self.conn.execute(
+            select(t.staff.c.staff_id, t.staff.c.active).where(t.staff.c.staff_id == staff_id)
+        ).first()
+
+    # --- what the disclosure package shows ----------------------------------------------------------------------
+
+    def log_entries_about(self, addressee_number: str, since: datetime) -> list[Any]:
+        """Completed operations (`result = ok`) whose targets name the person, oldest first, with the department
+        of the staff member who did them."""
+        log = t.operation_log.c
+        if self.conn.dialect.name == "postgresql":
+            names_person = cast(log.targets, JSONB).contains([addressee_number])
+        else:
+            names_person = cast(log.targets, Text).like(f'%"{addressee_number}"%')
+        q = (
+            select(
+                log.seq,
+                log.at,
+                log.staff_name,
+                log.role,
+                t.staff.c.department,
+                log.procedure,
+                log.action,
+                log.my_number_shown,
+                log.targets,
+            )
+            .outerjoin(t.staff, t.staff.c.staff_id == log.staff_id)
+            .where(and_(log.at >= since, log.result == "ok", names_person))
+            .order_by(log.at, log.seq)
+        )
+        return [row for row in self.conn.execute(q) if addressee_number in (row.targets or ())]
+
+    def change_feed(self, addressee_number: str) -> list[Any]:
+        o = t.outbox.c
+        return list(
+            self.conn.execute(
+                select(o.seq, o.event, o.version, o.change_reason, o.changed_on, o.filing_id, o.recorded_at)
+                .where(o.addressee_number == addressee_number)
+                .order_by(o.seq)
+            ).all()
+        )
+
+    def cursors(self) -> dict[str, int]:
+        c = t.subscriber_cursors.c
+        return {
+            row.subscriber: int(row.position) for row in self.conn.execute(select(c.subscriber, c.position))
+        }
