@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from sqlalchemy.engine import make_url
 
 from juki.adapters.db import migrate
 from juki.bootstrap import Juki, build
+from tests.webauthn_authenticator import SoftAuthenticator, enrol
 
 PG_URL = os.environ.get("JUKI_TEST_POSTGRES_URL")
 TODAY = date(2025, 6, 30)
@@ -53,6 +55,20 @@ def _seed_staff(j: Juki) -> dict[str, str]:
     return secrets
 
 
+def _enrol_authenticators(j: Juki, secrets: dict[str, str]) -> dict[str, SoftAuthenticator]:
+    """A CS operator signs in with WebAuthn as well: give each a software authenticator, enrolled with an
+    administrator's code. It uses the previous step's one-time code, so a test's current code is newer."""
+    from juki.services.auth import STRONG_FACTOR_ROLES
+
+    authenticators = {}
+    for key, (username, _, _) in STAFF.items():
+        if key in STRONG_FACTOR_ROLES:
+            authenticators[username] = SoftAuthenticator()
+            otp = pyotp.TOTP(secrets[username]).at(time.time() - 30)
+            enrol(j, username, PASSWORD, otp, authenticators[username])
+    return authenticators
+
+
 def _pg_admin_conn() -> psycopg.Connection:
     url = make_url(PG_URL or "")
     return psycopg.connect(
@@ -74,6 +90,7 @@ class Template:
     kind: str
     location: str  # SQLite file path or PostgreSQL database name
     secrets: dict[str, str]
+    authenticators: dict[str, SoftAuthenticator] = field(default_factory=dict)  # by username (CS operators)
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -95,8 +112,9 @@ def template(engine_kind: str, tmp_path_factory: pytest.TempPathFactory) -> Iter
         path = tmp_path_factory.mktemp("template") / "template.db"
         j = build(str(path))
         secrets = _seed_staff(j)
+        authenticators = _enrol_authenticators(j, secrets)
         j.engine.dispose()
-        yield Template("sqlite", str(path), secrets)
+        yield Template("sqlite", str(path), secrets, authenticators)
         return
     name = f"juki_tpl_{uuid.uuid4().hex[:8]}"
     with _pg_admin_conn() as conn:
@@ -104,8 +122,9 @@ def template(engine_kind: str, tmp_path_factory: pytest.TempPathFactory) -> Iter
     migrate(_pg_url(name))
     j = build(_pg_url(name), run_migrations=False)
     secrets = _seed_staff(j)
+    authenticators = _enrol_authenticators(j, secrets)
     j.engine.dispose()
-    yield Template("postgres", name, secrets)
+    yield Template("postgres", name, secrets, authenticators)
     with _pg_admin_conn() as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 

@@ -25,6 +25,9 @@ class Settings(BaseSettings):
     audit_large_search_results: int = 20  # one search showing more persons than this
     audit_related_days: int = 7  # a view is related to the same staff's filing for the person within ± days
     audit_report_max_rows: int = 10000  # longer reports are cut and marked truncated
+    webauthn_rp_id: str = "localhost"
+    webauthn_origin: str = "http://localhost:8000"
+    webauthn_rp_name: str = "juki 住民基本台帳"
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -315,6 +315,75 @@ media_exports = Table(
 
 APPEND_ONLY = ("resident_versions", "operation_log", "outbox", "media_exports")
 
+# --- WebAuthn (migration 0004) ---
+# The strong factor (issue 3 §1; services/webauthn.py). A staff member's authenticators: the public key and the
+# signature counter, which must grow with every sign-in (a counter that does not marks a cloned authenticator).
+# Deactivated, never deleted. Ids and keys are base64url text.
+webauthn_credentials = Table(
+    "webauthn_credentials",
+    metadata,
+    Column("credential_id", String(1400), primary_key=True),  # a raw id is at most 1023 bytes
+    Column("staff_id", String(40), nullable=False),
+    Column("public_key", Text, nullable=False),  # COSE key
+    Column("sign_count", BigInteger, nullable=False),
+    Column("transports", JSON, nullable=False),
+    Column("aaguid", String(36), nullable=False),  # the authenticator's model
+    Column("name", String(100), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("last_used_at", DateTime(timezone=True)),
+    Column("active", Boolean, nullable=False),
+    Column("deactivated_at", DateTime(timezone=True)),
+    Column("deactivated_by", String(40)),
+    ForeignKeyConstraint(["staff_id"], ["staff.staff_id"]),
+    Index("ix_webauthn_credentials_staff", "staff_id"),
+)
+
+# One-time challenges, kept server-side: bound to one staff member and one purpose (register / authenticate),
+# used once (`used_at`), expiring after a few minutes. A registration opened with an enrolment code names it.
+webauthn_challenges = Table(
+    "webauthn_challenges",
+    metadata,
+    Column("challenge_id", String(64), primary_key=True),
+    Column("staff_id", String(40), nullable=False),
+    Column("purpose", String(20), nullable=False),
+    Column("challenge", String(100), nullable=False),
+    Column("enrolment_code_id", String(40)),
+    Column("terminal", String(100), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("used_at", DateTime(timezone=True)),
+    ForeignKeyConstraint(["staff_id"], ["staff.staff_id"]),
+    Index("ix_webauthn_challenges_expires_at", "expires_at"),
+)
+
+# An administrator's one-time enrolment code (kept as a hash): with password and one-time code it lets a staff
+# member register an authenticator without a session — the only way a CS operator's authenticator is registered.
+webauthn_enrolment_codes = Table(
+    "webauthn_enrolment_codes",
+    metadata,
+    Column("code_id", String(40), primary_key=True),
+    Column("staff_id", String(40), nullable=False),
+    Column("code_hash", String(64), nullable=False),
+    Column("issued_by", String(40), nullable=False),
+    Column("issued_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("used_at", DateTime(timezone=True)),
+    Column("revoked_at", DateTime(timezone=True)),  # a newer code for the same account replaces it
+    ForeignKeyConstraint(["staff_id"], ["staff.staff_id"]),
+    UniqueConstraint("code_hash"),
+    Index("ix_webauthn_enrolment_codes_staff", "staff_id"),
+)
+
+# Which authenticator opened a session: a CS operator's session counts only while it has one that is active.
+webauthn_sessions = Table(
+    "webauthn_sessions",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("credential_id", String(1400), nullable=False),
+    ForeignKeyConstraint(["token_hash"], ["sessions.token_hash"]),
+    ForeignKeyConstraint(["credential_id"], ["webauthn_credentials.credential_id"]),
+)
+
 # --- data-subject requests (migration 0005) ---
 from sqlalchemy import cast  # noqa: E402
 from sqlalchemy.dialects.postgresql import JSONB  # noqa: E402

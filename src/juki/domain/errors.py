@@ -121,3 +121,10 @@ class Unauthenticated(DomainError):
 class RateLimited(DomainError):
     code = "rate_limited"
     status = 429
+
+
+class WebAuthnRequired(DomainError):
+    """Password and one-time code are right, but the role signs in with a WebAuthn authenticator as well."""
+
+    code = "webauthn_required"
+    status = 401

@@ -1,4 +1,9 @@
-"""Staff accounts and sign-in: argon2id passwords, a TOTP second factor, bearer tokens stored only as hashes."""
+"""Staff accounts and sign-in: argon2id passwords, a TOTP second factor, bearer tokens stored only as hashes.
+
+A role in `STRONG_FACTOR_ROLES` (the CS operator: 生体認証による操作者認証, PIA III) never gets a token from password
+and one-time code alone: `login` answers `webauthn_required`, the sign-in goes on in services/webauthn.py, and
+`authenticate` honours such a role's session only while the authenticator that opened it is active.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +18,14 @@ import pyotp
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from juki.domain.errors import Forbidden, InvalidField, RateLimited, Unauthenticated, redact
+from juki.domain.errors import (
+    Forbidden,
+    InvalidField,
+    RateLimited,
+    Unauthenticated,
+    WebAuthnRequired,
+    redact,
+)
 from juki.policy.roles import DEFAULT_PROCEDURE, PROCEDURES, ROLES, Actor
 from juki.services.audit import LogEntry
 from juki.services.unit_of_work import UnitOfWorkFactory, utc_now
@@ -21,6 +33,12 @@ from juki.services.unit_of_work import UnitOfWorkFactory, utc_now
 _hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
 _REFUSED = "ユーザー名、パスワードまたはワンタイムコードが正しくありません"
 DEMO_REGISTER = "demo"
+# Roles that sign in with password, one-time code *and* a WebAuthn assertion with user verification.
+STRONG_FACTOR_ROLES = frozenset({"cs_operator"})
+
+
+def needs_webauthn(role: str) -> bool:
+    return role in STRONG_FACTOR_ROLES
 
 
 @dataclass(frozen=True)
@@ -29,8 +47,12 @@ class Token:
     expires_in: int
 
 
-def _digest(token: str) -> str:
+def token_hash(token: str) -> str:
+    """What the register keeps of a bearer token."""
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+_digest = token_hash  # the name services/ui_queries.py imports
 
 
 def create_staff(
@@ -59,8 +81,13 @@ def create_staff(
     return secret
 
 
-def _actor(row: Any, terminal: str) -> Actor:
+def actor_of(row: Any, terminal: str) -> Actor:
     return Actor(row.staff_id, row.display_name, row.role, terminal, row.department)
+
+
+def anonymous(username: str, terminal: str) -> Actor:
+    """Who a log entry names when no account matches (a username typed as a My Number is masked)."""
+    return Actor(redact(username)[:40], "(不明)", "none", terminal)
 
 
 def _expired(row: Any, now: datetime) -> bool:
@@ -88,6 +115,61 @@ def _password_ok(row: Any, password: str) -> bool:
         return False
 
 
+def usable(uow: Any, row: Any, max_failures: int) -> bool:
+    """Active, within its validity period, not locked out, and not a demo account in a production register."""
+    demo_ok = not row.is_demo or uow.staff.setting("register_kind") == DEMO_REGISTER
+    return bool(row.active and not _expired(row, uow.now) and row.failed_logins < max_failures and demo_ok)
+
+
+def check_password_and_otp(
+    uow: Any,
+    username: str,
+    password: str,
+    otp: str,
+    terminal: str,
+    max_failures: int,
+    rate_limit: int,
+) -> tuple[Any, int]:
+    """The first two factors, inside the caller's unit of work: the account's row and the one-time code's step.
+
+    A refusal is counted towards lock-out, logged (`auth:login` failed: the terminal's rate limit counts these
+    whichever door they came through), committed and raised. Nothing is recorded on success: the caller decides.
+    A terminal with `rate_limit` failed attempts in the last minute is refused before any password is checked
+    (guessing across many accounts from one place is slowed as well as guessing at one account).
+    """
+    # What is looked up and logged must be storable text (no NUL, no lone surrogates).
+    username = "".join(ch for ch in username if ch.isprintable() and not 0xD800 <= ord(ch) <= 0xDFFF)
+    if uow.staff.failures_from(terminal[:100], uow.now - timedelta(minutes=1)) >= rate_limit:
+        uow.log(anonymous(username, terminal), LogEntry("auth:login", result="rate_limited"))
+        uow.commit()
+        raise RateLimited("ログインの試行が多すぎます。しばらく待ってからやり直してください")
+    row = uow.staff.by_username(username)
+    ok = row is not None and usable(uow, row, max_failures) and _password_ok(row, password)
+    step = _otp_step(row, otp, time.time()) if ok else None
+    if row is None or step is None:
+        if row is not None:
+            uow.staff.record_failure(row.staff_id)
+        uow.log(
+            actor_of(row, terminal) if row else anonymous(username, terminal),
+            LogEntry("auth:login", result="failed"),
+        )
+        uow.commit()
+        raise Unauthenticated(_REFUSED)
+    return row, step
+
+
+def open_session(uow: Any, row: Any, terminal: str, ttl_seconds: int) -> Token:
+    token = secrets.token_urlsafe(32)
+    now = utc_now()
+    uow.staff.add_session(
+        dict(
+            token_hash=token_hash(token), staff_id=row.staff_id, created_at=now,
+            expires_at=now + timedelta(seconds=ttl_seconds), revoked=False, terminal=terminal[:100],
+        )
+    )  # fmt: skip
+    return Token(token, ttl_seconds)
+
+
 def login(
     uow_factory: UnitOfWorkFactory,
     username: str,
@@ -100,46 +182,22 @@ def login(
 ) -> Token:
     """Sign in with password and one-time code; every attempt is logged, failures count towards lock-out.
 
-    A terminal with `rate_limit` failed attempts in the last minute is refused before any password is checked
-    (guessing across many accounts from one place is slowed as well as guessing at one account).
+    For a role that needs the strong factor, right password and code answer `webauthn_required` (logged) and
+    leave the code unused, so that the same code opens the WebAuthn sign-in (services/webauthn.py).
     """
-    # What is looked up and logged must be storable text (no NUL, no lone surrogates).
-    username = "".join(ch for ch in username if ch.isprintable() and not 0xD800 <= ord(ch) <= 0xDFFF)
     with uow_factory() as uow:
-        if uow.staff.failures_from(terminal[:100], uow.now - timedelta(minutes=1)) >= rate_limit:
-            anonymous = Actor(redact(username)[:40], "(不明)", "none", terminal)
-            uow.log(anonymous, LogEntry("auth:login", result="rate_limited"))
+        row, step = check_password_and_otp(uow, username, password, otp, terminal, max_failures, rate_limit)
+        if needs_webauthn(row.role):
+            uow.log(actor_of(row, terminal), LogEntry("auth:login", result="webauthn_required"))
             uow.commit()
-            raise RateLimited("ログインの試行が多すぎます。しばらく待ってからやり直してください")
-        row = uow.staff.by_username(username)
-        demo_ok = row is None or not row.is_demo or uow.staff.setting("register_kind") == DEMO_REGISTER
-        usable = (
-            row is not None
-            and row.active
-            and not _expired(row, uow.now)
-            and row.failed_logins < max_failures
-            and demo_ok
-        )
-        step = _otp_step(row, otp, time.time()) if usable and _password_ok(row, password) else None
-        if row is None or step is None:
-            actor = _actor(row, terminal) if row else Actor(redact(username)[:40], "(不明)", "none", terminal)
-            if row is not None:
-                uow.staff.record_failure(row.staff_id)
-            uow.log(actor, LogEntry("auth:login", result="failed"))
-            uow.commit()
-            raise Unauthenticated(_REFUSED)
-        token = secrets.token_urlsafe(32)
-        now = utc_now()
-        uow.staff.record_success(row.staff_id, step)
-        uow.staff.add_session(
-            dict(
-                token_hash=_digest(token), staff_id=row.staff_id, created_at=now,
-                expires_at=now + timedelta(seconds=ttl_seconds), revoked=False, terminal=terminal[:100],
+            raise WebAuthnRequired(
+                "この役割のサインインには、パスワードとワンタイムコードに加えて生体認証（WebAuthn）が必要です"
             )
-        )  # fmt: skip
-        uow.log(_actor(row, terminal), LogEntry("auth:login"))
+        uow.staff.record_success(row.staff_id, step)
+        token = open_session(uow, row, terminal, ttl_seconds)
+        uow.log(actor_of(row, terminal), LogEntry("auth:login"))
         uow.commit()
-    return Token(token, ttl_seconds)
+    return token
 
 
 def authenticate(
@@ -151,10 +209,13 @@ def authenticate(
     (`forbidden`, logged). A contractor's permissions are those its active work orders grant.
     """
     with uow_factory() as uow:
-        row = uow.staff.session(_digest(token))
+        row = uow.staff.session(token_hash(token))
         now = uow.now
         orders = uow.staff.active_work_orders(row.staff_id, now) if row is not None else []
-    if row is None or row.revoked or not row.active or _expired(row, now):
+        # A strong-factor role's session counts only while the authenticator that opened it is active.
+        strong_ok = row is None or not needs_webauthn(row.role)
+        strong_ok = strong_ok or uow.webauthn.session_credential_active(token_hash(token))
+    if row is None or row.revoked or not row.active or _expired(row, now) or not strong_ok:
         raise Unauthenticated("認証が必要です")
     expires = row.expires_at if row.expires_at.tzinfo else row.expires_at.replace(tzinfo=UTC)
     if expires <= now:
@@ -178,7 +239,7 @@ def authenticate(
 
 def logout(uow_factory: UnitOfWorkFactory, token: str, actor: Actor) -> None:
     with uow_factory() as uow:
-        uow.staff.revoke(_digest(token))
+        uow.staff.revoke(token_hash(token))
         uow.log(actor, LogEntry("auth:logout"))
         uow.commit()
 
