@@ -47,7 +47,7 @@ def sign_in(client: TestClient, totp, role: str = "clerk") -> str:  # type: igno
         },
     )
     assert res.status_code == 303 and res.headers["location"] == "/ui/", res.text
-    return _csrf(client.get("/ui/").text)
+    return _csrf(client.get("/ui/", follow_redirects=True).text)  # the auditor's front page is the log
 
 
 def _log(j: Juki, action: str) -> list[object]:

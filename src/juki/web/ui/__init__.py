@@ -6,8 +6,15 @@ the idle period on the server, check a CSRF secret on every POST, and call the s
 
 from fastapi import APIRouter
 
-from juki.web.ui import auth_pages, filing_pages, protection_pages, register_pages
+from juki.web.ui import (
+    audit_pages,
+    auth_pages,
+    filing_pages,
+    protection_pages,
+    register_pages,
+    request_pages,
+)
 
 router = APIRouter(include_in_schema=False)
-for _pages in (auth_pages, register_pages, filing_pages, protection_pages):
+for _pages in (auth_pages, register_pages, filing_pages, protection_pages, request_pages, audit_pages):
     router.include_router(_pages.router)

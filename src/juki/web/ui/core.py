@@ -20,7 +20,17 @@ from fastapi.routing import APIRoute
 from juki.bootstrap import Juki
 from juki.domain.dates import JST, to_wareki, today_jst
 from juki.domain.errors import DomainError, Forbidden, InvalidDate, Unauthenticated
-from juki.policy.roles import PROCEDURES, PROTECTION_VIEW, Actor, allows, procedures_for
+from juki.policy.roles import (
+    LOG_READ,
+    PROCEDURES,
+    PROTECTION_VIEW,
+    REGISTER_FILE,
+    REGISTER_READ,
+    SUBJECT_REQUEST_FILE,
+    Actor,
+    allows,
+    procedures_for,
+)
 from juki.services import auth, ui_queries
 from juki.web.ui import labels
 from juki.web.ui.forms import collect
@@ -196,12 +206,24 @@ class Ui:
             "csrf": self.session.csrf,
             "idle_seconds": self.j.settings.idle_lock_seconds,
             "procedures": [(c, PROCEDURES[c].name) for c in procedures_for(self.actor.role)],
-            "show_protection": allows(self.actor.role, PROTECTION_VIEW, "protection"),
+            "nav": {
+                "register": self.may(REGISTER_READ),
+                "file": self.may(REGISTER_FILE),
+                "audit": self.may(LOG_READ),
+                "protection": allows(self.actor.role, PROTECTION_VIEW, "protection"),
+                "requests": allows(self.actor.role, SUBJECT_REQUEST_FILE, "subject_request"),
+            },
             "path": self.request.url.path,
             "here": safe_next(_here(self.request)) if self.request.method == "GET" else HOME,
             "today": self.today(),
             **extra,
         }
+
+    def switch_to(self, procedure: str, target: str) -> HTMLResponse:
+        """A screen of another 事務: say so, and offer to act for it (the policy decides if the role may)."""
+        name = PROCEDURES[procedure].name
+        allowed = procedure in procedures_for(self.actor.role)
+        return self.render("switch.html", 403, procedure=procedure, name=name, target=target, allowed=allowed)
 
     def render(self, template: str, status: int = 200, **extra: Any) -> HTMLResponse:
         return write(self.request, render_html(template, status, **self.context(**extra)), self.session)  # type: ignore[return-value]

@@ -24,7 +24,7 @@ def _page(ui: Ui, subject: str = "", status: int = 200, **extra: Any) -> Respons
         )
         alerts = protection.list_alerts(ui.uow, ui.actor)
     except Forbidden:
-        return ui.render("protection.html", status=403, forbidden=True)
+        return ui.switch_to("protection", "/ui/protection")
     shown = [m for m in measures["measures"] if not subject or m["subject"] == subject]
     return ui.render(
         "protection.html",

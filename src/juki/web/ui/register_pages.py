@@ -8,7 +8,15 @@ from fastapi import APIRouter, Depends, Response
 
 from juki.domain.errors import DomainError
 from juki.domain.identifiers import validate_addressee_number, validate_household_number
-from juki.policy.roles import MY_NUMBER_REVEAL, PROTECTION_VIEW, REGISTER_APPROVE, REGISTER_FILE
+from juki.policy.roles import (
+    DEFAULT_PROCEDURE,
+    LOG_READ,
+    MY_NUMBER_REVEAL,
+    PROTECTION_VIEW,
+    REGISTER_APPROVE,
+    REGISTER_FILE,
+    REGISTER_READ,
+)
 from juki.services import register_queries, ui_queries
 from juki.web.ui import labels
 from juki.web.ui.core import Ui, UiRoute, current
@@ -20,6 +28,11 @@ SEARCH_KEYS = ("name", "birth_date", "address", "sex")
 
 @router.get("/ui/")
 def search_page(ui: UiDep) -> Response:
+    """The front page: the search, or for a role without the register (the auditor) its own first screen."""
+    if not ui.may(REGISTER_READ):
+        if ui.may(LOG_READ):
+            return ui.redirect("/ui/audit")
+        return ui.switch_to(DEFAULT_PROCEDURE.get(ui.actor.role, "resident_record"), "/ui/")
     return _search(ui, {k: "" for k in SEARCH_KEYS})
 
 
