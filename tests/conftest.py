@@ -24,6 +24,8 @@ from juki.adapters.db import migrate
 from juki.bootstrap import Juki, build
 from tests.webauthn_authenticator import SoftAuthenticator, enrol
 
+pytest_plugins = ["tests.leakcheck"]  # every answer, log line and written file is scanned for My Numbers
+
 PG_URL = os.environ.get("JUKI_TEST_POSTGRES_URL")
 TODAY = date(2025, 6, 30)
 PASSWORD = "correct horse battery staple"
