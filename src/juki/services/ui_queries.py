@@ -18,7 +18,7 @@ from juki.domain.register import Outcome
 from juki.policy.roles import REGISTER_FILE, REGISTER_READ, Actor
 from juki.services import protection
 from juki.services.audit import LogEntry
-from juki.services.auth import _digest, _expired, _password_ok
+from juki.services.auth import _password_ok, actor_of, token_hash, usable
 from juki.services.authorization import authorize
 from juki.services.filings import HANDLERS, _join_secrets
 from juki.services.unit_of_work import UnitOfWorkFactory
@@ -154,23 +154,22 @@ def unlock(uow_factory: UnitOfWorkFactory, token: str, password: str, max_failur
     `password` for a wrong password, without a field when the session is over.
     """
     with uow_factory() as uow:
-        row = uow.staff.session(_digest(token))
-        now = uow.now
+        row = uow.staff.session(token_hash(token))
         expires = None if row is None else row.expires_at
         if expires is not None and expires.tzinfo is None:
             expires = expires.replace(tzinfo=UTC)
-        if row is None or row.revoked or not row.active or _expired(row, now) or (expires and expires <= now):
+        if row is None or row.revoked or (expires and expires <= uow.now) or not row.active:
             raise Unauthenticated("セッションが終了しました。もう一度ログインしてください")
-        actor = Actor(row.staff_id, row.display_name, row.role, row.terminal, row.department)
-        if row.failed_logins < max_failures and _password_ok(row, password):
+        actor = actor_of(row, row.terminal)
+        if usable(uow, row, max_failures) and _password_ok(row, password):
             uow.staff.record_success(row.staff_id, row.last_otp_step)
             uow.log(actor, LogEntry("ui:unlock"))
             uow.commit()
             return
         uow.staff.record_failure(row.staff_id)
-        ended = row.failed_logins + 1 >= max_failures
+        ended = row.failed_logins + 1 >= max_failures or not usable(uow, row, max_failures)
         if ended:
-            uow.staff.revoke(_digest(token))
+            uow.staff.revoke(token_hash(token))
         uow.log(actor, LogEntry("ui:unlock", result="failed"))
         uow.commit()
     if ended:
