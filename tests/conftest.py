@@ -60,7 +60,7 @@ def _seed_staff(j: Juki) -> dict[str, str]:
 def _enrol_authenticators(j: Juki, secrets: dict[str, str]) -> dict[str, SoftAuthenticator]:
     """A CS operator signs in with WebAuthn as well: give each a software authenticator, enrolled with an
     administrator's code. It uses the previous step's one-time code, so a test's current code is newer."""
-    from juki.services.auth import STRONG_FACTOR_ROLES
+    from juki.policy.roles import STRONG_FACTOR_ROLES
 
     authenticators = {}
     for key, (username, _, _) in STAFF.items():

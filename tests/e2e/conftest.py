@@ -6,7 +6,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from juki.bootstrap import Juki
-from juki.services.auth import STRONG_FACTOR_ROLES
+from juki.policy.roles import STRONG_FACTOR_ROLES
 from juki.web.app import create_app
 from tests.conftest import PASSWORD, STAFF, Template
 from tests.webauthn_authenticator import sign_in

@@ -26,8 +26,8 @@ from sqlalchemy import func, select
 
 from juki.adapters import tables as t
 from juki.bootstrap import Juki, build
+from juki.policy.roles import STRONG_FACTOR_ROLES
 from juki.services import filings
-from juki.services.auth import STRONG_FACTOR_ROLES
 from juki.web.app import create_app
 from tests import factories as f
 from tests.conftest import PASSWORD, STAFF, TODAY, Template, _pg_admin_conn, _pg_url

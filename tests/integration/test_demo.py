@@ -12,6 +12,7 @@ import json
 import random
 import re
 import stat
+import time
 import uuid
 from collections import Counter, defaultdict
 from collections.abc import Iterator
@@ -32,7 +33,7 @@ from juki.bootstrap import Juki, build
 from juki.demo import generator
 from juki.demo.generator import NotADemoRegister, build_demo
 from juki.domain.address import canonical_address, parse_city_address
-from juki.domain.errors import DomainError
+from juki.domain.errors import DomainError, WebAuthnRequired
 from juki.domain.identifiers import (
     validate_addressee_number,
     validate_household_number,
@@ -41,11 +42,12 @@ from juki.domain.identifiers import (
     validate_resident_code,
 )
 from juki.domain.model import record_from_row
-from juki.policy.roles import Actor
-from juki.services import filings
+from juki.policy.roles import STRONG_FACTOR_ROLES, Actor
+from juki.services import filings, webauthn
 from juki.services.audit_queries import verify_chain
 from juki.services.auth import login
 from tests.conftest import TODAY, _pg_admin_conn, _pg_url
+from tests.webauthn_authenticator import SoftAuthenticator
 
 RESIDENTS = 300
 ROLES = {"clerk", "supervisor", "auditor", "admin", "cs_operator", "contractor", "department"}
@@ -143,9 +145,46 @@ def test_accounts_file_has_every_role_and_both_departments(demo):
 
 def test_every_demo_account_signs_in_with_its_password_and_one_time_code(demo):
     for account in demo.accounts():
+        if account["role"] in STRONG_FACTOR_ROLES:
+            continue
         otp = pyotp.TOTP(account["totp_secret"]).now()
         token = login(demo.j.uow, account["username"], account["password"], otp, "pytest", 600, 5)
         assert token.access_token
+
+
+def test_the_demo_cs_operator_enrols_with_its_code_then_signs_in_with_webauthn(demo):
+    [account] = [a for a in demo.accounts() if a["role"] in STRONG_FACTOR_ROLES]
+    totp = pyotp.TOTP(account["totp_secret"])
+    with pytest.raises(WebAuthnRequired):  # no token from password and one-time code alone
+        login(
+            demo.j.uow, account["username"], account["password"], totp.at(time.time() - 30), "pytest", 600, 5
+        )
+    s, rp = demo.j.settings, webauthn.RelyingParty.from_settings(demo.j.settings)
+    ceremony = webauthn.enrolment_options(
+        demo.j.uow, rp, account["username"], account["password"], totp.now(), account["enrolment_code"],
+        "pytest", s.max_failed_logins, s.login_rate_limit,
+    )  # fmt: skip
+    device = SoftAuthenticator()
+    webauthn.register(
+        demo.j.uow, rp, ceremony.challenge_id, device.register(ceremony.public_key), "デモ", "pytest", 5
+    )
+    challenge = webauthn.sign_in_options(
+        demo.j.uow, rp, account["username"], account["password"], totp.at(time.time() + 30),
+        "pytest", s.max_failed_logins, s.login_rate_limit,
+    )  # fmt: skip
+    token = webauthn.sign_in(
+        demo.j.uow, rp, challenge.challenge_id, device.assertion(challenge.public_key), "pytest",
+        s.token_ttl_seconds, s.max_failed_logins,
+    )  # fmt: skip
+    assert token.access_token
+
+
+def test_the_demo_shows_the_controls_at_work(demo):
+    [contractor] = [a for a in demo.accounts() if a["role"] == "contractor"]
+    orders = demo.rows(t.work_orders, t.work_orders.c.contractor_id == contractor["username"])
+    assert [(o.procedure, o.permissions) for o in orders] == [("resident_record", ["register:read"])]
+    measures = demo.rows(t.protection_measures)
+    assert len(measures) == 3 and {m.state for m in measures} == {"active"}
 
 
 def test_register_is_marked_as_a_demo(demo):
@@ -372,6 +411,7 @@ def test_same_seed_gives_the_same_register_in_one_or_many_transactions_with_or_w
     tmp_path, monkeypatch
 ):
     monkeypatch.setattr(generator, "create_accounts", lambda j: [])  # passwords are random by design
+    monkeypatch.setattr(generator, "set_up_controls", lambda j, accounts, seed: None)  # needs the accounts
     dumps = []
     # In this process, in batches of 30 and a commit after each; then in a worker process, one batch.
     for in_process_below, batch in ((10**9, 30), (0, generator.BATCH_PERSONS)):

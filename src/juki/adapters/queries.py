@@ -151,6 +151,10 @@ class SqlQueries:
             ).all()
         )
 
+    def active_addressee_numbers(self, limit: int = 10_000) -> list[str]:
+        q = select(r.addressee_number).where(r.status == "active").order_by(r.addressee_number).limit(limit)
+        return list(self.conn.execute(q).scalars())
+
     def counts(self) -> dict[str, int]:
         total = self.conn.execute(select(r.status, func.count()).group_by(r.status)).all()
         households = self.conn.execute(

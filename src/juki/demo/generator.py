@@ -30,7 +30,7 @@ from bisect import bisect
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from functools import cached_property
 from itertools import accumulate
 from pathlib import Path
@@ -65,7 +65,7 @@ from juki.domain.model import (
     ResidentRecord,
     Version,
 )
-from juki.policy.roles import SYSTEM
+from juki.policy.roles import STRONG_FACTOR_ROLES, SYSTEM, Actor
 from juki.services.auth import DEMO_REGISTER, create_staff
 
 REMOVED_SHARE = 0.05  # removed records, as a share of active residents
@@ -116,6 +116,7 @@ def build_demo(j: Juki, residents: int, seed: int, accounts_path: Path, console:
         # Hashing the passwords (argon2, slow on purpose) overlaps with the worker making the first batches.
         accounts = create_accounts(j)
         _import(j, batches, residents, filing_id, console)
+    set_up_controls(j, accounts, seed)
     write_accounts(accounts_path, accounts)
     console.print(f"デモ用アカウントを {accounts_path} に書き出しました")
 
@@ -259,6 +260,57 @@ def create_accounts(j: Juki) -> list[dict[str, str]]:
             account["department"] = department
         accounts.append(account)
     return accounts
+
+
+def set_up_controls(j: Juki, accounts: list[dict[str, str]], seed: int) -> None:
+    """What the risk controls need to be seen in a demo (issue 3).
+
+    - the CS operator gets a one-time enrolment code (7 days) to register an authenticator: without one it
+      cannot sign in (WebAuthn is required for that role);
+    - the contractor gets a work order: reading the register for 30 days;
+    - three residents are under a 支援措置, so the flags and the alerts can be seen.
+    """
+    from juki.services import protection, staff_admin, webauthn
+
+    by_role = {a["role"]: a for a in accounts}
+    admin = Actor(by_role["admin"]["username"], by_role["admin"]["display_name"], "admin", "demo")
+    boss = by_role["supervisor"]
+    now = datetime.now(UTC)
+    for account in accounts:
+        if account["role"] in STRONG_FACTOR_ROLES:
+            code = webauthn.issue_enrolment_code(
+                j.uow, admin, account["username"], valid_for=timedelta(days=7)
+            )
+            account["enrolment_code"] = code.code
+    staff_admin.give_work_order(
+        j.uow,
+        Actor(boss["username"], boss["display_name"], "supervisor", "demo", procedure="administration"),
+        {
+            "contractor_id": by_role["contractor"]["username"],
+            "procedure": "resident_record",
+            "permissions": ["register:read"],
+            "purpose": "住民記録システムの保守点検（デモ）",
+            "valid_from": now.isoformat(),
+            "valid_until": (now + timedelta(days=30)).isoformat(),
+        },
+    )
+    officer = Actor(boss["username"], boss["display_name"], "supervisor", "demo", procedure="protection")
+    with j.uow() as uow:
+        active = uow.queries.active_addressee_numbers()
+    today = j.today or today_jst()
+    for number in random.Random(seed).sample(active, min(3, len(active))):
+        protection.set_measure(
+            j.uow,
+            officer,
+            {
+                "subject_kind": "person",
+                "subject": number,
+                "reason": "DV等支援措置申出書による（デモ）",
+                "requester": "本人",
+                "received_on": today.isoformat(),
+                "starts_on": today.isoformat(),
+            },
+        )
 
 
 def _recreate_accounts(j: Juki, path: Path, console: Console) -> None:

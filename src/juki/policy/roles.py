@@ -123,6 +123,9 @@ DEFAULT_PROCEDURE = {
     "contractor": "resident_record",
     "department": "transfer",
 }
+# Roles that sign in only with a WebAuthn authenticator besides password and TOTP (生体認証による操作者認証).
+STRONG_FACTOR_ROLES = frozenset({"cs_operator"})
+
 # Permissions every signed-in account has whatever the procedure (its own authenticator).
 _ANY_PROCEDURE = frozenset({WEBAUTHN_ENROL})
 

@@ -26,15 +26,13 @@ from juki.domain.errors import (
     WebAuthnRequired,
     redact,
 )
-from juki.policy.roles import DEFAULT_PROCEDURE, PROCEDURES, ROLES, Actor
+from juki.policy.roles import DEFAULT_PROCEDURE, PROCEDURES, ROLES, STRONG_FACTOR_ROLES, Actor
 from juki.services.audit import LogEntry
 from juki.services.unit_of_work import UnitOfWorkFactory, utc_now
 
 _hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
 _REFUSED = "ユーザー名、パスワードまたはワンタイムコードが正しくありません"
 DEMO_REGISTER = "demo"
-# Roles that sign in with password, one-time code *and* a WebAuthn assertion with user verification.
-STRONG_FACTOR_ROLES = frozenset({"cs_operator"})
 
 
 def needs_webauthn(role: str) -> bool:
