@@ -141,6 +141,23 @@ def test_a_request_after_the_idle_period_gets_the_lock_screen_until_the_password
     assert client.get(f"/ui/residents/{number}").status_code == 200
 
 
+def test_typing_without_requests_keeps_the_session_alive_through_the_pages_keepalive(
+    client, totp, j, monkeypatch
+):  # type: ignore[no-untyped-def]
+    csrf = sign_in(client, totp)
+    start = time.time()
+    idle = j.settings.idle_lock_seconds
+    monkeypatch.setattr(time, "time", lambda: start + idle * 2 / 3)
+    alive = client.post("/ui/keepalive", headers={"X-CSRF-Token": csrf, "HX-Request": "true"})
+    assert alive.status_code == 204
+    monkeypatch.setattr(
+        time, "time", lambda: start + idle * 4 / 3
+    )  # idle since sign-in, not since the keepalive
+    assert client.get("/ui/").status_code == 200
+    monkeypatch.setattr(time, "time", lambda: start + idle * 3)
+    assert client.get("/ui/").headers["location"].startswith("/ui/lock")
+
+
 def test_unlock_never_leaves_this_ui(client, totp):  # type: ignore[no-untyped-def]
     csrf = sign_in(client, totp)
     client.post("/ui/lock", data={"csrf_token": csrf, "next": "/ui/"})
