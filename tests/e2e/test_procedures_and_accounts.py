@@ -233,3 +233,36 @@ def test_sign_ins_are_rate_limited_per_terminal(client, j):
     assert refused.status_code == 429 and refused.json()["errors"][0]["code"] == "rate_limited"
     assert [e.result for e in _log(j, seq)] == ["rate_limited"]
     assert _login(client, j, STAFF["clerk"][0], terminal="desk-1").status_code == 200
+
+
+def test_a_staff_member_changes_their_own_password(client, headers, j):
+    auth = headers("clerk2")
+    weak = client.post(
+        "/api/v1/auth/password", json={"current_password": PASSWORD, "new_password": "short"}, headers=auth
+    )
+    assert weak.status_code == 422 and weak.json()["errors"][0]["field"] == "new_password"
+    wrong = client.post(
+        "/api/v1/auth/password",
+        json={"current_password": "not mine", "new_password": "a long new passphrase"},
+        headers=auth,
+    )
+    assert wrong.status_code == 401
+    done = client.post(
+        "/api/v1/auth/password",
+        json={"current_password": PASSWORD, "new_password": "a long new passphrase"},
+        headers=auth,
+    )
+    assert done.status_code == 204
+    assert _login(client, j, STAFF["clerk2"][0], step=1).status_code == 401  # the old one no longer works
+    assert _login(client, j, STAFF["clerk2"][0], password="a long new passphrase", step=1).status_code == 200
+    assert "a long new passphrase" not in str(_log(j))
+
+
+def test_an_administrator_resets_a_forgotten_password_and_ends_the_sessions(client, headers, j):
+    token = headers("clerk")
+    res = client.post(f"/api/v1/staff/{STAFF['clerk'][0]}/reset-password", headers=headers("admin"))
+    assert res.status_code == 200
+    fresh = res.json()["initial_password"]
+    assert client.get("/api/v1/filings", headers=token).status_code == 401
+    assert _login(client, j, STAFF["clerk"][0], password=fresh, step=1).status_code == 200
+    assert fresh not in str(_log(j))

@@ -12,8 +12,8 @@ from sqlalchemy import func, select
 from juki.adapters import tables as t
 from juki.domain.errors import Forbidden
 from juki.domain.identifiers import make_addressee_number
-from juki.policy.roles import MY_NUMBER_REVEAL, Actor
-from juki.services import filings, outbox, register_queries
+from juki.policy.roles import Actor
+from juki.services import filings, outbox, protection, register_queries
 from juki.services import subject_requests as service
 from tests import factories as f
 from tests.conftest import STAFF
@@ -519,7 +519,7 @@ def test_the_package_holds_the_record_the_history_and_exactly_that_persons_users
     assert [v["staff_name"] for v in wife["viewers"] if v["action"] == "resident:view"] == ["窓口 二郎"]
 
 
-def test_the_own_my_number_is_absent_when_the_procedure_does_not_allow_it_and_building_is_logged(
+def test_the_own_my_number_is_absent_unless_the_supervisor_shows_it_and_building_is_logged(
     j, client, as_role, viewed
 ):
     my_number = viewed.people[0]["my_number"]
@@ -538,35 +538,51 @@ def test_the_own_my_number_is_absent_when_the_procedure_does_not_allow_it_and_bu
     ]
 
 
-class _MayRevealActor(Actor):
-    """A supervisor whose procedure would allow showing a My Number (the policy grants none to subject_request)."""
-
-    def may(self, permission: str) -> bool:
-        return permission == MY_NUMBER_REVEAL or super().may(permission)
-
-
-def test_the_own_my_number_is_shown_only_when_asked_for_and_allowed(j, viewed):
-    allowed = _MayRevealActor(
-        SUPERVISOR.staff_id, SUPERVISOR.name, "supervisor", "test", procedure="subject_request"
-    )
+def test_the_own_my_number_is_shown_when_asked_for_and_shown_by_the_supervisor(j, client, as_role, viewed):
     my_number = viewed.people[0]["my_number"]
-
-    package = service.disclosure_package(j.uow, allowed, viewed.request_id)
+    as_role("supervisor")
+    seq = last_seq(j)
+    res = client.get(f"{URL}/{viewed.request_id}/disclosure?include=my_number", headers=as_role("supervisor"))
+    assert res.status_code == 200, res.text
+    package = res.json()
     assert package["my_number_included"] is True
     assert package["record"]["my_number"] == my_number
     assert [v["record"]["my_number"] for v in package["history"]] == [my_number]
-    with j.engine.connect() as conn:
-        last = conn.execute(select(t.operation_log).order_by(t.operation_log.c.seq.desc()).limit(1)).one()
-    assert last.action == "subject_request:disclosure" and last.my_number_shown is True
+    [entry] = log_after(j, seq)
+    assert entry.action == "subject_request:disclosure" and entry.my_number_shown is True
+    assert my_number not in entry.detail
 
+    # a request that did not ask for it never shows it, even when the supervisor asks
     not_asked = service.create(
-        j.uow,
-        SUPERVISOR,
-        {**request_body(viewed.numbers[0]), "include_my_number": False},
+        j.uow, SUPERVISOR, {**request_body(viewed.numbers[0]), "include_my_number": False}
     )
-    package = service.disclosure_package(j.uow, allowed, not_asked["request_id"])
-    assert package["my_number_included"] is False and "my_number" not in package["record"]
-    assert my_number not in repr(package)
+    again = client.get(
+        f"{URL}/{not_asked['request_id']}/disclosure?include=my_number", headers=as_role("supervisor")
+    )
+    assert again.status_code == 200 and again.json()["my_number_included"] is False
+    assert my_number not in again.text
+
+
+def test_a_protected_persons_disclosure_goes_to_the_person_only(j, client, as_role, viewed):
+    officer = Actor(SUPERVISOR.staff_id, SUPERVISOR.name, "supervisor", "test", procedure="protection")
+    protection.set_measure(
+        j.uow,
+        officer,
+        {"subject_kind": "person", "subject": viewed.numbers[0], "reason": "DV", "requester": "本人",
+         "received_on": "2025-06-20", "starts_on": "2025-06-20"},
+    )  # fmt: skip
+    own = client.get(f"{URL}/{viewed.request_id}/disclosure", headers=as_role("supervisor"))
+    assert own.status_code == 200, own.text  # the request came from the person themself
+    agent = create(
+        client,
+        as_role,
+        viewed.numbers[0],
+        requester={"type": "agent", "name": "代理 人", "relationship": "知人"},
+        identity_check={"document": "driver_license", "authority_document": "power_of_attorney"},
+    )
+    refused = client.get(f"{URL}/{agent['request_id']}/disclosure", headers=as_role("supervisor"))
+    assert refused.status_code == 403 and refused.json()["errors"][0]["code"] == "protected_record"
+    assert "山田" not in refused.text
 
 
 def test_the_package_lists_what_went_out_about_the_person_and_to_whom(j, client, as_role, viewed):

@@ -13,7 +13,7 @@ from juki.adapters import tables as t
 from juki.bootstrap import build
 from juki.cli.main import app
 from juki.policy.roles import Actor
-from juki.services import filings
+from juki.services import filings, protection
 from tests import factories as f
 from tests.conftest import PASSWORD, STAFF
 
@@ -51,7 +51,14 @@ def test_audit_verify_reports_ok_then_the_first_broken_entry(j, db_url):
 
 
 def test_backup_needs_an_administrator_and_restores_into_an_empty_register(j, db_url, template, tmp_path):
-    filings.file(j.uow, CLERK, "move-in", f.move_in())
+    moved = filings.file(j.uow, CLERK, "move-in", f.move_in())
+    officer = Actor(STAFF["supervisor"][0], "係長", "supervisor", "test", procedure="protection")
+    protection.set_measure(
+        j.uow,
+        officer,
+        {"subject_kind": "household", "subject": moved.household_number, "reason": "DV", "requester": "本人",
+         "received_on": "2025-06-20", "starts_on": "2025-06-20"},
+    )  # fmt: skip
     out = tmp_path / "register.jsonl.gz"
     clerk = STAFF["clerk"][0]
     denied = runner.invoke(
@@ -106,7 +113,11 @@ def test_backup_needs_an_administrator_and_restores_into_an_empty_register(j, db
     assert restored.exit_code == 0, restored.output
     copy = build(target, run_migrations=False)
     with copy.engine.connect() as a, j.engine.connect() as b:
-        for table in (t.residents, t.resident_versions, t.outbox, t.filings):
+        # every table comes back (but those the backup itself writes to after the copy: its log entry, its
+        # media export record and their counters)
+        for table in t.metadata.sorted_tables:
+            if table.name in ("operation_log", "media_exports", "counters"):
+                continue
             assert (
                 a.execute(select(func.count()).select_from(table)).scalar_one()
                 == b.execute(select(func.count()).select_from(table)).scalar_one()

@@ -19,19 +19,8 @@ from juki.adapters import tables as t
 from juki.domain.errors import InvalidField
 
 FORMAT = "juki-backup/1"
-ORDER = [
-    "counters",
-    "settings",
-    "staff",
-    "sessions",
-    "households",
-    "residents",
-    "resident_versions",
-    "filings",
-    "operation_log",
-    "outbox",
-    "subscriber_cursors",
-]
+# Every table, parents before children (foreign keys), so a restore inserts in this order.
+ORDER = [table.name for table in t.metadata.sorted_tables]
 
 
 def _plain(value: Any) -> Any:

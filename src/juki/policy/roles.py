@@ -84,13 +84,14 @@ PROCEDURES: dict[str, Procedure] = {
                 "contractor": frozenset({EXPORT_REQUEST}),
             },
         ),
+        # A person may be shown their own My Number in a disclosure (only the deciding supervisor builds it).
         Procedure(
             "subject_request",
             "開示・訂正・利用停止請求に関する事務",
-            False,
+            True,
             {
                 "clerk": frozenset({SUBJECT_REQUEST_FILE}),
-                "supervisor": frozenset({SUBJECT_REQUEST_FILE, SUBJECT_REQUEST_DECIDE}),
+                "supervisor": frozenset({SUBJECT_REQUEST_FILE, SUBJECT_REQUEST_DECIDE, MY_NUMBER_REVEAL}),
             },
         ),
         Procedure("audit", "操作ログの監査", False, {"auditor": frozenset({LOG_READ})}),

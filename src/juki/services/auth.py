@@ -62,6 +62,7 @@ def create_staff(
     department: str | None = None,
     is_demo: bool = False,
     totp_secret: str | None = None,
+    valid_until: datetime | None = None,
 ) -> str:
     """Create an account; returns its TOTP secret (shown once, to be put into the staff member's app)."""
     if role not in ROLES:
@@ -73,10 +74,52 @@ def create_staff(
                 staff_id=username, username=username, display_name=display_name, role=role,
                 department=department, password_hash=_hasher.hash(password), totp_secret=secret, active=True,
                 is_demo=is_demo, failed_logins=0, last_otp_step=None, created_at=utc_now(),
+                valid_until=valid_until,
             )
         )  # fmt: skip
         uow.commit()
     return secret
+
+
+MIN_PASSWORD_LENGTH = 12
+
+
+def check_new_password(password: str, username: str) -> None:
+    """Long enough, not the username, not one character repeated (a passphrase is welcome)."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise InvalidField(f"パスワードは{MIN_PASSWORD_LENGTH}文字以上にしてください", "new_password")
+    if password.casefold() == username.casefold() or len(set(password)) < 4:
+        raise InvalidField("推測されやすいパスワードは使えません", "new_password")
+
+
+def change_password(
+    uow_factory: UnitOfWorkFactory, actor: Actor, current: str, new: str, max_failures: int
+) -> None:
+    """A staff member changes their own password (j1380); a wrong current one counts towards lock-out."""
+    with uow_factory() as uow:
+        row = uow.staff.by_id(actor.staff_id)
+        if row is None or not usable(uow, row, max_failures) or not _password_ok(row, current):
+            if row is not None:
+                uow.staff.record_failure(row.staff_id)
+            uow.log(actor, LogEntry("auth:password", result="failed"))
+            uow.commit()
+            raise Unauthenticated("現在のパスワードが正しくありません")
+        check_new_password(new, row.username)
+        if _password_ok(row, new):
+            raise InvalidField("現在と同じパスワードは使えません", "new_password")
+        uow.staff.change(row.staff_id, {"password_hash": _hasher.hash(new)})
+        uow.log(actor, LogEntry("auth:password"))
+        uow.commit()
+
+
+def reset_password(uow_factory: UnitOfWorkFactory, staff_id: str) -> str:
+    """An administrator's reset (the caller checks the permission): a new random password, every session ended."""
+    password = secrets.token_urlsafe(12)
+    with uow_factory() as uow:
+        uow.staff.change(staff_id, {"password_hash": _hasher.hash(password), "failed_logins": 0})
+        uow.staff.revoke_all(staff_id)
+        uow.commit()
+    return password
 
 
 def actor_of(row: Any, terminal: str) -> Actor:

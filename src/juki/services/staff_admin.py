@@ -96,14 +96,26 @@ def create(uow_factory: UnitOfWorkFactory, actor: Actor, payload: Mapping[str, A
         role,
         password,
         department=department if isinstance(department, str) and department else None,
+        valid_until=valid_until,
     )
     with uow_factory() as uow:
-        if valid_until is not None:
-            uow.staff.change(username, {"valid_until": valid_until})
         uow.log(actor, LogEntry("staff:create", detail=f"{username} role={role}"))
         uow.commit()
         row = uow.staff.by_id(username)
     return {**staff_view(row), "initial_password": password, "totp_secret": secret}
+
+
+def reset_password(uow_factory: UnitOfWorkFactory, actor: Actor, staff_id: str) -> dict[str, Any]:
+    """A new first password for someone who forgot theirs (shown once); their sessions end."""
+    authorize(uow_factory, actor, STAFF_ADMIN, "staff:reset_password")
+    with uow_factory() as uow:
+        if uow.staff.by_id(staff_id) is None:
+            raise NotFound("該当する職員がいません", "staff_id")
+    password = auth.reset_password(uow_factory, staff_id)
+    with uow_factory() as uow:
+        uow.log(actor, LogEntry("staff:reset_password", detail=staff_id))
+        uow.commit()
+        return {**staff_view(uow.staff.by_id(staff_id)), "initial_password": password}
 
 
 def _change_account(

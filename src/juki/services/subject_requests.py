@@ -21,10 +21,11 @@ from typing import Any
 
 from juki.domain import subject_requests as rules
 from juki.domain.dates import parse_date
-from juki.domain.errors import InvalidField, NotFound
+from juki.domain.errors import InvalidField, NotFound, ProtectedRecord
 from juki.domain.identifiers import validate_addressee_number
 from juki.domain.model import record_from_row, to_plain
 from juki.policy.roles import MY_NUMBER_REVEAL, SUBJECT_REQUEST_DECIDE, SUBJECT_REQUEST_FILE, Actor
+from juki.services import protection
 from juki.services.audit import LogEntry
 from juki.services.authorization import authorize
 from juki.services.register_queries import resident_view
@@ -389,9 +390,17 @@ def _version_view(v: Any, include_my_number: bool) -> dict[str, Any]:
     }
 
 
-def disclosure_package(uow_factory: UnitOfWorkFactory, actor: Actor, request_id: str) -> dict[str, Any]:
-    """What a disclosure request discloses, for the supervisor to review and hand over (building it is logged)."""
+def disclosure_package(
+    uow_factory: UnitOfWorkFactory, actor: Actor, request_id: str, include_my_number: bool = False
+) -> dict[str, Any]:
+    """What a disclosure request discloses, for the supervisor to review and hand over (building it is logged).
+
+    The person's own My Number is in it only when the request asked for it and the supervisor shows it
+    (`include_my_number`, an explicit and logged action refused to whoever may not reveal it).
+    """
     authorize(uow_factory, actor, SUBJECT_REQUEST_DECIDE, "subject_request:disclosure")
+    if include_my_number:
+        authorize(uow_factory, actor, MY_NUMBER_REVEAL, "subject_request:disclosure:my_number")
     with uow_factory() as uow:
         request = _load(uow, request_id)
         if request.kind != "disclosure":
@@ -401,7 +410,15 @@ def disclosure_package(uow_factory: UnitOfWorkFactory, actor: Actor, request_id:
         versions = uow.queries.history(number)
         if current is None or not versions:
             raise NotFound("該当する住民が見つかりません", "addressee_number")
-        with_number = bool(request.include_my_number) and actor.may(MY_NUMBER_REVEAL)
+        # 支援措置: only the person themself may receive a protected record's disclosure (as with certificates).
+        guarded = protection.in_force_for(uow, [(number, current.household_number)], for_other_systems=True)
+        if guarded and request.requester_type != "self":
+            uow.log(
+                actor, LogEntry("subject_request:disclosure", [number], result="protected", detail=request_id)
+            )
+            uow.commit()
+            raise ProtectedRecord("支援措置の対象者の開示は本人にのみ行えます")
+        with_number = bool(request.include_my_number) and include_my_number
         viewers = [
             {
                 "at": row.at.isoformat(),

@@ -4,9 +4,9 @@ the services check permissions and log."""
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
-from pydantic import Field, StrictBool, StrictInt
+from pydantic import Field, StrictBool, StrictInt, StrictStr
 
-from juki.services import bulk_output, protection, staff_admin
+from juki.services import auth, bulk_output, protection, staff_admin
 from juki.web.api import ActorDep, JukiDep
 from juki.web.schemas import Body, Text
 
@@ -38,6 +38,22 @@ def create_staff(body: StaffBody, j: JukiDep, actor: ActorDep) -> dict[str, Any]
 @router.post("/staff/{staff_id}/unlock", tags=["staff"])
 def unlock_staff(staff_id: str, j: JukiDep, actor: ActorDep) -> dict[str, Any]:
     return staff_admin.unlock(j.uow, actor, staff_id[:40])
+
+
+@router.post("/staff/{staff_id}/reset-password", tags=["staff"])
+def reset_password(staff_id: str, j: JukiDep, actor: ActorDep) -> dict[str, Any]:
+    return staff_admin.reset_password(j.uow, actor, staff_id[:40])
+
+
+class PasswordBody(Body):
+    current_password: StrictStr = Field(max_length=1000)
+    new_password: StrictStr = Field(max_length=1000)
+
+
+@router.post("/auth/password", status_code=204, tags=["auth"])
+def change_password(body: PasswordBody, j: JukiDep, actor: ActorDep) -> Response:
+    auth.change_password(j.uow, actor, body.current_password, body.new_password, j.settings.max_failed_logins)
+    return Response(status_code=204)
 
 
 @router.post("/staff/{staff_id}/disable", tags=["staff"])

@@ -96,5 +96,11 @@ def answer_request(request_id: RequestId, body: AnswerBody, j: JukiDep, actor: A
 
 
 @router.get("/{request_id}/disclosure")
-def disclosure_package(request_id: RequestId, j: JukiDep, actor: ActorDep) -> dict[str, Any]:
-    return subject_requests.disclosure_package(j.uow, actor, request_id)
+def disclosure_package(
+    request_id: RequestId,
+    j: JukiDep,
+    actor: ActorDep,
+    include: Annotated[str | None, Query(max_length=100)] = None,
+) -> dict[str, Any]:
+    show = include is not None and "my_number" in include.split(",")
+    return subject_requests.disclosure_package(j.uow, actor, request_id, show)

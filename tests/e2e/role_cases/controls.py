@@ -80,6 +80,13 @@ def _output(w: World, threshold: int) -> str:
 
 
 CALLS: dict[tuple[str, str], Call] = {
+    # Everyone signed in changes their own password: the body is wrong on purpose (the current password is not
+    # this), so an allowed call answers 401 and changes nothing; what matters here is that no role is refused.
+    ("POST", "/api/v1/auth/password"): Call(
+        frozenset({"clerk", "supervisor", "auditor", "admin", "cs_operator", "contractor", "department"}),
+        401,
+        lambda w: ("/api/v1/auth/password", {"current_password": "not it", "new_password": "x" * 16}),
+    ),
     ("GET", "/api/v1/staff"): Call(ADMINS, 200, lambda w: ("/api/v1/staff", None)),
     ("POST", "/api/v1/staff"): Call(
         ADMINS,
@@ -91,6 +98,9 @@ CALLS: dict[tuple[str, str], Call] = {
     ),
     ("POST", "/api/v1/staff/{staff_id}/unlock"): Call(
         ADMINS, 200, lambda w: (f"/api/v1/staff/{_new_account(w)}/unlock", None)
+    ),
+    ("POST", "/api/v1/staff/{staff_id}/reset-password"): Call(
+        ADMINS, 200, lambda w: (f"/api/v1/staff/{_new_account(w)}/reset-password", None)
     ),
     ("POST", "/api/v1/staff/{staff_id}/disable"): Call(
         ADMINS, 200, lambda w: (f"/api/v1/staff/{_new_account(w)}/disable", None)
