@@ -392,6 +392,32 @@ def test_unrelated_lookups_lists_views_without_a_filing_of_the_same_staff_for_th
     assert related[1] in {r["seq"] for r in narrow.rows}
 
 
+def test_a_data_subject_request_relates_its_handlers_to_the_person(j):
+    from juki.services import subject_requests
+
+    moved = filings.file(at(j, jst(2025, 6, 2, 10, 0)), CLERK, "move-in", f.move_in([f.person()]))
+    a = moved.changes[0]["addressee_number"]
+    view = log(j, jst(2025, 6, 20, 9, 0), CLERK2, "resident:view", (a,))
+    assert view in {
+        r["seq"] for r in run(j, "unrelated_lookups", **{"from": "2025-06-01", "to": "2025-06-30"}).rows
+    }
+    handler = Actor("clerk2", "窓口 二郎", "clerk", "窓口2", procedure="subject_request")
+    subject_requests.create(
+        at(j, jst(2025, 6, 20, 9, 30)),
+        handler,
+        {
+            "kind": "disclosure",
+            "addressee_number": a,
+            "requester": {"type": "self", "name": "山田 太郎"},
+            "identity_check": {"document": "driver_license"},
+            "received_on": "2025-06-20",
+            "text": "自分の住民票の閲覧記録を知りたい",
+        },
+    )
+    rows = run(j, "unrelated_lookups", **{"from": "2025-06-01", "to": "2025-06-30"}).rows
+    assert view not in {r["seq"] for r in rows}
+
+
 # --- the log search -----------------------------------------------------------------------------------------------
 
 

@@ -81,7 +81,21 @@ def _filing_subjects(conn: Connection, start: datetime, end: datetime) -> Iterat
                 yield row.approved_by, number, utc(row.decided_at)
 
 
-RELATIONS: tuple[Relation, ...] = (_filing_changes, _filing_subjects)
+def _subject_requests(conn: Connection, start: datetime, end: datetime) -> Iterator[tuple[str, str, datetime]]:
+    """A data-subject request about the person: whoever recorded, extended, decided or answered it."""
+    c = t.subject_requests.c
+    for who, when in (
+        (c.created_by, c.created_at),
+        (c.extended_by, c.extended_at),
+        (c.decided_by, c.decided_at),
+        (c.answered_by, c.answered_at),
+    ):
+        query = select(who, c.addressee_number, when).where(who.is_not(None), when >= start, when < end)
+        for staff_id, number, at in conn.execute(query):
+            yield staff_id, number, utc(at)
+
+
+RELATIONS: tuple[Relation, ...] = (_filing_changes, _filing_subjects, _subject_requests)
 
 
 class SqlAuditStore:
