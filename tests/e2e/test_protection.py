@@ -28,9 +28,9 @@ def family(j):
     return result.household_number, [c["addressee_number"] for c in result.changes]
 
 
-def _protect(client, headers, who: str, kind: str = "person", **over):
+def _protect(client, headers, who: str, subject_kind: str = "person", **over):
     body = {
-        "subject_kind": kind,
+        "subject_kind": subject_kind,
         "subject": who,
         "reason": "DV被害による支援措置申出",
         "requester": "本人",
@@ -106,7 +106,7 @@ def test_search_hides_a_protected_person_but_not_a_namesake(client, headers, j):
 
 def test_a_household_measure_protects_every_member(client, headers, j, family):
     household, people = family
-    assert _protect(client, headers, household, kind="household").status_code == 201
+    assert _protect(client, headers, household, subject_kind="household").status_code == 201
     for number in people[:3]:
         assert client.get(f"/api/v1/residents/{number}", headers=headers("clerk")).status_code == 404
 
@@ -210,3 +210,94 @@ def test_a_clerk_cannot_set_or_list_measures(client, headers, j, family):
         headers={**headers("clerk"), **PROTECTION},
     )  # fmt: skip
     assert bad.status_code == 403
+
+
+# --- other holds (抑止, j410) ------------------------------------------------------------------------------------
+
+
+def _move_within(client, headers, household, numbers):
+    return client.post(
+        "/api/v1/filings/move-within",
+        json={
+            "filed_on": "2025-06-20",
+            "changed_on": "2025-06-15",
+            "household_number": household,
+            "addressee_numbers": numbers,
+            "address": {"address": "東京都小平市花小金井南町三丁目5番12号"},
+        },
+        headers=headers("clerk"),
+    )
+
+
+def test_a_blocking_hold_on_filings_refuses_any_filing_that_changes_the_person(client, headers, j, family):
+    household, people = family
+    res = _protect(client, headers, people[0], kind="hold", operations=["filing"], reason="実態調査中")
+    assert res.status_code == 201, res.text
+    assert (res.json()["kind"], res.json()["operations"], res.json()["level"]) == (
+        "hold",
+        ["filing"],
+        "error",
+    )
+    with j.engine.connect() as conn:
+        before = conn.execute(select(t.resident_versions)).all()
+    refused = _move_within(client, headers, household, people)
+    assert refused.status_code == 403 and refused.json()["errors"][0]["code"] == "protected_record"
+    with j.engine.connect() as conn:
+        assert conn.execute(select(t.resident_versions)).all() == before
+        [entry] = conn.execute(select(t.operation_log).where(t.operation_log.c.result == "held")).all()
+    assert entry.action == "filing:move-within" and list(entry.targets) == [people[0]]
+    # a filing-only hold hides nothing: the person is still seen
+    assert client.get(f"/api/v1/residents/{people[0]}", headers=headers("clerk")).status_code == 200
+
+
+def test_an_alert_level_hold_lets_the_filing_through_with_a_warning_and_an_alert(client, headers, j, family):
+    household, people = family
+    made = _protect(
+        client, headers, people[0], kind="hold", operations=["filing"], level="alert", reason="確認事項あり"
+    )
+    assert made.status_code == 201, made.text
+    before = len(_alerts(j))
+    done = _move_within(client, headers, household, people)
+    assert done.status_code == 201, done.text
+    assert [w["code"] for w in done.json()["warnings"]] == ["hold"]
+    assert [(a.kind, a.subject) for a in _alerts(j)[before:]] == [("hold_alert", people[0])]
+
+
+def test_an_ex_officio_change_is_held_at_entry_and_at_approval(client, headers, j, family):
+    _, people = family
+    body = {"filed_on": "2025-06-20", "changed_on": "2025-06-20", "reason": "誤記修正",
+            "addressee_number": people[1], "corrections": {"given_name": "華子"}}  # fmt: skip
+    pending = client.post("/api/v1/filings/ex-officio-correction", json=body, headers=headers("clerk"))
+    assert pending.status_code == 202
+    _protect(client, headers, people[1], kind="hold", operations=["filing"], reason="調査中")
+    again = client.post("/api/v1/filings/ex-officio-correction", json=body, headers=headers("clerk"))
+    assert again.status_code == 403
+    approve = client.post(
+        f"/api/v1/approvals/{pending.json()['filing_id']}/approve", headers=headers("supervisor")
+    )
+    assert approve.status_code == 403 and approve.json()["errors"][0]["code"] == "protected_record"
+    listed = client.get("/api/v1/approvals", headers=headers("supervisor")).json()["filings"]
+    assert pending.json()["filing_id"] in {f["filing_id"] for f in listed}  # still waiting, nothing applied
+
+
+def test_an_alert_level_hold_on_views_shows_the_record_and_alerts(client, headers, j, family):
+    _, people = family
+    _protect(client, headers, people[2], kind="hold", operations=["view"], level="alert", reason="照会注意")
+    before = len(_alerts(j))
+    assert client.get(f"/api/v1/residents/{people[2]}", headers=headers("clerk")).status_code == 200
+    assert [(a.kind, a.subject) for a in _alerts(j)[before:]] == [("protected_access", people[2])]
+
+
+@pytest.mark.parametrize(
+    ("over", "field"),
+    [
+        ({"kind": "hold"}, "operations"),  # a hold names what it holds
+        ({"kind": "other"}, "kind"),
+        ({"operations": ["print"]}, "operations"),
+        ({"operations": []}, "operations"),
+        ({"level": "warn"}, "level"),
+    ],
+)
+def test_bad_holds_are_refused(client, headers, j, family, over, field):
+    res = _protect(client, headers, family[1][0], **over)
+    assert res.status_code == 422 and res.json()["errors"][0]["field"] == field

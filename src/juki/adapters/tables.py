@@ -260,6 +260,10 @@ protection_measures = Table(
     Column("version", Integer, nullable=False),
     Column("created_by", String(40), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    # j410 (migration 0007): what the measure holds and how. 支援措置 hold certificates and views, blocking.
+    Column("kind", String(10), nullable=False, server_default="support"),  # support / hold
+    Column("operations", JSON, nullable=False, server_default='["certificate", "view"]'),
+    Column("level", String(10), nullable=False, server_default="error"),  # error blocks, alert warns
     Index("ix_protection_measures_subject", "subject", "state"),
 )
 

@@ -15,6 +15,32 @@ from juki.domain.errors import InvalidDate, InvalidField
 
 SUBJECT_KINDS = ("person", "household")
 END_REASONS = ("request", "expired", "not_needed")  # 本人の申出 / 期間満了 / 必要がなくなった
+# j410: a measure is a 支援措置 (support) or another hold (抑止: 調査中, 排他 …); it names the operations it holds —
+# 異動入力 (filing), 証明書発行 (certificate), 照会 (view) — and how: error blocks, alert warns and lets it go on.
+KINDS = ("support", "hold")
+OPERATIONS = ("filing", "certificate", "view")
+LEVELS = ("error", "alert")
+SUPPORT_OPERATIONS = ("certificate", "view")
+
+
+def check_hold(kind: str, operations: object, level: str) -> tuple[str, list[str], str]:
+    """The kind, operations and level of a new measure (a 支援措置 holds certificates and views by default)."""
+    if kind not in KINDS:
+        raise InvalidField("種別は support（支援措置）または hold（その他の抑止）です", "kind")
+    if operations is None:
+        if kind == "hold":
+            raise InvalidField("抑止する業務を指定してください", "operations")
+        operations = list(SUPPORT_OPERATIONS)
+    if (
+        not isinstance(operations, list)
+        or not operations
+        or any(op not in OPERATIONS for op in operations)
+        or len(set(operations)) != len(operations)
+    ):
+        raise InvalidField("業務は filing / certificate / view から選びます", "operations")
+    if level not in LEVELS:
+        raise InvalidField("抑止の程度は error（エラー）または alert（アラート）です", "level")
+    return kind, sorted(operations), level
 
 
 def add_years(day: date, years: int) -> date:

@@ -7,7 +7,8 @@ versions, the filing, the operation-log entry and the outbox rows in one transac
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,7 +17,9 @@ from juki.domain import register
 from juki.domain.dates import parse_iso_date
 from juki.domain.errors import Forbidden, InvalidField, NotFound
 from juki.domain.intake import PARSERS
+from juki.domain.register import Outcome
 from juki.policy.roles import REGISTER_APPROVE, REGISTER_FILE, Actor
+from juki.services import protection
 from juki.services.audit import LogEntry
 from juki.services.authorization import authorize
 from juki.services.unit_of_work import UnitOfWork, UnitOfWorkFactory
@@ -92,7 +95,7 @@ def _apply(
     actor: Actor,
     approval: dict[str, Any] | None = None,
 ) -> FilingResult:
-    outcome = HANDLERS[type(command)](uow.reader, command)
+    outcome = _checked_outcome(uow, command, actor, f"filing:{kind}")
     public, secrets = _split_secrets(payload)
     first = outcome.changes[0] if outcome.changes else None
     values = dict(
@@ -122,6 +125,27 @@ def _apply(
     return FilingResult(filing_id, outcome.household_number, changes, outcome.late, warnings=outcome.warnings)
 
 
+def _checked_outcome(uow: UnitOfWork, command: c.Command, actor: Actor, action: str) -> Outcome:
+    """The domain's outcome, then the holds on 異動入力 (j410) of everyone it changes: a blocking one refuses the
+    filing (HeldRecord), an alert-level one adds a warning."""
+    outcome = HANDLERS[type(command)](uow.reader, command)
+    pairs = [(ch.record.addressee_number, ch.record.household_number) for ch in outcome.changes]
+    outcome.warnings.extend(protection.check_filing(uow, actor, pairs, action))
+    return outcome
+
+
+@contextmanager
+def _held_refusals_logged(uow_factory: UnitOfWorkFactory, actor: Actor, action: str) -> Iterator[None]:
+    """A filing refused by a hold leaves an operation-log entry (its own transaction: the filing's rolled back)."""
+    try:
+        yield
+    except protection.HeldRecord as exc:
+        with uow_factory() as uow:
+            uow.log(actor, LogEntry(action, exc.persons, result="held"))
+            uow.commit()
+        raise
+
+
 def file(uow_factory: UnitOfWorkFactory, actor: Actor, kind: str, payload: Mapping[str, Any]) -> FilingResult:
     """Enter a filing. Ex officio changes are checked now but wait for a supervisor's approval (決裁)."""
     authorize(uow_factory, actor, REGISTER_FILE, f"filing:{kind}")
@@ -129,9 +153,9 @@ def file(uow_factory: UnitOfWorkFactory, actor: Actor, kind: str, payload: Mappi
     if parser is None:
         raise NotFound("該当する届出の種類がありません", "kind")
     command = parser(payload)
-    with uow_factory() as uow:
+    with _held_refusals_logged(uow_factory, actor, f"filing:{kind}"), uow_factory() as uow:
         if kind in EX_OFFICIO_REASONS:
-            HANDLERS[type(command)](uow.reader, command)  # the logic checks run at entry too
+            _checked_outcome(uow, command, actor, f"filing:{kind}")  # the logic checks and holds at entry too
             public, secrets = _split_secrets(payload)
             filing_id = uow.add_filing(
                 dict(
@@ -161,7 +185,7 @@ def decide(
 ) -> FilingResult:
     """決裁: a supervisor who did not enter the change approves it (it takes effect) or sends it back."""
     authorize(uow_factory, actor, REGISTER_APPROVE, "approval")
-    with uow_factory() as uow:
+    with _held_refusals_logged(uow_factory, actor, "approval:approve"), uow_factory() as uow:
         row = uow.queries.filing(filing_id)
         if row is None or row.approval_state != "pending":
             raise NotFound("決裁待ちの職権処理が見つかりません", "filing_id")
@@ -216,7 +240,7 @@ def cancel(
     if not reason:
         raise InvalidField("取消しの理由を入力してください", "reason")
     command = c.CancelFiling(filed_on=filed_on, filing_id=filing_id, reason=reason)
-    with uow_factory() as uow:
+    with _held_refusals_logged(uow_factory, actor, "filing:cancel"), uow_factory() as uow:
         result = _apply(
             uow,
             command,

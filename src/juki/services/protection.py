@@ -8,6 +8,10 @@ protection. While a measure is in force:
 - later consumers (kiosk issuance, the intermediate server's no-auto-reply list) ask `in_force_for`.
 A temporary release (一時解除) lets ordinary work see the record until it lapses by itself; it is not a release
 for other systems (`for_other_systems=True` ignores it).
+
+The same measures carry other holds (抑止, j410): each names the operations it holds — filing (異動入力),
+certificate (証明書発行), view (照会) — and its level: `error` blocks (`protected_record`), `alert` lets the work go
+on with a warning and an alert. A 支援措置 holds certificates and views at error level.
 """
 
 from __future__ import annotations
@@ -40,6 +44,9 @@ def _text(payload: Mapping[str, Any], key: str, limit: int = 500) -> str:
 def view(row: Any, today: Any) -> dict[str, Any]:
     return {
         "measure_id": row.measure_id,
+        "kind": row.kind,
+        "operations": list(row.operations),
+        "level": row.level,
         "subject_kind": row.subject_kind,
         "subject": row.subject,
         "reason": row.reason,
@@ -66,7 +73,13 @@ def set_measure(uow_factory: UnitOfWorkFactory, actor: Actor, payload: Mapping[s
     ends_on = parse_date(str(payload["ends_on"]), "ends_on") if payload.get("ends_on") else None
     ends_on = ends_on or rules.default_end(starts_on)
     rules.check_period(starts_on, ends_on)
+    hold_kind, operations, level = rules.check_hold(
+        str(payload.get("kind", "support")), payload.get("operations"), str(payload.get("level", "error"))
+    )
     values = {
+        "kind": hold_kind,
+        "operations": operations,
+        "level": level,
         "subject_kind": kind,
         "subject": subject,
         "reason": _text(payload, "reason"),
@@ -188,47 +201,99 @@ def get_measure(uow_factory: UnitOfWorkFactory, actor: Actor, measure_id: str) -
 # --- what the register's reads and the certificate issuance ask ----------------------------------------------
 
 
-def in_force_for(
-    uow: UnitOfWork, persons: Iterable[tuple[str, str]], for_other_systems: bool = False
-) -> set[str]:
-    """Of (addressee number, household number) pairs, the persons a measure protects right now.
-
-    `for_other_systems`: a temporary release does not count (it is never passed on, j410).
-    """
-    pairs = list(persons)
-    measures = uow.controls.active_measures_for({p for p, _ in pairs}, {h for _, h in pairs})
-    protected: set[str] = set()
-    for m in measures:
+def _measures(
+    uow: UnitOfWork,
+    pairs: list[tuple[str, str]],
+    operation: str,
+    for_other_systems: bool = False,
+    level: str | None = None,
+) -> list[tuple[Any, set[str]]]:
+    """The measures in force that hold `operation` for any of these (addressee, household) pairs, each with the
+    persons it covers. `for_other_systems`: a temporary release does not count (it is never passed on, j410)."""
+    found = []
+    for m in uow.controls.active_measures_for({p for p, _ in pairs}, {h for _, h in pairs}):
+        if operation not in m.operations or (level is not None and m.level != level):
+            continue
         released = None if for_other_systems or m.released_until is None else utc(m.released_until)
-        state = rules.MeasureState(m.state, released)
-        if not state.in_force(uow.now):
+        if not rules.MeasureState(m.state, released).in_force(uow.now):
             continue
         own = 0 if m.subject_kind == "person" else 1  # addressee and household numbers may coincide
-        protected |= {pair[0] for pair in pairs if pair[own] == m.subject}
-    return protected
+        found.append((m, {pair[0] for pair in pairs if pair[own] == m.subject}))
+    return found
+
+
+def in_force_for(
+    uow: UnitOfWork,
+    persons: Iterable[tuple[str, str]],
+    for_other_systems: bool = False,
+    operation: str = "view",
+    level: str | None = "error",
+) -> set[str]:
+    """Of (addressee number, household number) pairs, the persons a blocking measure on `operation` covers now.
+
+    Kiosk issuance and the intermediate server ask with `operation="certificate"` / `"view"` and
+    `for_other_systems=True`.
+    """
+    found = _measures(uow, list(persons), operation, for_other_systems, level)
+    return {person for _, covered in found for person in covered}
+
+
+def _alert(uow: UnitOfWork, actor: Actor, number: str, kind: str, action: str) -> None:
+    uow.controls.add_alert(
+        {
+            "at": uow.now,
+            "kind": kind,
+            "subject": number,
+            "staff_id": actor.staff_id,
+            "detail": f"{action} {actor.role} {actor.terminal}"[:500],
+        }
+    )
 
 
 def screen(uow: UnitOfWork, actor: Actor, persons: Iterable[tuple[str, str]], action: str) -> set[str]:
-    """Within a read's transaction: the protected persons among those read, with an alert for each access.
+    """Within a read's transaction: the persons to hide from this actor, with an alert for each access.
 
-    Returns the persons to hide from this actor (all protected ones unless it may view protected records).
+    Every measure on views alerts, whatever its level and even while temporarily released; blocking ones hide
+    the person from anyone without `protection:view`.
     """
     pairs = list(persons)
-    under_measure = in_force_for(uow, pairs, for_other_systems=True)  # a temporary release still alerts
-    if not under_measure:
+    watched = {p for _, covered in _measures(uow, pairs, "view", True, None) for p in covered}
+    if not watched:
         return set()
     hidden = set() if actor.may(PROTECTION_VIEW) else in_force_for(uow, pairs)
-    for number in sorted(under_measure):
-        uow.controls.add_alert(
-            {
-                "at": uow.now,
-                "kind": "protected_hidden" if number in hidden else "protected_access",
-                "subject": number,
-                "staff_id": actor.staff_id,
-                "detail": f"{action} {actor.role} {actor.terminal}"[:500],
-            }
-        )
+    for number in sorted(watched):
+        _alert(uow, actor, number, "protected_hidden" if number in hidden else "protected_access", action)
     return hidden
+
+
+def check_filing(
+    uow: UnitOfWork, actor: Actor, persons: Iterable[tuple[str, str]], action: str
+) -> list[dict[str, str]]:
+    """Within a filing's transaction, before anything is written: a blocking hold on 異動入力 refuses the whole
+    filing (`HeldRecord`); an alert-level one lets it through with a warning (and an alert)."""
+    pairs = list(persons)
+    warnings = []
+    for measure, covered in _measures(uow, pairs, "filing"):
+        if measure.level == "error":
+            raise HeldRecord("異動入力が抑止されている住民が含まれています", sorted(covered))
+        for number in sorted(covered):
+            _alert(uow, actor, number, "hold_alert", action)
+            warnings.append(
+                {
+                    "code": "hold",
+                    "field": "addressee_number",
+                    "message": f"{number}: 異動入力の抑止（アラート）があります",
+                }
+            )
+    return warnings
+
+
+class HeldRecord(ProtectedRecord):
+    """A hold blocks the operation; `persons` are the addressee numbers it covers (for the refusal's log entry)."""
+
+    def __init__(self, message: str, persons: list[str]) -> None:
+        super().__init__(message)
+        self.persons = persons
 
 
 def check_certificate(
@@ -240,23 +305,26 @@ def check_certificate(
     """Refuse a certificate of a protected person to anyone but that person or their household (j440).
 
     `subjects` are the (addressee, household) pairs on the certificate; `requester_number` the requester's
-    addressee number when the requester is a resident (self or household member), else None.
+    addressee number when the requester is a resident (self or household member), else None. An alert-level
+    hold on issuance lets it go on with an alert.
     """
     pairs = list(subjects)
     with uow_factory() as uow:
-        protected = in_force_for(uow, pairs)
-        if not protected:
+        found = _measures(uow, pairs, "certificate", level=None)
+        if not found:
             return
+        blocked = {p for m, covered in found if m.level == "error" for p in covered}
+        for number in sorted({p for _, covered in found for p in covered}):
+            _alert(uow, actor, number, "protected_access", "certificate:request")
         requester = uow.queries.resident(requester_number) if requester_number else None
-        households = {h for p, h in pairs if p in protected}
+        households = {h for p, h in pairs if p in blocked}
         own = requester is not None and (
-            requester.addressee_number in protected or requester.household_number in households
+            requester.addressee_number in blocked or requester.household_number in households
         )
-        screen(uow, actor, [(p, h) for p, h in pairs if p in protected], "certificate:request")
-        if own:
+        if not blocked or own:
             uow.commit()
             return
-        uow.log(actor, LogEntry("certificate:request", sorted(protected), result="protected"))
+        uow.log(actor, LogEntry("certificate:request", sorted(blocked), result="protected"))
         uow.commit()
     raise ProtectedRecord("支援措置の対象者を含むため交付できません")
 

@@ -102,6 +102,9 @@ class MeasureBody(Body):
     starts_on: Text = Field(max_length=40)
     ends_on: Text | None = Field(default=None, max_length=40)
     provisional: StrictBool = False
+    kind: Text = Field(default="support", max_length=10)  # support (支援措置) / hold (その他の抑止, j410)
+    operations: list[Text] | None = Field(default=None, max_length=3)  # filing / certificate / view
+    level: Text = Field(default="error", max_length=10)  # error blocks / alert warns
 
 
 class EndBody(Body):
