@@ -122,3 +122,26 @@ def test_bad_report_parameters_are_refused_with_stable_codes(client, headers, pa
     res = client.get(path, headers=headers("auditor"))
     assert res.status_code == status, res.text
     assert [e["code"] for e in res.json()["errors"]] == [code]
+
+
+def test_the_auditor_verifies_the_chain_and_a_tampered_log_is_reported_logged_and_alerted(client, headers, j):
+    from sqlalchemy import select, text
+
+    from juki.adapters import tables as t
+
+    auth = headers("auditor")
+    ok = client.get("/api/v1/audit/verify", headers=auth)
+    assert ok.status_code == 200 and ok.json()["intact"] is True and ok.json()["first_broken"] is None
+    with j.engine.begin() as conn:
+        if j.engine.dialect.name == "sqlite":
+            conn.execute(text("DROP TRIGGER operation_log_no_update"))
+        else:
+            conn.execute(text("ALTER TABLE operation_log DISABLE TRIGGER operation_log_append_only"))
+        conn.execute(text("UPDATE operation_log SET terminal = 'elsewhere' WHERE seq = 1"))
+    bad = client.get("/api/v1/audit/verify", headers=auth).json()
+    assert (bad["intact"], bad["first_broken"], bad["code"]) == (False, 1, "log_tampered")
+    with j.engine.connect() as conn:
+        alerts = conn.execute(select(t.alerts.c.kind)).scalars().all()
+        last = conn.execute(select(t.operation_log).order_by(t.operation_log.c.seq.desc()).limit(1)).one()
+    assert alerts == ["log_tampered"]
+    assert (last.action, last.result) == ("audit:verify", "broken")

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Response
 
 from juki.config import Settings
-from juki.services import audit_reports
+from juki.services import audit_queries, audit_reports
 from juki.web.api import ActorDep, JukiDep
 
 router = APIRouter(prefix="/api/v1")
@@ -109,3 +109,9 @@ def report(
     )
     found = audit_reports.report(j.uow, actor, kind[:40], params, audit_settings(j.settings))
     return _csv(found) if found.format == "csv" else found.as_dict()
+
+
+@router.get("/audit/verify", tags=["audit"])
+def verify(j: JukiDep, actor: ActorDep) -> dict[str, Any]:
+    """Walk the operation log's hash chain: `{"intact", "entries_intact", "first_broken"}` (+ `code` when broken)."""
+    return audit_queries.verify_for(j.uow, actor)

@@ -15,4 +15,5 @@ CALLS: dict[tuple[str, str], Call] = {
         200,
         lambda w: ("/api/v1/audit/reports/unrelated_lookups?from=2025-06-01&to=2025-06-30&format=csv", None),
     ),
+    ("GET", "/api/v1/audit/verify"): Call(AUDITORS, 200, lambda w: ("/api/v1/audit/verify", None)),
 }
