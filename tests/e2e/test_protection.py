@@ -84,6 +84,10 @@ def test_a_protected_person_looks_not_found_to_a_clerk_and_each_access_alerts(cl
     ack = client.post(f"/api/v1/alerts/{listed[0]['alert_id']}/acknowledge", headers=sup)
     assert ack.status_code == 200
     assert len(client.get("/api/v1/alerts", headers=sup).json()["alerts"]) == len(listed) - 1
+    everything = client.get("/api/v1/alerts?all=true", headers=sup).json()["alerts"]
+    assert [a["acknowledged_by"] for a in everything][:1] == [STAFF["supervisor"][0]] and len(
+        everything
+    ) == len(listed)
     again = client.post(f"/api/v1/alerts/{listed[0]['alert_id']}/acknowledge", headers=sup)
     assert again.status_code == 404
 

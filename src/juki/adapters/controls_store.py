@@ -142,11 +142,15 @@ class SqlControlsStore:
         return list(self.conn.execute(select(t.media_exports).order_by(t.media_exports.c.record_id)).all())
 
     # --- the population a bulk output selects ------------------------------------------------------------------
-    def select_residents(self, town: str | None, born_from: Any, born_to: Any, status: str) -> list[Any]:
+    def select_residents(
+        self, town: str | None, born_from: Any, born_to: Any, status: str, with_record: bool = False
+    ) -> list[Any]:
+        """Who a bulk output selects; the records themselves only when it runs (counting needs the numbers)."""
         c = t.residents.c
-        q = select(
-            c.addressee_number, c.household_number, c.status, c.address, c.birth_date, c.sex, c.record
-        ).order_by(c.addressee_number)
+        columns = [c.addressee_number, c.household_number]
+        if with_record:
+            columns += [c.status, c.address, c.birth_date, c.sex, c.record]
+        q = select(*columns).order_by(c.addressee_number)
         if status != "all":
             q = q.where(c.status == status)
         if town:

@@ -69,12 +69,13 @@ def _criteria(raw: Any) -> dict[str, Any]:
     return criteria
 
 
-def _select(uow: UnitOfWork, criteria: Mapping[str, Any]) -> tuple[list[Any], int]:
+def _select(uow: UnitOfWork, criteria: Mapping[str, Any], with_record: bool = False) -> tuple[list[Any], int]:
     rows = uow.controls.select_residents(
         criteria["town"],
         parse_date(criteria["born_from"], "criteria.born_from") if criteria["born_from"] else None,
         parse_date(criteria["born_to"], "criteria.born_to") if criteria["born_to"] else None,
         criteria["status"],
+        with_record,
     )
     hidden = protection.in_force_for(uow, [(r.addressee_number, r.household_number) for r in rows], True)
     return [r for r in rows if r.addressee_number not in hidden], len(hidden)
@@ -165,7 +166,7 @@ def run(uow_factory: UnitOfWorkFactory, actor: Actor, output_id: str) -> Output:
             raise Forbidden("出力できるのは依頼した職員だけです", "output_id")
         if row.state != "approved":
             raise Forbidden("承認されていない、または出力済みの依頼です", "output_id")
-        people, _ = _select(uow, row.criteria)
+        people, _ = _select(uow, row.criteria, with_record=True)
         content = _csv(people)
         digest = hashlib.sha256(content).hexdigest()
         uow.controls.change_output(

@@ -35,8 +35,7 @@ def _text(payload: Mapping[str, Any], key: str, limit: int) -> str:
 
 
 def _moment(value: Any, field: str) -> datetime:
-    """A date (the day's end in Japan is not needed: validity is to the start of the given day, UTC) or an
-    ISO date-time with an offset."""
+    """An ISO date-time with an offset, or a date (ISO or 和暦), taken as that day's midnight UTC."""
     if not isinstance(value, str) or not value:
         raise InvalidField("必須項目です", field)
     try:

@@ -155,8 +155,10 @@ def release_measure(measure_id: str, body: ReleaseBody, j: JukiDep, actor: Actor
 
 
 @router.get("/alerts", tags=["protection"])
-def list_alerts(j: JukiDep, actor: ActorDep, all: bool = False) -> dict[str, Any]:
-    return protection.list_alerts(j.uow, actor, open_only=not all)
+def list_alerts(
+    j: JukiDep, actor: ActorDep, include_acknowledged: Annotated[bool, Query(alias="all")] = False
+) -> dict[str, Any]:
+    return protection.list_alerts(j.uow, actor, open_only=not include_acknowledged)
 
 
 @router.post("/alerts/{alert_id}/acknowledge", tags=["protection"])
