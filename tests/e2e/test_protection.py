@@ -175,6 +175,7 @@ def test_extension_only_from_a_month_before_the_end(client, headers, j, family):
         ({"starts_on": "2025-13-01"}, "invalid_date"),
         ({"ends_on": "2027-06-20"}, "invalid_date"),
         ({"reason": ""}, "invalid_field"),
+        ({"reason": "申出人 1234-5678-9018 の件"}, "invalid_field"),  # free text never holds a My Number
     ],
 )
 def test_bad_measures_are_refused_and_change_nothing(client, headers, j, family, over, code):

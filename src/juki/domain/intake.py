@@ -13,7 +13,7 @@ from typing import Any
 from juki.domain import address as addr
 from juki.domain import commands as c
 from juki.domain.dates import parse_iso_date
-from juki.domain.errors import InvalidField, NonAddressChange
+from juki.domain.errors import InvalidField, NonAddressChange, redact
 from juki.domain.identifiers import (
     validate_addressee_number,
     validate_household_number,
@@ -78,6 +78,22 @@ def _text(value: str, field: str, limit: int = 200) -> str:
     text = value.strip()
     if not text or len(text) > limit or any(ch in text for ch in "<>") or not text.isprintable():
         raise InvalidField(f"{limit}文字以内の文字で入力してください", field)
+    return text
+
+
+def free_text(payload: Data, key: str, limit: int = 500) -> str:
+    """A required free-text item (a reason, a purpose, a requester): printable, within `limit`, and never a
+    number shaped like a My Number — free text is stored in plain, so one typed there would leak at rest."""
+    value = payload.get(key)
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidField("必須項目です", key)
+    text = value.strip()
+    if len(text) > limit:
+        raise InvalidField(f"{limit}文字以内で入力してください", key)
+    if not text.isprintable():
+        raise InvalidField("制御文字は使えません", key)
+    if redact(text) != text:
+        raise InvalidField("個人番号のような12桁の数字は入力できません", key)
     return text
 
 

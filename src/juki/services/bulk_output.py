@@ -21,6 +21,7 @@ from typing import Any
 from juki.domain.address import towns
 from juki.domain.dates import parse_date, to_wareki
 from juki.domain.errors import Forbidden, InvalidField, NotFound
+from juki.domain.intake import free_text
 from juki.domain.model import record_from_row
 from juki.policy.roles import EXPORT_APPROVE, EXPORT_REQUEST, LOG_READ, MEDIA_RECORD, Actor
 from juki.services import protection
@@ -40,15 +41,6 @@ COLUMNS = (
     ("address", "住所"),
     ("status", "状態"),
 )
-
-
-def _text(payload: Mapping[str, Any], key: str, limit: int = 500) -> str:
-    value = payload.get(key)
-    if not isinstance(value, str) or not value.strip():
-        raise InvalidField("必須項目です", key)
-    if len(value) > limit:
-        raise InvalidField("長すぎます", key)
-    return value.strip()
 
 
 def _criteria(raw: Any) -> dict[str, Any]:
@@ -100,7 +92,7 @@ def request(
     uow_factory: UnitOfWorkFactory, actor: Actor, payload: Mapping[str, Any], threshold: int
 ) -> dict[str, Any]:
     authorize(uow_factory, actor, EXPORT_REQUEST, "bulk_output:request")
-    purpose = _text(payload, "purpose")
+    purpose = free_text(payload, "purpose")
     criteria = _criteria(payload.get("criteria"))
     with uow_factory() as uow:
         rows, _ = _select(uow, criteria)
@@ -219,19 +211,19 @@ def list_outputs(uow_factory: UnitOfWorkFactory, actor: Actor, state: str | None
 
 def record_media(uow_factory: UnitOfWorkFactory, actor: Actor, payload: Mapping[str, Any]) -> dict[str, Any]:
     authorize(uow_factory, actor, MEDIA_RECORD, "media:record")
-    witness = _text(payload, "witness_id", 40)
-    medium = _text(payload, "medium", 40)
+    witness = free_text(payload, "witness_id", 40)
+    medium = free_text(payload, "medium", 40)
     if medium not in MEDIA:
         raise InvalidField(f"媒体は {' / '.join(MEDIA)} のいずれかです", "medium")
     count = payload.get("item_count")
     if not isinstance(count, int) or isinstance(count, bool) or count < 0:
         raise InvalidField("件数は0以上の整数です", "item_count")
-    digest = _text(payload, "sha256", 64).lower()
+    digest = str(payload.get("sha256") or "").strip().lower()  # hex: digit runs are no My Number here
     if len(digest) != 64 or any(ch not in "0123456789abcdef" for ch in digest):
         raise InvalidField("SHA-256は16進数64桁です", "sha256")
     values = {
         "witness_id": witness,
-        "purpose": _text(payload, "purpose"),
+        "purpose": free_text(payload, "purpose"),
         "medium": medium,
         "item_count": count,
         "sha256": digest,

@@ -24,21 +24,13 @@ from juki.domain import protection as rules
 from juki.domain.dates import parse_date
 from juki.domain.errors import InvalidDate, InvalidField, NotFound, ProtectedRecord
 from juki.domain.identifiers import validate_addressee_number, validate_household_number
+from juki.domain.intake import free_text
 from juki.policy.roles import PROTECTION_MANAGE, PROTECTION_RELEASE, PROTECTION_VIEW, Actor
 from juki.services.audit import LogEntry, utc
 from juki.services.authorization import authorize
 from juki.services.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
 MAX_RELEASE_MINUTES = 8 * 60  # a release longer than a working day is not "temporary"
-
-
-def _text(payload: Mapping[str, Any], key: str, limit: int = 500) -> str:
-    value = payload.get(key)
-    if not isinstance(value, str) or not value.strip():
-        raise InvalidField("必須項目です", key)
-    if len(value) > limit:
-        raise InvalidField("長すぎます", key)
-    return value.strip()
 
 
 def view(row: Any, today: Any) -> dict[str, Any]:
@@ -82,8 +74,8 @@ def set_measure(uow_factory: UnitOfWorkFactory, actor: Actor, payload: Mapping[s
         "level": level,
         "subject_kind": kind,
         "subject": subject,
-        "reason": _text(payload, "reason"),
-        "requester": _text(payload, "requester", 200),
+        "reason": free_text(payload, "reason"),
+        "requester": free_text(payload, "requester", 200),
         "received_on": parse_date(str(payload.get("received_on", "")), "received_on"),
         "starts_on": starts_on,
         "ends_on": ends_on,
@@ -170,7 +162,7 @@ def release(
     minutes = payload.get("minutes")
     if not isinstance(minutes, int) or isinstance(minutes, bool) or not 1 <= minutes <= MAX_RELEASE_MINUTES:
         raise InvalidField(f"一時解除の時間は1〜{MAX_RELEASE_MINUTES}分です", "minutes")
-    reason = _text(payload, "reason")
+    reason = free_text(payload, "reason")
 
     def values(uow: UnitOfWork, row: Any) -> dict[str, Any]:
         return {"released_until": uow.now + timedelta(minutes=minutes), "release_reason": reason}

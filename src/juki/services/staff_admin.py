@@ -16,6 +16,7 @@ from typing import Any
 
 from juki.domain.dates import parse_date
 from juki.domain.errors import Conflict, InvalidDate, InvalidField, NotFound
+from juki.domain.intake import free_text
 from juki.policy.roles import PROCEDURES, STAFF_ADMIN, WORK_ORDER_MANAGE, Actor
 from juki.services import auth
 from juki.services.audit import LogEntry
@@ -23,15 +24,6 @@ from juki.services.authorization import authorize
 from juki.services.unit_of_work import UnitOfWorkFactory
 
 MAX_WORK_ORDER_DAYS = 366
-
-
-def _text(payload: Mapping[str, Any], key: str, limit: int) -> str:
-    value = payload.get(key)
-    if not isinstance(value, str) or not value.strip():
-        raise InvalidField("必須項目です", key)
-    if len(value) > limit:
-        raise InvalidField("長すぎます", key)
-    return value.strip()
 
 
 def _moment(value: Any, field: str) -> datetime:
@@ -74,10 +66,10 @@ def list_staff(uow_factory: UnitOfWorkFactory, actor: Actor) -> dict[str, Any]:
 def create(uow_factory: UnitOfWorkFactory, actor: Actor, payload: Mapping[str, Any]) -> dict[str, Any]:
     """A new account; its first password and TOTP secret are shown once, to be handed over in person."""
     authorize(uow_factory, actor, STAFF_ADMIN, "staff:create")
-    username = _text(payload, "username", 40)
+    username = free_text(payload, "username", 40)
     if not username.isascii() or not username.replace("-", "").replace("_", "").isalnum():
         raise InvalidField("ユーザー名は半角英数字・ハイフン・下線です", "username")
-    role = _text(payload, "role", 20)
+    role = free_text(payload, "role", 20)
     valid_until = _moment(payload["valid_until"], "valid_until") if payload.get("valid_until") else None
     if role == "contractor" and valid_until is None:
         raise InvalidField("委託先のアカウントには有効期限が必要です", "valid_until")
@@ -91,7 +83,7 @@ def create(uow_factory: UnitOfWorkFactory, actor: Actor, payload: Mapping[str, A
     secret = auth.create_staff(
         uow_factory,
         username,
-        _text(payload, "display_name", 100),
+        free_text(payload, "display_name", 100),
         role,
         password,
         department=department if isinstance(department, str) and department else None,
@@ -171,8 +163,8 @@ def give_work_order(
     uow_factory: UnitOfWorkFactory, actor: Actor, payload: Mapping[str, Any]
 ) -> dict[str, Any]:
     authorize(uow_factory, actor, WORK_ORDER_MANAGE, "work_order:give")
-    contractor_id = _text(payload, "contractor_id", 40)
-    procedure = _text(payload, "procedure", 40)
+    contractor_id = free_text(payload, "contractor_id", 40)
+    procedure = free_text(payload, "procedure", 40)
     if procedure not in PROCEDURES:
         raise InvalidField("事務の指定が正しくありません", "procedure")
     ceiling = PROCEDURES[procedure].grants.get("contractor", frozenset())
@@ -197,7 +189,7 @@ def give_work_order(
                 "contractor_id": contractor_id,
                 "procedure": procedure,
                 "permissions": sorted(set(wanted)),
-                "purpose": _text(payload, "purpose", 500),
+                "purpose": free_text(payload, "purpose", 500),
                 "valid_from": valid_from,
                 "valid_until": valid_until,
                 "issued_by": actor.staff_id,
