@@ -8,11 +8,14 @@ from juki.domain.errors import InvalidField
 from juki.domain.names import (
     MAX_KANA_LENGTH,
     MAX_NAME_LENGTH,
+    O_ROW,
     kana_search_key,
+    kana_search_keys,
     normalize_kana,
     normalize_name,
     seion_kana,
 )
+from juki.policy.search import name_term
 
 # --- フリガナ ------------------------------------------------------------------------------------------
 
@@ -233,3 +236,153 @@ def test_normalising_a_stored_name_or_reading_changes_nothing(text):
         except InvalidField:
             continue
         assert normalize(stored, "f") == stored
+
+
+# --- j330, rule by rule (住民記録システム標準仕様書 2.1.2 検索文字入力: each example of the text) ----------------
+
+J330_EQUAL = {
+    # 清音、濁音、半濁音による違いを無視: the spec's own examples
+    "ヂ=ジ": ("ヂ", "ジ"),
+    "ズ=ヅ": ("ズ", "ヅ"),
+    "ワ=ハ": ("ワ", "ハ"),
+    "ヴァ=バ": ("ヴァ", "バ"),
+    "ヴィ=ビ": ("ヴィ", "ビ"),
+    "ヴ=ブ": ("ヴ", "ブ"),
+    "オ=ヲ": ("オ", "ヲ"),
+    "ヒ=ピ": ("ヒ", "ピ"),
+    "ヒ=ビ": ("ヒ", "ビ"),
+    "ガ=カ": ("ガッコウ", "カッコウ"),
+    # 拗音、促音の小文字と大文字による違いを無視
+    "ッ=ツ": ("キッタ", "キツタ"),
+    "ャ=ヤ": ("キャ", "キヤ"),
+    "ュ=ユ": ("キュ", "キユ"),
+    "ョ=ヨ": ("キョ", "キヨ"),
+    # ２文字目以降の「ウ」は、直前がオ段なら「オ」
+    "コウ=コオ": ("コウタ", "コオタ"),
+    "ゴウ=コオ (オ段 after 清音化)": ("ゴウ", "コオ"),
+    "ショウ=ショオ (ョ is オ段)": ("ショウ", "ショオ"),
+    "ヲウ=オオ": ("ヲウ", "オオ"),
+    # 長音の有無を無視
+    "長音の有無": ("メアリー", "メアリ"),
+    "長音の有無 (語中)": ("コーイチ", "コイチ"),
+    # ー ― － ‐ ｰ - are one input
+    "ー=―": ("メアリー", "メアリ―"),
+    "ー=－": ("メアリー", "メアリ－"),
+    "ー=‐": ("メアリー", "メアリ‐"),
+    "ー=ｰ": ("メアリー", "メアリｰ"),
+    "ー=-": ("メアリー", "メアリ-"),
+    # 全角スペース=半角スペース, and 氏と名の間のスペースを無視
+    "全角=半角スペース": ("ジョン　スミス", "ジョン スミス"),
+    "スペース無視": ("ヤマダ タロウ", "ヤマダタロウ"),
+    # カタカナで入力及び検索 (hiragana and half-width typed are the same)
+    "ひらがな": ("やまだ", "ヤマダ"),
+    "半角カナ": ("ﾔﾏﾀﾞ", "ヤマダ"),
+}
+
+
+@pytest.mark.parametrize(("a", "b"), list(J330_EQUAL.values()), ids=list(J330_EQUAL))
+def test_j330_readings_the_standard_treats_as_equal_share_a_key(a, b):
+    assert seion_kana(a) == seion_kana(b)
+
+
+J330_DIFFERENT = {
+    "a first ウ stays (from the 2nd character on)": ("ウエダ", "オエダ"),
+    "ウ after a letter not of the オ段": ("ユウコ", "ユオコ"),
+    "ウ after ア段": ("カウ", "カオ"),
+    "different letters": ("サトウ", "サイトウ"),
+    "カ段 and サ段": ("カトウ", "サトウ"),
+}
+
+
+@pytest.mark.parametrize(("a", "b"), list(J330_DIFFERENT.values()), ids=list(J330_DIFFERENT))
+def test_j330_readings_the_standard_keeps_apart_keep_different_keys(a, b):
+    assert seion_kana(a) != seion_kana(b)
+
+
+def test_a_name_typed_as_one_word_matches_the_keys_stored_per_reading():
+    # イトウ + ウメ are stored as イトオ + ウメ: the rule starts again at the given name
+    assert seion_kana("イトウ") + seion_kana("ウメ") == "イトオウメ"
+    assert seion_kana("イトウウメ") == "イトオオメ"
+    # one key per place 名 may start with ウ: イト + ウウメ, イトウ + ウメ
+    assert kana_search_keys("イトウウメ", joined=True) == ("イトオオメ", "イトウウメ", "イトオウメ")
+    assert kana_search_keys("イトウウメ") == ("イトオオメ",)
+
+
+def test_a_part_of_a_reading_after_an_o_row_letter_keys_its_leading_u_as_o():
+    assert kana_search_keys("ウイチ") == ("ウイチ",)
+    assert kana_search_keys("ウイチ", after_o_row=True) == ("オイチ",)
+    assert kana_search_keys("ウウ", after_o_row=True) == ("オオ",)
+    assert "コオイチ" in name_term("ウイチ").parts and "ウイチ" in name_term("ウイチ").parts
+    assert name_term("イチ").parts == ("イチ",)  # nothing more to try without a leading ウ
+
+
+# Readings whose key is made letter by letter (no ヴ + small vowel, no separate voicing marks across a
+# boundary): a part of such a reading keys as the same part of the reading's key, but for the ウ rule.
+LETTERS = st.text(
+    alphabet=st.sampled_from(
+        list("アイウエオカキクケコサシスセソタチツテトナヌハヒホマモヤヨラロワヲンガゴゾドボポッャョー")
+    ),
+    min_size=1,
+    max_size=8,
+)
+
+
+@given(LETTERS, LETTERS)
+def test_family_and_given_typed_as_one_word_find_their_stored_keys(family, given_name):
+    joined = seion_kana(family) + seion_kana(given_name)
+    if joined:
+        assert joined in name_term(family + given_name).joined_keys
+
+
+@given(LETTERS, LETTERS)
+def test_the_start_of_a_reading_finds_its_key_by_prefix(head, rest):
+    key = seion_kana(head)
+    if key:
+        assert seion_kana(head + rest).startswith(key)
+        assert key in name_term(head).keys
+
+
+# The cases the ウ-after-オ段 rule makes hard come often: a part that starts with ウ after an オ段 letter, and
+# 名 starting with ウ after 氏 ending in one.
+O_END = st.sampled_from(["", "コ", "ゴ", "ト", "ョ", "ヲ", "オ", "ウ"])
+U_START = st.sampled_from(["", "ウ", "ウウ", "ゥ"])
+
+
+@given(LETTERS | st.just(""), O_END, U_START, LETTERS, LETTERS | st.just(""))
+def test_any_part_of_a_reading_is_found_in_its_key(before, o_end, u_start, rest, after):
+    part = u_start + rest
+    if not seion_kana(part):  # marks only: refused as a name (not a part of any reading)
+        return
+    key = seion_kana(before + o_end + part + after)
+    assert any(p in key for p in name_term(part).parts), (key, name_term(part).parts)
+
+
+@given(
+    LETTERS,
+    O_END,
+    U_START,
+    LETTERS,
+    st.integers(min_value=0, max_value=20),
+    st.integers(min_value=1, max_value=20),
+)
+def test_any_part_of_family_and_given_joined_is_found_in_the_stored_keys(
+    family, o_end, u_start, given_name, start, length
+):
+    family, given_name = family + o_end, u_start + given_name
+    part = (family + given_name)[start : start + length]
+    if not seion_kana(part):
+        return
+    stored = seion_kana(family) + seion_kana(given_name)
+    assert any(p in stored for p in name_term(part).joined_parts), (stored, part)
+
+
+@given(LETTERS, O_END, U_START, LETTERS)
+def test_family_and_given_typed_as_one_word_find_their_stored_keys_after_an_o_row_end(
+    family, o_end, u_start, given_name
+):
+    family, given_name = family + o_end, u_start + given_name
+    assert seion_kana(family) + seion_kana(given_name) in name_term(family + given_name).joined_keys
+
+
+def test_o_row_holds_the_key_letters_of_the_o_column():
+    assert {seion_kana(c) for c in "オコゴソゾトドノホボポモヨョロヲ"} == set(O_ROW)

@@ -8,18 +8,24 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, or_, select
+from sqlalchemy import Connection, and_, case, exists, func, literal, or_, select
 
 from juki.adapters import tables as t
 from juki.adapters.repository import read_outbox
 from juki.adapters.vault import MyNumberVault
-from juki.policy.search import NameTerm, SearchQuery
+from juki.policy.search import EXACT, PARTIAL, PREFIX, NameTerm, SearchQuery
 
 r = t.residents.c
+v = t.resident_versions.c
 
 
-def _name_match(term: NameTerm, name_col: Any, key_col: Any) -> Any:
-    return key_col == term.text if term.is_kana else name_col == term.text
+def _escape_like(value: str) -> str:
+    return value.replace("/", "//").replace("%", "/%").replace("_", "/_")
+
+
+def _hit(condition: Any | None) -> Any:
+    """A condition as a 1/0 column (both engines); no condition is a hit."""
+    return literal(1) if condition is None else case((condition, 1), else_=0)
 
 
 class SealedRow:
@@ -99,32 +105,124 @@ class SqlQueries:
             q = q.where(r.status == "active")
         return self._wrap(self.conn.execute(q.order_by(r.position)).all())
 
+    # --- search (標準仕様書 j330/j340; the rules are policy/search.py) -------------------------------------
+
+    def _starts_with(self, col: Any, value: str) -> Any:
+        if self.conn.dialect.name == "sqlite":
+            # SQLite's LIKE ignores ASCII case and so uses no index; BINARY collation orders by code point,
+            # so a range is the same test and the index on the column answers it.
+            return and_(col >= value, col < value[:-1] + chr(min(ord(value[-1]) + 1, 0x10FFFF)))
+        # PostgreSQL: the name and key indexes are varchar_pattern_ops (migration 0008), which answer
+        # LIKE 'x%' whatever the database's collation.
+        return col.like(_escape_like(value) + "%", escape="/")
+
+    def _match(self, col: Any, values: tuple[str, ...], mode: str) -> Any:
+        if mode == EXACT:
+            return col == values[0] if len(values) == 1 else col.in_(values)
+        if mode == PREFIX:
+            return or_(*(self._starts_with(col, value) for value in values))
+        return or_(*(self._contains(col, value) for value in values))
+
+    def _contains(self, col: Any, value: str) -> Any:
+        """Whether `value` occurs in `col`, as is (no wildcards, ASCII case counts): a 部分一致."""
+        position = func.instr if self.conn.dialect.name == "sqlite" else func.strpos
+        return position(col, value) > 0
+
+    def _name_condition(self, q: SearchQuery, c: Any) -> Any | None:
+        """The name criterion on the columns `c` of `residents` or `resident_versions` (None: no name given)."""
+        mode = q.name_match
+        conditions = []
+        for term, name_col, key_col in (
+            (q.family, c.family_name, c.family_kana_key),
+            (q.given, c.given_name, c.given_kana_key),
+        ):
+            if term is not None:
+                col = key_col if term.is_kana else name_col
+                conditions.append(self._match(col, term.parts if mode == PARTIAL else term.keys, mode))
+        if q.either is not None:
+            conditions.append(self._either(q.either, c, mode))
+        return and_(*conditions) if conditions else None
+
+    def _either(self, term: NameTerm, c: Any, mode: str) -> Any:
+        """A name without a space: the family name, the given name, or both joined (j330)."""
+        family, given = (
+            (c.family_kana_key, c.given_kana_key) if term.is_kana else (c.family_name, c.given_name)
+        )
+        if mode == PARTIAL:  # in either name or across both: the joined keys hold them all (no index helps)
+            return self._match(family + given, term.joined_parts, mode)
+        either = [self._match(family, term.keys, mode), self._match(given, term.keys, mode)]
+        # Both joined: the family name is then a proper head of the word. Naming those heads lets the index
+        # on the family name find the candidates, where `family || given` alone would read every row.
+        heads = sorted({key[:i] for key in term.joined_keys for i in range(1, len(key))})
+        if heads:
+            either.append(and_(family.in_(heads), self._match(family + given, term.joined_keys, mode)))
+        return or_(*either)
+
     def search(self, q: SearchQuery) -> list[Any]:
+        """Matching residents (current and removed), at most `q.limit + 1`.
+
+        With `q.history` the name and the address may match any version of the person (the current one
+        included), each criterion on its own; each row then says whether today's name (`name_now`) and address
+        (`address_now`) match (1/0), and today's matches come first.
+        """
         conditions: list[Any] = []
         if q.resident_code:
             conditions.append(r.resident_code == q.resident_code)
         if q.my_number:
             conditions.append(r.my_number_index == self.vault.index(q.my_number))
-        if q.family:
-            conditions.append(_name_match(q.family, r.family_name, r.family_kana_key))
-        if q.given:
-            conditions.append(_name_match(q.given, r.given_name, r.given_kana_key))
-        if q.either:
-            term = q.either
-            name, key = (
-                (r.family_kana_key, r.given_kana_key) if term.is_kana else (r.family_name, r.given_name)
-            )
-            conditions.append(or_(name == term.text, key == term.text, (name + key) == term.text))
+        if q.addressee_number:
+            conditions.append(r.addressee_number == q.addressee_number)
+        if q.household_number:
+            conditions.append(r.household_number == q.household_number)
+        if q.residence_card_number:
+            conditions.append(r.residence_card_number == q.residence_card_number)
+        # The address first: where no index answers the name (部分一致) it is the cheaper test to fail.
+        address_now = self._contains(r.address, q.address) if q.address else None
+        name_now = self._name_condition(q, r)
+        columns: list[Any] = [t.residents]
+        order: list[Any] = [r.status, r.birth_date, r.addressee_number]
+        if q.history:
+            name_then = self._name_condition(q, v)
+            if name_then is not None:  # a semi-join the name indexes of the history can drive
+                in_history = select(v.addressee_number).where(name_then)
+                conditions.append(r.addressee_number.in_(in_history))
+            if q.address:  # checked per candidate: an address part uses no index
+                any_address = self._contains(v.address, q.address)
+                conditions.append(exists().where(v.addressee_number == r.addressee_number, any_address))
+            name_hit, address_hit = _hit(name_now).label("name_now"), _hit(address_now).label("address_now")
+            columns += [name_hit, address_hit]
+            order = [(name_hit + address_hit).desc(), *order]
+        else:
+            conditions += [c for c in (address_now, name_now) if c is not None]
         if q.birth_date:
             conditions.append(r.birth_date == q.birth_date)
-        if q.address:
-            conditions.append(r.address.contains(q.address, autoescape=True))
         if q.sex:
             conditions.append(r.sex == q.sex)
-        stmt = (
-            select(t.residents).where(and_(*conditions)).order_by(r.status, r.birth_date, r.addressee_number)
-        )
+        stmt = select(*columns).where(and_(*conditions)).order_by(*order)
         return self._wrap(self.conn.execute(stmt.limit(q.limit + 1)).all())
+
+    def matched_versions(self, q: SearchQuery, addressee_numbers: list[str]) -> list[Any]:
+        """The versions of these persons, oldest first, each saying whether its name (`name_hit`) and address
+        (`address_hit`) match `q` (1/0): what a history search found them by."""
+        if not addressee_numbers:
+            return []
+        address = self._contains(v.address, q.address) if q.address else None
+        stmt = (
+            select(
+                v.addressee_number,
+                v.version,
+                v.changed_on,
+                v.change_reason,
+                v.family_name,
+                v.given_name,
+                v.address,
+                _hit(self._name_condition(q, v)).label("name_hit"),
+                _hit(address).label("address_hit"),
+            )
+            .where(v.addressee_number.in_(addressee_numbers))
+            .order_by(v.addressee_number, v.version)
+        )
+        return list(self.conn.execute(stmt).all())
 
     def filing(self, filing_id: str) -> Any:
         row = self.conn.execute(select(t.filings).where(t.filings.c.filing_id == filing_id)).first()

@@ -79,10 +79,29 @@ residents = Table(
     ForeignKeyConstraint(["household_number"], ["households.household_number"]),
     UniqueConstraint("resident_code"),
     UniqueConstraint("my_number_index"),
-    Index("ix_residents_family_name_birth", "family_name", "birth_date"),
-    Index("ix_residents_given_name_birth", "given_name", "birth_date"),
-    Index("ix_residents_family_kana_key", "family_kana_key"),
-    Index("ix_residents_given_kana_key", "given_kana_key"),
+    # Names and kana keys: varchar_pattern_ops on PostgreSQL, so a 前方一致 (LIKE 'x%') uses them too (0008).
+    Index(
+        "ix_residents_family_name_birth",
+        "family_name",
+        "birth_date",
+        postgresql_ops={"family_name": "varchar_pattern_ops"},
+    ),
+    Index(
+        "ix_residents_given_name_birth",
+        "given_name",
+        "birth_date",
+        postgresql_ops={"given_name": "varchar_pattern_ops"},
+    ),
+    Index(
+        "ix_residents_family_kana_key",
+        "family_kana_key",
+        postgresql_ops={"family_kana_key": "varchar_pattern_ops"},
+    ),
+    Index(
+        "ix_residents_given_kana_key",
+        "given_kana_key",
+        postgresql_ops={"given_kana_key": "varchar_pattern_ops"},
+    ),
     Index("ix_residents_birth_date", "birth_date"),
     Index("ix_residents_household", "household_number", "position"),
     Index("ix_residents_residence_card_number", "residence_card_number"),
@@ -109,7 +128,25 @@ resident_versions = Table(
     Column("my_number_ciphertext", Text),  # history keeps the token it was written with (append-only)
     Column("my_number_index", String(64)),
     Index("ix_resident_versions_filing", "filing_id"),
-    Index("ix_resident_versions_family_kana_key", "family_kana_key"),
+    # Searching earlier names (j340, migration 0008); pattern ops on PostgreSQL as for `residents`.
+    Index(
+        "ix_resident_versions_family_kana_key",
+        "family_kana_key",
+        postgresql_ops={"family_kana_key": "varchar_pattern_ops"},
+    ),
+    Index(
+        "ix_resident_versions_given_kana_key",
+        "given_kana_key",
+        postgresql_ops={"given_kana_key": "varchar_pattern_ops"},
+    ),
+    Index(
+        "ix_resident_versions_family_name",
+        "family_name",
+        postgresql_ops={"family_name": "varchar_pattern_ops"},
+    ),
+    Index(
+        "ix_resident_versions_given_name", "given_name", postgresql_ops={"given_name": "varchar_pattern_ops"}
+    ),
 )
 
 filings = Table(

@@ -126,7 +126,7 @@ _SMALL_TO_LARGE = str.maketrans(
 # table, applied after enlarging, so that ヮ → ワ → ハ (translate does not chain within one table).
 _OLD_KANA = str.maketrans({"ヲ": "オ", "ワ": "ハ", "ヰ": "イ", "ヱ": "エ"})
 _SEION_DROP = re.compile(rf"[\sー・{_DASHES}]")
-_O_ROW = frozenset("オコソトノホモヨロ")  # オ段 after devoicing, enlarging and ヲ→オ
+O_ROW = frozenset("オコソトノホモヨロ")  # オ段 after devoicing, enlarging and ヲ→オ (the key's letters)
 
 
 def _devoice(s: str) -> str:
@@ -135,12 +135,34 @@ def _devoice(s: str) -> str:
     return unicodedata.normalize("NFC", decomposed.replace("\u3099", "").replace("\u309a", ""))
 
 
-def _u_after_o_row(s: str) -> str:
-    """ウ right after an オ段 character becomes オ (so コウ matches コオ), from the 2nd character on."""
+def _u_after_o_row(s: str, *, after_o_row: bool = False, restart: int | None = None) -> str:
+    """ウ right after an オ段 character becomes オ (so コウ matches コオ), from the 2nd character on.
+
+    `after_o_row`: `s` continues a reading whose previous character is of the オ段 (a search for a part of
+    a reading); `restart`: the position where a second reading starts (氏 and 名 typed without a space: the
+    stored keys are made per reading, so the rule starts again there).
+    """
     out: list[str] = []
-    for c in s:
-        out.append("オ" if c == "ウ" and out and out[-1] in _O_ROW else c)
+    previous = "オ" if after_o_row else ""
+    for i, c in enumerate(s):
+        if i == restart:
+            previous = ""
+        if c == "ウ" and previous in O_ROW:
+            c = "オ"
+        out.append(c)
+        previous = c
     return "".join(out)
+
+
+def _seion_base(s: str) -> str:
+    """Steps 1–6 of `seion_kana`: everything but the ウ-after-オ段 rule."""
+    text = jaconv.hira2kata(_kana_nfkc(s))
+    for vu, ba in _VU_SYLLABLES:
+        text = text.replace(vu, ba)
+    text = _devoice(text.translate(_DJ_DZ)).translate(_SMALL_TO_LARGE).translate(_OLD_KANA)
+    # NFC again: dropping a space can put a combining mark next to a letter (NFKC turns ¨ into
+    # space + U+0308), and the key must not change on a second pass.
+    return unicodedata.normalize("NFC", _SEION_DROP.sub("", text))
 
 
 @functools.lru_cache(maxsize=65536)  # a city has far fewer distinct readings than residents
@@ -164,15 +186,28 @@ def seion_kana(s: str) -> str:
     「オ ウ」 would otherwise become オウ on one pass and オオ on the next. Characters that are not
     kana pass through unchanged.
     """
-    text = jaconv.hira2kata(_kana_nfkc(s))
-    for vu, ba in _VU_SYLLABLES:
-        text = text.replace(vu, ba)
-    text = _devoice(text.translate(_DJ_DZ)).translate(_SMALL_TO_LARGE).translate(_OLD_KANA)
-    # NFC again: dropping a space can put a combining mark next to a letter (NFKC turns ¨ into
-    # space + U+0308), and the key must not change on a second pass.
-    return _u_after_o_row(unicodedata.normalize("NFC", _SEION_DROP.sub("", text)))
+    return _u_after_o_row(_seion_base(s))
 
 
 def kana_search_key(s: str) -> str:
     """The key stored beside a reading and compared on search; the same as `seion_kana`."""
     return seion_kana(s)
+
+
+def kana_search_keys(s: str, *, joined: bool = False, after_o_row: bool = False) -> tuple[str, ...]:
+    """The keys a stored reading (or the joined 氏 + 名 keys) may hold where it matches `s`; the first is
+    `seion_kana(s)` unless `after_o_row`.
+
+    - `joined`: `s` is 氏 and 名 typed as one word (j330: the space between them is ignored). Keys are
+      stored per reading and the ウ-after-オ段 rule starts again at the given name: イトウ + ウメ is stored as
+      イトオ + ウメ, while イトウウメ as one word keys to イトオオメ. Each place where 名 may start with ウ
+      gives one more key (イトオウメ).
+    - `after_o_row`: `s` is a part of a reading after an オ段 character (部分一致: ウイチ is found in コウイチ,
+      stored as コオイチ, as オイチ after コ).
+    """
+    base = _seion_base(s)
+    restarts: list[int | None] = [None]
+    if joined:
+        restarts += [i for i in range(1, len(base)) if base[i] == "ウ"]
+    keys = (_u_after_o_row(base, after_o_row=after_o_row, restart=i) for i in restarts)
+    return tuple(dict.fromkeys(keys))

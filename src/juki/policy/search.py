@@ -1,6 +1,14 @@
 """Search rules (seed III: 検索は氏名・住所・生年月日のうち二つ以上): what a search must give, and how names match.
 
-Kanji names match exactly; kana match on the 清音化 key (標準仕様書 j330), so ガ=カ, ッ=ツ, ヅ=ズ and the like.
+標準仕様書 j330/j340, as this module reads them:
+- kana match on the 清音化 key (`domain.names.seion_kana`), so ガ=カ, ッ=ツ, ヅ=ズ, ヲ=オ, コウ=コオ and the like;
+  kanji (and alphabet) names match as stored (NFC);
+- a name matches exactly (default), from its start (`name_match=prefix`) or anywhere in it (`partial`); a name
+  without a space matches the family name, the given name, or both joined — in every mode;
+- `history`: names and addresses match the person's earlier versions too (旧氏名・旧住所), each criterion on its
+  own: a maiden name and today's address find her. Birth date and sex are always today's;
+- exact look-ups by a number stand alone: 住民票コード, 個人番号, 宛名番号, 世帯番号, 在留カード番号.
+The two-criteria rule holds in every mode: a partial name or an old address is no less a search of the register.
 """
 
 from __future__ import annotations
@@ -14,17 +22,45 @@ from datetime import date
 from juki.domain import address as addr
 from juki.domain.dates import parse_date
 from juki.domain.errors import DomainError, InsufficientSearchCriteria, InvalidField
-from juki.domain.identifiers import validate_my_number, validate_resident_code
-from juki.domain.names import seion_kana
+from juki.domain.identifiers import (
+    validate_addressee_number,
+    validate_household_number,
+    validate_my_number,
+    validate_resident_code,
+)
+from juki.domain.names import O_ROW, kana_search_keys
 
 MAX_RESULTS = 100
 _KANA = re.compile(r"^[\u3041-\u309f\u30a0-\u30ff\uff66-\uff9fー]+$")
+_CARD = re.compile(r"^[A-Z]{2}[0-9]{8}[A-Z]{2}$")
+
+EXACT, PREFIX, PARTIAL = "exact", "prefix", "partial"
+NAME_MATCHES = (EXACT, PREFIX, PARTIAL)  # 完全一致・前方一致・部分一致 (j330)
+CRITERIA = ("name", "birth_date", "address")  # two of these, at least
+LOOKUPS = ("resident_code", "my_number", "addressee_number", "household_number", "residence_card_number")
+_TRUE, _FALSE = ("true", "1", "on", "yes"), ("false", "0", "off", "no")
 
 
 @dataclass(frozen=True)
 class NameTerm:
+    """One name as searched: `text` is the kana key or the name as stored.
+
+    `keys` are what a stored value equals (exact) or starts with (prefix); `parts` what it contains (partial).
+    The `joined_*` forms are for the family and given name stored side by side (a name typed without a space).
+    For kanji every form is `(text,)`; kana have more (see `domain.names.kana_search_keys`).
+    """
+
     text: str
     is_kana: bool
+    keys: tuple[str, ...] = ()
+    joined_keys: tuple[str, ...] = ()
+    parts: tuple[str, ...] = ()
+    joined_parts: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        for name in ("keys", "joined_keys", "parts", "joined_parts"):
+            if not getattr(self, name):
+                object.__setattr__(self, name, (self.text,))
 
 
 @dataclass(frozen=True)
@@ -35,8 +71,13 @@ class SearchQuery:
     birth_date: date | None = None
     address: str | None = None
     sex: str | None = None
+    name_match: str = EXACT
+    history: bool = False  # match earlier names and addresses too (j340)
     resident_code: str | None = None
     my_number: str | None = None
+    addressee_number: str | None = None
+    household_number: str | None = None
+    residence_card_number: str | None = None
     limit: int = MAX_RESULTS
 
     @property
@@ -44,10 +85,28 @@ class SearchQuery:
         return self.my_number is not None
 
 
+def _parts(keys: tuple[str, ...], after_o_row: tuple[str, ...]) -> tuple[str, ...]:
+    """What a stored key must contain to hold a part of a reading: one of `keys`, or one of `after_o_row`
+    right after an オ段 letter (there the ウ-after-オ段 rule has turned a leading ウ into オ)."""
+    extra = [o + k for k in after_o_row if k not in keys for o in sorted(O_ROW)]
+    return tuple(dict.fromkeys([*keys, *extra]))
+
+
 def name_term(text: str) -> NameTerm:
     part = unicodedata.normalize("NFKC", text).strip()
     if _KANA.match(part):
-        return NameTerm(seion_kana(part), True)
+        keys = kana_search_keys(part)
+        if not keys[0]:  # only marks (ー, ・): a key that every reading would start with
+            raise InvalidField("氏名のカナに文字がありません", "name")
+        joined = kana_search_keys(part, joined=True)
+        return NameTerm(
+            keys[0],
+            True,
+            keys=keys,
+            joined_keys=joined,
+            parts=_parts(keys, kana_search_keys(part, after_o_row=True)),
+            joined_parts=_parts(joined, kana_search_keys(part, joined=True, after_o_row=True)),
+        )
     return NameTerm(unicodedata.normalize("NFC", text.strip()), False)
 
 
@@ -66,20 +125,49 @@ def address_term(text: str) -> str:
     return addr.canonical_address(parsed, with_katagaki=False).removeprefix("東京都小平市")
 
 
+def _flag(value: str | None, field: str) -> bool:
+    if value is None or value.lower() in _FALSE:
+        return False
+    if value.lower() in _TRUE:
+        return True
+    raise InvalidField("true か false を指定してください", field)
+
+
+def _lookup(key: str, value: str) -> SearchQuery:
+    if key == "resident_code":
+        return SearchQuery(resident_code=validate_resident_code(value))
+    if key == "my_number":
+        return SearchQuery(my_number=validate_my_number(value))
+    if key == "addressee_number":
+        return SearchQuery(addressee_number=validate_addressee_number(value))
+    if key == "household_number":
+        return SearchQuery(household_number=validate_household_number(value))
+    card = unicodedata.normalize("NFKC", value).strip().upper()
+    if not _CARD.match(card):
+        raise InvalidField("在留カード番号は英字2桁・数字8桁・英字2桁です", key)
+    return SearchQuery(residence_card_number=card)
+
+
 def parse_criteria(params: Mapping[str, str]) -> SearchQuery:
     params = {k: v for k, v in params.items() if v not in (None, "")}
     for key, value in params.items():
         if any(unicodedata.category(ch) == "Cc" for ch in value):
             raise InvalidField("制御文字は指定できません", key)
-    if "resident_code" in params or "my_number" in params:
+    lookups = [key for key in LOOKUPS if key in params]
+    if lookups:
+        # A number names one person (or household): nothing may be added to it, nor widen it.
         if len(params) != 1:
-            raise InvalidField("住民票コード・個人番号による検索は単独で指定してください", "resident_code")
-        if "resident_code" in params:
-            return SearchQuery(resident_code=validate_resident_code(params["resident_code"]))
-        return SearchQuery(my_number=validate_my_number(params["my_number"]))
-    given = sum(1 for key in ("name", "birth_date", "address") if key in params)
+            raise InvalidField(
+                "番号（住民票コード・個人番号・宛名番号・世帯番号・在留カード番号）による検索は単独で指定してください",
+                lookups[0],
+            )
+        return _lookup(lookups[0], params[lookups[0]])
+    given = sum(1 for key in CRITERIA if key in params)
     if given < 2:
         raise InsufficientSearchCriteria("氏名・生年月日・住所のうち二つ以上を指定してください")
+    name_match = params.get("name_match", EXACT)
+    if name_match not in NAME_MATCHES:
+        raise InvalidField("一致の方法は exact・prefix・partial のいずれかです", "name_match")
     family = given_name = either = None
     if "name" in params:
         parts = re.split(r"[ \u3000]+", params["name"].strip())
@@ -99,4 +187,6 @@ def parse_criteria(params: Mapping[str, str]) -> SearchQuery:
         birth_date=parse_date(params["birth_date"], "birth_date") if "birth_date" in params else None,
         address=address_term(params["address"]) if "address" in params else None,
         sex=sex,
+        name_match=name_match,
+        history=_flag(params.get("history"), "history"),
     )

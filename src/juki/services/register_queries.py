@@ -166,6 +166,13 @@ def _member(row: Any) -> dict[str, Any]:
 
 
 def search(uow_factory: UnitOfWorkFactory, actor: Actor, params: Mapping[str, str]) -> dict[str, Any]:
+    """Search (標準仕様書 j330/j340): people matching two of name / birth date / address, or one number.
+
+    Each result says what it matched on: `matched_on` is `current` (today's name and address) or `history`
+    (`history=true` only), and then `matched_history` lists, per criterion today's record does not meet, the
+    latest earlier version that met it: `field` (`name`/`address`), its `value`, `version`, `changed_on` and
+    `until` (the date of the change that replaced it).
+    """
     authorize(uow_factory, actor, REGISTER_READ, "resident:search")
     query = parse_criteria(params)
     if query.uses_my_number:
@@ -176,20 +183,55 @@ def search(uow_factory: UnitOfWorkFactory, actor: Actor, params: Mapping[str, st
         rows = [r for r in rows if r.addressee_number not in hidden]  # looks not found
         truncated = len(rows) > query.limit
         rows = rows[: query.limit]
+        past = [r.addressee_number for r in rows if not _matches_now(r)]
+        versions = uow.queries.matched_versions(query, past) if past else []
         uow.log(
             actor,
             LogEntry(
                 "resident:search",
                 [r.addressee_number for r in rows],
-                detail=f"criteria={sorted(params)} results={len(rows)}",
+                detail=f"criteria={sorted(params)} results={len(rows)} from_history={len(past)}",
             ),
         )
         uow.commit()
     results = []
     for row in rows:
         view = resident_view(row, include_my_number=False)
-        results.append({k: view[k] for k in SUMMARY_FIELDS})
+        summary = {k: view[k] for k in SUMMARY_FIELDS}
+        now = _matches_now(row)
+        summary["matched_on"] = "current" if now else "history"
+        summary["matched_history"] = [] if now else _matched_history(row, versions)
+        results.append(summary)
     return {"results": results, "truncated": truncated}
+
+
+def _matches_now(row: Any) -> bool:
+    """Whether today's record meets the name and address criteria (always, for a search without history)."""
+    return bool(getattr(row, "name_now", 1)) and bool(getattr(row, "address_now", 1))
+
+
+def _matched_history(row: Any, versions: list[Any]) -> list[dict[str, Any]]:
+    mine = [v for v in versions if v.addressee_number == row.addressee_number]
+    found = []
+    for field, now, hit in (("name", row.name_now, "name_hit"), ("address", row.address_now, "address_hit")):
+        if now:
+            continue
+        hits = [v for v in mine if getattr(v, hit)]
+        if not hits:
+            continue
+        last = hits[-1]
+        after = next((v for v in mine if v.version > last.version), None)
+        value = f"{last.family_name} {last.given_name}".strip() if field == "name" else last.address
+        found.append(
+            {
+                "field": field,
+                "value": value,
+                "version": last.version,
+                "changed_on": last.changed_on.isoformat(),
+                "until": after.changed_on.isoformat() if after else None,
+            }
+        )
+    return found
 
 
 def _filing_view(row: Any, changes: list[Any] | None = None) -> dict[str, Any]:

@@ -144,16 +144,26 @@ def search_residents(
     birth_date: Annotated[str | None, Query(max_length=40)] = None,
     address: Annotated[str | None, Query(max_length=300)] = None,
     sex: Annotated[str | None, Query(max_length=10)] = None,
+    name_match: Annotated[str | None, Query(max_length=10)] = None,
+    history: bool = False,
     resident_code: Annotated[str | None, Query(max_length=20)] = None,
     my_number: Annotated[str | None, Query(max_length=20)] = None,
+    addressee_number: Annotated[str | None, Query(max_length=20)] = None,
+    household_number: Annotated[str | None, Query(max_length=20)] = None,
+    residence_card_number: Annotated[str | None, Query(max_length=20)] = None,
 ) -> dict[str, Any]:
     params = {
         "name": name,
         "birth_date": birth_date,
         "address": address,
         "sex": sex,
+        "name_match": name_match,
+        "history": "true" if history else None,
         "resident_code": resident_code,
         "my_number": my_number,
+        "addressee_number": addressee_number,
+        "household_number": household_number,
+        "residence_card_number": residence_card_number,
     }
     return register_queries.search(j.uow, actor, {k: v for k, v in params.items() if v})
 

@@ -23,7 +23,8 @@ from juki.web.ui.core import Ui, UiRoute, current
 
 router = APIRouter(route_class=UiRoute)
 UiDep = Annotated[Ui, Depends(current)]
-SEARCH_KEYS = ("name", "birth_date", "address", "sex")
+SEARCH_KEYS = ("name", "birth_date", "address", "sex", "name_match", "history")
+_SEARCH_OPTIONS = ("name_match", "history")  # how to match; typed alone they start no search
 
 
 @router.get("/ui/")
@@ -40,6 +41,9 @@ def search_page(ui: UiDep) -> Response:
 def search(ui: UiDep) -> Response:
     """検索: two of name / birth date / address (kana or kanji, wareki or western dates); 除票 are found too.
 
+    The name matches exactly, from its start or anywhere (`name_match`); `history` searches earlier names and
+    addresses too (標準仕様書 j330/j340, rules in policy/search.py).
+
     Posted, not put in the address: names and birth dates stay out of the browser's history and the access log.
     """
     return _search(ui, {k: str(ui.form.get(k) or "")[:300] for k in SEARCH_KEYS})
@@ -48,7 +52,7 @@ def search(ui: UiDep) -> Response:
 def _search(ui: Ui, criteria: dict[str, str]) -> Response:
     results: dict[str, Any] | None = None
     errors: dict[str, dict[str, Any]] = {}
-    if any(v.strip() for v in criteria.values()):
+    if any(v.strip() for k, v in criteria.items() if k not in _SEARCH_OPTIONS):
         try:
             results = register_queries.search(ui.uow, ui.actor, {k: v.strip() for k, v in criteria.items()})
         except DomainError as exc:
