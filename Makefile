@@ -6,9 +6,20 @@ STAMP := $(VENV)/.installed
 
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: demo test test-sqlite test-ui browser bench lint install clean
+.PHONY: demo test test-sqlite test-ui browser fonts bench lint install clean
+
+# Certificates (issue 5) embed IPAmj明朝 (the MJ character set: 𠮷, 髙, 﨑 …) with IPAex as fallback; poppler's
+# pdftoppm/pdftotext render and read them in the tests.
+CERT_FONT ?= /usr/share/fonts/truetype/ipamj/ipamjm.ttf
+
+fonts:
+	@test -f $(CERT_FONT) -a -f /usr/share/fonts/opentype/ipaexfont-mincho/ipaexm.ttf -a -x /usr/bin/pdftoppm || { \
+	  echo "installing the certificate fonts and poppler-utils with apt-get"; \
+	  if [ "$$(id -u)" = 0 ]; then sudo=; else sudo=sudo; fi; \
+	  $$sudo apt-get update -qq && $$sudo apt-get install -y -qq fonts-ipamj-mincho fonts-ipaexfont poppler-utils; }
 
 $(STAMP): pyproject.toml
+	@$(MAKE) --no-print-directory fonts
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e ".[test]"
@@ -16,7 +27,7 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-demo: $(STAMP)
+demo: $(STAMP) fonts
 	$(BIN)/juki demo --db var/demo.db --port 8000
 
 # The clerk UI's browser tests (tests/ui) drive Debian's chromium; Playwright cannot download browsers here.
@@ -26,7 +37,7 @@ browser:
 	  if [ "$$(id -u)" = 0 ]; then sudo=; else sudo=sudo; fi; \
 	  $$sudo apt-get update -qq && $$sudo apt-get install -y -qq chromium fonts-ipafont-gothic; }
 
-test: $(STAMP) browser
+test: $(STAMP) browser fonts
 	$(BIN)/python -m pytest
 
 test-ui: $(STAMP) browser

@@ -481,3 +481,46 @@ Index(
     postgresql_ops={"targets": "jsonb_path_ops"},
 )
 Index("ix_outbox_addressee", outbox.c.addressee_number, outbox.c.seq)
+
+# --- certificates (migration 0009) ---
+# 交付履歴 (標準仕様書 j300): one row per copy issued — when, which kind, whose record (addressee numbers only), which
+# items were printed, whether a My Number was, the terminal, the staff member, the requester's type, the fee, the
+# channel and the SHA-256 of the PDF handed over. No names, no numbers printed, no PDF. Append-only, like
+# the disposals (処分情報: a wrongly issued certificate taken back) that refer to it.
+certificate_issuances = Table(
+    "certificate_issuances",
+    metadata,
+    Column("issuance_number", String(20), primary_key=True),
+    Column("issued_at", DateTime(timezone=True), nullable=False),
+    Column("issued_on", Date, nullable=False),
+    Column("kind", String(40), nullable=False),
+    Column("layout", String(20), nullable=False),
+    Column("household_number", String(10)),
+    Column("addressee_numbers", JSON, nullable=False),
+    Column("items", JSON, nullable=False),
+    Column("my_number_printed", Boolean, nullable=False),
+    Column("copy_no", Integer, nullable=False),
+    Column("copies", Integer, nullable=False),
+    Column("pages", Integer, nullable=False),
+    Column("channel", String(20), nullable=False),  # counter (窓口) / kiosk (コンビニ交付)
+    Column("office", String(40), nullable=False),
+    Column("terminal", String(100), nullable=False),
+    Column("staff_id", String(40), nullable=False),
+    Column("requester_type", String(20), nullable=False),
+    Column("requester_addressee_number", String(10)),
+    Column("identity_document", String(60)),
+    Column("purpose", Text, nullable=False),
+    Column("fee", Integer, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Index("ix_certificate_issuances_issued_on", "issued_on"),
+)
+certificate_disposals = Table(
+    "certificate_disposals",
+    metadata,
+    Column("issuance_number", String(20), primary_key=True),
+    Column("disposed_at", DateTime(timezone=True), nullable=False),
+    Column("staff_id", String(40), nullable=False),
+    Column("reason", Text, nullable=False),
+    ForeignKeyConstraint(["issuance_number"], ["certificate_issuances.issuance_number"]),
+)
+CERTIFICATE_APPEND_ONLY = ("certificate_issuances", "certificate_disposals")

@@ -10,7 +10,17 @@ from fastapi.staticfiles import StaticFiles
 
 from juki.bootstrap import Juki
 from juki.domain.errors import redact
-from juki.web import api, api_audit, api_controls, api_subject_requests, api_webauthn, errors, hardening, ui
+from juki.web import (
+    api,
+    api_audit,
+    api_certificates,
+    api_controls,
+    api_subject_requests,
+    api_webauthn,
+    errors,
+    hardening,
+    ui,
+)
 
 
 class RedactMyNumbers(logging.Filter):
@@ -41,6 +51,7 @@ def create_app(j: Juki) -> FastAPI:
     app.include_router(api.router)
     for module in (api_webauthn, api_audit, api_subject_requests, api_controls):
         app.include_router(module.router)
+    app.include_router(api_certificates.router)  # issue 5: certificates and the public /verify
     app.include_router(ui.router)
 
     app.mount("/static", StaticFiles(packages=[("juki.web", "static")]), name="static")

@@ -1,0 +1,85 @@
+"""Certificates in SQL and the composition of the certificate office (rendering + storage) for the services.
+
+The issuance record is written through the unit of work's connection, so the record, the 発行番号's counter and the
+operation-log entry of an issuance share one transaction.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Connection, Text, cast, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from juki.adapters import pdf
+from juki.adapters import tables as t
+from juki.domain.certificates import Issuer
+from juki.services.certificates import CertificateOffice
+
+i = t.certificate_issuances.c
+
+
+class SqlIssuanceStore:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def next_number(self, day: date) -> str:
+        """発行番号 `YYYYMMDD-NNNNNN`, sequential per day. The counter row is made on the day's first issuance
+        (a race for it leaves one row: ON CONFLICT DO NOTHING); its row lock orders the day's issuances."""
+        name = f"certificate:{day:%Y%m%d}"
+        dialect = postgresql if self.conn.dialect.name == "postgresql" else sqlite
+        self.conn.execute(
+            dialect.insert(t.counters)
+            .values(name=name, value=0)
+            .on_conflict_do_nothing(index_elements=["name"])
+        )
+        self.conn.execute(
+            update(t.counters).where(t.counters.c.name == name).values(value=t.counters.c.value + 1)
+        )
+        seq = self.conn.execute(select(t.counters.c.value).where(t.counters.c.name == name)).scalar_one()
+        return f"{day:%Y%m%d}-{seq:06d}"
+
+    def add(self, values: dict[str, Any]) -> None:
+        self.conn.execute(insert(t.certificate_issuances).values(**values))
+
+    def get(self, number: str) -> Any:
+        return self.conn.execute(select(t.certificate_issuances).where(i.issuance_number == number)).first()
+
+    def disposal(self, number: str) -> Any:
+        d = t.certificate_disposals.c
+        return self.conn.execute(select(t.certificate_disposals).where(d.issuance_number == number)).first()
+
+    def dispose(self, number: str, at: datetime, staff_id: str, reason: str) -> None:
+        self.conn.execute(
+            insert(t.certificate_disposals).values(
+                issuance_number=number, disposed_at=at, staff_id=staff_id, reason=reason
+            )
+        )
+
+    def for_person(self, addressee_number: str, limit: int = 500) -> list[Any]:
+        """交付履歴照会 (j360), newest first. The addressee numbers are a JSON list of quoted strings."""
+        q = (
+            select(t.certificate_issuances)
+            .where(cast(i.addressee_numbers, Text).contains(f'"{addressee_number}"', autoescape=True))
+            .order_by(i.issued_at.desc(), i.issuance_number.desc())
+            .limit(limit)
+        )
+        return list(self.conn.execute(q).all())
+
+
+def issuance_store(uow: Any) -> SqlIssuanceStore:
+    """The store over a SQL unit of work's transaction (`adapters.uow.SqlUnitOfWork.conn`)."""
+    return SqlIssuanceStore(uow.conn)
+
+
+def certificate_office(
+    verify_base_url: str = "http://localhost:8000/", issuer: Issuer | None = None
+) -> CertificateOffice:
+    """What the certificate service needs from outside: the PDF renderer and the issuance store."""
+    return CertificateOffice(
+        render=lambda documents: pdf.render(documents),
+        store=issuance_store,
+        issuer=issuer or Issuer(),
+        verify_base_url=verify_base_url,
+    )

@@ -1,0 +1,408 @@
+"""Issuing certificates (住民票の写し等, issue 5 §2) and verifying them (§3).
+
+`issue(uow_factory, actor, request, office)` is the one entry point for every channel — the counter's
+`POST /api/v1/certificates` and, later, the kiosk (コンビニ交付) with its own actor and a `self` or
+`household_member` requester (`channel="kiosk"`). In order:
+1. the actor may read the register for its procedure (`register:read`; denied → logged, `forbidden`);
+2. the request's shape (`invalid_field`) and 第12条 (住民票コード・個人番号 only for the person or their household:
+   `forbidden`, logged); a My Number also needs `my_number:reveal` for the procedure;
+3. the persons exist (`not_found`), fit the kind (a 除票 for 除票の写し …), and the requester is who they say
+   (self / household member / an agent for them: `forbidden`, logged);
+4. 支援措置 and holds on issuance (`services.protection.check_certificate`: `protected_record`);
+5. in one transaction: the 発行番号 of each copy (sequential per day), the PDF, the issuance records (items,
+   My Number printed or not, terminal, staff, requester type, fee, SHA-256 of the PDF — no personal data beyond the
+   addressee numbers) and one operation-log entry per copy (never the number itself).
+
+`verify(uow_factory, number, sha256=None)` answers what `/verify/<number>` shows: that the city issued it, when,
+which kind, the PDF's digest and whether a given digest matches — no personal data.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+from juki.domain import certificates as rules
+from juki.domain.certificates import CertificateDocument, CertificateRequest, HistoryEntry, Issuer, Subject
+from juki.domain.dates import JST
+from juki.domain.errors import Conflict, DomainError, Forbidden, NotFound
+from juki.domain.intake import free_text
+from juki.domain.model import ResidentRecord, record_from_row
+from juki.policy.roles import MY_NUMBER_REVEAL, REGISTER_FILE, REGISTER_READ, Actor
+from juki.services import protection
+from juki.services.audit import LogEntry, utc
+from juki.services.authorization import authorize
+from juki.services.unit_of_work import UnitOfWork, UnitOfWorkFactory
+
+ISSUANCE_NUMBER = re.compile(r"\d{8}-\d{6}")
+
+
+class Rendered(Protocol):
+    @property
+    def pdf(self) -> bytes: ...
+    @property
+    def pages(self) -> int: ...
+    @property
+    def warnings(self) -> tuple[str, ...]: ...
+
+
+class IssuanceStore(Protocol):
+    def next_number(self, day: Any) -> str: ...
+    def add(self, values: dict[str, Any]) -> None: ...
+    def get(self, number: str) -> Any: ...
+    def disposal(self, number: str) -> Any: ...
+    def dispose(self, number: str, at: datetime, staff_id: str, reason: str) -> None: ...
+    def for_person(self, addressee_number: str, limit: int = 500) -> list[Any]: ...
+
+
+@dataclass(frozen=True)
+class CertificateOffice:
+    """What issuance needs from outside the domain (wired by the composition root: adapters.certificate_store)."""
+
+    render: Callable[[Sequence[CertificateDocument]], Rendered]
+    store: Callable[[UnitOfWork], IssuanceStore]  # the issuance store over a unit of work's transaction
+    issuer: Issuer = field(default_factory=Issuer)
+    verify_base_url: str = "http://localhost:8000/"
+
+    def verify_url(self, number: str) -> str:
+        return f"{self.verify_base_url.rstrip('/')}/verify/{number}"
+
+
+@dataclass(frozen=True)
+class Issued:
+    issuance_number: str  # the first copy's
+    issuance_numbers: tuple[str, ...]  # one per copy (j1040)
+    pdf: bytes
+    sha256: str
+    kind: str
+    pages: int
+    fee: int
+    my_number_printed: bool
+    issued_at: datetime
+    items: tuple[str, ...]
+    warnings: tuple[str, ...]  # 文字溢れ・外字 (j1070)
+
+
+def _refuse(uow_factory: UnitOfWorkFactory, actor: Actor, targets: Sequence[str], error: DomainError) -> None:
+    with uow_factory() as uow:
+        uow.log(
+            actor, LogEntry("certificate:issue", list(targets), result="denied", detail=error.message[:300])
+        )
+        uow.commit()
+    raise error
+
+
+def _load(uow: UnitOfWork, req: CertificateRequest) -> tuple[list[Any], ResidentRecord | None, bool]:
+    """The rows of the persons on the certificate (in 記載順位), the requester's record, and whether they are the
+    whole household."""
+    today = uow.reader.today
+    whole = False
+    if req.household_number is not None:
+        if uow.queries.household(req.household_number) is None:
+            raise NotFound("該当する世帯が見つかりません", "household_number")
+        rows = uow.queries.members(req.household_number, active_only=False)
+        if req.kind_info.of_removed:
+            rows = [r for r in rows if not rules.is_present(_record(r), today)]
+        else:
+            rows = [r for r in rows if rules.is_present(_record(r), today)]
+            whole = True
+        if not rows:
+            raise NotFound("証明できる住民がいません", "household_number")
+    else:
+        rows = []
+        for number in req.addressee_numbers:
+            row = uow.queries.resident(number)
+            if row is None:
+                raise NotFound("該当する住民が見つかりません", "addressee_numbers")
+            rows.append(row)
+        rows.sort(key=lambda r: (r.household_number, r.position, r.addressee_number))
+        if rows and not req.kind_info.of_removed:
+            present = [
+                m
+                for m in uow.queries.members(rows[0].household_number, active_only=False)
+                if rules.is_present(_record(m), today)
+            ]
+            whole = {m.addressee_number for m in present} == {r.addressee_number for r in rows}
+    requester = None
+    if req.requester.addressee_number:
+        row = uow.queries.resident(req.requester.addressee_number)
+        requester = _record(row) if row is not None else None
+    return rows, requester, whole
+
+
+def _record(row: Any, with_my_number: bool = False) -> ResidentRecord:
+    return record_from_row(row.record, row.my_number if with_my_number else None)
+
+
+def _householder(uow: UnitOfWork, household_number: str) -> str | None:
+    hh = uow.queries.household(household_number)
+    if hh is None or not hh.householder:
+        return None
+    row = uow.queries.resident(hh.householder)
+    if row is None:
+        return None
+    r = _record(row)
+    return f"{r.family_name}　{r.given_name}"
+
+
+def _history(uow: UnitOfWork, number: str) -> tuple[HistoryEntry, ...]:
+    entries = []
+    for v in uow.queries.history(number):
+        r = record_from_row(v.record, None)
+        address = r.address.address + (f"　{r.address.katagaki}" if r.address.katagaki else "")
+        entries.append(HistoryEntry(v.change_reason, v.changed_on, v.filed_on, address))
+    return tuple(entries)
+
+
+def issue(
+    uow_factory: UnitOfWorkFactory,
+    actor: Actor,
+    request: Mapping[str, Any],
+    office: CertificateOffice,
+    *,
+    channel: str = "counter",
+) -> Issued:
+    """Issue a certificate (one PDF with every copy). See the module docstring for the checks, in order."""
+    authorize(uow_factory, actor, REGISTER_READ, "certificate:issue")
+    req = rules.parse_request(request)
+    targets = [*req.addressee_numbers, *([req.household_number] if req.household_number else [])]
+    try:
+        rules.check_items(req, actor.may(MY_NUMBER_REVEAL))
+    except Forbidden as refused:
+        _refuse(uow_factory, actor, targets, refused)
+    with uow_factory() as uow:
+        rows, requester, _ = _load(uow, req)
+        records = [_record(r) for r in rows]
+        try:
+            rules.check_subjects(req, records, uow.reader.today)
+            rules.check_requester(req, requester, records)
+        except Forbidden as refused:
+            error: Forbidden | None = refused
+        else:
+            error = None
+    if error is not None:
+        _refuse(uow_factory, actor, [r.addressee_number for r in rows], error)
+    pairs = [(r.addressee_number, r.household_number) for r in rows]
+    own = req.requester.addressee_number if req.requester.type in rules.OWN_HOUSEHOLD else None
+    protection.check_certificate(uow_factory, actor, pairs, own)
+    return _issue(uow_factory, actor, req, office, channel)
+
+
+def _issue(
+    uow_factory: UnitOfWorkFactory,
+    actor: Actor,
+    req: CertificateRequest,
+    office: CertificateOffice,
+    channel: str,
+) -> Issued:
+    with uow_factory() as uow:
+        today = uow.reader.today
+        rows, requester, whole = _load(uow, req)
+        records = [_record(r, with_my_number=req.shows_my_number) for r in rows]
+        rules.check_subjects(req, records, today)  # as of this transaction
+        rules.check_requester(req, requester, records)
+        householder = _householder(uow, records[0].household_number)
+        subjects = [
+            Subject(r, _history(uow, r.addressee_number) if "history" in req.include else ()) for r in records
+        ]
+        store = office.store(uow)
+        documents = []
+        for copy_no in range(1, req.copies + 1):
+            number = store.next_number(today)
+            documents.append(
+                rules.layout(
+                    req,
+                    subjects,
+                    whole_household=whole,
+                    householder=householder,
+                    today=today,
+                    issuance_number=number,
+                    terminal=actor.terminal,
+                    issuer=office.issuer,
+                    verify_url=office.verify_url(number),
+                    copy_no=copy_no,
+                )
+            )
+        rendered = office.render(documents)
+        digest = hashlib.sha256(rendered.pdf).hexdigest()
+        persons = [r.addressee_number for r in records]
+        fee_each = rules.fee(req) // req.copies
+        items = tuple(rules.printed_items(documents[0].items))
+        shown = documents[0].my_number_printed
+        for doc in documents:
+            store.add(
+                {
+                    "issuance_number": doc.issuance_number,
+                    "issued_at": uow.now,
+                    "issued_on": today,
+                    "kind": req.kind,
+                    "layout": req.layout,
+                    "household_number": records[0].household_number,
+                    "addressee_numbers": persons,
+                    "items": list(items),
+                    "my_number_printed": shown,
+                    "copy_no": doc.copy_no,
+                    "copies": req.copies,
+                    "pages": len(doc.pages),
+                    "channel": channel,
+                    "office": office.issuer.office,
+                    "terminal": actor.terminal,
+                    "staff_id": actor.staff_id,
+                    "requester_type": req.requester.type,
+                    "requester_addressee_number": req.requester.addressee_number,
+                    "identity_document": req.requester.identity_document,
+                    "purpose": req.purpose,
+                    "fee": fee_each,
+                    "sha256": digest,
+                }
+            )
+            uow.log(
+                actor,
+                LogEntry(
+                    "certificate:issue",
+                    persons,
+                    my_number_shown=shown,
+                    detail=(
+                        f"number={doc.issuance_number} kind={req.kind} items={','.join(items)} "
+                        f"copy={doc.copy_no}/{req.copies} requester={req.requester.type} fee={fee_each} "
+                        f"terminal={actor.terminal} channel={channel}"
+                    )[:1000],
+                ),
+            )
+        uow.commit()
+        issued_at = uow.now
+    numbers = tuple(d.issuance_number for d in documents)
+    return Issued(
+        issuance_number=numbers[0],
+        issuance_numbers=numbers,
+        pdf=rendered.pdf,
+        sha256=digest,
+        kind=req.kind,
+        pages=rendered.pages,
+        fee=rules.fee(req),
+        my_number_printed=shown,
+        issued_at=issued_at,
+        items=items,
+        warnings=rendered.warnings,
+    )
+
+
+# --- verification (no sign-in, no personal data) -----------------------------------------------------------------
+
+
+def _issuance(uow: UnitOfWork, office: CertificateOffice, number: str) -> Any:
+    if not ISSUANCE_NUMBER.fullmatch(number):
+        raise NotFound("該当する発行番号がありません", "issuance_number")
+    row = office.store(uow).get(number)
+    if row is None:
+        raise NotFound("該当する発行番号がありません", "issuance_number")
+    return row
+
+
+def verify(
+    uow_factory: UnitOfWorkFactory, office: CertificateOffice, number: str, sha256: str | None = None
+) -> dict[str, Any]:
+    """`/verify/<number>`: issued by this city, when, which kind, the PDF's SHA-256; with `sha256` (or a PDF's
+    digest) whether it matches; whether the certificate was taken back (処分)."""
+    with uow_factory() as uow:
+        row = _issuance(uow, office, number)
+        disposal = office.store(uow).disposal(number)
+    issued_at = utc(row.issued_at)
+    answer: dict[str, Any] = {
+        "issuance_number": row.issuance_number,
+        "kind": row.kind,
+        "issued_at": issued_at.isoformat(),
+        "sha256": row.sha256,
+        "kind_name": rules.KINDS[row.kind].name,
+        "issued_on": row.issued_on.isoformat(),
+        "issued_at_jst": issued_at.astimezone(JST).isoformat(),
+        "issuer": office.issuer.city,
+        "copy": {"number": row.copy_no, "of": row.copies},
+        "pages": row.pages,
+        "disposed": disposal is not None,
+    }
+    if sha256 is not None:
+        answer["matches"] = sha256.strip().lower() == row.sha256
+    return answer
+
+
+def verify_pdf(
+    uow_factory: UnitOfWorkFactory, office: CertificateOffice, number: str, pdf: bytes
+) -> dict[str, Any]:
+    return verify(uow_factory, office, number, hashlib.sha256(pdf).hexdigest())
+
+
+# --- the issuance records (交付履歴, j300/j360) ----------------------------------------------------------------
+
+
+def _view(row: Any, disposal: Any = None) -> dict[str, Any]:
+    return {
+        "issuance_number": row.issuance_number,
+        "issued_at": utc(row.issued_at).isoformat(),
+        "kind": row.kind,
+        "layout": row.layout,
+        "household_number": row.household_number,
+        "addressee_numbers": list(row.addressee_numbers),
+        "items": list(row.items),
+        "my_number_printed": row.my_number_printed,
+        "copy": {"number": row.copy_no, "of": row.copies},
+        "pages": row.pages,
+        "channel": row.channel,
+        "office": row.office,
+        "terminal": row.terminal,
+        "staff_id": row.staff_id,
+        "requester_type": row.requester_type,
+        "requester_addressee_number": row.requester_addressee_number,
+        "identity_document": row.identity_document,
+        "purpose": row.purpose,
+        "fee": row.fee,
+        "sha256": row.sha256,
+        "disposal": None
+        if disposal is None
+        else {
+            "disposed_at": utc(disposal.disposed_at).isoformat(),
+            "staff_id": disposal.staff_id,
+            "reason": disposal.reason,
+        },
+    }
+
+
+def issuances_of(
+    uow_factory: UnitOfWorkFactory, actor: Actor, office: CertificateOffice, addressee_number: str
+) -> dict[str, Any]:
+    """交付履歴照会 (j360): the certificates issued with this person on them, newest first (logged)."""
+    authorize(uow_factory, actor, REGISTER_READ, "certificate:list", (addressee_number,))
+    with uow_factory() as uow:
+        store = office.store(uow)
+        rows = store.for_person(addressee_number)
+        views = [_view(r, store.disposal(r.issuance_number)) for r in rows]
+        uow.log(actor, LogEntry("certificate:list", [addressee_number], detail=f"results={len(views)}"))
+        uow.commit()
+    return {"addressee_number": addressee_number, "issuances": views}
+
+
+def dispose(
+    uow_factory: UnitOfWorkFactory,
+    actor: Actor,
+    office: CertificateOffice,
+    number: str,
+    payload: Mapping[str, Any],
+) -> dict[str, Any]:
+    """処分情報 (j300): a wrongly issued certificate taken back. The record stays; `/verify` then says disposed."""
+    authorize(uow_factory, actor, REGISTER_FILE, "certificate:dispose")
+    reason = free_text(payload, "reason")
+    with uow_factory() as uow:
+        row = _issuance(uow, office, number)
+        store = office.store(uow)
+        if store.disposal(number) is not None:
+            raise Conflict("この証明書はすでに処分されています", "issuance_number")
+        store.dispose(number, uow.now, actor.staff_id, reason)
+        uow.log(
+            actor, LogEntry("certificate:dispose", list(row.addressee_numbers), detail=f"number={number}")
+        )
+        uow.commit()
+        return _view(row, store.disposal(number))

@@ -1,0 +1,150 @@
+"""Certificates (issue 5): issuance at the counter (`POST /api/v1/certificates` → the PDF), the issuance records,
+disposal, and the public check of a certificate (`/verify/{issuance_number}`, no sign-in, no personal data)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from pydantic import Field, StrictBool, StrictInt
+from starlette.concurrency import run_in_threadpool
+
+from juki.adapters.certificate_store import (
+    certificate_office,
+)  # composition (bootstrap's part for this router)
+from juki.domain.errors import InvalidField
+from juki.domain.identifiers import validate_addressee_number
+from juki.services import certificates
+from juki.services.certificates import CertificateOffice
+from juki.web.api import ActorDep, JukiDep
+from juki.web.schemas import Body, Text
+
+api = APIRouter(prefix="/api/v1/certificates", tags=["certificates"])
+public = APIRouter(tags=["certificates"])  # /verify: outside /api/v1, no sign-in
+Number = Annotated[str, Path(max_length=20)]
+MAX_PDF_BYTES = 10 * 1024 * 1024
+
+
+def office(request: Request) -> CertificateOffice:
+    """The office for this app, built once (fonts load on the first render); the QR codes point at this server."""
+    state = request.app.state
+    if getattr(state, "certificate_office", None) is None:
+        state.certificate_office = certificate_office(str(request.base_url))
+    built: CertificateOffice = state.certificate_office
+    return built
+
+
+OfficeDep = Annotated[CertificateOffice, Depends(office)]
+
+
+class IncludeIn(Body):
+    householder_and_relationship: StrictBool = False
+    honseki: StrictBool = False
+    resident_code: StrictBool = False
+    my_number: StrictBool = False
+    history: StrictBool = False
+
+
+class RequesterIn(Body):
+    type: Text = Field(max_length=40)  # self / household_member / agent / third_party / official
+    name: Text = Field(max_length=200)
+    addressee_number: Text | None = Field(default=None, max_length=20)  # the person, or an agent's principal
+    reason: Text | None = Field(default=None, max_length=500)  # 第12条の3 / 第12条の2
+
+
+class IdentityCheckIn(Body):
+    document: Text | None = Field(default=None, max_length=60)  # the kind of document shown, never its number
+    authority_document: Text | None = Field(default=None, max_length=60)  # 委任状 (agents)
+
+
+class CertificateBody(Body):
+    kind: Text = Field(max_length=40)
+    household_number: Text | None = Field(default=None, max_length=20)
+    addressee_numbers: list[Text] | None = Field(default=None, max_length=50)
+    include: IncludeIn = Field(default_factory=IncludeIn)
+    requester: RequesterIn
+    purpose: Text = Field(max_length=200)
+    # Extensions (docs/api-extensions.md)
+    omit: list[Text] = Field(default_factory=list, max_length=20)  # foreign-resident items one by one; 方書
+    layout: Text = Field(default="household", max_length=20)  # household (世帯連記式) / individual (個人票)
+    items: list[Text] | None = Field(default=None, max_length=20)  # 記載事項証明書: the items certified
+    copies: StrictInt = 1
+    identity_check: IdentityCheckIn | None = None
+
+
+class DisposalBody(Body):
+    reason: Text = Field(max_length=500)
+
+
+@api.post(
+    "",
+    status_code=201,
+    response_class=Response,
+    responses={201: {"content": {"application/pdf": {}}, "description": "the certificate"}},
+)
+def issue_certificate(body: CertificateBody, j: JukiDep, actor: ActorDep, office: OfficeDep) -> Response:
+    issued = certificates.issue(j.uow, actor, body.model_dump(exclude_none=True), office)
+    return Response(
+        issued.pdf,
+        status_code=201,
+        media_type="application/pdf",
+        headers={
+            "X-Issuance-Number": issued.issuance_number,
+            "X-Issuance-Numbers": ",".join(issued.issuance_numbers),
+            "X-Issuance-Fee": str(issued.fee),
+            "X-Content-SHA256": issued.sha256,
+            "X-Issuance-Pages": str(issued.pages),
+            "X-Issuance-Warnings": str(len(issued.warnings)),
+            "Content-Disposition": f'inline; filename="{issued.issuance_number}.pdf"',
+        },
+    )
+
+
+@api.get("")
+def list_issuances(
+    j: JukiDep,
+    actor: ActorDep,
+    office: OfficeDep,
+    addressee_number: Annotated[str, Query(max_length=20)],
+) -> dict[str, Any]:
+    return certificates.issuances_of(j.uow, actor, office, validate_addressee_number(addressee_number))
+
+
+@api.post("/{issuance_number}/disposal", status_code=201)
+def dispose(
+    issuance_number: Number, body: DisposalBody, j: JukiDep, actor: ActorDep, office: OfficeDep
+) -> dict[str, Any]:
+    return certificates.dispose(j.uow, actor, office, issuance_number, body.model_dump())
+
+
+@public.get("/verify/{issuance_number}")
+def verify(
+    issuance_number: Number,
+    j: JukiDep,
+    office: OfficeDep,
+    sha256: Annotated[str | None, Query(max_length=64)] = None,
+) -> dict[str, Any]:
+    """Whether this city issued the certificate, when, which kind, and the SHA-256 of its PDF; with `?sha256=`,
+    whether a digest matches. No sign-in; no personal data."""
+    return certificates.verify(j.uow, office, issuance_number, sha256)
+
+
+@public.post("/verify/{issuance_number}")
+async def verify_pdf(
+    issuance_number: Number, request: Request, j: JukiDep, office: OfficeDep
+) -> dict[str, Any]:
+    """Send the PDF itself (`Content-Type: application/pdf`): answers as GET, with `matches`."""
+    pdf = bytearray()
+    async for chunk in request.stream():
+        pdf += chunk
+        if len(pdf) > MAX_PDF_BYTES:
+            raise InvalidField("PDF が大きすぎます", "body")
+    answer: dict[str, Any] = await run_in_threadpool(
+        certificates.verify_pdf, j.uow, office, issuance_number, bytes(pdf)
+    )
+    return answer
+
+
+router = APIRouter()  # what the app includes: both of the above
+router.include_router(api)
+router.include_router(public)

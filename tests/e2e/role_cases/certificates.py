@@ -1,0 +1,38 @@
+"""Certificates (issue 5): issuance and the issuance records are register work (clerk, supervisor); a disposal is
+entered by the same; `/verify` is public and outside /api/v1."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from juki.adapters.certificate_store import certificate_office
+from juki.services import certificates
+from tests.e2e.role_cases.common import CLERK, FILERS, READERS, Call, World
+
+
+def request_body(w: World) -> dict[str, Any]:
+    return {
+        "kind": "residence_certificate",
+        "household_number": w.household,
+        "include": {"householder_and_relationship": True},
+        "requester": {"type": "self", "name": "山田 太郎", "addressee_number": w.family[0]},
+        "purpose": "年金の手続のため",
+    }
+
+
+def issued(w: World) -> str:
+    """A certificate the clerk issued before the call."""
+    return certificates.issue(w.j.uow, CLERK, request_body(w), certificate_office()).issuance_number
+
+
+CALLS: dict[tuple[str, str], Call] = {
+    ("POST", "/api/v1/certificates"): Call(READERS, 201, lambda w: ("/api/v1/certificates", request_body(w))),
+    ("GET", "/api/v1/certificates"): Call(
+        READERS, 200, lambda w: (f"/api/v1/certificates?addressee_number={w.family[0]}", None)
+    ),
+    ("POST", "/api/v1/certificates/{issuance_number}/disposal"): Call(
+        FILERS,
+        201,
+        lambda w: (f"/api/v1/certificates/{issued(w)}/disposal", {"reason": "記載誤りのため回収"}),
+    ),
+}
