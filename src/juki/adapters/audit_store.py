@@ -81,7 +81,9 @@ def _filing_subjects(conn: Connection, start: datetime, end: datetime) -> Iterat
                 yield row.approved_by, number, utc(row.decided_at)
 
 
-def _subject_requests(conn: Connection, start: datetime, end: datetime) -> Iterator[tuple[str, str, datetime]]:
+def _subject_requests(
+    conn: Connection, start: datetime, end: datetime
+) -> Iterator[tuple[str, str, datetime]]:
     """A data-subject request about the person: whoever recorded, extended, decided or answered it."""
     c = t.subject_requests.c
     for who, when in (
