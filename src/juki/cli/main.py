@@ -47,6 +47,14 @@ def init(db: DbOpt = None, admin: str = "admin") -> None:
     console.print(f"管理者 {admin} を作成しました。パスワード: {password}  TOTPシークレット: {secret}")
 
 
+def _local_origin(port: int) -> str | None:
+    """WebAuthn refuses IP addresses as the site: a server on this machine is reached as http://localhost:<port>,
+    unless JUKI_WEBAUTHN_ORIGIN says otherwise (None leaves the setting to the environment)."""
+    import os
+
+    return None if "JUKI_WEBAUTHN_ORIGIN" in os.environ else f"http://localhost:{port}"
+
+
 @app.command()
 def serve(db: DbOpt = None, host: str = "127.0.0.1", port: int = 8000) -> None:
     """Serve an existing register."""
@@ -55,7 +63,12 @@ def serve(db: DbOpt = None, host: str = "127.0.0.1", port: int = 8000) -> None:
     from juki.bootstrap import build
     from juki.web.app import create_app
 
-    uvicorn.run(create_app(build(_db(db))), host=host, port=port, log_level="info")
+    uvicorn.run(
+        create_app(build(_db(db), webauthn_origin=_local_origin(port))),
+        host=host,
+        port=port,
+        log_level="info",
+    )
 
 
 @app.command()
@@ -73,7 +86,7 @@ def demo(
 
     path = Path(db)
     path.parent.mkdir(parents=True, exist_ok=True)
-    j = build(db)
+    j = build(db, webauthn_origin=_local_origin(port))
     build_demo(
         j, residents=residents, seed=seed, accounts_path=path.parent / "demo-accounts.json", console=console
     )
@@ -83,7 +96,8 @@ def demo(
         from juki.web.app import create_app
 
         console.print(
-            f"http://{host}:{port}/ で提供します（アカウント: {path.parent / 'demo-accounts.json'}）"
+            f"http://{'localhost' if host == '127.0.0.1' else host}:{port}/ で提供します"
+            f"（アカウント: {path.parent / 'demo-accounts.json'}）"
         )
         uvicorn.run(create_app(j), host=host, port=port, log_level="info")
 
