@@ -1,7 +1,8 @@
 """The clerk UI (issue 4): server-rendered Jinja2 + htmx pages over the same services as the API.
 
-`/ui/…` pages sign in with password and one-time code into a sealed cookie session (`session.py`), lock after
-the idle period on the server, check a CSRF secret on every POST, and call the services — never SQL.
+`/ui/…` pages sign in with password and one-time code (the CS operator with a WebAuthn authenticator as well,
+`webauthn_pages.py`) into a sealed cookie session (`session.py`), lock after the idle period on the server, check
+a CSRF secret on every POST, and call the services — never SQL.
 """
 
 from fastapi import APIRouter
@@ -13,8 +14,17 @@ from juki.web.ui import (
     protection_pages,
     register_pages,
     request_pages,
+    webauthn_pages,
 )
 
 router = APIRouter(include_in_schema=False)
-for _pages in (auth_pages, register_pages, filing_pages, protection_pages, request_pages, audit_pages):
+for _pages in (
+    auth_pages,
+    webauthn_pages,
+    register_pages,
+    filing_pages,
+    protection_pages,
+    request_pages,
+    audit_pages,
+):
     router.include_router(_pages.router)

@@ -1,26 +1,29 @@
-"""Sign-in (password + one-time code), sign-out, the lock screen, and the 事務 the clerk acts for."""
+"""Sign-in (password + one-time code; the CS operator goes on with WebAuthn in webauthn_pages), sign-out, the lock
+screen, and the 事務 the clerk acts for."""
 
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Annotated, Any
+from typing import Annotated
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
-from juki.domain.errors import DomainError, Unauthenticated
+from juki.domain.errors import DomainError, Unauthenticated, WebAuthnRequired
 from juki.services import auth, ui_queries
 from juki.web.ui import session as s
+from juki.web.ui import webauthn_pages
 from juki.web.ui.core import (
     HOME,
     LOGIN,
-    CsrfRefused,
     Ui,
     UiRedirect,
     UiRoute,
+    anonymous_form,
     current,
     juki_of,
+    login_page,
     redirect,
     render_html,
     safe_next,
@@ -31,26 +34,15 @@ router = APIRouter(route_class=UiRoute)
 UiDep = Annotated[Ui, Depends(current)]
 
 
-async def _posted(request: Request, session: s.UiSession | None) -> dict[str, Any]:
-    """A form posted before the clerk is signed in (or while locked): its CSRF secret is the cookie's."""
-    form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
-    if not s.csrf_matches(session, form.get("csrf_token")):
-        raise CsrfRefused
-    return form
-
-
-def _login_page(request: Request, session: s.UiSession, status: int = 200, **context: Any) -> Response:
-    response = render_html("login.html", status, csrf=session.csrf, **context)
-    return s.write(request, response, session)
-
-
 @router.get("/ui/login")
 def login_form(request: Request, next: str | None = None, ended: int = 0) -> Response:
     session = s.read(request)
     if session is not None and session.token is not None:
         raise UiRedirect(safe_next(next))  # signed in (or locked: the page itself sends to the lock)
     notice = "セッションが終了しました。もう一度ログインしてください。" if ended else None
-    return _login_page(request, session or s.anonymous(), next=safe_next(next), notice=notice)
+    # A WebAuthn ceremony begun and left is forgotten (its challenge expires unused).
+    fresh = replace(session, ceremony=None) if session is not None else s.anonymous()
+    return login_page(request, fresh, next=safe_next(next), notice=notice)
 
 
 @router.post("/ui/login")
@@ -58,8 +50,8 @@ async def login(request: Request) -> Response:
     j = juki_of(request)
     session = s.read(request)
     if session is None:  # no form was served with this cookie: start over
-        return _login_page(request, s.anonymous(), 400, notice="もう一度入力してください。")
-    form = await _posted(request, session)
+        return login_page(request, s.anonymous(), 400, notice="もう一度入力してください。")
+    form = await anonymous_form(request, session)
     username = form.get("username", "")[:100]
     st = j.settings
     try:
@@ -74,8 +66,10 @@ async def login(request: Request) -> Response:
             st.max_failed_logins,
             st.login_rate_limit,
         )
+    except WebAuthnRequired:  # the CS operator: the authenticator next, on the same page (webauthn_pages)
+        return await webauthn_pages.begin_sign_in(request, session, form, username)
     except DomainError as exc:
-        return _login_page(
+        return login_page(
             request, session, exc.status, error=exc.message, username=username, next=form.get("next")
         )
     return redirect(request, safe_next(form.get("next")), s.signed_in(token.access_token))
@@ -87,7 +81,7 @@ async def logout(request: Request) -> Response:
     j = juki_of(request)
     session = s.read(request)
     if session is not None and session.token is not None:
-        await _posted(request, session)
+        await anonymous_form(request, session)
         try:
             actor = await run_in_threadpool(
                 auth.authenticate, j.uow, session.token, None, terminal_of(request)
@@ -123,7 +117,7 @@ async def unlock(request: Request) -> Response:
     session = s.read(request)
     if session is None or session.token is None:
         raise UiRedirect(LOGIN, clear_session=session is not None)
-    form = await _posted(request, session)
+    form = await anonymous_form(request, session)
     target = safe_next(form.get("next"))
     try:
         await run_in_threadpool(

@@ -21,6 +21,7 @@ from juki.bootstrap import Juki
 from juki.domain.dates import JST, to_wareki, today_jst
 from juki.domain.errors import DomainError, Forbidden, InvalidDate, Unauthenticated
 from juki.policy.roles import (
+    CS_OPERATE,
     LOG_READ,
     PROCEDURES,
     PROTECTION_VIEW,
@@ -39,6 +40,12 @@ from juki.web.ui.session import UiSession, anonymous, clear, csrf_matches, read,
 LOGIN = "/ui/login"
 LOCK = "/ui/lock"
 HOME = "/ui/"
+CS_HOME = "/ui/cs"  # the CS operator's first screen (the 住基ネット side's pages are still to come)
+
+
+def home_of(actor: Actor) -> str:
+    """The first screen of the actor's work: the search, or the CS operator's page (by permission, not role)."""
+    return CS_HOME if actor.may(CS_OPERATE) and not actor.may(REGISTER_READ) else HOME
 
 
 # --- templates --------------------------------------------------------------------------------------------
@@ -212,15 +219,23 @@ class Ui:
                 "audit": self.may(LOG_READ),
                 "protection": allows(self.actor.role, PROTECTION_VIEW, "protection"),
                 "requests": allows(self.actor.role, SUBJECT_REQUEST_FILE, "subject_request"),
+                "cs": self.may(CS_OPERATE),
             },
+            "home": home_of(self.actor),
             "path": self.request.url.path,
             "here": safe_next(_here(self.request)) if self.request.method == "GET" else HOME,
             "today": self.today(),
             **extra,
         }
 
-    def switch_to(self, procedure: str, target: str) -> HTMLResponse:
-        """A screen of another 事務: say so, and offer to act for it (the policy decides if the role may)."""
+    def switch_to(self, procedure: str, target: str) -> Response:
+        """A screen of another 事務: say so, and offer to act for it (the policy decides if the role may).
+
+        The front page (search) of a role whose first screen is another one (the CS operator's) sends there.
+        """
+        home = home_of(self.actor)
+        if safe_next(target) == HOME and home != HOME:
+            return self.redirect(home)
         name = PROCEDURES[procedure].name
         allowed = procedure in procedures_for(self.actor.role)
         return self.render("switch.html", 403, procedure=procedure, name=name, target=target, allowed=allowed)
@@ -294,6 +309,20 @@ async def _lock(request: Request, j: Juki, session: UiSession) -> None:
 
 def session_or_new(request: Request) -> UiSession:
     return read(request) or anonymous()
+
+
+def login_page(request: Request, session: UiSession, status: int = 200, **context: Any) -> Response:
+    """The sign-in form (also with the refusal of a sign-in, beside what was typed)."""
+    response = render_html("login.html", status, csrf=session.csrf, **context)
+    return write(request, response, session)
+
+
+async def anonymous_form(request: Request, session: UiSession | None) -> dict[str, str]:
+    """A form posted before the clerk is signed in (or while locked): its CSRF secret is the cookie's."""
+    form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
+    if not csrf_matches(session, form.get("csrf_token")):
+        raise CsrfRefused
+    return form
 
 
 # --- errors as pages --------------------------------------------------------------------------------------

@@ -40,6 +40,12 @@ class UiSession:
     last_seen: float = 0.0  # epoch seconds of the last request that counted as activity
     locked: bool = False
     procedure: str | None = None  # the 事務 the clerk acts for; None: the role's default
+    # A WebAuthn ceremony begun on this browser (before sign-in): "authenticate:<challenge id>" or "register:<…>".
+    # The challenge id stays in the sealed cookie, so only the browser that gave the password and the one-time
+    # code can finish the ceremony it began.
+    ceremony: str | None = None
+    # What the next page shows once, after a redirect: a filing's warnings (an alert-level hold, j410).
+    flash: tuple[dict[str, str], ...] = ()
 
     @property
     def signed_in(self) -> bool:
@@ -90,8 +96,14 @@ def read(request: Request) -> UiSession | None:
             last_seen=float(data.get("last_seen", 0.0)),
             locked=bool(data.get("locked", False)),
             procedure=data.get("procedure"),
+            ceremony=data.get("ceremony"),
+            flash=tuple(
+                {str(k): str(v) for k, v in item.items()}
+                for item in data.get("flash") or ()
+                if isinstance(item, dict)
+            ),
         )
-    except (InvalidTag, ValueError, KeyError, TypeError, binascii.Error, UnicodeError):
+    except (InvalidTag, ValueError, KeyError, TypeError, AttributeError, binascii.Error, UnicodeError):
         return None
 
 
