@@ -1,8 +1,9 @@
 """What the clerk UI needs beyond the API's services: a filing's preview, the approval diff, the screen lock.
 
-A preview runs the same parser and the same domain handler as `filings.file`, in a transaction that is rolled
-back: the confirmation step shows exactly the versions a filing would write, with the same errors and codes, and
-writes nothing but its operation-log entry. Every function authorises and logs like `register_queries`.
+A preview runs the same parser, the same domain handler and the same holds on 異動入力 (j410) as `filings.file`, in
+a transaction that is rolled back: the confirmation step shows exactly the versions a filing would write, with the
+same errors, codes and warnings, and writes nothing but its operation-log entry. Every function authorises and
+logs like `register_queries`.
 """
 
 from __future__ import annotations
@@ -11,16 +12,17 @@ from collections.abc import Mapping
 from datetime import UTC
 from typing import Any
 
+from juki.domain import protection as hold_rules
 from juki.domain.errors import DomainError, NotFound, Unauthenticated
 from juki.domain.intake import PARSERS
 from juki.domain.model import ResidentRecord, to_plain
 from juki.domain.register import Outcome
 from juki.policy.roles import REGISTER_FILE, REGISTER_READ, Actor
 from juki.services import protection
-from juki.services.audit import LogEntry
+from juki.services.audit import LogEntry, utc
 from juki.services.auth import _password_ok, actor_of, token_hash, usable
 from juki.services.authorization import authorize
-from juki.services.filings import HANDLERS, _join_secrets
+from juki.services.filings import _checked_outcome, _join_secrets
 from juki.services.unit_of_work import UnitOfWorkFactory
 
 _PASSWORD_WRONG = "パスワードが正しくありません"
@@ -35,14 +37,17 @@ def _plain(record: ResidentRecord | None) -> dict[str, Any] | None:
     return plain
 
 
-def _outcome(uow_factory: UnitOfWorkFactory, kind: str, payload: Mapping[str, Any]) -> dict[str, Any]:
-    """Run the command's handler on the current register and roll back: the changes it would make."""
+def _outcome(
+    uow_factory: UnitOfWorkFactory, actor: Actor, kind: str, payload: Mapping[str, Any]
+) -> dict[str, Any]:
+    """Run the command's handler and the holds on 異動入力 on the current register and roll back: the changes it
+    would make. A blocking hold raises `HeldRecord`; an alert-level one is a warning (its alert is rolled back)."""
     parser = PARSERS.get(kind)
     if parser is None:
         raise NotFound("該当する届出の種類がありません", "kind")
     command = parser(payload)
     with uow_factory() as uow:  # never committed: the counters a new person or household takes are given back
-        outcome: Outcome = HANDLERS[type(command)](uow.reader, command)
+        outcome: Outcome = _checked_outcome(uow, command, actor, f"filing:preview:{kind}")
         changes = []
         for ch in outcome.changes:
             before = uow.reader.resident(ch.record.addressee_number) if ch.previous_version else None
@@ -78,7 +83,13 @@ def preview(
 ) -> dict[str, Any]:
     """The confirmation step (確認画面): what `filings.file(kind, payload)` would change, nothing written."""
     authorize(uow_factory, actor, REGISTER_FILE, f"filing:preview:{kind}")
-    result = _outcome(uow_factory, kind, payload)
+    try:
+        result = _outcome(uow_factory, actor, kind, payload)
+    except protection.HeldRecord as exc:  # logged like the filing it previews (filings._held_refusals_logged)
+        with uow_factory() as uow:
+            uow.log(actor, LogEntry(f"filing:preview:{kind}", exc.persons, result="held"))
+            uow.commit()
+        raise
     with uow_factory() as uow:
         uow.log(actor, LogEntry(f"filing:preview:{kind}", _targets(result)))
         uow.commit()
@@ -108,7 +119,7 @@ def pending_change(uow_factory: UnitOfWorkFactory, actor: Actor, filing_id: str)
         }
     result: dict[str, Any] | None
     try:
-        result = _outcome(uow_factory, row.kind, payload)
+        result = _outcome(uow_factory, actor, row.kind, payload)
         error = None
     except DomainError as exc:
         result, error = None, exc.to_dict()
@@ -118,25 +129,54 @@ def pending_change(uow_factory: UnitOfWorkFactory, actor: Actor, filing_id: str)
     return {"filing": filing, "preview": result, "error": error}
 
 
+class ProtectionFlags(dict[str, str]):
+    """The flags of the persons on a screen: addressee number → `in_force` / `released` for those a 支援措置 hides
+    (as before), and in `holds`, for every person a measure holds anything for, what it holds — each
+    `{kind, operation, level, released}` (j410: the record shows 「異動入力の抑止（エラー）」 and the like)."""
+
+    def __init__(
+        self, flags: Mapping[str, str] | None = None, holds: dict[str, list[dict[str, Any]]] | None = None
+    ) -> None:
+        super().__init__(flags or {})
+        self.holds: dict[str, list[dict[str, Any]]] = holds or {}
+
+
 def protection_flags(
     uow_factory: UnitOfWorkFactory, actor: Actor, persons: list[tuple[str, str]]
-) -> dict[str, str]:
-    """Which of the persons on a screen are under a 支援措置 (標準仕様書 j380: shown clearly on their record).
+) -> ProtectionFlags:
+    """Which of the persons on a screen are under a 支援措置 or another hold (標準仕様書 j380, j410: shown clearly on
+    their record).
 
     `persons` are (addressee, household) pairs the actor has just been shown; the answer maps each protected one
-    to `in_force` or `released` (一時解除中). Only the fact: the measure itself is for `protection:view`.
+    to `in_force` or `released` (一時解除中), and lists in `holds` what each measure holds (operation and level),
+    so that the clerk knows before filing. Only the facts: the measure itself (reason, requester) is for
+    `protection:view`.
     """
     authorize(uow_factory, actor, REGISTER_READ, "protection:flag")
     if not persons:
-        return {}
+        return ProtectionFlags()
+    holds: dict[str, list[dict[str, Any]]] = {}
     with uow_factory() as uow:
+        for operation in hold_rules.OPERATIONS:
+            for measure, covered in protection._measures(uow, persons, operation, for_other_systems=True):
+                released = measure.released_until is not None and utc(measure.released_until) > uow.now
+                entry = {
+                    "kind": measure.kind,
+                    "operation": operation,
+                    "level": measure.level,
+                    "released": released,
+                }
+                for number in covered:
+                    if entry not in holds.setdefault(number, []):
+                        holds[number].append(entry)
+        if not holds:
+            return ProtectionFlags()
         under = protection.in_force_for(uow, persons, for_other_systems=True)
-        if not under:
-            return {}
         in_force = protection.in_force_for(uow, persons)
-        uow.log(actor, LogEntry("protection:flag", sorted(under)))
+        uow.log(actor, LogEntry("protection:flag", sorted(holds)))
         uow.commit()
-    return {n: "in_force" if n in in_force else "released" for n in under}
+    flags = {n: "in_force" if n in in_force else "released" for n in under}
+    return ProtectionFlags(flags, holds)
 
 
 def record_lock(uow_factory: UnitOfWorkFactory, actor: Actor) -> None:

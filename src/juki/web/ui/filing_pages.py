@@ -8,6 +8,7 @@ messages are the API's. Ex officio changes go to the supervisor's approval queue
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import date
 from typing import Annotated, Any
 
@@ -15,7 +16,7 @@ from fastapi import APIRouter, Depends, Response
 
 from juki.domain.errors import DomainError, NotFound
 from juki.policy.roles import REGISTER_APPROVE
-from juki.services import filings, register_queries, ui_queries
+from juki.services import filings, protection, register_queries, ui_queries
 from juki.web.ui import forms, labels
 from juki.web.ui.core import Ui, UiRoute, current, wareki
 
@@ -61,6 +62,7 @@ def _form_page(
     values: dict[str, Any],
     errors: dict[str, dict[str, Any]] | None = None,
     status: int = 200,
+    held: protection.HeldRecord | None = None,
 ) -> Response:
     errors = dict(errors or {})
     subject = _subject(ui, values, errors)
@@ -76,6 +78,7 @@ def _form_page(
         hints={},
         first_error=first_error,
         persons=persons,
+        held=held and {"message": held.message, "code": held.code, "persons": held.persons},
         **subject,
     )
 
@@ -133,12 +136,17 @@ def validate_inline(kind: str, ui: UiDep) -> Response:
 
 
 def _with_form(ui: Ui, kind: str, act: Callable[[forms.FormResult], Response]) -> Response:
-    """Read the kind's form and act on its body; an error (but a refusal) goes back beside its field."""
+    """Read the kind's form and act on its body; an error (but a refusal) goes back beside its field.
+
+    A hold on 異動入力 (抑止, j410) refuses the whole filing: the form comes back with what was typed, saying so
+    above everything and naming the persons it holds (`protected_record`, logged as held by the services)."""
     result = forms.read(kind, ui.form)
     forms.parse_with_intake(kind, result)
     if result.ok:
         try:
             return act(result)
+        except protection.HeldRecord as exc:
+            return _form_page(ui, kind, result.values, status=exc.status, held=exc)
         except DomainError as exc:
             if exc.status == 403:
                 raise
@@ -163,16 +171,19 @@ def confirm(kind: str, ui: UiDep) -> Response:
     )
 
 
+def _done(ui: Ui, result: filings.FilingResult) -> Response:
+    """The filing's own page (a reload files nothing twice), with the warnings of the filing shown there once."""
+    if result.warnings:
+        ui.session = replace(ui.session, flash=tuple(result.warnings))
+    return ui.redirect(f"/ui/filings/{result.filing_id}?done=1")
+
+
 @router.post("/ui/filings/{kind}")
 def submit(kind: str, ui: UiDep) -> Response:
-    """登録: `filings.file` with the confirmed body; then the filing's own page (a reload files nothing twice)."""
+    """登録: `filings.file` with the confirmed body; then the filing's own page."""
     kind = _kind(kind)
     return _with_form(
-        ui,
-        kind,
-        lambda result: ui.redirect(
-            f"/ui/filings/{filings.file(ui.uow, ui.actor, kind, result.payload).filing_id}?done=1"
-        ),
+        ui, kind, lambda result: _done(ui, filings.file(ui.uow, ui.actor, kind, result.payload))
     )
 
 
@@ -199,7 +210,8 @@ def filing_page(filing_id: str, ui: UiDep, done: int = 0) -> Response:
         except DomainError:
             continue
         names[change["addressee_number"]] = f"{person['family_name']} {person['given_name']}"
-    return ui.render("filing.html", f=filing, names=names, done=bool(done))
+    warnings, ui.session = list(ui.session.flash), replace(ui.session, flash=())
+    return ui.render("filing.html", f=filing, names=names, done=bool(done), warnings=warnings)
 
 
 # --- 決裁 (the supervisor's approval queue) ----------------------------------------------------------------
@@ -224,8 +236,7 @@ def approval_page(filing_id: str, ui: UiDep) -> Response:
 
 @router.post("/ui/approvals/{filing_id}/approve")
 def approve(filing_id: str, ui: UiDep) -> Response:
-    result = filings.decide(ui.uow, ui.actor, filing_id[:40], approve=True)
-    return ui.redirect(f"/ui/filings/{result.filing_id}?done=1")
+    return _done(ui, filings.decide(ui.uow, ui.actor, filing_id[:40], approve=True))
 
 
 @router.post("/ui/approvals/{filing_id}/return")

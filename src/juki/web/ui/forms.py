@@ -31,7 +31,7 @@ from juki.domain.names import normalize_kana, normalize_name
 from juki.domain.relationship import normalize_relationship
 
 LIST_KEYS = frozenset({"persons"})  # a number after these is a list index
-MULTI_KEYS = frozenset({"addressee_numbers"})  # repeated inputs (check boxes) → a list
+MULTI_KEYS = frozenset({"addressee_numbers", "operations"})  # repeated inputs (check boxes) → a list
 BOOL_KEYS = frozenset({"new_household"})
 DATE_KEYS = frozenset(
     {

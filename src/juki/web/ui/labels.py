@@ -120,6 +120,8 @@ FIELDS = {
     "password": "パスワード",
     "name": "氏名",
     "kind": "届出の種類",
+    "operations": "抑止する業務",
+    "level": "抑止の程度",
 }
 
 # What a version's diff shows (the rest — counters, enrolment flags — is not the counter's business).
@@ -144,6 +146,63 @@ DIFF_FIELDS = (
     "move_out",
     "foreign",
 )
+
+
+# 支援措置 and the other holds (抑止, j410): what a measure is, which operations it holds, and how.
+MEASURE_KINDS = {"support": "支援措置", "hold": "その他の抑止"}
+HOLD_OPERATIONS = {"filing": "異動入力", "certificate": "証明書発行", "view": "照会"}
+HOLD_LEVELS = {"error": "エラー", "alert": "アラート"}
+HOLD_LEVEL_HELP = {"error": "止める", "alert": "警告して続ける"}
+_SUPPORT_DEFAULT = frozenset({("certificate", "error"), ("view", "error")})  # what 「支援措置」 itself says
+HOLD_EFFECTS = {
+    ("filing", "error"): "異動入力（届出・職権処理・決裁）は受け付けられません。",
+    ("filing", "alert"): "異動入力はできますが、警告が表示され係長に通知されます。",
+    ("certificate", "error"): "証明書は本人・同一世帯の者にだけ交付できます。",
+    ("certificate", "alert"): "証明書を交付すると係長に通知されます。",
+    ("view", "error"): "照会は支援措置に関する事務の係長に限られます。",
+    ("view", "alert"): "照会のたびに係長に通知されます。",
+}
+
+
+def hold_label(operation: str, level: str) -> str:
+    """filing, error → 異動入力の抑止（エラー）."""
+    return f"{HOLD_OPERATIONS.get(operation, operation)}の抑止（{HOLD_LEVELS.get(level, level)}）"
+
+
+def protection_badges(flag: str | None, holds: list[dict[str, Any]] | None) -> list[str]:
+    """What a person's flag says (services/ui_queries.protection_flags): 「支援措置」 for a 支援措置, and each hold it
+    does not already say — 「異動入力の抑止（エラー）」 — marked （一時解除中） while temporarily released."""
+    if holds is None:  # only the 支援措置 flag is known
+        return [f"支援措置{'（一時解除中）' if flag == 'released' else ''}"] if flag else []
+    badges: list[str] = []
+    support = [h for h in holds if h["kind"] == "support"]
+    if support:
+        badges.append(f"支援措置{'（一時解除中）' if all(h['released'] for h in support) else ''}")
+    for h in holds:
+        if h["kind"] == "support" and (h["operation"], h["level"]) in _SUPPORT_DEFAULT:
+            continue
+        text = hold_label(h["operation"], h["level"]) + ("（一時解除中）" if h["released"] else "")
+        if text not in badges:
+            badges.append(text)
+    return badges
+
+
+def under_support(flag: str | None, holds: list[dict[str, Any]] | None) -> bool:
+    """Whether the flag is a 支援措置's (another hold that hides the record is not one)."""
+    return bool(flag) if holds is None else any(h["kind"] == "support" for h in holds)
+
+
+def hold_effects(holds: list[dict[str, Any]] | None) -> list[str]:
+    """What the holds in force on a person mean for the counter, one sentence each: those beyond what 「支援措置」
+    says (its banner tells), released ones left out."""
+    seen = {
+        (h["operation"], h["level"])
+        for h in holds or []
+        if not h["released"]
+        and not (h["kind"] == "support" and (h["operation"], h["level"]) in _SUPPORT_DEFAULT)
+    }
+    seen -= {(op, "alert") for op, level in set(seen) if level == "error"}  # the stronger one says it
+    return [text for key, text in HOLD_EFFECTS.items() if key in seen]
 
 
 def sex(value: str | None) -> str:

@@ -1,5 +1,6 @@
-"""支援措置 (DV・ストーカー・虐待の被害者の保護): the list of measures and the alerts, for a supervisor acting for
-支援措置に関する事務; setting, extending, confirming, ending and temporarily releasing a measure (services/protection)."""
+"""支援措置 (DV・ストーカー・虐待の被害者の保護) and the other holds (抑止, j410): the list of measures and the alerts,
+for a supervisor acting for 支援措置に関する事務; setting (kind, the operations held, error or alert), extending,
+confirming, ending and temporarily releasing a measure (services/protection)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Response
 
 from juki.domain.errors import DomainError, Forbidden
+from juki.domain.protection import SUPPORT_OPERATIONS
 from juki.policy.roles import PROTECTION_MANAGE, PROTECTION_RELEASE
 from juki.services import protection
 from juki.web.ui.core import Ui, UiRoute, current, wareki
@@ -41,14 +43,24 @@ def _page(ui: Ui, subject: str = "", status: int = 200, **extra: Any) -> Respons
 
 @router.get("/ui/protection")
 def measures_page(ui: UiDep, subject: str = "", all: int = 0) -> Response:
-    return _page(ui, subject[:20], all=bool(all), values={"starts_on": wareki(ui.today())})
+    values = {
+        "starts_on": wareki(ui.today()),
+        "kind": "support",
+        "operations": list(SUPPORT_OPERATIONS),
+        "level": "error",
+    }
+    return _page(ui, subject[:20], all=bool(all), values=values)
 
 
 @router.post("/ui/protection")
 def set_measure(ui: UiDep) -> Response:
-    values = {k: v for k, v in ui.form.items() if isinstance(v, str)}
+    values: dict[str, Any] = {k: v for k, v in ui.form.items() if isinstance(v, str)}
     payload: dict[str, Any] = {k: v.strip() for k, v in values.items() if v.strip()}
     payload["provisional"] = "provisional" in payload
+    operations = [op for op in ui.form.get("operations") or [] if isinstance(op, str) and op]
+    values["operations"] = operations
+    if operations:  # none checked: a 支援措置 holds certificates and views; a hold must name its operations
+        payload["operations"] = operations
     try:
         measure = protection.set_measure(ui.uow, ui.actor, payload)
     except DomainError as exc:
