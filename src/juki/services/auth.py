@@ -98,14 +98,14 @@ def change_password(
     """A staff member changes their own password (j1380); a wrong current one counts towards lock-out."""
     with uow_factory() as uow:
         row = uow.staff.by_id(actor.staff_id)
-        if row is None or not usable(uow, row, max_failures) or not _password_ok(row, current):
+        if row is None or not usable(uow, row, max_failures) or not password_ok(row, current):
             if row is not None:
                 uow.staff.record_failure(row.staff_id)
             uow.log(actor, LogEntry("auth:password", result="failed"))
             uow.commit()
             raise Unauthenticated("現在のパスワードが正しくありません")
         check_new_password(new, row.username)
-        if _password_ok(row, new):
+        if password_ok(row, new):
             raise InvalidField("現在と同じパスワードは使えません", "new_password")
         uow.staff.change(row.staff_id, {"password_hash": _hasher.hash(new)})
         uow.log(actor, LogEntry("auth:password"))
@@ -149,7 +149,7 @@ def _otp_step(row: Any, otp: str, now: float) -> int | None:
     return None
 
 
-def _password_ok(row: Any, password: str) -> bool:
+def password_ok(row: Any, password: str) -> bool:
     try:
         return bool(_hasher.verify(row.password_hash, password))
     except (VerificationError, InvalidHashError):
@@ -185,7 +185,7 @@ def check_password_and_otp(
         uow.commit()
         raise RateLimited("ログインの試行が多すぎます。しばらく待ってからやり直してください")
     row = uow.staff.by_username(username)
-    ok = row is not None and usable(uow, row, max_failures) and _password_ok(row, password)
+    ok = row is not None and usable(uow, row, max_failures) and password_ok(row, password)
     step = _otp_step(row, otp, time.time()) if ok else None
     if row is None or step is None:
         if row is not None:

@@ -76,7 +76,7 @@ def _split_secrets(payload: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str
     return public, secrets
 
 
-def _join_secrets(public: Mapping[str, Any], secrets: Mapping[str, Any] | None) -> dict[str, Any]:
+def join_secrets(public: Mapping[str, Any], secrets: Mapping[str, Any] | None) -> dict[str, Any]:
     data = copy.deepcopy(dict(public))
     for path, value in (secrets or {}).items():
         node: Any = data
@@ -95,7 +95,7 @@ def _apply(
     actor: Actor,
     approval: dict[str, Any] | None = None,
 ) -> FilingResult:
-    outcome = _checked_outcome(uow, command, actor, f"filing:{kind}")
+    outcome = checked_outcome(uow, command, actor, f"filing:{kind}")
     public, secrets = _split_secrets(payload)
     first = outcome.changes[0] if outcome.changes else None
     values = dict(
@@ -125,7 +125,7 @@ def _apply(
     return FilingResult(filing_id, outcome.household_number, changes, outcome.late, warnings=outcome.warnings)
 
 
-def _checked_outcome(uow: UnitOfWork, command: c.Command, actor: Actor, action: str) -> Outcome:
+def checked_outcome(uow: UnitOfWork, command: c.Command, actor: Actor, action: str) -> Outcome:
     """The domain's outcome, then the holds on 異動入力 (j410) of everyone it changes: a blocking one refuses the
     filing (HeldRecord), an alert-level one adds a warning."""
     outcome = HANDLERS[type(command)](uow.reader, command)
@@ -155,7 +155,7 @@ def file(uow_factory: UnitOfWorkFactory, actor: Actor, kind: str, payload: Mappi
     command = parser(payload)
     with _held_refusals_logged(uow_factory, actor, f"filing:{kind}"), uow_factory() as uow:
         if kind in EX_OFFICIO_REASONS:
-            _checked_outcome(uow, command, actor, f"filing:{kind}")  # the logic checks and holds at entry too
+            checked_outcome(uow, command, actor, f"filing:{kind}")  # the logic checks and holds at entry too
             public, secrets = _split_secrets(payload)
             filing_id = uow.add_filing(
                 dict(
@@ -201,7 +201,7 @@ def decide(
             uow.log(actor, LogEntry("approval:return", detail=f"{filing_id} {comment}"[:500]))
             uow.commit()
             return FilingResult(filing_id, "", [], False, "returned")
-        payload = _join_secrets(row.payload, row.secret_payload)
+        payload = join_secrets(row.payload, row.secret_payload)
         command = PARSERS[row.kind](payload)
         result = _apply(
             uow,

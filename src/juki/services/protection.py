@@ -193,7 +193,7 @@ def get_measure(uow_factory: UnitOfWorkFactory, actor: Actor, measure_id: str) -
 # --- what the register's reads and the certificate issuance ask ----------------------------------------------
 
 
-def _measures(
+def measures_holding(
     uow: UnitOfWork,
     pairs: list[tuple[str, str]],
     operation: str,
@@ -226,7 +226,7 @@ def in_force_for(
     Kiosk issuance and the intermediate server ask with `operation="certificate"` / `"view"` and
     `for_other_systems=True`.
     """
-    found = _measures(uow, list(persons), operation, for_other_systems, level)
+    found = measures_holding(uow, list(persons), operation, for_other_systems, level)
     return {person for _, covered in found for person in covered}
 
 
@@ -249,7 +249,7 @@ def screen(uow: UnitOfWork, actor: Actor, persons: Iterable[tuple[str, str]], ac
     the person from anyone without `protection:view`.
     """
     pairs = list(persons)
-    watched = {p for _, covered in _measures(uow, pairs, "view", True, None) for p in covered}
+    watched = {p for _, covered in measures_holding(uow, pairs, "view", True, None) for p in covered}
     if not watched:
         return set()
     hidden = set() if actor.may(PROTECTION_VIEW) else in_force_for(uow, pairs)
@@ -265,7 +265,7 @@ def check_filing(
     filing (`HeldRecord`); an alert-level one lets it through with a warning (and an alert)."""
     pairs = list(persons)
     warnings = []
-    for measure, covered in _measures(uow, pairs, "filing"):
+    for measure, covered in measures_holding(uow, pairs, "filing"):
         if measure.level == "error":
             raise HeldRecord("異動入力が抑止されている住民が含まれています", sorted(covered))
         for number in sorted(covered):
@@ -302,7 +302,7 @@ def check_certificate(
     """
     pairs = list(subjects)
     with uow_factory() as uow:
-        found = _measures(uow, pairs, "certificate", level=None)
+        found = measures_holding(uow, pairs, "certificate", level=None)
         if not found:
             return
         blocked = {p for m, covered in found if m.level == "error" for p in covered}

@@ -20,9 +20,9 @@ from juki.domain.register import Outcome
 from juki.policy.roles import REGISTER_FILE, REGISTER_READ, Actor
 from juki.services import protection
 from juki.services.audit import LogEntry, utc
-from juki.services.auth import _password_ok, actor_of, token_hash, usable
+from juki.services.auth import actor_of, password_ok, token_hash, usable
 from juki.services.authorization import authorize
-from juki.services.filings import _checked_outcome, _join_secrets
+from juki.services.filings import checked_outcome, join_secrets
 from juki.services.unit_of_work import UnitOfWorkFactory
 
 _PASSWORD_WRONG = "パスワードが正しくありません"
@@ -47,7 +47,7 @@ def _outcome(
         raise NotFound("該当する届出の種類がありません", "kind")
     command = parser(payload)
     with uow_factory() as uow:  # never committed: the counters a new person or household takes are given back
-        outcome: Outcome = _checked_outcome(uow, command, actor, f"filing:preview:{kind}")
+        outcome: Outcome = checked_outcome(uow, command, actor, f"filing:preview:{kind}")
         changes = []
         for ch in outcome.changes:
             before = uow.reader.resident(ch.record.addressee_number) if ch.previous_version else None
@@ -106,7 +106,7 @@ def pending_change(uow_factory: UnitOfWorkFactory, actor: Actor, filing_id: str)
         row = uow.queries.filing(filing_id)
         if row is None or row.approval_state != "pending":
             raise NotFound("決裁待ちの職権処理が見つかりません", "filing_id")
-        payload = _join_secrets(row.payload, row.secret_payload)
+        payload = join_secrets(row.payload, row.secret_payload)
         filing = {
             "filing_id": row.filing_id,
             "kind": row.kind,
@@ -158,7 +158,9 @@ def protection_flags(
     holds: dict[str, list[dict[str, Any]]] = {}
     with uow_factory() as uow:
         for operation in hold_rules.OPERATIONS:
-            for measure, covered in protection._measures(uow, persons, operation, for_other_systems=True):
+            for measure, covered in protection.measures_holding(
+                uow, persons, operation, for_other_systems=True
+            ):
                 released = measure.released_until is not None and utc(measure.released_until) > uow.now
                 entry = {
                     "kind": measure.kind,
@@ -201,7 +203,7 @@ def unlock(uow_factory: UnitOfWorkFactory, token: str, password: str, max_failur
         if row is None or row.revoked or (expires and expires <= uow.now) or not row.active:
             raise Unauthenticated("セッションが終了しました。もう一度ログインしてください")
         actor = actor_of(row, row.terminal)
-        if usable(uow, row, max_failures) and _password_ok(row, password):
+        if usable(uow, row, max_failures) and password_ok(row, password):
             uow.staff.record_success(row.staff_id, row.last_otp_step)
             uow.log(actor, LogEntry("ui:unlock"))
             uow.commit()
