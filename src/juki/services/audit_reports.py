@@ -44,7 +44,14 @@ SEARCH_ACTIONS = ("resident:search",)
 VIEW_ACTIONS = ("resident:view", "resident:history", "household:view")
 VIEW_PREFIXES = ("certificate:",)
 # A search logs `criteria=['name', 'resident_code'] results=3`; a refused My Number search logs its own action.
-NUMBER_KEYS = {"resident_code": "住民票コード", "my_number": "個人番号"}
+# j1370 "searches by 宛名番号 etc.": every exact look-up by a number.
+NUMBER_KEYS = {
+    "addressee_number": "宛名番号",
+    "household_number": "世帯番号",
+    "resident_code": "住民票コード",
+    "residence_card_number": "在留カード番号",
+    "my_number": "個人番号",
+}
 MY_NUMBER_SEARCH_ACTION = "resident:search:my_number"
 _CRITERIA = re.compile(r"criteria=\[([^\]]*)\]")
 _QUOTED = re.compile(r"'([A-Za-z_]+)'")
