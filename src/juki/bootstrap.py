@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from functools import cached_property
 
 from sqlalchemy import Engine
 
+from juki.adapters.certificate_store import certificate_office
 from juki.adapters.db import make_engine, migrate
 from juki.adapters.uow import SqlUnitOfWork
 from juki.adapters.vault import MyNumberVault, key_file_for, load_or_create
 from juki.config import Settings, load_settings
+from juki.services.certificates import CertificateOffice
 from juki.services.unit_of_work import UnitOfWork
 
 
@@ -23,6 +26,11 @@ class Juki:
 
     def uow(self) -> UnitOfWork:
         return SqlUnitOfWork(self.engine, self.vault, today=self.today)
+
+    @cached_property
+    def certificate_office(self) -> CertificateOffice:
+        """Rendering and issuance records for the certificate service (fonts load on the first render)."""
+        return certificate_office(self.settings.public_base_url)
 
 
 def build(

@@ -25,9 +25,22 @@ class Settings(BaseSettings):
     audit_large_search_results: int = 20  # one search showing more persons than this
     audit_related_days: int = 7  # a view is related to the same staff's filing for the person within ± days
     audit_report_max_rows: int = 10000  # longer reports are cut and marked truncated
+    # Where printed QR codes send a reader to check a certificate (/verify/<n>): the city's public address, never
+    # taken from a request's Host header (which a caller chooses).
+    public_base_url: str = "http://localhost:8000/"
     webauthn_rp_id: str = "localhost"
     webauthn_origin: str = "http://localhost:8000"
     webauthn_rp_name: str = "juki 住民基本台帳"
+    # コンビニ交付 (issue 5 §4): service hours in Japan time ([start, end); "24:00" is midnight), closed 12/29–1/3,
+    # the trust anchors (card-ca.pem: J-LIS's user-certificate CA; kiosk-ca.pem: the CA of the kiosks' client
+    # certificates; unset: `kiosk-pki/` beside the SQLite file, or var/kiosk-pki), a card session's lifetime, and
+    # where the certificate's QR code points (unset: the server the kiosk talks to).
+    kiosk_hours_start: str = "06:30"
+    kiosk_hours_end: str = "23:00"
+    kiosk_year_end_closed: bool = True
+    kiosk_pki_dir: str | None = None
+    kiosk_session_seconds: int = 300
+    kiosk_verify_base_url: str | None = None
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.console import Console
 
+from juki.cli.sim import sim_app
 from juki.domain.errors import DomainError
 
 if TYPE_CHECKING:
@@ -19,6 +20,7 @@ audit_app = typer.Typer(help="操作ログ (operation log)")
 app.add_typer(audit_app, name="audit")
 keys_app = typer.Typer(help="個人番号の暗号鍵 (My Number encryption keys, JUKI_KEY_FILE)")
 app.add_typer(keys_app, name="keys")
+app.add_typer(sim_app, name="sim")  # 外部システムの模擬: コンビニ交付端末 (cli/sim.py)
 console = Console()
 
 DbOpt = Annotated[
@@ -55,6 +57,13 @@ def _local_origin(port: int) -> str | None:
     return None if "JUKI_WEBAUTHN_ORIGIN" in os.environ else f"http://localhost:{port}"
 
 
+def _local_base(port: int) -> str | None:
+    """Printed QR codes point at this server when it runs here (unless JUKI_PUBLIC_BASE_URL is set)."""
+    import os
+
+    return None if "JUKI_PUBLIC_BASE_URL" in os.environ else f"http://localhost:{port}/"
+
+
 @app.command()
 def serve(db: DbOpt = None, host: str = "127.0.0.1", port: int = 8000) -> None:
     """Serve an existing register."""
@@ -64,7 +73,7 @@ def serve(db: DbOpt = None, host: str = "127.0.0.1", port: int = 8000) -> None:
     from juki.web.app import create_app
 
     uvicorn.run(
-        create_app(build(_db(db), webauthn_origin=_local_origin(port))),
+        create_app(build(_db(db), webauthn_origin=_local_origin(port), public_base_url=_local_base(port))),
         host=host,
         port=port,
         log_level="info",
@@ -86,7 +95,7 @@ def demo(
 
     path = Path(db)
     path.parent.mkdir(parents=True, exist_ok=True)
-    j = build(db, webauthn_origin=_local_origin(port))
+    j = build(db, webauthn_origin=_local_origin(port), public_base_url=_local_base(port))
     build_demo(
         j, residents=residents, seed=seed, accounts_path=path.parent / "demo-accounts.json", console=console
     )

@@ -9,9 +9,6 @@ from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from pydantic import Field, StrictBool, StrictInt
 from starlette.concurrency import run_in_threadpool
 
-from juki.adapters.certificate_store import (
-    certificate_office,
-)  # composition (bootstrap's part for this router)
 from juki.domain.errors import InvalidField
 from juki.domain.identifiers import validate_addressee_number
 from juki.services import certificates
@@ -26,11 +23,8 @@ MAX_PDF_BYTES = 10 * 1024 * 1024
 
 
 def office(request: Request) -> CertificateOffice:
-    """The office for this app, built once (fonts load on the first render); the QR codes point at this server."""
-    state = request.app.state
-    if getattr(state, "certificate_office", None) is None:
-        state.certificate_office = certificate_office(str(request.base_url))
-    built: CertificateOffice = state.certificate_office
+    """The register's certificate office (composition root); its QR codes point at `JUKI_PUBLIC_BASE_URL`."""
+    built: CertificateOffice = request.app.state.juki.certificate_office
     return built
 
 
