@@ -37,7 +37,13 @@ def test_migrations_and_models_agree(j):
     assert diff == []
 
 
-_A_TEXT_COLUMN = {"resident_versions": "filing_id", "operation_log": "detail", "outbox": "event"}
+_A_TEXT_COLUMN = {
+    "resident_versions": "filing_id",
+    "operation_log": "detail",
+    "outbox": "event",
+    "certificate_issuances": "terminal",
+    "certificate_disposals": "reason",
+}
 
 
 @pytest.mark.parametrize("table", t.APPEND_ONLY)
@@ -51,6 +57,20 @@ def test_append_only_tables_refuse_update_and_delete(j, table, verb):
                 purpose="test", medium="USB", item_count=1, sha256="0" * 64,
             )
         )  # fmt: skip
+        now = datetime.now(UTC)
+        conn.execute(
+            insert(t.certificate_issuances).values(
+                issuance_number="20250630-000001", issued_at=now, issued_on=now.date(), kind="residence_certificate",
+                layout="household", addressee_numbers=[], items=[], my_number_printed=False, copy_no=1, copies=1,
+                pages=1, channel="counter", office="市民課", terminal="t", staff_id="clerk1", requester_type="self",
+                purpose="test", fee=300, sha256="0" * 64,
+            )
+        )  # fmt: skip
+        conn.execute(
+            insert(t.certificate_disposals).values(
+                issuance_number="20250630-000001", disposed_at=now, staff_id="super1", reason="誤交付"
+            )
+        )
     statement = verb.format(table=table, column=_A_TEXT_COLUMN.get(table, "purpose"))
     with pytest.raises(DBAPIError, match="append-only"), j.engine.begin() as conn:
         conn.execute(text(statement))

@@ -354,7 +354,14 @@ media_exports = Table(
     Column("output_id", String(40)),
 )
 
-APPEND_ONLY = ("resident_versions", "operation_log", "outbox", "media_exports")
+APPEND_ONLY = (
+    "resident_versions",
+    "operation_log",
+    "outbox",
+    "media_exports",
+    "certificate_issuances",
+    "certificate_disposals",
+)
 
 # --- WebAuthn (migration 0004) ---
 # The strong factor (issue 3 §1; services/webauthn.py). A staff member's authenticators: the public key and the
@@ -523,4 +530,3 @@ certificate_disposals = Table(
     Column("reason", Text, nullable=False),
     ForeignKeyConstraint(["issuance_number"], ["certificate_issuances.issuance_number"]),
 )
-CERTIFICATE_APPEND_ONLY = ("certificate_issuances", "certificate_disposals")
