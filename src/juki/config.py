@@ -33,14 +33,13 @@ class Settings(BaseSettings):
     webauthn_rp_name: str = "juki 住民基本台帳"
     # コンビニ交付 (issue 5 §4): service hours in Japan time ([start, end); "24:00" is midnight), closed 12/29–1/3,
     # the trust anchors (card-ca.pem: J-LIS's user-certificate CA; kiosk-ca.pem: the CA of the kiosks' client
-    # certificates; unset: `kiosk-pki/` beside the SQLite file, or var/kiosk-pki), a card session's lifetime, and
-    # where the certificate's QR code points (unset: the server the kiosk talks to).
+    # certificates; unset: `kiosk-pki/` beside the SQLite file, or var/kiosk-pki) and a card session's lifetime.
+    # A kiosk's certificate is the register's like any other: its QR code points at public_base_url.
     kiosk_hours_start: str = "06:30"
     kiosk_hours_end: str = "23:00"
     kiosk_year_end_closed: bool = True
     kiosk_pki_dir: str | None = None
     kiosk_session_seconds: int = 300
-    kiosk_verify_base_url: str | None = None
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -530,3 +530,71 @@ certificate_disposals = Table(
     Column("reason", Text, nullable=False),
     ForeignKeyConstraint(["issuance_number"], ["certificate_issuances.issuance_number"]),
 )
+
+# --- コンビニ交付 (migration 0010) ---
+# Kiosks (MFPs) are registered systems: each is known by its id and its client certificate's SHA-256 (pinned: a
+# certificate the kiosk CA signed but the city did not register is refused). Cards: which resident holds which My
+# Number card, by the serial of its 利用者証明用電子証明書 (the certificate names nobody), its validity, its state
+# and the PIN-failure count that locks it across kiosks. Revocations: the serials on J-LIS's revocation list, as
+# imported (append-only). Challenges are single-use and short-lived; a session is one card at one kiosk.
+kiosks = Table(
+    "kiosks",
+    metadata,
+    Column("kiosk_id", String(32), primary_key=True),
+    Column("name", String(100), nullable=False),
+    Column("cert_sha256", String(64), nullable=False),
+    Column("state", String(10), nullable=False),  # active / retired
+    Column("registered_at", DateTime(timezone=True), nullable=False),
+    Column("registered_by", String(40), nullable=False),
+)
+kiosk_cards = Table(
+    "kiosk_cards",
+    metadata,
+    Column("serial", String(40), primary_key=True),  # the user certificate's serial number, hex
+    Column("addressee_number", String(10), nullable=False),
+    Column("issued_on", Date, nullable=False),
+    Column("expires_on", Date, nullable=False),
+    Column("state", String(10), nullable=False),  # active / suspended / revoked
+    Column("pin_failures", Integer, nullable=False),
+    Column("locked_at", DateTime(timezone=True)),
+    Column("registered_at", DateTime(timezone=True), nullable=False),
+    Column("registered_by", String(40), nullable=False),
+    Column("changed_at", DateTime(timezone=True), nullable=False),
+    ForeignKeyConstraint(["addressee_number"], ["residents.addressee_number"]),
+    Index("ix_kiosk_cards_addressee", "addressee_number"),
+)
+card_revocations = Table(
+    "card_revocations",
+    metadata,
+    Column("serial", String(40), primary_key=True),
+    Column("revoked_at", DateTime(timezone=True), nullable=False),
+    Column("reason", String(40), nullable=False),
+    Column("imported_at", DateTime(timezone=True), nullable=False),
+)
+kiosk_challenges = Table(
+    "kiosk_challenges",
+    metadata,
+    Column("challenge_id", String(40), primary_key=True),
+    Column("kiosk_id", String(32), nullable=False),
+    Column("challenge", String(64), nullable=False),  # 32 random bytes, base64
+    Column("issued_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("used_at", DateTime(timezone=True)),
+    ForeignKeyConstraint(["kiosk_id"], ["kiosks.kiosk_id"]),
+    Index("ix_kiosk_challenges_expires_at", "expires_at"),
+)
+kiosk_sessions = Table(
+    "kiosk_sessions",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("kiosk_id", String(32), nullable=False),
+    Column("serial", String(40), nullable=False),
+    Column("addressee_number", String(10), nullable=False),
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("ended_at", DateTime(timezone=True)),
+    ForeignKeyConstraint(["kiosk_id"], ["kiosks.kiosk_id"]),
+    ForeignKeyConstraint(["serial"], ["kiosk_cards.serial"]),
+    Index("ix_kiosk_sessions_expires_at", "expires_at"),
+)
+KIOSK_APPEND_ONLY = ("card_revocations",)

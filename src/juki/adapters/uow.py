@@ -11,6 +11,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from juki.adapters import tables as t
 from juki.adapters.audit_store import SqlAuditStore
+from juki.adapters.card_store import SqlCardStore
 from juki.adapters.controls_store import SqlControlsStore
 from juki.adapters.queries import SqlQueries, seal_secrets
 from juki.adapters.repository import SqlRegisterReader, next_counter, write_outcome
@@ -47,6 +48,7 @@ class SqlUnitOfWork:
         self.webauthn: Any = SqlWebAuthnStore(self.conn)
         self.subject_requests: Any = SqlSubjectRequestStore(self.conn)
         self.audit: Any = SqlAuditStore(self.conn)
+        self.cards: Any = SqlCardStore(self.conn)  # コンビニ交付: kiosks, cards, challenges, sessions
         return self
 
     def __exit__(

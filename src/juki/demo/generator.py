@@ -311,6 +311,9 @@ def set_up_controls(j: Juki, accounts: list[dict[str, str]], seed: int) -> None:
                 "starts_on": today.isoformat(),
             },
         )
+    from juki.demo.cards import issue_demo_cards  # コンビニ交付: test PKI, a demo kiosk, residents' cards
+
+    issue_demo_cards(j, accounts, seed)
 
 
 def _recreate_accounts(j: Juki, path: Path, console: Console) -> None:

@@ -128,3 +128,28 @@ class WebAuthnRequired(DomainError):
 
     code = "webauthn_required"
     status = 401
+
+
+# --- コンビニ交付 (kiosk issuance, issue 5 §4) ---
+
+
+class CardLocked(DomainError):
+    """Three wrong PINs in a row (at any kiosks): the card's user certificate is locked until the counter resets it."""
+
+    code = "card_locked"
+    status = 403
+
+
+class OutsideServiceHours(DomainError):
+    """The kiosk service is closed now (before or after the service hours, or 年末年始)."""
+
+    code = "outside_service_hours"
+    status = 403
+
+
+class ReferToCounter(DomainError):
+    """The kiosk cannot issue this; the kiosk shows 「窓口でお問い合わせください」 and is never told why (a 支援措置
+    or hold, a record the kiosk may not print): the reason is in the operation log only."""
+
+    code = "refer_to_counter"
+    status = 403

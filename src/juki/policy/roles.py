@@ -111,6 +111,10 @@ PROCEDURES: dict[str, Procedure] = {
             {"cs_operator": frozenset({CS_OPERATE, MY_NUMBER_REVEAL})},
         ),
         Procedure("transfer", "庁内連携", False, {"department": frozenset({TRANSFER_READ})}),
+        # コンビニ交付 (issue 5 §4): a registered kiosk (MFP), authenticated by its client certificate, reads the
+        # card holder's own or household's record to issue a 住民票の写し — never a My Number. `kiosk` is a system,
+        # not a staff role: it is not in ROLES, so no account can hold it and no /api/v1 token carries it.
+        Procedure("kiosk_issuance", "証明書のコンビニ交付に関する事務", False, {"kiosk": _READ_ONLY}),
     )
 }
 
@@ -123,6 +127,7 @@ DEFAULT_PROCEDURE = {
     "cs_operator": "cs",
     "contractor": "resident_record",
     "department": "transfer",
+    "kiosk": "kiosk_issuance",
 }
 # Roles that sign in only with a WebAuthn authenticator besides password and TOTP (生体認証による操作者認証).
 STRONG_FACTOR_ROLES = frozenset({"cs_operator"})

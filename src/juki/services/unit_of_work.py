@@ -20,6 +20,7 @@ class UnitOfWork(Protocol):
     webauthn: Any  # WebAuthn credentials and challenges (adapters.webauthn_store)
     subject_requests: Any  # 開示・訂正・利用停止請求 (adapters.subject_request_store)
     audit: Any  # the operation log's read side for the auditor (adapters.audit_store)
+    cards: Any  # コンビニ交付: kiosks, cards, revocations, challenges, sessions (adapters.card_store)
     now: datetime
 
     def __enter__(self) -> UnitOfWork: ...

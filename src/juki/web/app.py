@@ -15,6 +15,7 @@ from juki.web import (
     api_audit,
     api_certificates,
     api_controls,
+    api_kiosk,
     api_subject_requests,
     api_webauthn,
     errors,
@@ -52,6 +53,7 @@ def create_app(j: Juki) -> FastAPI:
     for module in (api_webauthn, api_audit, api_subject_requests, api_controls):
         app.include_router(module.router)
     app.include_router(api_certificates.router)  # issue 5: certificates and the public /verify
+    app.include_router(api_kiosk.router)  # issue 5 §4: コンビニ交付, /kiosk/v1 (kiosk client certificates)
     app.include_router(ui.router)
 
     app.mount("/static", StaticFiles(packages=[("juki.web", "static")]), name="static")
