@@ -10,6 +10,7 @@ from fastapi import APIRouter
 from juki.web.ui import (
     audit_pages,
     auth_pages,
+    certificate_pages,
     filing_pages,
     protection_pages,
     register_pages,
@@ -23,6 +24,7 @@ for _pages in (
     webauthn_pages,
     register_pages,
     filing_pages,
+    certificate_pages,
     protection_pages,
     request_pages,
     audit_pages,
