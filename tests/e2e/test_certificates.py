@@ -191,8 +191,12 @@ def test_issuance_records_are_append_only(client, headers, j, family):
         "/api/v1/certificates", json=body(household, requester_number=numbers[0]), headers=headers("clerk")
     )
     number = res.headers["x-issuance-number"]
-    done = client.post(
+    refused = client.post(
         f"/api/v1/certificates/{number}/disposal", json={"reason": "記載誤り"}, headers=headers("clerk")
+    )
+    assert refused.status_code == 403  # taking a certificate back is the supervisor's decision
+    done = client.post(
+        f"/api/v1/certificates/{number}/disposal", json={"reason": "記載誤り"}, headers=headers("supervisor")
     )
     assert done.status_code == 201
     for statement in (
@@ -575,3 +579,22 @@ def test_an_unknown_person_is_not_found(client, headers, family):
         headers=headers("clerk"),
     )
     assert res.status_code == 404 and res.json()["errors"][0]["code"] == "not_found"
+
+
+def test_a_protected_persons_issuance_history_looks_not_found(client, headers, j, family):
+    _, numbers, household = family
+    res = client.post(
+        "/api/v1/certificates", json=body(household, requester_number=numbers[0]), headers=headers("clerk")
+    )
+    assert res.status_code == 201, res.text
+    listed = client.get(f"/api/v1/certificates?addressee_number={numbers[0]}", headers=headers("clerk"))
+    assert listed.status_code == 200 and len(listed.json()["issuances"]) == 1
+    measure = client.post(
+        "/api/v1/protection-measures",
+        json={"subject_kind": "person", "subject": numbers[0], "reason": "DV", "requester": "本人",
+              "received_on": "2025-06-20", "starts_on": "2025-06-20"},
+        headers={**headers("supervisor"), "X-Juki-Procedure": "protection"},
+    )  # fmt: skip
+    assert measure.status_code == 201
+    hidden = client.get(f"/api/v1/certificates?addressee_number={numbers[0]}", headers=headers("clerk"))
+    assert hidden.status_code == 404 and hidden.json()["errors"][0]["code"] == "not_found"

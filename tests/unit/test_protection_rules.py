@@ -69,3 +69,12 @@ def test_subject_kinds_and_end_reasons_are_closed_lists():
 )
 def test_month_arithmetic_keeps_to_the_month_end(day, months, expected):
     assert rules.add_months(day, months) == expected
+
+
+def test_free_text_takes_the_ideographic_space_but_no_control_character_or_my_number():
+    from juki.domain.intake import free_text
+
+    assert free_text({"reason": "山田\u3000太郎の申出"}, "reason") == "山田\u3000太郎の申出"
+    for bad in ("行1\n行2", "x\u200bx", "番号 1234-5678-9018"):
+        with pytest.raises(InvalidField):
+            free_text({"reason": bad}, "reason")

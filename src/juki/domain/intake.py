@@ -6,6 +6,7 @@ The web layer has already refused unknown fields and wrong JSON types; here each
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Callable, Mapping
 from datetime import date
 from typing import Any
@@ -81,6 +82,9 @@ def _text(value: str, field: str, limit: int = 200) -> str:
     return text
 
 
+_UNPRINTABLE = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
+
+
 def free_text(payload: Data, key: str, limit: int = 500) -> str:
     """A required free-text item (a reason, a purpose, a requester): printable, within `limit`, and never a
     number shaped like a My Number — free text is stored in plain, so one typed there would leak at rest."""
@@ -90,7 +94,7 @@ def free_text(payload: Data, key: str, limit: int = 500) -> str:
     text = value.strip()
     if len(text) > limit:
         raise InvalidField(f"{limit}文字以内で入力してください", key)
-    if not text.isprintable():
+    if any(unicodedata.category(ch) in _UNPRINTABLE for ch in text):  # the ideographic space is welcome
         raise InvalidField("制御文字は使えません", key)
     if redact(text) != text:
         raise InvalidField("個人番号のような12桁の数字は入力できません", key)

@@ -32,7 +32,7 @@ from juki.domain.dates import JST
 from juki.domain.errors import Conflict, DomainError, Forbidden, NotFound
 from juki.domain.intake import free_text
 from juki.domain.model import ResidentRecord, record_from_row
-from juki.policy.roles import MY_NUMBER_REVEAL, REGISTER_FILE, REGISTER_READ, Actor
+from juki.policy.roles import MY_NUMBER_REVEAL, REGISTER_APPROVE, REGISTER_READ, Actor
 from juki.services import protection
 from juki.services.audit import LogEntry, utc
 from juki.services.authorization import authorize
@@ -377,6 +377,13 @@ def issuances_of(
     """交付履歴照会 (j360): the certificates issued with this person on them, newest first (logged)."""
     authorize(uow_factory, actor, REGISTER_READ, "certificate:list", (addressee_number,))
     with uow_factory() as uow:
+        person = uow.queries.resident(addressee_number)
+        if person is not None and protection.screen(
+            uow, actor, [(addressee_number, person.household_number)], "certificate:list"
+        ):  # a protected person's certificates are as hidden as the person (it looks not found)
+            uow.log(actor, LogEntry("certificate:list", [addressee_number], result="hidden"))
+            uow.commit()
+            raise NotFound("該当する住民が見つかりません", "addressee_number")
         store = office.store(uow)
         rows = store.for_person(addressee_number)
         views = [_view(r, store.disposal(r.issuance_number)) for r in rows]
@@ -392,8 +399,9 @@ def dispose(
     number: str,
     payload: Mapping[str, Any],
 ) -> dict[str, Any]:
-    """処分情報 (j300): a wrongly issued certificate taken back. The record stays; `/verify` then says disposed."""
-    authorize(uow_factory, actor, REGISTER_FILE, "certificate:dispose")
+    """処分情報 (j300): a wrongly issued certificate taken back (a supervisor's decision). The record stays;
+    `/verify` then says disposed."""
+    authorize(uow_factory, actor, REGISTER_APPROVE, "certificate:dispose")
     reason = free_text(payload, "reason")
     with uow_factory() as uow:
         row = _issuance(uow, office, number)

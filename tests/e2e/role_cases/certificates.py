@@ -1,5 +1,5 @@
 """Certificates (issue 5): issuance and the issuance records are register work (clerk, supervisor); a disposal is
-entered by the same; `/verify` is public and outside /api/v1."""
+the supervisor's decision; `/verify` is public and outside /api/v1."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 
 from juki.adapters.certificate_store import certificate_office
 from juki.services import certificates
-from tests.e2e.role_cases.common import CLERK, FILERS, READERS, Call, World
+from tests.e2e.role_cases.common import APPROVERS, CLERK, READERS, Call, World
 
 
 def request_body(w: World) -> dict[str, Any]:
@@ -31,7 +31,7 @@ CALLS: dict[tuple[str, str], Call] = {
         READERS, 200, lambda w: (f"/api/v1/certificates?addressee_number={w.family[0]}", None)
     ),
     ("POST", "/api/v1/certificates/{issuance_number}/disposal"): Call(
-        FILERS,
+        APPROVERS,
         201,
         lambda w: (f"/api/v1/certificates/{issued(w)}/disposal", {"reason": "記載誤りのため回収"}),
     ),
