@@ -598,3 +598,22 @@ def test_a_protected_persons_issuance_history_looks_not_found(client, headers, j
     assert measure.status_code == 201
     hidden = client.get(f"/api/v1/certificates?addressee_number={numbers[0]}", headers=headers("clerk"))
     assert hidden.status_code == 404 and hidden.json()["errors"][0]["code"] == "not_found"
+
+
+def test_a_preview_checks_everything_and_keeps_nothing(j, family):
+    from sqlalchemy import func, select
+
+    from juki.adapters import tables as t
+    from juki.services import certificates
+
+    _, numbers, household = family
+    with j.engine.connect() as conn:
+        before = conn.execute(select(func.count()).select_from(t.certificate_issuances)).scalar_one()
+    documents = certificates.preview(
+        j.uow, CLERK, body(household, requester_number=numbers[0]), j.certificate_office
+    )
+    assert len(documents) == 1 and documents[0].issuance_number
+    with j.engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(t.certificate_issuances)).scalar_one() == before
+    issued = certificates.issue(j.uow, CLERK, body(household, requester_number=numbers[0]), j.certificate_office)
+    assert issued.issuance_number == documents[0].issuance_number  # the previewed number was not used up

@@ -167,6 +167,23 @@ def issue(
     channel: str = "counter",
 ) -> Issued:
     """Issue a certificate (one PDF with every copy). See the module docstring for the checks, in order."""
+    req = _checked(uow_factory, actor, request)
+    return _issue(uow_factory, actor, req, office, channel)
+
+
+def preview(
+    uow_factory: UnitOfWorkFactory, actor: Actor, request: Mapping[str, Any], office: CertificateOffice
+) -> tuple[CertificateDocument, ...]:
+    """What `issue` would print (the counter's confirmation step): every check runs, refusals are logged as at
+    issuance, and nothing is kept — the 発行番号 drawn for the layout are rolled back with the transaction."""
+    req = _checked(uow_factory, actor, request)
+    with uow_factory() as uow:
+        _, documents = _documents(uow, actor, req, office)
+        return tuple(documents)
+
+
+def _checked(uow_factory: UnitOfWorkFactory, actor: Actor, request: Mapping[str, Any]) -> CertificateRequest:
+    """The request, once 住基法第12条, the persons, the requester and 支援措置 allow it (refusals logged)."""
     authorize(uow_factory, actor, REGISTER_READ, "certificate:issue")
     req = rules.parse_request(request)
     targets = [*req.addressee_numbers, *([req.household_number] if req.household_number else [])]
@@ -189,7 +206,41 @@ def issue(
     pairs = [(r.addressee_number, r.household_number) for r in rows]
     own = req.requester.addressee_number if req.requester.type in rules.OWN_HOUSEHOLD else None
     protection.check_certificate(uow_factory, actor, pairs, own)
-    return _issue(uow_factory, actor, req, office, channel)
+    return req
+
+
+def _documents(
+    uow: UnitOfWork, actor: Actor, req: CertificateRequest, office: CertificateOffice
+) -> tuple[list[ResidentRecord], list[CertificateDocument]]:
+    """The records (as of this transaction) and one laid-out document per copy, each with its 発行番号."""
+    today = uow.reader.today
+    rows, requester, whole = _load(uow, req)
+    records = [_record(r, with_my_number=req.shows_my_number) for r in rows]
+    rules.check_subjects(req, records, today)  # as of this transaction
+    rules.check_requester(req, requester, records)
+    householder = _householder(uow, records[0].household_number)
+    subjects = [
+        Subject(r, _history(uow, r.addressee_number) if "history" in req.include else ()) for r in records
+    ]
+    store = office.store(uow)
+    documents = []
+    for copy_no in range(1, req.copies + 1):
+        number = store.next_number(today)
+        documents.append(
+            rules.layout(
+                req,
+                subjects,
+                whole_household=whole,
+                householder=householder,
+                today=today,
+                issuance_number=number,
+                terminal=actor.terminal,
+                issuer=office.issuer,
+                verify_url=office.verify_url(number),
+                copy_no=copy_no,
+            )
+        )
+    return records, documents
 
 
 def _issue(
@@ -201,32 +252,8 @@ def _issue(
 ) -> Issued:
     with uow_factory() as uow:
         today = uow.reader.today
-        rows, requester, whole = _load(uow, req)
-        records = [_record(r, with_my_number=req.shows_my_number) for r in rows]
-        rules.check_subjects(req, records, today)  # as of this transaction
-        rules.check_requester(req, requester, records)
-        householder = _householder(uow, records[0].household_number)
-        subjects = [
-            Subject(r, _history(uow, r.addressee_number) if "history" in req.include else ()) for r in records
-        ]
+        records, documents = _documents(uow, actor, req, office)
         store = office.store(uow)
-        documents = []
-        for copy_no in range(1, req.copies + 1):
-            number = store.next_number(today)
-            documents.append(
-                rules.layout(
-                    req,
-                    subjects,
-                    whole_household=whole,
-                    householder=householder,
-                    today=today,
-                    issuance_number=number,
-                    terminal=actor.terminal,
-                    issuer=office.issuer,
-                    verify_url=office.verify_url(number),
-                    copy_no=copy_no,
-                )
-            )
         rendered = office.render(documents)
         digest = hashlib.sha256(rendered.pdf).hexdigest()
         persons = [r.addressee_number for r in records]

@@ -2,14 +2,10 @@
 the person's 交付履歴 with the supervisor's 処分.
 
 The form builds the same body as `POST /api/v1/certificates`, and every step calls `services.certificates`:
-- 確認 runs `certificates.issue` itself as a dry run: its office renders nothing but hands back the pages it was
-  given (`_Previewed`), which aborts the issuance's transaction before a record, a 発行番号 or a log entry of the
-  issuance is kept. Every check runs as at 発行 — 住基法第12条, the persons, the requester, 支援措置 (a refusal is
-  logged and a protected access alerted, as the service does for any request; a permitted certificate of a
-  protected person therefore alerts at 確認 and again at 発行) — and the confirmation shows what the layout holds:
-  the persons, the items, the pages, whether a My Number is printed, and the fee (`rules.fee`). A
-  `certificates.preview` in the service would say the same without relying on `render` coming before the records
-  are written (it must: the records keep the PDF's SHA-256).
+- 確認 calls `certificates.preview`: every check runs as at 発行 — 住基法第12条, the persons, the requester,
+  支援措置 (a refusal is logged and a protected access alerted; a permitted certificate of a protected person
+  therefore alerts at 確認 and again at 発行) — and nothing is kept; the confirmation shows what the layout holds:
+  the persons, the items, the pages, whether a My Number is printed, and the fee (`rules.fee`).
 - Each confirmation's 発行 issues once (`IssuedPdfs.claim`): pressed twice, or again after 戻る, it leads to what
   it issued.
 - 発行 calls `certificates.issue` with the register's office. The PDF is kept in this process's memory, for the
@@ -261,18 +257,6 @@ def errors_of(exc: DomainError, values: Mapping[str, Any]) -> dict[str, dict[str
 # --- the dry run (確認) ---------------------------------------------------------------------------------------------
 
 
-class _Previewed(Exception):
-    """Raised by the dry run's office from `render`: inside the issuance's transaction, before anything is kept."""
-
-    def __init__(self, documents: Sequence[CertificateDocument]) -> None:
-        super().__init__("preview")
-        self.documents = tuple(documents)
-
-
-def _capture(documents: Sequence[CertificateDocument]) -> Any:
-    raise _Previewed(documents)
-
-
 def office_of(ui: Ui) -> CertificateOffice:
     built: CertificateOffice = ui.request.app.state.juki.certificate_office
     return built
@@ -280,12 +264,7 @@ def office_of(ui: Ui) -> CertificateOffice:
 
 def preview(ui: Ui, body: Mapping[str, Any]) -> tuple[CertificateDocument, ...]:
     """What `certificates.issue` would print for this body, every check run and nothing issued."""
-    dry = replace(office_of(ui), render=_capture)
-    try:
-        certificates.issue(ui.uow, ui.actor, body, dry)
-    except _Previewed as seen:
-        return seen.documents
-    raise RuntimeError("the dry run of an issuance did not stop at rendering")  # the service's order changed
+    return certificates.preview(ui.uow, ui.actor, body, office_of(ui))
 
 
 # --- the PDFs handed over once -------------------------------------------------------------------------------------
