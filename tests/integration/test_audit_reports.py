@@ -344,7 +344,9 @@ def test_search_keys_reads_what_a_search_logged():
     assert ar.search_keys("resident:search", "criteria=['address', 'name'] results=3") == []
     assert ar.search_keys("resident:search:my_number", "my_number:search") == ["個人番号"]
     assert ar.search_keys("resident:search", "criteria=['addressee_number'] results=1") == ["宛名番号"]
-    assert ar.search_keys("resident:search", "criteria=['residence_card_number'] results=0") == ["在留カード番号"]
+    assert ar.search_keys("resident:search", "criteria=['residence_card_number'] results=0") == [
+        "在留カード番号"
+    ]
 
 
 # --- look-ups with no related filing ------------------------------------------------------------------------------
