@@ -99,6 +99,9 @@ def demo(
     build_demo(
         j, residents=residents, seed=seed, accounts_path=path.parent / "demo-accounts.json", console=console
     )
+    console.print(
+        f"コンビニ交付の模擬: juki sim kiosk --db {db} --always-open（デモのカードで住民票の写しを取得）"
+    )
     if not no_serve:
         import uvicorn
 
