@@ -615,5 +615,7 @@ def test_a_preview_checks_everything_and_keeps_nothing(j, family):
     assert len(documents) == 1 and documents[0].issuance_number
     with j.engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(t.certificate_issuances)).scalar_one() == before
-    issued = certificates.issue(j.uow, CLERK, body(household, requester_number=numbers[0]), j.certificate_office)
+    issued = certificates.issue(
+        j.uow, CLERK, body(household, requester_number=numbers[0]), j.certificate_office
+    )
     assert issued.issuance_number == documents[0].issuance_number  # the previewed number was not used up
