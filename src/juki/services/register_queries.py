@@ -87,6 +87,23 @@ def get_resident(
         return resident_view(row, include_my_number)
 
 
+def version_view(v: Any, include_my_number: bool) -> dict[str, Any]:
+    """One version of a person's history; its My Number is decrypted only when it is to be shown."""
+    record = to_plain(record_from_row(v.record, v.my_number if include_my_number else None))
+    if not include_my_number:
+        record.pop("my_number", None)
+    return {
+        "version": v.version,
+        "change_reason": v.change_reason,
+        "changed_on": v.changed_on.isoformat(),
+        "filed_on": v.filed_on.isoformat(),
+        "recorded_at": v.recorded_at.isoformat(),
+        "filing_id": v.filing_id,
+        "staff_id": v.staff_id,
+        "record": record,
+    }
+
+
 def get_history(
     uow_factory: UnitOfWorkFactory, actor: Actor, addressee_number: str, include_my_number: bool = False
 ) -> dict[str, Any]:
@@ -101,23 +118,7 @@ def get_history(
             LogEntry("resident:history", [addressee_number], my_number_shown=include_my_number),
         )
         uow.commit()
-    versions = []
-    for v in rows:
-        record = to_plain(record_from_row(v.record, v.my_number))
-        if not include_my_number:
-            record.pop("my_number", None)
-        versions.append(
-            {
-                "version": v.version,
-                "change_reason": v.change_reason,
-                "changed_on": v.changed_on.isoformat(),
-                "filed_on": v.filed_on.isoformat(),
-                "recorded_at": v.recorded_at.isoformat(),
-                "filing_id": v.filing_id,
-                "staff_id": v.staff_id,
-                "record": record,
-            }
-        )
+    versions = [version_view(v, include_my_number) for v in rows]
     return {"addressee_number": addressee_number, "versions": versions}
 
 

@@ -23,12 +23,11 @@ from juki.domain import subject_requests as rules
 from juki.domain.dates import parse_date
 from juki.domain.errors import InvalidField, NotFound, ProtectedRecord
 from juki.domain.identifiers import validate_addressee_number
-from juki.domain.model import record_from_row, to_plain
 from juki.policy.roles import MY_NUMBER_REVEAL, SUBJECT_REQUEST_DECIDE, SUBJECT_REQUEST_FILE, Actor
 from juki.services import protection
 from juki.services.audit import LogEntry
 from juki.services.authorization import authorize
-from juki.services.register_queries import resident_view
+from juki.services.register_queries import resident_view, version_view
 from juki.services.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
 _NOT_FOUND = "該当する請求が見つかりません"
@@ -375,21 +374,6 @@ def _change_feed(uow: UnitOfWork, addressee_number: str) -> list[dict[str, Any]]
 PROVISION_SOURCES: dict[str, ProvisionSource] = {"change_feed": _change_feed}
 
 
-def _version_view(v: Any, include_my_number: bool) -> dict[str, Any]:
-    record = to_plain(record_from_row(v.record, v.my_number if include_my_number else None))
-    if not include_my_number:
-        record.pop("my_number", None)
-    return {
-        "version": v.version,
-        "change_reason": v.change_reason,
-        "changed_on": v.changed_on.isoformat(),
-        "filed_on": v.filed_on.isoformat(),
-        "recorded_at": v.recorded_at.isoformat(),
-        "filing_id": v.filing_id,
-        "record": record,
-    }
-
-
 def disclosure_package(
     uow_factory: UnitOfWorkFactory, actor: Actor, request_id: str, include_my_number: bool = False
 ) -> dict[str, Any]:
@@ -444,7 +428,7 @@ def disclosure_package(
             "generated_at": uow.now.isoformat(),
             "my_number_included": shown,
             "record": resident_view(current, with_number),
-            "history": [_version_view(v, with_number) for v in versions],
+            "history": [version_view(v, with_number) for v in versions],
             "viewers": viewers,
             "provided": provided,
         }
