@@ -167,11 +167,18 @@ def test_extension_only_from_a_month_before_the_end(client, headers, j, family):
     assert extended.status_code == 200 and extended.json()["ends_on"] == "2026-07-09"
 
 
+def test_a_measure_on_nobody_is_not_found(client, headers, j):
+    from juki.domain.identifiers import make_addressee_number
+
+    res = _protect(client, headers, make_addressee_number(99_999))
+    assert res.status_code == 404 and res.json()["errors"][0]["code"] == "not_found"
+
+
 @pytest.mark.parametrize(
     ("over", "code"),
     [
         ({"subject_kind": "street"}, "invalid_field"),
-        ({"subject": "0000000000"}, "invalid_field"),
+        ({"subject": "0000000001"}, "invalid_field"),  # a wrong check digit
         ({"starts_on": "2025-13-01"}, "invalid_date"),
         ({"ends_on": "2027-06-20"}, "invalid_date"),
         ({"reason": ""}, "invalid_field"),
@@ -180,8 +187,8 @@ def test_extension_only_from_a_month_before_the_end(client, headers, j, family):
 )
 def test_bad_measures_are_refused_and_change_nothing(client, headers, j, family, over, code):
     res = _protect(client, headers, family[1][1], **over)
-    assert res.status_code in (404, 422), res.text
-    assert res.json()["errors"][0]["code"] in (code, "not_found")
+    assert res.status_code == 422, res.text
+    assert res.json()["errors"][0]["code"] == code
     with j.engine.connect() as conn:
         assert conn.execute(select(t.protection_measures)).all() == []
 
