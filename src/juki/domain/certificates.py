@@ -23,6 +23,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
+from juki.domain.commands import MEMBER_ORDER
 from juki.domain.dates import to_wareki
 from juki.domain.errors import Forbidden, InvalidField, NotResident
 from juki.domain.identifiers import validate_addressee_number, validate_household_number
@@ -79,7 +80,8 @@ ENTRY_ITEMS = ("name", "birth_date", "sex", "address", "resident_since", "addres
 LAYOUTS = ("household", "individual")
 MAX_COPIES = 10
 MAX_PERSONS = 50
-HIDDEN_HISTORY = ("特別養子縁組", "性別")  # j40: entries kept on the page but not printed
+# j40: entries kept on the page but not printed; a change of 記載順位 (j1010) is no 異動 and is not printed either.
+HIDDEN_HISTORY = ("特別養子縁組", "性別", MEMBER_ORDER)
 _PURPOSE_LIMIT = 200
 
 

@@ -29,6 +29,9 @@ EX_OFFICIO_RESTORATION = "職権回復"
 CANCELLATION_ADD = "取消（増）"
 CANCELLATION_REMOVE = "取消（減）"
 CANCELLATION_AMEND = "取消（修正）"
+# 標準仕様書 j1010: a change of the members' order only. Not a 異動 of the person: certificates leave it out of
+# the 異動履歴 (domain/certificates.HIDDEN_HISTORY).
+MEMBER_ORDER = "記載順位の変更"
 
 
 @dataclass(frozen=True)
@@ -154,6 +157,16 @@ class CancelFiling(Command):
 
     filing_id: str
     reason: str
+
+
+@dataclass(frozen=True)
+class ReorderMembers(Command):
+    """記載順位の変更 (標準仕様書 j1010): the standard order (`order` None) or the clerk's own (`order` lists every
+    current member's 宛名番号 once). `expected_version` is the household's version the caller read, if given."""
+
+    household_number: str
+    order: tuple[str, ...] | None = None
+    expected_version: int | None = None
 
 
 EX_OFFICIO = (ExOfficioEntry, ExOfficioCorrection, ExOfficioRemoval, ExOfficioRestoration)

@@ -15,6 +15,7 @@ from typing import Protocol
 from juki.domain import commands as c
 from juki.domain.errors import (
     AlreadyResident,
+    Conflict,
     DuplicateMyNumber,
     HouseholderRequired,
     InvalidDate,
@@ -23,6 +24,7 @@ from juki.domain.errors import (
     NotFound,
     NotResident,
 )
+from juki.domain.member_order import standard_order
 from juki.domain.model import (
     ACTIVE,
     REMOVED,
@@ -645,6 +647,55 @@ def change_household(reader: RegisterReader, cmd: c.ChangeHousehold) -> Outcome:
     raise InvalidField("世帯変更の種類は householder_change, split, merge のいずれかです", "type")
 
 
+# --- the order of members (記載順位, 標準仕様書 j1010) ---------------------------------------------------------
+
+
+def _manual_order(current: list[ResidentRecord], order: tuple[str, ...]) -> list[ResidentRecord]:
+    """The clerk's order: every current member exactly once, the 世帯主 first."""
+    by_number = {m.addressee_number: m for m in current}
+    seen: set[str] = set()
+    for i, number in enumerate(order):
+        if number not in by_number:
+            raise InvalidField("この世帯の現存の世帯員ではありません", f"addressee_numbers.{i}")
+        if number in seen:
+            raise InvalidField("同じ世帯員が二度指定されています", f"addressee_numbers.{i}")
+        seen.add(number)
+    missing = [m.addressee_number for m in current if m.addressee_number not in seen]
+    if missing:
+        raise InvalidField(
+            "世帯員全員の順を指定してください（不足: " + "、".join(missing) + "）", "addressee_numbers"
+        )
+    if by_number[order[0]].relationship != HOUSEHOLDER:
+        raise InvalidField("世帯主を先頭にしてください", "addressee_numbers.0")
+    return [by_number[n] for n in order]
+
+
+def reorder_members(reader: RegisterReader, cmd: c.ReorderMembers) -> Outcome:
+    """記載順位の変更: the household's members in the standard order, or in the clerk's.
+
+    The members keep the position numbers they hold between them (a household whose numbers are 1, 3, 4 keeps
+    1, 3, 4), so only a member whose place changes gets a new version — one that changes `position` and nothing
+    else. The order has no legal date of its own: each version carries the member's last 異動日 as `changed_on`
+    (a later filing dated before today is still accepted), and today as its `filed_on`.
+    """
+    work = _Work(reader, cmd)
+    hh = work.household(cmd.household_number)
+    if cmd.expected_version is not None and cmd.expected_version != hh.version:
+        raise Conflict("世帯が他の操作で更新されました。もう一度照会してください", "version")
+    current = sorted(hh.members, key=lambda m: (m.position, m.addressee_number))
+    wanted = standard_order(current) if cmd.order is None else _manual_order(current, cmd.order)
+    slots = sorted(m.position for m in current)
+    if len(set(slots)) != len(slots):  # two members on one number (older data): number them afresh
+        slots = list(range(1, len(current) + 1))
+    moved = []
+    for member, slot in zip(wanted, slots, strict=True):
+        if member.position != slot:
+            state = work.active(member.addressee_number, "addressee_numbers")
+            work.record(dataclasses.replace(member, position=slot), c.MEMBER_ORDER, state.last_changed_on)
+            moved.append(member.addressee_number)
+    return work.outcome(hh.household_number, primary=tuple(moved))
+
+
 # --- ex officio corrections, restoration, cancellation -----------------------------------------------------
 
 CORRECTABLE = {
@@ -733,7 +784,10 @@ def ex_officio_restoration(reader: RegisterReader, cmd: c.ExOfficioRestoration) 
 
 
 def _cancellation_reason(cancelled: ResidentRecord, restored: ResidentRecord) -> str:
-    """標準仕様書 j980: 取消（増） brings a person back, 取消（減） takes one off, 取消（修正） restores items."""
+    """標準仕様書 j980: 取消（増） brings a person back, 取消（減） takes one off, 取消（修正） restores items. Undoing a
+    change of 記載順位 alone is itself one (j1010: no 異動, not printed as history)."""
+    if dataclasses.replace(cancelled, position=restored.position, filed_on=restored.filed_on) == restored:
+        return c.MEMBER_ORDER
     if restored.is_active and not cancelled.is_active:
         return c.CANCELLATION_ADD
     if cancelled.is_active and not restored.is_active:

@@ -204,3 +204,11 @@ def move_out_certificate(addressee_number: str, j: JukiDep, actor: ActorDep) -> 
 @router.get("/households/{household_number}", tags=["register"])
 def get_household(household_number: str, j: JukiDep, actor: ActorDep) -> dict[str, Any]:
     return register_queries.get_household(j.uow, actor, validate_household_number(household_number))
+
+
+@router.post("/households/{household_number}/member-order", tags=["register"])
+def reorder_members(
+    household_number: str, body: schemas.MemberOrderBody, j: JukiDep, actor: ActorDep
+) -> dict[str, Any]:
+    """記載順位の変更 (標準仕様書 j1010): the standard order or the clerk's own; answers the new order."""
+    return filings.reorder_members(j.uow, actor, household_number, body.model_dump(exclude_none=True))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import unicodedata
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StrictStr
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
 
 
 def _no_control(value: str) -> str:
@@ -184,6 +184,15 @@ class DecisionBody(Body):
 class CancelBody(Body):
     filed_on: Text
     reason: Text = Field(max_length=1000)
+
+
+class MemberOrderBody(Body):
+    """記載順位の変更 (j1010): `standard` — the standard order; `manual` — every current member's 宛名番号 in the
+    wanted order. `version`: the household's version as read (`GET /households/{n}`), else `409 conflict`."""
+
+    mode: Literal["standard", "manual"]
+    addressee_numbers: list[Text] | None = Field(default=None, max_length=100)
+    version: StrictInt | None = Field(default=None, ge=1)
 
 
 BODIES: dict[str, type[Body]] = {

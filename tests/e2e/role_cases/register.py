@@ -183,4 +183,14 @@ CALLS: dict[tuple[str, str], Call] = {
     ("GET", "/api/v1/households/{household_number}"): Call(
         READERS, 200, lambda w: (f"/api/v1/households/{w.household}", None)
     ),
+    # 記載順位の変更 (j1010) is a change to the register like a filing: for those who file. The order asked for
+    # (householder, child, wife) differs from the stored one, so an allowed call writes and a denied one must not.
+    ("POST", "/api/v1/households/{household_number}/member-order"): Call(
+        FILERS,
+        200,
+        lambda w: (
+            f"/api/v1/households/{w.household}/member-order",
+            {"mode": "manual", "addressee_numbers": [w.family[0], w.family[2], w.family[1]]},
+        ),
+    ),
 }

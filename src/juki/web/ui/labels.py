@@ -15,6 +15,7 @@ KINDS = {
     "ex-officio-correction": "職権修正",
     "ex-officio-removal": "職権消除",
     "ex-officio-restoration": "職権回復",
+    "member-order": "記載順位の変更",
     "cancel": "取消し",
 }
 FILING_KINDS = ("move-in", "move-within", "move-out", "birth", "death", "household-change")

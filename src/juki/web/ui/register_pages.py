@@ -1,12 +1,14 @@
-"""Search, a person (current record, household, history as a timeline), a household, and the My Number reveal."""
+"""Search, a person (current record, household, history as a timeline), a household and its order (記載順位, j1010),
+and the My Number reveal."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Response
 
-from juki.domain.errors import DomainError
+from juki.domain.errors import DomainError, Forbidden, InvalidField, NotFound
 from juki.domain.identifiers import validate_addressee_number, validate_household_number
 from juki.policy.roles import (
     DEFAULT_PROCEDURE,
@@ -17,7 +19,7 @@ from juki.policy.roles import (
     REGISTER_FILE,
     REGISTER_READ,
 )
-from juki.services import register_queries, ui_queries
+from juki.services import filings, protection, register_queries, ui_queries
 from juki.web.ui import labels
 from juki.web.ui.core import Ui, UiRoute, current
 
@@ -125,14 +127,92 @@ def reveal_my_number(addressee_number: str, ui: UiDep) -> Response:
     return _resident_page(ui, number, True)
 
 
-@router.get("/ui/households/{household_number}")
-def household_page(household_number: str, ui: UiDep) -> Response:
+def _household_page(ui: Ui, household_number: str, status: int = 200, **extra: Any) -> Response:
     household = register_queries.get_household(ui.uow, ui.actor, validate_household_number(household_number))
     people = [*household["members"], *household["removed_members"]]
+    warnings, ui.session = list(ui.session.flash), replace(ui.session, flash=())
     return ui.render(
         "household.html",
+        status=status,
         h=household,
         may_file=ui.may(REGISTER_FILE),
         protected=_flags(ui, people, household["household_number"]),
         may_view_protection=ui.may(PROTECTION_VIEW),
+        warnings=warnings,
+        **extra,
     )
+
+
+@router.get("/ui/households/{household_number}")
+def household_page(household_number: str, ui: UiDep, reordered: int = -1) -> Response:
+    return _household_page(ui, household_number, reordered=reordered)
+
+
+# --- 記載順位の変更 (標準仕様書 j1010): the standard order, or the clerk's, confirmed before it is written ---------
+
+
+def _typed_ranks(form: dict[str, Any]) -> dict[str, str]:
+    """The manual form's numbers as typed, by 宛名番号 (`rank.<宛名番号>`), to show them again."""
+    return {k[len("rank.") :]: str(v).strip() for k, v in form.items() if k.startswith("rank.")}
+
+
+def _order_payload(form: dict[str, Any]) -> dict[str, Any]:
+    """The reorder's body from the household page's forms.
+
+    The manual form has one number per member (`rank.<宛名番号>`): the members sorted by those numbers are the
+    order; the confirmation form sends the order itself (`addressee_numbers`)."""
+    mode = str(form.get("mode") or "")
+    payload: dict[str, Any] = {"mode": mode}
+    version = str(form.get("version") or "").strip()
+    if version:
+        payload["version"] = int(version) if version.isdigit() else version
+    typed = _typed_ranks(form)
+    if mode != "manual":
+        return payload
+    if not typed:
+        payload["addressee_numbers"] = list(form.get("addressee_numbers") or [])
+        return payload
+    ranks: dict[str, int] = {}
+    for number, text in typed.items():
+        if not text.isdigit():
+            raise InvalidField("順番は1以上の数字で入力してください", f"rank.{number}")
+        if int(text) in ranks.values():
+            raise InvalidField("同じ順番が二人に付いています", f"rank.{number}")
+        ranks[number] = int(text)
+    payload["addressee_numbers"] = sorted(ranks, key=lambda n: ranks[n])
+    return payload
+
+
+def _order_refused(ui: Ui, household_number: str, exc: DomainError, typed: dict[str, str]) -> Response:
+    """Back to the household page with the refusal (and the household as it is now); a permission refusal or a
+    household that cannot be seen is the error page, as everywhere."""
+    if isinstance(exc, Forbidden | NotFound):
+        raise exc
+    held = exc.persons if isinstance(exc, protection.HeldRecord) else []
+    error = {**exc.to_dict(), "persons": held}
+    return _household_page(ui, household_number, exc.status, order_error=error, order_values=typed)
+
+
+@router.post("/ui/households/{household_number}/member-order/confirm")
+def confirm_member_order(household_number: str, ui: UiDep) -> Response:
+    """確認: the order the reorder would give (who moves), nothing written."""
+    typed = _typed_ranks(ui.form)
+    try:
+        payload = _order_payload(ui.form)
+        preview = filings.preview_member_order(ui.uow, ui.actor, household_number[:20], payload)
+    except DomainError as exc:
+        return _order_refused(ui, household_number[:20], exc, typed)
+    return _household_page(ui, household_number[:20], order_preview=preview, order_payload=payload)
+
+
+@router.post("/ui/households/{household_number}/member-order")
+def reorder_members(household_number: str, ui: UiDep) -> Response:
+    """登録: `filings.reorder_members` with the confirmed order; then the household page (PRG)."""
+    try:
+        payload = _order_payload(ui.form)
+        result = filings.reorder_members(ui.uow, ui.actor, household_number[:20], payload)
+    except DomainError as exc:
+        return _order_refused(ui, household_number[:20], exc, {})
+    if result["warnings"]:
+        ui.session = replace(ui.session, flash=tuple(result["warnings"]))
+    return ui.redirect(f"/ui/households/{result['household_number']}?reordered={len(result['changes'])}")
