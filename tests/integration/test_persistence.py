@@ -185,3 +185,50 @@ def test_the_schema_migrates_down_to_nothing_and_up_again(j, db_url):
     assert remaining == set()
     command.upgrade(alembic_config(db_url), "head")
     assert move_family(j).filing_id
+
+
+def test_two_units_of_work_that_read_then_log_at_once_both_commit(j):
+    """Every request reads and then writes its log entry. On SQLite a deferred transaction that read before another
+    committed cannot write any more (SQLITE_BUSY_SNAPSHOT, no waiting): two pages loading at once failed with
+    `conflict`. Both must succeed — the later one waits its turn."""
+    import threading
+    import time
+
+    from juki.policy.roles import Actor
+    from juki.services.audit import LogEntry
+
+    actor = Actor("clerk1", "窓口", "clerk", "test")
+    first_read = threading.Event()
+    errors: list[BaseException] = []
+
+    def first() -> None:
+        try:
+            with j.uow() as uow:
+                uow.queries.household("0000000019")
+                first_read.set()
+                time.sleep(0.3)  # the other one reads meanwhile (or waits for this one)
+                uow.log(actor, LogEntry("test:first"))
+                uow.commit()
+        except BaseException as exc:
+            first_read.set()
+            errors.append(exc)
+
+    def second() -> None:
+        first_read.wait(5)
+        try:
+            with j.uow() as uow:
+                uow.queries.household("0000000019")
+                uow.log(actor, LogEntry("test:second"))
+                uow.commit()
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert errors == []
+    with j.engine.connect() as conn:
+        actions = set(conn.execute(select(t.operation_log.c.action)).scalars())
+    assert {"test:first", "test:second"} <= actions

@@ -49,7 +49,10 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 def _configure_sqlite(engine: Engine) -> None:
     # pysqlite's own transaction handling starts transactions late (at the first write), so a read-then-write
     # would not see a concurrent commit as a conflict. Let SQLAlchemy emit BEGIN itself (SQLAlchemy docs,
-    # "Serializable isolation / Savepoints / Transactional DDL").
+    # "Serializable isolation / Savepoints / Transactional DDL"). IMMEDIATE: nearly every unit of work writes (at
+    # least its operation-log entry), and a deferred transaction that read first cannot take the write lock once
+    # another has committed (SQLITE_BUSY_SNAPSHOT, no waiting) — two pages loading at once would fail with
+    # `conflict`. Taking the lock at BEGIN makes them wait their turn (busy_timeout) instead.
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
         dbapi_conn.isolation_level = None
@@ -62,7 +65,7 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN")
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def alembic_config(url: str) -> Config:
