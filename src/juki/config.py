@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import ipaddress
+
+from pydantic import field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 class Settings(BaseSettings):
@@ -40,6 +45,33 @@ class Settings(BaseSettings):
     kiosk_year_end_closed: bool = True
     kiosk_pki_dir: str | None = None
     kiosk_session_seconds: int = 300
+    # The TLS terminators (reverse proxies, e.g. nginx) that may hand the kiosk API a kiosk's client certificate in
+    # the X-SSL-Client-Cert header (nginx $ssl_client_escaped_cert): IPs or CIDRs, comma-separated. Empty (the
+    # default): the header is never taken, only the certificate of the app's own TLS connection.
+    trusted_proxies: str = ""
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies(cls, value: str) -> str:
+        parse_networks(value)  # refused at start-up, not at the first kiosk request
+        return value
+
+    def trusted_proxy_networks(self) -> tuple[IPNetwork, ...]:
+        return parse_networks(self.trusted_proxies)
+
+
+def parse_networks(text: str) -> tuple[IPNetwork, ...]:
+    """ "10.0.0.5, 192.168.10.0/24, ::1" → networks (an address is a network of one)."""
+    found = []
+    for part in text.split(","):
+        if part.strip():
+            try:
+                found.append(ipaddress.ip_network(part.strip(), strict=False))
+            except ValueError:
+                raise ValueError(
+                    f"JUKI_TRUSTED_PROXIES: not an IP address or network: {part.strip()!r}"
+                ) from None
+    return tuple(found)
 
 
 def load_settings(**overrides: object) -> Settings:

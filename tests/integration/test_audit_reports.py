@@ -150,6 +150,24 @@ def test_after_hours_report_uses_the_business_hours_it_is_given(j):
     assert ar.report(j.uow, AUDITOR, "after_hours", period, late).rows == []
 
 
+def test_after_hours_report_leaves_out_kiosks_which_serve_until_23_by_design(j):
+    from juki.services.kiosk import kiosk_actor
+
+    shop = kiosk_actor("kiosk-a", "コンビニ交付端末 小平駅前店")
+    stranger = Actor("kiosk:unknown", "未登録の端末", "kiosk", "203.0.113.9", procedure="kiosk_issuance")
+    log(j, jst(2025, 6, 30, 21, 0), shop, "kiosk:card_auth", (N1,))  # a weekday evening
+    log(j, jst(2025, 6, 30, 21, 1), shop, "certificate:issue", (N1,))
+    log(j, jst(2025, 6, 28, 7, 0), shop, "kiosk:issue", (N1,))  # a Saturday morning
+    log(j, jst(2025, 6, 29, 23, 30), stranger, "kiosk:connect", result="denied")
+    clerk = log(j, jst(2025, 6, 30, 21, 2), CLERK, "resident:view", (N1,))  # staff at the same hour: reported
+
+    report = run(j, "after_hours", **{"from": "2025-06-28", "to": "2025-06-30"})
+
+    assert [(r["seq"], r["role"]) for r in report.rows] == [(clerk, "clerk")]
+    kiosk_entries = ar.search_log(j.uow, AUDITOR, {"staff_id": "kiosk:kiosk-a", "from": "2025-06-28"})
+    assert len(kiosk_entries.rows) == 3  # still in the log, for the log search
+
+
 def test_a_report_can_be_limited_to_one_staff_member(j):
     mine = log(j, jst(2025, 6, 28, 10, 0), CLERK, "resident:view", (N1,))
     log(j, jst(2025, 6, 28, 11, 0), CLERK2, "resident:view", (N1,))

@@ -11,13 +11,14 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, delete, func, insert, select, update
 
 from juki.adapters import tables as t
 
 k, c, r = t.kiosks.c, t.kiosk_cards.c, t.card_revocations.c
 ch, s = t.kiosk_challenges.c, t.kiosk_sessions.c
 PURGE_AFTER = timedelta(hours=1)  # expired challenges are removed this long after they expire
+CHUNK = 1000  # serials per IN (…) or INSERT: a CRL may list many thousands
 
 
 class SqlCardStore:
@@ -34,6 +35,9 @@ class SqlCardStore:
             self.conn.execute(insert(t.kiosks).values(**values))
         else:
             self.conn.execute(update(t.kiosks).where(k.kiosk_id == values["kiosk_id"]).values(**values))
+
+    def kiosks(self) -> list[Any]:
+        return list(self.conn.execute(select(t.kiosks).order_by(k.kiosk_id)).all())
 
     def set_kiosk_state(self, kiosk_id: str, state: str) -> bool:
         done = self.conn.execute(update(t.kiosks).where(k.kiosk_id == kiosk_id).values(state=state))
@@ -66,11 +70,27 @@ class SqlCardStore:
     def revoked(self, serial: str) -> bool:
         return self.conn.execute(select(r.serial).where(r.serial == serial)).first() is not None
 
+    def revoked_among(self, serials: Iterable[str]) -> set[str]:
+        """Which of these serials are on J-LIS's revocation list."""
+        wanted = list(dict.fromkeys(serials))
+        found: set[str] = set()
+        for i in range(0, len(wanted), CHUNK):
+            part = wanted[i : i + CHUNK]
+            found.update(self.conn.execute(select(r.serial).where(r.serial.in_(part))).scalars())
+        return found
+
+    def revocation_summary(self) -> tuple[int, datetime | None]:
+        """How many serials are on the imported list, and when the last import added one."""
+        count, last = self.conn.execute(select(func.count(), func.max(r.imported_at))).one()
+        return int(count), last
+
     def add_revocations(self, rows: Iterable[dict[str, Any]]) -> int:
         """Serials J-LIS revoked that are not on the list yet; how many were new."""
-        new = [row for row in rows if not self.revoked(row["serial"])]
-        if new:
-            self.conn.execute(insert(t.card_revocations), new)
+        listed = {row["serial"]: row for row in rows}
+        known = self.revoked_among(listed)
+        new = [row for serial, row in listed.items() if serial not in known]
+        for i in range(0, len(new), CHUNK):
+            self.conn.execute(insert(t.card_revocations), new[i : i + CHUNK])
         return len(new)
 
     # --- challenges and sessions

@@ -8,7 +8,10 @@ the peer's certificate to the app as the ASGI TLS extension (`scope["extensions"
 
 Production: `juki sim kiosk-server` shows the shape — the same `uvicorn.Config(…, ssl_certfile, ssl_keyfile,
 ssl_ca_certs=kiosk-ca.pem, ssl_cert_reqs=ssl.CERT_REQUIRED, http=KioskTLSProtocol)` with the city's real
-certificates, on its own port, reachable only from the kiosk network.
+certificates, on its own port, reachable only from the kiosk network. Or behind a TLS terminator (nginx) that does
+the mutual TLS and forwards the certificate in a header, taken only from the addresses in `JUKI_TRUSTED_PROXIES`
+(web/api_kiosk.py): then the app is served over plain HTTP, reachable only from the proxy, without uvicorn's proxy
+headers (`proxy_headers=False`), so that the peer the app checks is the proxy's own address.
 """
 
 from __future__ import annotations

@@ -408,9 +408,13 @@ class TrustAnchors:
         return True
 
     def revocations(self, crl_der: bytes) -> list[tuple[str, datetime, str]]:
-        """The serials on a CRL the card CA signed: (serial, revoked at, reason)."""
+        """The serials on a CRL the card CA signed: (serial, revoked at, reason). DER, or PEM
+        (`-----BEGIN X509 CRL-----`)."""
         try:
-            crl = x509.load_der_x509_crl(crl_der)
+            if crl_der.lstrip().startswith(b"-----BEGIN"):
+                crl = x509.load_pem_x509_crl(crl_der.strip())
+            else:
+                crl = x509.load_der_x509_crl(crl_der)
         except ValueError:
             raise CardRefused("malformed", "失効リストを読み取れません", "crl") from None
         if self.card_ca is None or crl.issuer != self.card_ca.subject:

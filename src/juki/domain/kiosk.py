@@ -182,6 +182,32 @@ def check_kiosk_id(kiosk_id: str) -> str:
     return kiosk_id
 
 
+# --- the registry: a card's state as the counter changes it ---------------------------------------------------
+
+CARD_STATES = ("active", "suspended", "revoked")  # 利用可 / 一時停止 (e.g. reported lost) / 廃止
+SERIAL = re.compile(r"[0-9a-f]{1,40}")  # a user certificate's serial number, hex (as `kiosk_cards` keeps it)
+
+
+def check_serial(serial: str) -> str:
+    """A card's serial as the city keeps it (lower-case hex); upper case is accepted as typed."""
+    text = serial.strip().lower()
+    if not SERIAL.fullmatch(text):
+        raise InvalidField("電子証明書のシリアル番号（16進数、40桁まで）を指定してください", "serial")
+    return text
+
+
+def check_state_change(current: str, new: str) -> str:
+    """The state the counter sets: one of `CARD_STATES`; a revoked (廃止) certificate stays revoked — the resident
+    gets a new one, registered as a new card."""
+    if new not in CARD_STATES:
+        raise InvalidField("state は active / suspended / revoked のいずれかです", "state")
+    if current == "revoked" and new != "revoked":
+        raise InvalidField(
+            "廃止した電子証明書は元に戻せません（新しい電子証明書を登録してください）", "state"
+        )
+    return new
+
+
 # --- what a resident may get -------------------------------------------------------------------------------------
 
 

@@ -356,9 +356,18 @@ class _Kind:
     settings: tuple[str, ...] = ()  # the thresholds it uses, shown with the report
 
 
+# Roles whose work is meant to happen outside the city's business hours: a kiosk (コンビニ交付) serves 06:30–23:00
+# and on weekends and holidays by design, so its entries are left out of the after-hours report. They stay in the log
+# search (`staff_id=kiosk:<id>`, or `action=kiosk:*`); the kiosk service itself refuses anything outside its own
+# hours and logs it as `closed`.
+AFTER_HOURS_EXEMPT_ROLES = frozenset({"kiosk"})
+
+
 def _after_hours(uow: UnitOfWork, q: _Query) -> Iterator[dict[str, Any]]:
     s = q.settings
     for row in uow.audit.stream(q.start, q.end, staff_id=q.staff_id):
+        if row.role in AFTER_HOURS_EXEMPT_ROLES:
+            continue
         reason = off_hours_reason(row.at, s.business_start, s.business_end)
         if reason is not None:
             yield {"reason": reason, **entry_view(row)}

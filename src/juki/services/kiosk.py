@@ -29,9 +29,12 @@ kiosk certificate), `kiosk:challenge`, `kiosk:card_auth` (ok / wrong_pin / locke
 the card's serial and the reason), `kiosk:issue` (ok with the 発行番号 and the card's serial / denied / refused /
 closed) besides the certificate service's own `certificate:issue`, and `kiosk:session_end`.
 
-The registry (no HTTP: the counter's and the administrator's side, used by the demo and tests): `register_kiosk`,
-`retire_kiosk` (administrator), `register_card`, `set_card_state`, `reset_pin_lock` (the counter, 住民基本台帳に関する
-事務), `import_revocations` (J-LIS's CRL, administrator).
+The registry (the counter's and the administrator's side; HTTP in web/api_kiosk_admin.py, pages in
+web/ui/kiosk_pages.py): `list_kiosks`, `register_kiosk`, `retire_kiosk`, `import_revocations` (J-LIS's CRL) for the
+administrator (`staff:admin`); `cards_of` (`register:read`; a 支援措置 hides the person's cards as it hides the person),
+`register_card`, `set_card_state`, `reset_pin_lock` for the counter (`register:file`, 住民基本台帳に関する事務). Each
+is logged (`kiosk:list|register|retire`, `card:list|register|state|unlock|revocations`); a certificate or CRL the
+trust anchors refuse is logged as `refused` and answered `invalid_field`. A revoked (廃止) card stays revoked.
 """
 
 from __future__ import annotations
@@ -42,7 +45,7 @@ import hashlib
 import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 
 from juki.domain import kiosk as rules
@@ -62,7 +65,7 @@ from juki.domain.errors import (
 from juki.domain.identifiers import validate_addressee_number
 from juki.domain.kiosk import CardRefused, CardState, Holder, Presented, ServiceHours
 from juki.domain.model import record_from_row
-from juki.policy.roles import REGISTER_FILE, STAFF_ADMIN, Actor
+from juki.policy.roles import REGISTER_FILE, REGISTER_READ, STAFF_ADMIN, Actor
 from juki.services import certificates, protection
 from juki.services.audit import LogEntry, utc
 from juki.services.authorization import authorize
@@ -117,15 +120,27 @@ def _iso(at: datetime) -> str:
 
 
 def identify(
-    uow_factory: UnitOfWorkFactory, desk: KioskDesk, client_certificate: str | None, peer: str
+    uow_factory: UnitOfWorkFactory,
+    desk: KioskDesk,
+    client_certificate: str | None,
+    peer: str,
+    *,
+    via: str = "tls",
+    missing: str | None = None,
 ) -> Actor:
-    """The kiosk behind a request, from the client certificate its TLS connection presented (refused and logged:
-    `unauthenticated`)."""
+    """The kiosk behind a request, from the client certificate its TLS connection presented — directly (`via`
+    "tls") or as a trusted TLS terminator forwarded it ("proxy") — refused and logged: `unauthenticated`.
+
+    `missing`: why there is no certificate when the web layer knows more than "none was presented" (a certificate
+    header from a peer that is not a trusted proxy, a header that cannot be read)."""
+    how = "" if via == "tls" else f" via={via}"
     if not client_certificate:
         _log(
             uow_factory,
             _stranger(peer),
-            LogEntry("kiosk:connect", result="denied", detail="reason=no_client_certificate"),
+            LogEntry(
+                "kiosk:connect", result="denied", detail=f"reason={missing or 'no_client_certificate'}{how}"
+            ),
         )
         raise Unauthenticated("端末のクライアント証明書が必要です", "client_certificate")
     cert: Presented | None = None
@@ -149,7 +164,7 @@ def identify(
         _log(
             uow_factory,
             _stranger(peer),
-            LogEntry("kiosk:connect", result="denied", detail=f"reason={reason} kiosk={claimed}"),
+            LogEntry("kiosk:connect", result="denied", detail=f"reason={reason} kiosk={claimed}{how}"),
         )
         raise CardRefused(str(reason), "この端末は登録されていないか、証明書が無効です", "client_certificate")
     return kiosk_actor(row.kiosk_id, row.name)
@@ -496,6 +511,84 @@ def issue(
 # --- the registry (the counter's and the administrator's side) --------------------------------------------------
 
 
+def _refuse(
+    uow_factory: UnitOfWorkFactory,
+    actor: Actor,
+    action: str,
+    refused: CardRefused,
+    field: str,
+    targets: tuple[str, ...] = (),
+) -> InvalidField:
+    """A certificate or CRL the trust anchors refused, in a registry call: logged (`refused`, with the reason) and
+    answered `invalid_field` — it is the body that is wrong, not the caller's sign-in."""
+    _log(uow_factory, actor, LogEntry(action, targets, result="refused", detail=f"reason={refused.reason}"))
+    return InvalidField(refused.message, field)
+
+
+def _stamp(value: Any) -> str | None:
+    if value is None:
+        return None
+    return _iso(value) if isinstance(value, datetime) else str(value.isoformat())
+
+
+def kiosk_view(row: Any) -> dict[str, Any]:
+    return {
+        "kiosk_id": row.kiosk_id,
+        "name": row.name,
+        "cert_sha256": row.cert_sha256,
+        "state": row.state,
+        "registered_at": _stamp(row.registered_at),
+        "registered_by": row.registered_by,
+    }
+
+
+def card_view(row: Any, revoked_by_jlis: bool, today: date, holder: bool = True) -> dict[str, Any]:
+    """What the counter sees of a card: never a PIN (the city has none), never a My Number (the certificate has
+    none). `usable`: whether a kiosk would take it today — `rules.card_refusal`, with the validity by date."""
+    state = CardState(
+        row.serial,
+        row.addressee_number,
+        row.state,
+        row.pin_failures,
+        row.locked_at is not None,
+        revoked_by_jlis,
+    )
+    in_validity = row.issued_on <= today <= row.expires_on
+    view = {
+        "serial": row.serial,
+        "addressee_number": row.addressee_number,
+        "state": row.state,
+        "issued_on": row.issued_on.isoformat(),
+        "expires_on": row.expires_on.isoformat(),
+        "expired": row.expires_on < today,
+        "revoked_by_jlis": revoked_by_jlis,
+        "pin_failures": row.pin_failures,
+        "locked": row.locked_at is not None,
+        "locked_at": _stamp(row.locked_at),
+        "usable": in_validity and rules.card_refusal(state, utc_now()) is None,
+        "registered_at": _stamp(row.registered_at),
+        "registered_by": row.registered_by,
+        "changed_at": _stamp(row.changed_at),
+    }
+    if not holder:
+        del view["addressee_number"]
+    return view
+
+
+def list_kiosks(uow_factory: UnitOfWorkFactory, actor: Actor) -> dict[str, Any]:
+    """The registered kiosks (active and retired) and the state of J-LIS's imported revocation list."""
+    authorize(uow_factory, actor, STAFF_ADMIN, "kiosk:list")
+    with uow_factory() as uow:
+        rows = uow.cards.kiosks()
+        count, last = uow.cards.revocation_summary()
+        uow.log(actor, LogEntry("kiosk:list", detail=f"results={len(rows)}"))
+        uow.commit()
+    return {
+        "kiosks": [kiosk_view(r) for r in rows],
+        "revocations": {"count": count, "last_imported_at": _stamp(last)},
+    }
+
+
 def register_kiosk(
     uow_factory: UnitOfWorkFactory,
     trust: KioskTrust,
@@ -509,7 +602,12 @@ def register_kiosk(
     rules.check_kiosk_id(kiosk_id)
     if not name.strip() or len(name) > 100:
         raise InvalidField("端末の名称を100文字までで指定してください", "name")
-    cert = trust.kiosk(certificate)
+    if not certificate.strip() or len(certificate) > MAX_CERTIFICATE_CHARS:
+        raise InvalidField("端末のクライアント証明書（PEM）を指定してください", "certificate")
+    try:
+        cert = trust.kiosk(certificate)
+    except CardRefused as refused:
+        raise _refuse(uow_factory, actor, "kiosk:register", refused, "certificate") from None
     if cert.subject_id != kiosk_id:
         raise InvalidField("証明書の端末IDが一致しません", "certificate")
     with uow_factory() as uow:
@@ -524,29 +622,65 @@ def register_kiosk(
             }
         )
         uow.log(actor, LogEntry("kiosk:register", detail=f"kiosk={kiosk_id} sha256={cert.sha256}"))
+        row = uow.cards.kiosk(kiosk_id)
         uow.commit()
-    return {"kiosk_id": kiosk_id, "name": name.strip(), "cert_sha256": cert.sha256, "state": "active"}
+    return kiosk_view(row)
 
 
-def retire_kiosk(uow_factory: UnitOfWorkFactory, actor: Actor, kiosk_id: str) -> None:
+def retire_kiosk(uow_factory: UnitOfWorkFactory, actor: Actor, kiosk_id: str) -> dict[str, Any]:
+    """廃止: the kiosk's certificate is no longer accepted (its open card sessions go with it: `identify` refuses a
+    retired kiosk before anything else). Registering it again brings it back."""
     authorize(uow_factory, actor, STAFF_ADMIN, "kiosk:retire")
     with uow_factory() as uow:
-        if not uow.cards.set_kiosk_state(kiosk_id, "retired"):
+        if not rules.KIOSK_ID.fullmatch(kiosk_id) or not uow.cards.set_kiosk_state(kiosk_id, "retired"):
             raise NotFound("該当する端末がありません", "kiosk_id")
         uow.log(actor, LogEntry("kiosk:retire", detail=f"kiosk={kiosk_id}"))
+        row = uow.cards.kiosk(kiosk_id)
         uow.commit()
+    return kiosk_view(row)
+
+
+def cards_of(uow_factory: UnitOfWorkFactory, actor: Actor, addressee_number: str) -> dict[str, Any]:
+    """The person's registered cards, oldest first (logged). A protected person's cards are as hidden as the
+    person (it looks not found, and the supervisors are alerted), as their issuance history is."""
+    number = validate_addressee_number(addressee_number)
+    authorize(uow_factory, actor, REGISTER_READ, "card:list", (number,))
+    with uow_factory() as uow:
+        person = uow.queries.resident(number)
+        if person is None:
+            raise NotFound("該当する住民が見つかりません", "addressee_number")
+        if protection.screen(uow, actor, [(number, person.household_number)], "card:list"):
+            uow.log(actor, LogEntry("card:list", [number], result="hidden"))
+            uow.commit()
+            raise NotFound("該当する住民が見つかりません", "addressee_number")
+        rows = uow.cards.cards_of(number)
+        revoked = uow.cards.revoked_among(r.serial for r in rows)
+        today = uow.reader.today
+        views = [card_view(r, r.serial in revoked, today) for r in rows]
+        uow.log(actor, LogEntry("card:list", [number], detail=f"results={len(views)}"))
+        uow.commit()
+    return {"addressee_number": number, "cards": views}
 
 
 def register_card(
     uow_factory: UnitOfWorkFactory, trust: KioskTrust, actor: Actor, addressee_number: str, certificate: str
 ) -> dict[str, Any]:
-    """The counter hands a card over: its user certificate's serial is recorded for the resident."""
+    """The counter hands a card over: its user certificate's serial is recorded for the resident (who must be a
+    resident now: `not_resident` for a removed record)."""
     authorize(uow_factory, actor, REGISTER_FILE, "card:register", (addressee_number,))
     number = validate_addressee_number(addressee_number)
-    cert = trust.card(certificate)
+    if not certificate.strip() or len(certificate) > MAX_CERTIFICATE_CHARS:
+        raise InvalidField("カードの利用者証明用電子証明書（PEM）を指定してください", "certificate")
+    try:
+        cert = trust.card(certificate)
+    except CardRefused as refused:
+        raise _refuse(uow_factory, actor, "card:register", refused, "certificate", (number,)) from None
     with uow_factory() as uow:
-        if uow.queries.resident(number) is None:
+        person = uow.queries.resident(number)
+        if person is None:
             raise NotFound("該当する住民が見つかりません", "addressee_number")
+        if not is_present(record_from_row(person.record, None), uow.reader.today):
+            raise NotResident("住民でない方にはカードを登録できません", "addressee_number")
         if uow.cards.card(cert.subject_id) is not None:
             raise InvalidField("この電子証明書はすでに登録されています", "certificate")
         values = {
@@ -562,41 +696,82 @@ def register_card(
         }
         uow.cards.add_card(values)
         uow.log(actor, LogEntry("card:register", [number], detail=f"card={cert.subject_id}"))
+        row = uow.cards.card(cert.subject_id)
+        view = card_view(row, uow.cards.revoked(row.serial), uow.reader.today)
         uow.commit()
-    return {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in values.items()}
+    return view
 
 
 def _card_change(
-    uow_factory: UnitOfWorkFactory, actor: Actor, serial: str, action: str, values: dict[str, Any]
-) -> None:
+    uow_factory: UnitOfWorkFactory,
+    actor: Actor,
+    serial: str,
+    action: str,
+    change: Callable[[Any], dict[str, Any]],
+) -> dict[str, Any]:
+    """A change the counter makes to a card it holds (found by the serial its certificate shows). Like a filing,
+    it is not hidden by a 支援措置 (the holder is at the counter); the answer leaves the holder out."""
     authorize(uow_factory, actor, REGISTER_FILE, action)
+    key = rules.check_serial(serial)
     with uow_factory() as uow:
-        row = uow.cards.card(serial)
+        row = uow.cards.card(key)
         if row is None:
             raise NotFound("該当するカードがありません", "serial")
-        uow.cards.change_card(serial, {**values, "changed_at": uow.now})
-        uow.log(actor, LogEntry(action, [row.addressee_number], detail=f"card={serial} {values}"[:300]))
+        values = change(row)
+        uow.cards.change_card(key, {**values, "changed_at": uow.now})
+        changes = " ".join(
+            f"{name}={old}->{new}"
+            for (name, old), (_, new) in (
+                (_shown(k, getattr(row, k)), _shown(k, v)) for k, v in values.items()
+            )
+        )
+        uow.log(actor, LogEntry(action, [row.addressee_number], detail=f"card={key} {changes}"[:300]))
+        view = card_view(uow.cards.card(key), uow.cards.revoked(key), uow.reader.today, holder=False)
         uow.commit()
+    return view
 
 
-def set_card_state(uow_factory: UnitOfWorkFactory, actor: Actor, serial: str, state: str) -> None:
-    """一時停止 (suspended, e.g. reported lost), 廃止 (revoked), or back to active."""
-    if state not in ("active", "suspended", "revoked"):
+def _shown(key: str, value: Any) -> tuple[str, Any]:
+    return ("locked", value is not None) if key == "locked_at" else (key, value)
+
+
+def set_card_state(uow_factory: UnitOfWorkFactory, actor: Actor, serial: str, state: str) -> dict[str, Any]:
+    """一時停止 (suspended, e.g. reported lost), 廃止 (revoked, final), or back to active from suspended."""
+    if state not in rules.CARD_STATES:
         raise InvalidField("state は active / suspended / revoked のいずれかです", "state")
-    _card_change(uow_factory, actor, serial, "card:state", {"state": state})
+    return _card_change(
+        uow_factory,
+        actor,
+        serial,
+        "card:state",
+        lambda row: {"state": rules.check_state_change(row.state, state)},
+    )
 
 
-def reset_pin_lock(uow_factory: UnitOfWorkFactory, actor: Actor, serial: str) -> None:
+def reset_pin_lock(uow_factory: UnitOfWorkFactory, actor: Actor, serial: str) -> dict[str, Any]:
     """The resident reset their PIN at the counter: the count starts again and the lock is lifted."""
-    _card_change(uow_factory, actor, serial, "card:unlock", {"pin_failures": 0, "locked_at": None})
+    return _card_change(
+        uow_factory, actor, serial, "card:unlock", lambda row: {"pin_failures": 0, "locked_at": None}
+    )
+
+
+def may_import_revocations(uow_factory: UnitOfWorkFactory, actor: Actor) -> None:
+    """`forbidden` (logged) unless the actor may import a revocation list — asked before a large upload is read."""
+    authorize(uow_factory, actor, STAFF_ADMIN, "card:revocations")
 
 
 def import_revocations(
-    uow_factory: UnitOfWorkFactory, trust: KioskTrust, actor: Actor, crl_der: bytes
-) -> int:
-    """J-LIS's revocation list (a CRL its CA signed): the serials not known as revoked yet are added."""
-    authorize(uow_factory, actor, STAFF_ADMIN, "card:revocations")
-    entries = trust.revocations(crl_der)
+    uow_factory: UnitOfWorkFactory, trust: KioskTrust, actor: Actor, crl: bytes
+) -> dict[str, int]:
+    """J-LIS's revocation list (a CRL its CA signed, DER or PEM): the serials not known as revoked yet are added.
+    A list the card CA did not sign, or that cannot be read, is refused (logged) and changes nothing."""
+    may_import_revocations(uow_factory, actor)
+    if not crl:
+        raise InvalidField("失効リスト（CRL）を指定してください", "crl")
+    try:
+        entries = trust.revocations(crl)
+    except CardRefused as refused:
+        raise _refuse(uow_factory, actor, "card:revocations", refused, "crl") from None
     with uow_factory() as uow:
         added = uow.cards.add_revocations(
             {"serial": serial, "revoked_at": at, "reason": reason[:40], "imported_at": uow.now}
@@ -604,4 +779,4 @@ def import_revocations(
         )
         uow.log(actor, LogEntry("card:revocations", detail=f"listed={len(entries)} added={added}"))
         uow.commit()
-    return added
+    return {"listed": len(entries), "added": added}

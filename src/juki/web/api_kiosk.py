@@ -3,11 +3,18 @@
 A kiosk is authenticated by the client certificate of its TLS connection, which the server hands to the app as
 the ASGI TLS extension (`scope["extensions"]["tls"]["client_cert_chain"]`): uvicorn with
 `ssl_cert_reqs=CERT_REQUIRED` and the kiosk CA, through `adapters.kiosk_tls.KioskTLSProtocol` (which adds the
-extension uvicorn does not; Hypercorn adds it itself). Nothing a client sends can set it — no header is trusted —
-so a request that did not come over such a connection has no kiosk certificate and is refused (`401
-unauthenticated`, logged), and the service checks the certificate again whatever the TLS layer did (the kiosk
-CA, its validity, the pinned certificate of an active registered kiosk). The card session's token travels in
-`X-Kiosk-Session`.
+extension uvicorn does not; Hypercorn adds it itself). Nothing a client sends can set it, so a request that did not
+come over such a connection has no kiosk certificate and is refused (`401 unauthenticated`, logged), and the
+service checks the certificate again whatever the TLS layer did (the kiosk CA, its validity, the pinned
+certificate of an active registered kiosk). The card session's token travels in `X-Kiosk-Session`.
+
+Behind a TLS terminator (nginx verifying the kiosk's certificate and forwarding it URL-encoded in
+`X-SSL-Client-Cert`, its `$ssl_client_escaped_cert`), the header is taken — only when the TCP peer is one of
+`JUKI_TRUSTED_PROXIES` (IPs / CIDRs; empty by default: never). From any other peer the header is ignored, and a
+request with no other certificate is refused and logged (`reason=untrusted_proxy_header`); an unreadable header
+from a trusted proxy is refused as well (`malformed_header`). The certificate is then checked exactly as one from a
+direct connection. The peer is the connection's: run the app behind the proxy without uvicorn's proxy headers
+(`--no-proxy-headers`), which would put the X-Forwarded-For address in its place.
 
 | call | body | answer |
 |---|---|---|
@@ -25,12 +32,17 @@ Codes: `unauthenticated` (no or bad kiosk certificate, unknown / revoked / expir
 
 from __future__ import annotations
 
+import ipaddress
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Annotated, Any, Literal
+from urllib.parse import unquote
 
 from fastapi import APIRouter, Depends, Header, Request, Response
 from pydantic import Field, StrictBool, StrictInt, StrictStr
 
 from juki.adapters.pki import kiosk_desk
+from juki.config import IPNetwork
 from juki.policy.roles import Actor
 from juki.services import kiosk
 from juki.services.kiosk import KioskDesk
@@ -52,17 +64,80 @@ def desk(request: Request) -> KioskDesk:
 DeskDep = Annotated[KioskDesk, Depends(desk)]
 
 
-def client_certificate(request: Request) -> str | None:
-    """The client certificate (PEM) the TLS connection presented, from the ASGI TLS extension."""
+CERT_HEADER = "X-SSL-Client-Cert"  # nginx: proxy_set_header X-SSL-Client-Cert $ssl_client_escaped_cert;
+MAX_HEADER_CHARS = 3 * kiosk.MAX_CERTIFICATE_CHARS  # URL-encoding at most triples a PEM
+
+
+@dataclass(frozen=True)
+class ClientCertificate:
+    """The kiosk's client certificate as this request carries it: `pem` (None: none to take), how it came (`via`
+    "tls": the app's own TLS connection; "proxy": a trusted TLS terminator's header), the peer to log, and why a
+    header was not taken (`refused`)."""
+
+    pem: str | None
+    via: str
+    peer: str
+    refused: str | None = None
+
+
+def _address(text: str | None) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        found = ipaddress.ip_address((text or "").strip())
+    except ValueError:
+        return None
+    if isinstance(found, ipaddress.IPv6Address) and found.ipv4_mapped is not None:
+        return found.ipv4_mapped  # a dual-stack socket's view of an IPv4 peer
+    return found
+
+
+def trusted_proxy(host: str | None, networks: Sequence[IPNetwork]) -> bool:
+    """Whether the TCP peer is one of the configured TLS terminators (`JUKI_TRUSTED_PROXIES`)."""
+    address = _address(host)
+    return address is not None and any(address in net for net in networks)
+
+
+def _from_header(values: list[str]) -> tuple[str | None, str | None]:
+    """nginx's `$ssl_client_escaped_cert` → (PEM, None), or (None, why not). Empty: the proxy saw no certificate."""
+    if len(values) != 1:
+        return None, "malformed_header"  # a proxy sets it once; two are a client's attempt that got through
+    text = values[0].strip()
+    if not text:
+        return None, None
+    if len(text) > MAX_HEADER_CHARS:
+        return None, "malformed_header"
+    try:
+        pem = unquote(text, errors="strict")
+    except UnicodeDecodeError:
+        return None, "malformed_header"
+    if "-----BEGIN CERTIFICATE-----" not in pem or len(pem) > kiosk.MAX_CERTIFICATE_CHARS:
+        return None, "malformed_header"
+    return pem, None
+
+
+def client_certificate(request: Request, trusted: Sequence[IPNetwork] = ()) -> ClientCertificate:
+    """The client certificate (PEM) the kiosk presented: the one a trusted TLS terminator forwards in
+    `X-SSL-Client-Cert` when the peer is one of `trusted`, else the app's own TLS connection's (ASGI TLS
+    extension). A header from any other peer is never taken."""
+    host = request.client.host if request.client else None
+    peer = (host or "unknown")[:100]
+    headers = request.headers.getlist(CERT_HEADER)
+    if headers and trusted_proxy(host, trusted):
+        pem, refused = _from_header(headers)
+        behind = _address(request.headers.get("X-Real-IP"))  # the kiosk's address, as the proxy saw it
+        return ClientCertificate(pem, "proxy", f"{behind} via {peer}"[:100] if behind else peer, refused)
     tls = (request.scope.get("extensions") or {}).get("tls") or {}
     chain = tls.get("client_cert_chain") or []
     first = next(iter(chain), None)
-    return first if isinstance(first, str) else None
+    if isinstance(first, str) and first:
+        return ClientCertificate(first, "tls", peer)
+    return ClientCertificate(None, "tls", peer, "untrusted_proxy_header" if headers else None)
 
 
 def current_kiosk(request: Request, j: JukiDep, d: DeskDep) -> Actor:
-    peer = request.client.host if request.client else "unknown"
-    return kiosk.identify(j.uow, d, client_certificate(request), peer)
+    presented = client_certificate(request, j.settings.trusted_proxy_networks())
+    return kiosk.identify(
+        j.uow, d, presented.pem, presented.peer, via=presented.via, missing=presented.refused
+    )
 
 
 KioskDep = Annotated[Actor, Depends(current_kiosk)]

@@ -16,6 +16,7 @@ from juki.web import (
     api_certificates,
     api_controls,
     api_kiosk,
+    api_kiosk_admin,
     api_subject_requests,
     api_webauthn,
     errors,
@@ -54,6 +55,7 @@ def create_app(j: Juki) -> FastAPI:
         app.include_router(module.router)
     app.include_router(api_certificates.router)  # issue 5: certificates and the public /verify
     app.include_router(api_kiosk.router)  # issue 5 §4: コンビニ交付, /kiosk/v1 (kiosk client certificates)
+    app.include_router(api_kiosk_admin.router)  # コンビニ交付's registry (/api/v1)
     app.include_router(ui.router)
 
     app.mount("/static", StaticFiles(packages=[("juki.web", "static")]), name="static")

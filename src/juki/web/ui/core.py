@@ -27,6 +27,7 @@ from juki.policy.roles import (
     PROTECTION_VIEW,
     REGISTER_FILE,
     REGISTER_READ,
+    STAFF_ADMIN,
     SUBJECT_REQUEST_FILE,
     Actor,
     allows,
@@ -220,6 +221,7 @@ class Ui:
                 "protection": allows(self.actor.role, PROTECTION_VIEW, "protection"),
                 "requests": allows(self.actor.role, SUBJECT_REQUEST_FILE, "subject_request"),
                 "cs": self.may(CS_OPERATE),
+                "kiosks": self.may(STAFF_ADMIN),  # コンビニ交付端末
             },
             "home": home_of(self.actor),
             "path": self.request.url.path,
