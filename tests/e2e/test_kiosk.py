@@ -1008,3 +1008,34 @@ def test_the_simulator_plays_a_kiosk_against_its_own_tls_server(tmp_path: Path) 
     # a wrong PIN is reported and counted
     result = runner.invoke(app, ["sim", "kiosk", "--db", str(db), "--always-open", "--pin", "99999"])
     assert result.exit_code == 1 and "unauthenticated" in result.output
+
+
+def test_a_kiosk_prints_what_was_chosen_with_the_kiosk_fee_and_place_whatever_the_counter_defaults(world):
+    """The city's settings (certificate settings): the kiosk fee and place are the kiosk's; the counter's default
+    items (history, 世帯主・続柄 here) do not reach a kiosk certificate — it prints what the resident chose."""
+    from juki.domain.certificate_settings import DEFAULT
+    from juki.services import certificates
+
+    settings = DEFAULT.as_dict()
+    settings["kinds"]["residence_certificate"]["include"] = ["householder_and_relationship", "history"]
+    settings["kiosk"] = {"fee": 200, "office": "コンビニ交付"}
+    certificates.change_settings(
+        world.j.uow, ADMIN, world.j.certificate_office, {"settings": settings, "reason": "手数料の改定"}
+    )
+    client = world.client("kiosk-a")
+    session = sign_in(client, world.cards["householder"]).json()
+    assert session["offer"]["fee_per_copy"] == 200
+    res = client.post(
+        "/kiosk/v1/certificates",
+        json={"scope": "self", "include": {"honseki": True}},
+        headers={"X-Kiosk-Session": session["session"]},
+    )
+    assert res.status_code == 201, res.text
+    assert res.headers["X-Issuance-Fee"] == "200"
+    text = pdf_text(res.content)
+    assert "本籍" in text and "異動履歴" not in text and "続柄" not in text
+    assert "コンビニ交付 kiosk-a" in text  # the place and the kiosk in the 発行番号 line (j1040)
+    with world.j.engine.connect() as conn:
+        record = conn.execute(select(t.certificate_issuances)).one()
+    assert (record.office, record.fee) == ("コンビニ交付", 200)
+    assert "history" not in record.items and "householder_and_relationship" not in record.items

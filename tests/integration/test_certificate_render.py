@@ -198,12 +198,47 @@ def difference(a: bytes, b: bytes) -> tuple[float, float]:
     return mean, changed
 
 
-@needs_poppler
-@pytest.mark.parametrize("name", sorted(TEMPLATES))
-def test_every_template_renders_as_its_reference_image(name):
-    rendered = pdf.render([TEMPLATES[name]()])
+def _alias_attachment() -> bytes:
+    """The 通称 attachment (別紙) of a foreign resident's 個人票: its second page."""
+    aliases = (
+        rules.AliasEntry("中村", date(2020, 5, 1), "小平市", date(2024, 4, 1), "小平市"),
+        rules.AliasEntry("中田", date(2024, 4, 1), "小平市"),
+    )
+    doc = document(request("residence_certificate", layout="individual"), [Subject(FOREIGN, aliases=aliases)])
+    rendered = pdf.render([doc])
     assert rendered.warnings == ()
-    png = render_png(rendered.pdf)
+    return render_png(rendered.pdf, page=2)
+
+
+def _overflow_list() -> bytes:
+    line = {
+        "issuance_number": "20250630-000123",
+        "kind_name": "住民票記載事項証明書",
+        "addressee_number": "0000000019",
+        "item": "住所",
+        "problem_name": "文字溢れ",
+        "text": "東京都小平市小川町一丁目100番地5　" + "コーポ小平花小金井" * 10,
+    }
+    return render_png(
+        pdf.render_overflow_list("文字超過リスト", "令和7年6月30日", "東京都小平市", [line] * 3)
+    )
+
+
+PAGES = {
+    "alias_attachment": _alias_attachment,
+    "overflow_list": _overflow_list,
+}  # printed beside the templates
+
+
+@needs_poppler
+@pytest.mark.parametrize("name", sorted([*TEMPLATES, *PAGES]))
+def test_every_template_renders_as_its_reference_image(name):
+    if name in PAGES:
+        png = PAGES[name]()
+    else:
+        rendered = pdf.render([TEMPLATES[name]()])
+        assert rendered.warnings == ()
+        png = render_png(rendered.pdf)
     reference = REFERENCE / f"{name}.png"
     if os.environ.get("JUKI_UPDATE_REFERENCE"):
         reference.parent.mkdir(exist_ok=True)
@@ -349,10 +384,137 @@ def test_the_fonts_cover_a_small_demo_register(tmp_path):
     assert chars and not missing, f"no glyph for {missing[:20]}"
 
 
-def test_the_shipped_seal_is_a_small_png():
+@pytest.mark.parametrize("kind", sorted(pdf.SEALS))
+def test_the_shipped_seals_are_small_pngs(kind):
     from PIL import Image
 
-    assert pdf.SEAL.exists()
-    image = Image.open(pdf.SEAL)
+    assert pdf.SEALS[kind].exists()
+    image = Image.open(pdf.SEALS[kind])
     assert image.format == "PNG" and image.size[0] == image.size[1] and image.mode == "RGBA"
     assert pdf.SEAL_SIZE <= 25 * 72 / 25.4  # at most 25 mm on paper (j1050)
+    assert pdf.SEALS[kind].read_bytes() == pdf.placeholder_seal(pdf.SEAL_TEXT[kind])  # what the code makes
+
+
+# --- the city's settings as printed (j1040, j1050, j1070) and the 通称 attachment ---------------------------------
+
+
+def _settings_document(req, subjects, issuer=None, **over):
+    return rules.layout(
+        req,
+        subjects,
+        whole_household=False,
+        householder="𠮷田　太郎",
+        today=TODAY,
+        issuance_number="20250630-000123",
+        terminal="窓口01",
+        issuer=issuer or Issuer(),
+        verify_url="http://localhost:8000/verify/20250630-000123",
+        **over,
+    )
+
+
+@needs_poppler
+def test_the_acting_official_signs_without_a_seal_when_the_settings_say_so():
+    from juki.domain.certificate_settings import DEFAULT, CertificateSettings, KindSettings
+
+    settings = CertificateSettings(
+        kinds={**DEFAULT.kinds, "entry_certificate": KindSettings(signer="acting", seal="none")}
+    )
+    req = request("entry_certificate", items=["name", "address"])
+    acting = _settings_document(req, [Subject(FAMILY[1])], Issuer().signed(settings, "entry_certificate"))
+    text = pdf_text(pdf.render([acting]).pdf)
+    assert "東京都小平市長職務代理者 小平市副市長 小平 次郎" in text and "公印省略" in text
+    assert "この印は黒色です" not in text
+    mayor = pdf_text(pdf.render([_settings_document(req, [Subject(FAMILY[1])])]).pdf)
+    assert "東京都小平市長 小平 一郎" in mayor and "この印は黒色です" in mayor and "公印省略" not in mayor
+
+
+@needs_poppler
+def test_the_issuance_line_names_the_place_terminal_and_printer():
+    req = request("entry_certificate", items=["name"])
+    doc = _settings_document(req, [Subject(FAMILY[1])], printer="プリンタ001")
+    text = pdf_text(pdf.render([doc]).pdf)
+    assert "発行番号 20250630-000123 20250630 小平市 本庁 窓口01 プリンタ001 000123 1/1" in text
+
+
+@needs_poppler
+def test_an_overflowing_field_is_left_blank_when_the_settings_say_so_and_listed_either_way():
+    long = "東京都小平市小川町一丁目" * 12
+    record = person(1, "世帯主", "𠮷田", "太郎", date(1980, 4, 1), "male", address=Address(long))
+    req = request("entry_certificate", items=["name", "address"])
+    cut = pdf.render([_settings_document(req, [Subject(record)])])
+    blank = pdf.render([_settings_document(req, [Subject(record)], overflow="blank")])
+    for rendered in (cut, blank):
+        assert [(o.subject, o.item, o.problem, o.text) for o in rendered.overflows] == [
+            (record.addressee_number, "住所", "overflow", long)
+        ]
+        assert rendered.overflows[0].issuance_number == "20250630-000123"
+    assert "東京都小平市小川町一丁目東京都" in pdf_text(cut.pdf)  # printed up to the limit
+    assert "東京都小平市小川町一丁目" not in pdf_text(blank.pdf)  # left blank
+
+    listed = pdf.render_overflow_list(
+        "文字超過リスト",
+        "令和7年6月30日",
+        "東京都小平市",
+        [
+            {
+                "issuance_number": "20250630-000123",
+                "kind_name": "住民票記載事項証明書",
+                "addressee_number": record.addressee_number,
+                "item": "住所",
+                "problem_name": "文字溢れ",
+                "text": long,
+            }
+        ],
+    )
+    text = pdf_text(listed).replace("\n", "").replace(" ", "")
+    assert "文字超過リスト" in text and long in text and record.addressee_number in text
+
+
+@needs_poppler
+def test_a_gaiji_is_listed_with_its_person():
+    record = person(1, "世帯主", "𠮷田", "太\U000f0000郎", date(1980, 4, 1), "male")
+    rendered = pdf.render(
+        [_settings_document(request("entry_certificate", items=["name"]), [Subject(record)])]
+    )
+    assert [(o.subject, o.item, o.problem) for o in rendered.overflows] == [
+        (record.addressee_number, "氏名", "gaiji")
+    ]
+
+
+@needs_poppler
+def test_the_alias_attachment_is_printed_before_the_statement(tmp_path):
+    aliases = (
+        rules.AliasEntry("中村", date(2020, 5, 1), "小平市", date(2024, 4, 1), "小平市"),
+        rules.AliasEntry("中田", date(2024, 4, 1), "小平市"),
+    )
+    doc = document(request("residence_certificate", layout="individual"), [Subject(FOREIGN, aliases=aliases)])
+    rendered = pdf.render([doc])
+    pages = pdf_text(rendered.pdf).split("\f")[:-1]
+    assert rendered.pages == len(pages) == 2 and rendered.warnings == ()
+    assert (
+        "通称の記載及び削除に関する事項" in pages[1]
+        and "中村" in pages[1]
+        and "令和6年4月1日 小平市" in pages[1]
+    )
+    assert "証明する" not in pages[0] and "証明する" in pages[1]
+    (tmp_path / "alias-attachment.png").write_bytes(render_png(rendered.pdf, page=2, dpi=80))
+
+
+@needs_poppler
+def test_the_certificate_only_seal_is_drawn_where_the_settings_choose_it():
+    from juki.domain.certificate_settings import DEFAULT, CertificateSettings, KindSettings
+
+    req = request("entry_certificate", items=["name"])
+
+    def page_with(seal: str) -> bytes:
+        settings = CertificateSettings(kinds={**DEFAULT.kinds, "entry_certificate": KindSettings(seal=seal)})
+        doc = _settings_document(req, [Subject(FAMILY[1])], Issuer().signed(settings, "entry_certificate"))
+        return render_png(pdf.render([doc]).pdf, dpi=100)
+
+    mayor, certificate, none = page_with("mayor"), page_with("certificate"), page_with("none")
+    assert difference(mayor, certificate)[1] > 0.0005  # another seal image
+    assert difference(mayor, none)[1] > 0.0005
+    assert "この印は黒色です" in pdf_text(
+        pdf.render([_settings_document(req, [Subject(FAMILY[1])], Issuer(seal="certificate"))]).pdf
+    )

@@ -43,6 +43,8 @@ _A_TEXT_COLUMN = {
     "outbox": "event",
     "certificate_issuances": "terminal",
     "certificate_disposals": "reason",
+    "certificate_settings": "reason",
+    "certificate_overflows": "text",
 }
 
 
@@ -71,6 +73,17 @@ def test_append_only_tables_refuse_update_and_delete(j, table, verb):
                 issuance_number="20250630-000001", disposed_at=now, staff_id="super1", reason="誤交付"
             )
         )
+        conn.execute(
+            insert(t.certificate_settings).values(
+                version=1, settings={}, changed_at=now, changed_by="admin1", reason="初期設定"
+            )
+        )
+        conn.execute(
+            insert(t.certificate_overflows).values(
+                issuance_number="20250630-000001", line=1, issued_on=now.date(), item="住所", problem="overflow",
+                text="長い方書",
+            )
+        )  # fmt: skip
     statement = verb.format(table=table, column=_A_TEXT_COLUMN.get(table, "purpose"))
     with pytest.raises(DBAPIError, match="append-only"), j.engine.begin() as conn:
         conn.execute(text(statement))

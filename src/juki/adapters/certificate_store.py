@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Text, cast, insert, select, update
+from sqlalchemy import Connection, Text, cast, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from juki.adapters import pdf
@@ -57,6 +57,36 @@ class SqlIssuanceStore:
             )
         )
 
+    def settings(self) -> Any:
+        """The settings version in force (the newest), or None before the first change."""
+        s = t.certificate_settings.c
+        return self.conn.execute(select(t.certificate_settings).order_by(s.version.desc()).limit(1)).first()
+
+    def add_settings(self, values: dict[str, Any]) -> None:
+        self.conn.execute(insert(t.certificate_settings).values(**values))
+
+    def add_overflows(self, rows: list[dict[str, Any]]) -> None:
+        if rows:
+            self.conn.execute(insert(t.certificate_overflows), rows)
+
+    def overflows_on(self, day: date, limit: int = 2000) -> list[Any]:
+        """The 文字超過リスト of a day: each line with its issuance's kind, time, terminal and staff member."""
+        o = t.certificate_overflows.c
+        q = (
+            select(o.issuance_number, o.line, o.addressee_number, o.item, o.problem, o.text)
+            .add_columns(i.kind, i.issued_at, i.terminal, i.staff_id, i.channel)
+            .join(t.certificate_issuances, i.issuance_number == o.issuance_number)
+            .where(o.issued_on == day)
+            .order_by(o.issuance_number, o.line)
+            .limit(limit)
+        )
+        return list(self.conn.execute(q).all())
+
+    def overflow_count(self, issuance_number: str) -> int:
+        o = t.certificate_overflows.c
+        q = select(func.count()).where(o.issuance_number == issuance_number)
+        return int(self.conn.execute(q).scalar_one())
+
     def for_person(self, addressee_number: str, limit: int = 500) -> list[Any]:
         """交付履歴照会 (j360), newest first. The addressee numbers are a JSON list of quoted strings."""
         q = (
@@ -79,6 +109,7 @@ def certificate_office(
     """What the certificate service needs from outside: the PDF renderer and the issuance store."""
     return CertificateOffice(
         render=lambda documents: pdf.render(documents),
+        render_list=pdf.render_overflow_list,
         store=issuance_store,
         issuer=issuer or Issuer(),
         verify_base_url=verify_base_url,

@@ -361,6 +361,8 @@ APPEND_ONLY = (
     "media_exports",
     "certificate_issuances",
     "certificate_disposals",
+    "certificate_settings",
+    "certificate_overflows",
 )
 
 # --- WebAuthn (migration 0004) ---
@@ -519,6 +521,7 @@ certificate_issuances = Table(
     Column("purpose", Text, nullable=False),
     Column("fee", Integer, nullable=False),
     Column("sha256", String(64), nullable=False),
+    Column("printer", String(20)),  # j1040 (migration 0011)
     Index("ix_certificate_issuances_issued_on", "issued_on"),
 )
 certificate_disposals = Table(
@@ -529,6 +532,33 @@ certificate_disposals = Table(
     Column("staff_id", String(40), nullable=False),
     Column("reason", Text, nullable=False),
     ForeignKeyConstraint(["issuance_number"], ["certificate_issuances.issuance_number"]),
+)
+
+# --- certificate settings and the 文字超過リスト (migration 0011) ---
+# The city's certificate settings (domain/certificate_settings.py) as versions: the newest is in force; a change is a
+# new version with who and why, never an update. The overflow list: the fields of an issuance that did not fit once
+# shrunk or had characters no font has (j1070), with the whole text for the clerk. Both append-only.
+certificate_settings = Table(
+    "certificate_settings",
+    metadata,
+    Column("version", Integer, primary_key=True, autoincrement=False),
+    Column("settings", JSON, nullable=False),
+    Column("changed_at", DateTime(timezone=True), nullable=False),
+    Column("changed_by", String(40), nullable=False),
+    Column("reason", Text, nullable=False),
+)
+certificate_overflows = Table(
+    "certificate_overflows",
+    metadata,
+    Column("issuance_number", String(20), primary_key=True),
+    Column("line", Integer, primary_key=True, autoincrement=False),
+    Column("issued_on", Date, nullable=False),
+    Column("addressee_number", String(10)),
+    Column("item", String(60), nullable=False),
+    Column("problem", String(10), nullable=False),  # overflow / gaiji
+    Column("text", Text, nullable=False),
+    ForeignKeyConstraint(["issuance_number"], ["certificate_issuances.issuance_number"]),
+    Index("ix_certificate_overflows_issued_on", "issued_on"),
 )
 
 # --- コンビニ交付 (migration 0010) ---

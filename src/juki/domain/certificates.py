@@ -23,6 +23,8 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
+from juki.domain.certificate_settings import DEFAULT as DEFAULT_SETTINGS
+from juki.domain.certificate_settings import CertificateSettings
 from juki.domain.commands import MEMBER_ORDER
 from juki.domain.dates import to_wareki
 from juki.domain.errors import Forbidden, InvalidField, NotResident
@@ -74,7 +76,9 @@ FOREIGN_ITEMS = {
     "residence_card_number": "在留カード等の番号",
     "alias_name": "通称",
 }
-OMITTABLE = frozenset({*FOREIGN_ITEMS, "katagaki"})
+# 通称の記載及び削除に関する事項 (施行令第30条の27): printed on an attachment page (別紙) unless left out.
+ALIAS_HISTORY = "alias_history"
+OMITTABLE = frozenset({*FOREIGN_ITEMS, ALIAS_HISTORY, "katagaki"})
 # What a 記載事項証明書 certifies: the items asked for (default: all of these).
 ENTRY_ITEMS = ("name", "birth_date", "sex", "address", "resident_since", "address_since", "previous_address")
 LAYOUTS = ("household", "individual")
@@ -126,12 +130,15 @@ def _text(data: Mapping[str, Any], key: str, path: str, limit: int = 200) -> str
     return free_text(data, key, limit) if value.strip() else None
 
 
-def _flags(data: Any, allowed: Sequence[str] | frozenset[str], path: str) -> frozenset[str]:
+def _flags(
+    data: Any, allowed: Sequence[str] | frozenset[str], path: str, defaults: frozenset[str]
+) -> frozenset[str]:
+    """The items switched on: the city's defaults (j1000), each overridden by an explicit true or false."""
     if data is None:
-        return frozenset()
+        return defaults
     if not isinstance(data, Mapping):
         raise InvalidField("項目ごとの真偽値で指定してください", path)
-    chosen = set()
+    chosen = set(defaults)
     for key, value in data.items():
         if key not in allowed:
             raise InvalidField("指定できない項目です", f"{path}.{key}")
@@ -139,6 +146,8 @@ def _flags(data: Any, allowed: Sequence[str] | frozenset[str], path: str) -> fro
             raise InvalidField("真偽値で指定してください", f"{path}.{key}")
         if value:
             chosen.add(key)
+        else:
+            chosen.discard(key)
     return frozenset(chosen)
 
 
@@ -183,8 +192,13 @@ def parse_requester(data: Any, identity: Any) -> Requester:
     return Requester(kind, name, number, reason, document, authority)
 
 
-def parse_request(payload: Mapping[str, Any]) -> CertificateRequest:
-    """The request's shape and values (422 `invalid_field`); who may have what is `check_items`."""
+def parse_request(
+    payload: Mapping[str, Any], settings: CertificateSettings = DEFAULT_SETTINGS
+) -> CertificateRequest:
+    """The request's shape and values (422 `invalid_field`); who may have what is `check_items`.
+
+    What the request does not say takes the city's defaults for the kind (j1000): `include` item by item, `omit` as
+    a whole (a request that lists its own omissions replaces the default list)."""
     kind = payload.get("kind")
     if kind not in KINDS:
         raise InvalidField(f"証明書の種類は {' / '.join(KINDS)} のいずれかです", "kind")
@@ -205,8 +219,13 @@ def parse_request(payload: Mapping[str, Any]) -> CertificateRequest:
         if not all(isinstance(n, str) for n in numbers):
             raise InvalidField("宛名番号は文字列です", "addressee_numbers")
         persons = tuple(dict.fromkeys(validate_addressee_number(n, "addressee_numbers") for n in numbers))
-    include = _flags(payload.get("include"), INCLUDE, "include")
-    omit = frozenset(_names(payload.get("omit", []), sorted(OMITTABLE), "omit"))
+    defaults = settings.kind(kind)
+    include = _flags(payload.get("include"), INCLUDE, "include", defaults.include)
+    omit = (
+        frozenset(_names(payload["omit"], sorted(OMITTABLE), "omit"))
+        if payload.get("omit") is not None
+        else defaults.omit
+    )
     if "katagaki" in omit and kind != "entry_certificate":
         raise InvalidField("方書を省略できるのは記載事項証明書だけです（j1030）", "omit")
     layout = payload.get("layout", "household")
@@ -261,9 +280,39 @@ class HistoryEntry:
 
 
 @dataclass(frozen=True)
+class AliasEntry:
+    """One line of 通称の記載及び削除に関する事項 (施行令第30条の27): the 通称, when and where it was entered, and
+    when and where it was deleted (None while it stands)."""
+
+    alias: str
+    entered_on: date
+    entered_by: str
+    deleted_on: date | None = None
+    deleted_by: str | None = None
+
+
+@dataclass(frozen=True)
 class Subject:
     record: ResidentRecord
     history: tuple[HistoryEntry, ...] = ()
+    aliases: tuple[AliasEntry, ...] = ()
+
+
+def alias_entries(versions: Sequence[tuple[date, str | None]], city: str) -> tuple[AliasEntry, ...]:
+    """The 通称 history from the record's versions (each: the day it took effect, its 通称 or None), oldest first:
+    a 通称 that appears is entered, one that changes or goes is deleted. Entries before this city's register are
+    not known here, so every entry names this city."""
+    out: list[AliasEntry] = []
+    current: AliasEntry | None = None
+    for changed_on, alias in versions:
+        if current is not None and alias != current.alias:
+            out.append(replace(current, deleted_on=changed_on, deleted_by=city))
+            current = None
+        if alias and current is None:
+            current = AliasEntry(alias, changed_on, city)
+    if current is not None:
+        out.append(current)
+    return tuple(out)
 
 
 def is_present(record: ResidentRecord, today: date) -> bool:
@@ -347,6 +396,24 @@ class Block:
 
     rows: tuple[Row, ...]
     continued: bool = False
+    subject: str | None = (
+        None  # the person's 宛名番号 (for the 文字超過リスト), None for the household header
+    )
+
+
+@dataclass(frozen=True)
+class Overflow:
+    """One line of the 文字超過リスト (j1070): a field that did not fit once shrunk to the minimum size, or that has
+    characters no installed font has (外字). `text` is the whole value, for the clerk to write in by hand."""
+
+    issuance_number: str
+    subject: str | None  # 宛名番号
+    item: str  # the printed label (氏名, 住所 …)
+    problem: str  # "overflow" / "gaiji"
+    text: str
+
+
+PROBLEMS = {"overflow": "文字溢れ", "gaiji": "外字"}
 
 
 @dataclass(frozen=True)
@@ -366,6 +433,18 @@ class Issuer:
     title: str = "東京都小平市長"
     name: str = "小平　一郎"  # a placeholder: the city sets its mayor's name (never blank, j310)
     office: str = "本庁"
+    seal: str = "mayor"  # which seal image (j1050): mayor (市長印), certificate (証明専用印), none (公印省略)
+
+    def signed(self, settings: CertificateSettings, kind: str, office: str | None = None) -> Issuer:
+        """This issuer as the settings say for a kind: the mayor or the acting official, seal or not (j1050)."""
+        official = settings.signer(kind)
+        return replace(
+            self,
+            title=official.title,
+            name=official.name,
+            seal=settings.kind(kind).seal,
+            office=office or self.office,
+        )
 
 
 @dataclass(frozen=True)
@@ -384,6 +463,10 @@ class CertificateDocument:
     my_number_printed: bool
     copy_no: int = 1
     copies: int = 1
+    printer: str = ""  # j1040: blank when unknown
+    overflow: str = (
+        "truncate"  # j1070: a field too long once shrunk is cut ("truncate") or left blank ("blank")
+    )
 
     @property
     def issued_on_wareki(self) -> str:
@@ -564,7 +647,11 @@ def statement(req: CertificateRequest, whole_household: bool) -> str:
 
 
 def paginate(
-    header: Block | None, persons: Sequence[list[Row]], per_page: int, reserve_statement: bool = True
+    header: Block | None,
+    persons: Sequence[list[Row]],
+    per_page: int,
+    reserve_statement: bool = True,
+    subjects: Sequence[str | None] = (),
 ) -> list[tuple[Block, ...]]:
     """Pack persons onto pages: at most `per_page` a page, the header on each page, and room for the statement
     kept at the bottom of the last page. A person who does not fit on what is left of a page starts a new one;
@@ -572,7 +659,8 @@ def paginate(
     capacity = ROWS_PER_PAGE - (len(header.rows) if header else 0)
     pages: list[list[Block]] = [[]]
     used = 0
-    for rows in persons:
+    for index, rows in enumerate(persons):
+        subject = subjects[index] if index < len(subjects) else None
         rest, continued = list(rows), False
         while rest:
             page, room = pages[-1], capacity - used
@@ -590,7 +678,7 @@ def paginate(
                 used = 0
                 continue
             take, rest = rest[:room], rest[room:]
-            page.append(Block(tuple(take), continued))
+            page.append(Block(tuple(take), continued, subject))
             used += len(take)
             continued = True
             if rest:
@@ -613,12 +701,15 @@ def layout(
     issuer: Issuer,
     verify_url: str,
     copy_no: int = 1,
+    printer: str = "",
+    overflow: str = "truncate",
 ) -> CertificateDocument:
     """The pages of one copy of the certificate."""
     kind = req.kind_info
     individual = req.layout == "individual" or req.kind in ("entry_certificate", "move_out_certificate")
     printed: set[str] = set()
     persons: list[list[Row]] = []
+    numbers = [s.record.addressee_number for s in subjects]
     for s in subjects:
         items = (
             _entry_rows(req, s)
@@ -635,16 +726,26 @@ def layout(
             rows.append((Cell("世帯主", householder or "", 12),))
         header = Block(tuple(rows))
         printed.add("address")
+    attachments = _alias_attachments(req, subjects)
     if individual and req.kind != "entry_certificate":
         # 個人票: one person a certificate page (the address is in the person's own rows).
         last = len(persons) - 1
         page_blocks = [
             blocks
             for i, p in enumerate(persons)
-            for blocks in paginate(None, [p], 1, reserve_statement=i == last)
+            for blocks in paginate(
+                None, [p], 1, reserve_statement=i == last and not attachments, subjects=[numbers[i]]
+            )
         ]
     else:
-        page_blocks = paginate(header, persons, PERSONS_PER_PAGE)
+        page_blocks = paginate(
+            header, persons, PERSONS_PER_PAGE, reserve_statement=not attachments, subjects=numbers
+        )
+    if attachments:  # 別紙: after the persons, before the 認証文 (which stays on the last page only)
+        page_blocks += paginate(
+            None, [rows for _, rows in attachments], PERSONS_PER_PAGE, subjects=[n for n, _ in attachments]
+        )
+        printed.add(ALIAS_HISTORY)
     total = len(page_blocks)
     pages = tuple(Page(i + 1, total, blocks, last=i + 1 == total) for i, blocks in enumerate(page_blocks))
     return CertificateDocument(
@@ -662,7 +763,33 @@ def layout(
         my_number_printed=req.shows_my_number and any(s.record.my_number for s in subjects),
         copy_no=copy_no,
         copies=req.copies,
+        printer=printer,
+        overflow=overflow,
     )
+
+
+def _alias_attachments(req: CertificateRequest, subjects: Sequence[Subject]) -> list[tuple[str, list[Row]]]:
+    """通称の記載及び削除に関する事項 of each foreign resident who has one, unless left out (j1000)."""
+    if ALIAS_HISTORY in req.omit or req.kind in ("entry_certificate", "move_out_certificate"):
+        return []
+    out = []
+    for s in subjects:
+        if not (s.record.foreign and s.aliases):
+            continue
+        rows: list[Row] = [
+            (Cell("別紙", "通称の記載及び削除に関する事項", 7), Cell("氏名", _name(s.record), 5)),
+        ]
+        for a in s.aliases:
+            deleted = f"{to_wareki(a.deleted_on)}　{a.deleted_by or ''}" if a.deleted_on else ""
+            rows.append(
+                (
+                    Cell("通称", a.alias, 4),
+                    Cell("記載", f"{to_wareki(a.entered_on)}　{a.entered_by}", 4),
+                    Cell("削除", deleted, 4),
+                )
+            )
+        out.append((s.record.addressee_number, rows))
+    return out
 
 
 def printed_items(items: Sequence[str]) -> list[str]:

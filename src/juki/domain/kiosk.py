@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 from typing import Any
 
+from juki.domain.certificates import INCLUDE as CERTIFICATE_ITEMS
 from juki.domain.dates import JST
 from juki.domain.errors import Forbidden, InvalidField, Unauthenticated
 from juki.domain.identifiers import validate_addressee_number
@@ -282,7 +283,8 @@ def certificate_request(req: KioskRequest, holder: Holder, persons: list[str]) -
     when they are on it, else as a member of the same household."""
     body: dict[str, Any] = {
         "kind": KIND,
-        "include": {key: True for key in sorted(req.include)},
+        # every item said, so that none takes the city's counter defaults (j1000): a kiosk prints what was chosen
+        "include": {key: key in req.include for key in CERTIFICATE_ITEMS},
         "requester": {
             "type": "self" if holder.addressee_number in persons else "household_member",
             "name": holder.name,

@@ -13,6 +13,10 @@
    My Number printed or not, terminal, staff, requester type, fee, SHA-256 of the PDF — no personal data beyond the
    addressee numbers) and one operation-log entry per copy (never the number itself).
 
+The city's certificate settings (domain/certificate_settings.py: defaults per kind, the signer and seal, the
+overflow policy, printers, the kiosk fee) are read in the issuing transaction; `settings_of` / `change_settings`
+show and change them (a new version each time, `staff:admin`). `overflow_list` is the day's 文字超過リスト (j1070).
+
 `verify(uow_factory, number, sha256=None)` answers what `/verify/<number>` shows: that the city issued it, when,
 which kind, the PDF's digest and whether a given digest matches — no personal data.
 """
@@ -26,13 +30,22 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
+from juki.domain import certificate_settings as settings_rules
 from juki.domain import certificates as rules
-from juki.domain.certificates import CertificateDocument, CertificateRequest, HistoryEntry, Issuer, Subject
-from juki.domain.dates import JST
+from juki.domain.certificate_settings import CertificateSettings
+from juki.domain.certificates import (
+    CertificateDocument,
+    CertificateRequest,
+    HistoryEntry,
+    Issuer,
+    Overflow,
+    Subject,
+)
+from juki.domain.dates import JST, to_wareki
 from juki.domain.errors import Conflict, DomainError, Forbidden, NotFound
 from juki.domain.intake import free_text
 from juki.domain.model import ResidentRecord, record_from_row
-from juki.policy.roles import MY_NUMBER_REVEAL, REGISTER_APPROVE, REGISTER_READ, Actor
+from juki.policy.roles import MY_NUMBER_REVEAL, REGISTER_APPROVE, REGISTER_READ, STAFF_ADMIN, Actor
 from juki.services import protection
 from juki.services.audit import LogEntry, utc
 from juki.services.authorization import authorize
@@ -48,6 +61,8 @@ class Rendered(Protocol):
     def pages(self) -> int: ...
     @property
     def warnings(self) -> tuple[str, ...]: ...
+    @property
+    def overflows(self) -> tuple[Overflow, ...]: ...
 
 
 class IssuanceStore(Protocol):
@@ -57,6 +72,11 @@ class IssuanceStore(Protocol):
     def disposal(self, number: str) -> Any: ...
     def dispose(self, number: str, at: datetime, staff_id: str, reason: str) -> None: ...
     def for_person(self, addressee_number: str, limit: int = 500) -> list[Any]: ...
+    def settings(self) -> Any: ...
+    def add_settings(self, values: dict[str, Any]) -> None: ...
+    def add_overflows(self, rows: list[dict[str, Any]]) -> None: ...
+    def overflows_on(self, day: Any, limit: int = 2000) -> list[Any]: ...
+    def overflow_count(self, issuance_number: str) -> int: ...
 
 
 @dataclass(frozen=True)
@@ -67,6 +87,8 @@ class CertificateOffice:
     store: Callable[[UnitOfWork], IssuanceStore]  # the issuance store over a unit of work's transaction
     issuer: Issuer = field(default_factory=Issuer)
     verify_base_url: str = "http://localhost:8000/"
+    # the 文字超過リスト as PDF: (title, day in wareki, city, lines) → bytes
+    render_list: Callable[[str, str, str, Sequence[Mapping[str, Any]]], bytes] | None = None
 
     def verify_url(self, number: str) -> str:
         return f"{self.verify_base_url.rstrip('/')}/verify/{number}"
@@ -85,6 +107,7 @@ class Issued:
     issued_at: datetime
     items: tuple[str, ...]
     warnings: tuple[str, ...]  # 文字溢れ・外字 (j1070)
+    overflows: int = 0  # lines put on the 文字超過リスト
 
 
 def _refuse(uow_factory: UnitOfWorkFactory, actor: Actor, targets: Sequence[str], error: DomainError) -> None:
@@ -149,13 +172,32 @@ def _householder(uow: UnitOfWork, household_number: str) -> str | None:
     return f"{r.family_name}　{r.given_name}"
 
 
-def _history(uow: UnitOfWork, number: str) -> tuple[HistoryEntry, ...]:
-    entries = []
-    for v in uow.queries.history(number):
+def _subject(uow: UnitOfWork, req: CertificateRequest, record: ResidentRecord, city: str) -> Subject:
+    """The person with what the certificate prints besides the record: the 異動履歴 if asked for, the 通称 history
+    of a foreign resident unless left out (both from the record's versions, oldest first)."""
+    wants_history = "history" in req.include
+    wants_aliases = bool(record.foreign) and rules.ALIAS_HISTORY not in req.omit
+    if not (wants_history or wants_aliases):
+        return Subject(record)
+    entries, aliases = [], []
+    for v in uow.queries.history(record.addressee_number):
         r = record_from_row(v.record, None)
         address = r.address.address + (f"　{r.address.katagaki}" if r.address.katagaki else "")
         entries.append(HistoryEntry(v.change_reason, v.changed_on, v.filed_on, address))
-    return tuple(entries)
+        aliases.append((v.changed_on, r.foreign.alias_name if r.foreign else None))
+    return Subject(
+        record,
+        tuple(entries) if wants_history else (),
+        rules.alias_entries(aliases, city) if wants_aliases else (),
+    )
+
+
+def _settings(uow: UnitOfWork, office: CertificateOffice) -> tuple[int, CertificateSettings]:
+    """The settings in force and their version (0: the defaults, never changed)."""
+    row = office.store(uow).settings()
+    if row is None:
+        return 0, settings_rules.DEFAULT
+    return row.version, settings_rules.parse(row.settings)
 
 
 def issue(
@@ -167,7 +209,7 @@ def issue(
     channel: str = "counter",
 ) -> Issued:
     """Issue a certificate (one PDF with every copy). See the module docstring for the checks, in order."""
-    req = _checked(uow_factory, actor, request)
+    req = _checked(uow_factory, actor, request, office)
     return _issue(uow_factory, actor, req, office, channel)
 
 
@@ -176,16 +218,21 @@ def preview(
 ) -> tuple[CertificateDocument, ...]:
     """What `issue` would print (the counter's confirmation step): every check runs, refusals are logged as at
     issuance, and nothing is kept — the 発行番号 drawn for the layout are rolled back with the transaction."""
-    req = _checked(uow_factory, actor, request)
+    req = _checked(uow_factory, actor, request, office)
     with uow_factory() as uow:
-        _, documents = _documents(uow, actor, req, office)
+        _, documents, _ = _documents(uow, actor, req, office, "counter")
         return tuple(documents)
 
 
-def _checked(uow_factory: UnitOfWorkFactory, actor: Actor, request: Mapping[str, Any]) -> CertificateRequest:
-    """The request, once 住基法第12条, the persons, the requester and 支援措置 allow it (refusals logged)."""
+def _checked(
+    uow_factory: UnitOfWorkFactory, actor: Actor, request: Mapping[str, Any], office: CertificateOffice
+) -> CertificateRequest:
+    """The request (with the city's defaults), once 住基法第12条, the persons, the requester and 支援措置 allow it
+    (refusals logged)."""
     authorize(uow_factory, actor, REGISTER_READ, "certificate:issue")
-    req = rules.parse_request(request)
+    with uow_factory() as uow:
+        _, settings = _settings(uow, office)
+    req = rules.parse_request(request, settings)
     targets = [*req.addressee_numbers, *([req.household_number] if req.household_number else [])]
     try:
         rules.check_items(req, actor.may(MY_NUMBER_REVEAL))
@@ -210,18 +257,20 @@ def _checked(uow_factory: UnitOfWorkFactory, actor: Actor, request: Mapping[str,
 
 
 def _documents(
-    uow: UnitOfWork, actor: Actor, req: CertificateRequest, office: CertificateOffice
-) -> tuple[list[ResidentRecord], list[CertificateDocument]]:
-    """The records (as of this transaction) and one laid-out document per copy, each with its 発行番号."""
+    uow: UnitOfWork, actor: Actor, req: CertificateRequest, office: CertificateOffice, channel: str
+) -> tuple[list[ResidentRecord], list[CertificateDocument], CertificateSettings]:
+    """The records (as of this transaction) and one laid-out document per copy, each with its 発行番号, signed as
+    the settings say for the kind (j1050), with the terminal's printer (j1040); and the settings used."""
     today = uow.reader.today
+    _, settings = _settings(uow, office)
+    place = settings.kiosk_office if channel == "kiosk" else None
+    issuer = office.issuer.signed(settings, req.kind, place)
     rows, requester, whole = _load(uow, req)
     records = [_record(r, with_my_number=req.shows_my_number) for r in rows]
     rules.check_subjects(req, records, today)  # as of this transaction
     rules.check_requester(req, requester, records)
     householder = _householder(uow, records[0].household_number)
-    subjects = [
-        Subject(r, _history(uow, r.addressee_number) if "history" in req.include else ()) for r in records
-    ]
+    subjects = [_subject(uow, req, r, issuer.short_city) for r in records]
     store = office.store(uow)
     documents = []
     for copy_no in range(1, req.copies + 1):
@@ -235,12 +284,14 @@ def _documents(
                 today=today,
                 issuance_number=number,
                 terminal=actor.terminal,
-                issuer=office.issuer,
+                issuer=issuer,
                 verify_url=office.verify_url(number),
                 copy_no=copy_no,
+                printer=settings.printer(actor.terminal),
+                overflow=settings.overflow,
             )
         )
-    return records, documents
+    return records, documents, settings
 
 
 def _issue(
@@ -252,12 +303,12 @@ def _issue(
 ) -> Issued:
     with uow_factory() as uow:
         today = uow.reader.today
-        records, documents = _documents(uow, actor, req, office)
+        records, documents, settings = _documents(uow, actor, req, office, channel)
         store = office.store(uow)
         rendered = office.render(documents)
         digest = hashlib.sha256(rendered.pdf).hexdigest()
         persons = [r.addressee_number for r in records]
-        fee_each = rules.fee(req) // req.copies
+        fee_each = settings.kiosk_fee if channel == "kiosk" else rules.fee(req) // req.copies
         items = tuple(rules.printed_items(documents[0].items))
         shown = documents[0].my_number_printed
         for doc in documents:
@@ -276,7 +327,8 @@ def _issue(
                     "copies": req.copies,
                     "pages": len(doc.pages),
                     "channel": channel,
-                    "office": office.issuer.office,
+                    "office": doc.issuer.office,
+                    "printer": doc.printer or None,
                     "terminal": actor.terminal,
                     "staff_id": actor.staff_id,
                     "requester_type": req.requester.type,
@@ -300,6 +352,8 @@ def _issue(
                     )[:1000],
                 ),
             )
+        overflows = _overflow_rows(rendered.overflows, documents[0], today)
+        store.add_overflows(overflows)
         uow.commit()
         issued_at = uow.now
     numbers = tuple(d.issuance_number for d in documents)
@@ -310,12 +364,35 @@ def _issue(
         sha256=digest,
         kind=req.kind,
         pages=rendered.pages,
-        fee=rules.fee(req),
+        fee=fee_each * req.copies,
         my_number_printed=shown,
         issued_at=issued_at,
         items=items,
         warnings=rendered.warnings,
+        overflows=len(overflows),
     )
+
+
+def _overflow_rows(
+    overflows: Sequence[Overflow], first: CertificateDocument, day: Any
+) -> list[dict[str, Any]]:
+    """The 文字超過リスト's lines of an issuance: the first copy's (every copy prints the same), once each."""
+    seen: dict[tuple[str | None, str, str], Overflow] = {}
+    for o in overflows:
+        if o.issuance_number == first.issuance_number:
+            seen.setdefault((o.subject, o.item, o.problem), o)
+    return [
+        {
+            "issuance_number": o.issuance_number,
+            "line": n,
+            "issued_on": day,
+            "addressee_number": o.subject,
+            "item": o.item[:60],
+            "problem": o.problem,
+            "text": o.text,
+        }
+        for n, o in enumerate(seen.values(), start=1)
+    ]
 
 
 # --- verification (no sign-in, no personal data) -----------------------------------------------------------------
@@ -441,3 +518,120 @@ def dispose(
         )
         uow.commit()
         return _view(row, store.disposal(number))
+
+
+# --- the city's certificate settings (j1000, j1040, j1050, j1070) -----------------------------------------------
+
+
+def settings_in_force(uow_factory: UnitOfWorkFactory, office: CertificateOffice) -> CertificateSettings:
+    """The settings as the counter's form opens with them (the defaults it ticks); not personal data, not logged."""
+    with uow_factory() as uow:
+        return settings_of_uow(uow, office)
+
+
+def settings_of_uow(uow: UnitOfWork, office: CertificateOffice) -> CertificateSettings:
+    """The settings in force, within a caller's transaction (the kiosk's offer names the fee)."""
+    return _settings(uow, office)[1]
+
+
+def _may_read_settings(uow_factory: UnitOfWorkFactory, actor: Actor) -> None:
+    """The counter reads them (its form shows the defaults); the administrator sets them."""
+    if not actor.may(REGISTER_READ):
+        authorize(uow_factory, actor, STAFF_ADMIN, "certificate:settings")
+
+
+def settings_of(uow_factory: UnitOfWorkFactory, actor: Actor, office: CertificateOffice) -> dict[str, Any]:
+    _may_read_settings(uow_factory, actor)
+    with uow_factory() as uow:
+        version, settings = _settings(uow, office)
+        row = office.store(uow).settings()
+    return {
+        "version": version,
+        "changed_at": utc(row.changed_at).isoformat() if row is not None else None,
+        "changed_by": row.changed_by if row is not None else None,
+        "settings": settings.as_dict(),
+    }
+
+
+def change_settings(
+    uow_factory: UnitOfWorkFactory, actor: Actor, office: CertificateOffice, payload: Mapping[str, Any]
+) -> dict[str, Any]:
+    """A new version of the settings (the whole document), with the reason; `version` is the one it replaces
+    (`409 conflict` if another change came first)."""
+    authorize(uow_factory, actor, STAFF_ADMIN, "certificate:settings")
+    settings = settings_rules.parse(payload.get("settings"))
+    reason = free_text(payload, "reason", 500)
+    with uow_factory() as uow:
+        current, before = _settings(uow, office)
+        expected = payload.get("version")
+        if expected is not None and expected != current:
+            raise Conflict("設定はほかの職員が変更しました。読み直してください", "version")
+        office.store(uow).add_settings(
+            {
+                "version": current + 1,
+                "settings": settings.as_dict(),
+                "changed_at": uow.now,
+                "changed_by": actor.staff_id,
+                "reason": reason,
+            }
+        )
+        changed = sorted(k for k, v in settings.as_dict().items() if before.as_dict().get(k) != v)
+        uow.log(
+            actor,
+            LogEntry("certificate:settings", detail=f"version={current + 1} changed={','.join(changed)}"),
+        )
+        uow.commit()
+    return settings_of(uow_factory, actor, office)
+
+
+# --- the 文字超過リスト (j1070) ----------------------------------------------------------------------------------
+
+
+def overflow_list(
+    uow_factory: UnitOfWorkFactory, actor: Actor, office: CertificateOffice, day: Any
+) -> dict[str, Any]:
+    """The day's fields that did not fit, or had 外字, with the whole text for the clerk to write in (logged; a
+    protected person's lines are hidden from those who may not see them)."""
+    authorize(uow_factory, actor, REGISTER_READ, "certificate:overflow_list")
+    with uow_factory() as uow:
+        rows = office.store(uow).overflows_on(day)
+        persons = sorted({r.addressee_number for r in rows if r.addressee_number})
+        pairs = []
+        for number in persons:
+            person = uow.queries.resident(number)
+            if person is not None:
+                pairs.append((number, person.household_number))
+        hidden = protection.screen(uow, actor, pairs, "certificate:overflow_list")
+        lines = [
+            {
+                "issuance_number": r.issuance_number,
+                "line": r.line,
+                "kind": r.kind,
+                "kind_name": rules.KINDS[r.kind].name,
+                "issued_at": utc(r.issued_at).isoformat(),
+                "terminal": r.terminal,
+                "staff_id": r.staff_id,
+                "channel": r.channel,
+                "addressee_number": r.addressee_number,
+                "item": r.item,
+                "problem": r.problem,
+                "problem_name": rules.PROBLEMS.get(r.problem, r.problem),
+                "text": r.text,
+            }
+            for r in rows
+            if r.addressee_number not in hidden
+        ]
+        shown = sorted({line["addressee_number"] for line in lines if line["addressee_number"]})
+        uow.log(actor, LogEntry("certificate:overflow_list", shown, detail=f"day={day} lines={len(lines)}"))
+        uow.commit()
+    return {"date": str(day), "lines": lines}
+
+
+def overflow_list_pdf(
+    uow_factory: UnitOfWorkFactory, actor: Actor, office: CertificateOffice, day: Any
+) -> bytes:
+    """The 文字超過リスト printed (j1070: the list goes with the certificates to the counter)."""
+    if office.render_list is None:
+        raise NotFound("文字超過リストを印刷できません", "format")
+    answer = overflow_list(uow_factory, actor, office, day)
+    return office.render_list("文字超過リスト", to_wareki(day), office.issuer.city, answer["lines"])

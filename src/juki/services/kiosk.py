@@ -49,7 +49,7 @@ from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 
 from juki.domain import kiosk as rules
-from juki.domain.certificates import KINDS, is_present
+from juki.domain.certificates import is_present
 from juki.domain.dates import JST
 from juki.domain.errors import (
     CardLocked,
@@ -271,7 +271,7 @@ def _holder(uow: UnitOfWork, addressee_number: str) -> tuple[Holder, list[tuple[
 
 
 def _session_answer(
-    token: str, expires: datetime, holder: Holder, members: list[tuple[str, str]]
+    token: str, expires: datetime, fee: int, holder: Holder, members: list[tuple[str, str]]
 ) -> dict[str, Any]:
     return {
         "session": token,
@@ -287,7 +287,7 @@ def _session_answer(
             "scopes": list(rules.SCOPES),
             "include": list(rules.INCLUDE),
             "max_copies": rules.MAX_COPIES,
-            "fee_per_copy": KINDS[rules.KIND].fee,
+            "fee_per_copy": fee,  # the city's コンビニ交付 fee (certificate settings)
         },
     }
 
@@ -361,7 +361,8 @@ def authenticate(
                         "expires_at": expires,
                     }
                 )
-                answer = _session_answer(token, expires, *found)
+                fee = certificates.settings_of_uow(uow, desk.office).kiosk_fee
+                answer = _session_answer(token, expires, fee, *found)
                 result = "ok"
         uow.log(
             actor,

@@ -3,6 +3,7 @@ disposal, and the public check of a certificate (`/verify/{issuance_number}`, no
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
@@ -32,11 +33,13 @@ OfficeDep = Annotated[CertificateOffice, Depends(office)]
 
 
 class IncludeIn(Body):
-    householder_and_relationship: StrictBool = False
-    honseki: StrictBool = False
-    resident_code: StrictBool = False
-    my_number: StrictBool = False
-    history: StrictBool = False
+    """Each item true or false; one left out takes the city's default for the kind (j1000)."""
+
+    householder_and_relationship: StrictBool | None = None
+    honseki: StrictBool | None = None
+    resident_code: StrictBool | None = None
+    my_number: StrictBool | None = None
+    history: StrictBool | None = None
 
 
 class RequesterIn(Body):
@@ -59,7 +62,8 @@ class CertificateBody(Body):
     requester: RequesterIn
     purpose: Text = Field(max_length=200)
     # Extensions (docs/api-extensions.md)
-    omit: list[Text] = Field(default_factory=list, max_length=20)  # foreign-resident items one by one; 方書
+    # foreign-resident items one by one, 通称履歴, 方書; absent: the city's default omissions for the kind
+    omit: list[Text] | None = Field(default=None, max_length=20)
     layout: Text = Field(default="household", max_length=20)  # household (世帯連記式) / individual (個人票)
     items: list[Text] | None = Field(default=None, max_length=20)  # 記載事項証明書: the items certified
     copies: StrictInt = 1
@@ -68,6 +72,14 @@ class CertificateBody(Body):
 
 class DisposalBody(Body):
     reason: Text = Field(max_length=500)
+
+
+class SettingsBody(Body):
+    settings: dict[
+        str, Any
+    ]  # the whole document, as GET answers it (domain/certificate_settings.py checks it)
+    reason: Text = Field(max_length=500)
+    version: StrictInt | None = None  # the version this one replaces (409 conflict if another came first)
 
 
 @api.post(
@@ -89,6 +101,7 @@ def issue_certificate(body: CertificateBody, j: JukiDep, actor: ActorDep, office
             "X-Content-SHA256": issued.sha256,
             "X-Issuance-Pages": str(issued.pages),
             "X-Issuance-Warnings": str(len(issued.warnings)),
+            "X-Overflow-Lines": str(issued.overflows),
             "Content-Disposition": f'inline; filename="{issued.issuance_number}.pdf"',
         },
     )
@@ -102,6 +115,31 @@ def list_issuances(
     addressee_number: Annotated[str, Query(max_length=20)],
 ) -> dict[str, Any]:
     return certificates.issuances_of(j.uow, actor, office, validate_addressee_number(addressee_number))
+
+
+@api.get("/settings")
+def settings(j: JukiDep, actor: ActorDep, office: OfficeDep) -> dict[str, Any]:
+    return certificates.settings_of(j.uow, actor, office)
+
+
+@api.put("/settings")
+def change_settings(body: SettingsBody, j: JukiDep, actor: ActorDep, office: OfficeDep) -> dict[str, Any]:
+    return certificates.change_settings(j.uow, actor, office, body.model_dump(exclude_none=True))
+
+
+@api.get("/overflow-list", response_model=None)
+def overflow_list(
+    j: JukiDep,
+    actor: ActorDep,
+    office: OfficeDep,
+    on: Annotated[date, Query(alias="date")],
+    format: Annotated[str, Query(pattern="^(json|pdf)$")] = "json",
+) -> dict[str, Any] | Response:
+    """文字超過リスト (j1070): the day's fields that did not fit or had 外字; `format=pdf` prints it."""
+    if format == "pdf":
+        pdf = certificates.overflow_list_pdf(j.uow, actor, office, on)
+        return Response(pdf, media_type="application/pdf")
+    return certificates.overflow_list(j.uow, actor, office, on)
 
 
 @api.post("/{issuance_number}/disposal", status_code=201)

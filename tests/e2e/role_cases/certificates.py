@@ -1,11 +1,13 @@
 """Certificates (issue 5): issuance and the issuance records are register work (clerk, supervisor); a disposal is
-the supervisor's decision; `/verify` is public and outside /api/v1."""
+the supervisor's decision; `/verify` is public and outside /api/v1. The certificate settings are read by the counter
+and the administrator and changed by the administrator; the 文字超過リスト is register work."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from juki.adapters.certificate_store import certificate_office
+from juki.domain.certificate_settings import DEFAULT
 from juki.services import certificates
 from tests.e2e.role_cases.common import APPROVERS, CLERK, READERS, Call, World
 
@@ -34,5 +36,19 @@ CALLS: dict[tuple[str, str], Call] = {
         APPROVERS,
         201,
         lambda w: (f"/api/v1/certificates/{issued(w)}/disposal", {"reason": "記載誤りのため回収"}),
+    ),
+    ("GET", "/api/v1/certificates/settings"): Call(
+        READERS | {"admin"}, 200, lambda w: ("/api/v1/certificates/settings", None)
+    ),
+    ("PUT", "/api/v1/certificates/settings"): Call(
+        frozenset({"admin"}),
+        200,
+        lambda w: (
+            "/api/v1/certificates/settings",
+            {"settings": {**DEFAULT.as_dict(), "overflow": "blank"}, "reason": "文字溢れは空欄にする"},
+        ),
+    ),
+    ("GET", "/api/v1/certificates/overflow-list"): Call(
+        READERS, 200, lambda w: ("/api/v1/certificates/overflow-list?date=2025-06-30", None)
     ),
 }

@@ -72,7 +72,10 @@ INCLUDE_CHOICES = [
     ("my_number", "個人番号"),
     ("history", "異動履歴"),
 ]
-FOREIGN_CHOICES = list(rules.FOREIGN_ITEMS.items())
+FOREIGN_CHOICES = [
+    *rules.FOREIGN_ITEMS.items(),
+    (rules.ALIAS_HISTORY, "通称の記載及び削除に関する事項（別紙）"),
+]
 ENTRY_CHOICES = [
     ("name", "氏名"),
     ("birth_date", "生年月日"),
@@ -110,6 +113,7 @@ ITEM_NAMES = {
     **rules.FOREIGN_ITEMS,
     "removal": "消除・転出の事項",
     "history": "異動履歴",
+    rules.ALIAS_HISTORY: "通称の記載及び削除に関する事項",
 }
 # On a 写し (not a 記載事項証明書) one printed row carries more than its code says.
 ROW_NAMES = {
@@ -418,7 +422,9 @@ def _subject(ui: Ui, values: dict[str, Any]) -> dict[str, Any]:
     return {"resident": resident, "household": hh, "people": people, "protected": flags}
 
 
-def _defaults(subject: dict[str, Any]) -> dict[str, Any]:
+def _defaults(ui: Ui, subject: dict[str, Any]) -> dict[str, Any]:
+    """The form as it opens: the kind that fits the person, every current member, and the city's defaults for
+    the kind's items (j1000) ticked."""
     resident, hh = subject["resident"], subject["household"]
     removed = resident is not None and resident["status"] != "active"
     if removed or not hh["members"]:
@@ -441,6 +447,9 @@ def _defaults(subject: dict[str, Any]) -> dict[str, Any]:
         "requester.addressee_number": requester,
         **{f"items.{code}": "1" for code, _ in ENTRY_CHOICES},
     }
+    kind_settings = certificates.settings_in_force(ui.uow, office_of(ui)).kind(kind)
+    values.update({f"include.{code}": "1" for code in kind_settings.include})
+    values.update({f"omit.{code}": "1" for code in kind_settings.omit})
     return values
 
 
@@ -492,7 +501,7 @@ def new_certificate(ui: UiDep, addressee_number: str = "", household_number: str
         "_household_number": household_number[:20],
     }
     subject = _subject(ui, values)
-    values.update(_defaults(subject))
+    values.update(_defaults(ui, subject))
     return _form(ui, values)
 
 

@@ -221,7 +221,7 @@ class Ui:
                 "protection": allows(self.actor.role, PROTECTION_VIEW, "protection"),
                 "requests": allows(self.actor.role, SUBJECT_REQUEST_FILE, "subject_request"),
                 "cs": self.may(CS_OPERATE),
-                "kiosks": self.may(STAFF_ADMIN),  # コンビニ交付端末
+                "kiosks": self.may(STAFF_ADMIN),  # コンビニ交付端末, 証明書の設定
             },
             "home": home_of(self.actor),
             "path": self.request.url.path,
