@@ -174,3 +174,53 @@ def test_bad_overflow_list_queries_are_refused(client, headers, query):
     res = client.get(f"/api/v1/certificates/overflow-list?{query}", headers=headers("clerk"))
     assert res.status_code == 422, res.text
     assert res.json()["errors"][0]["code"] == "invalid_field"
+
+
+@needs_poppler
+def test_the_household_header_and_every_overflowing_row_are_listed_and_hidden_with_a_protected_person(
+    client, headers, j
+):
+    number = resident_with_long_katagaki(j)
+    household = client.get(f"/api/v1/residents/{number}", headers=headers("clerk")).json()["household_number"]
+    filings.file(
+        j.uow,
+        CLERK,
+        "move-within",
+        {
+            "filed_on": "2025-06-20",
+            "changed_on": "2025-06-18",
+            "household_number": household,
+            "addressee_numbers": [number],
+            "address": {
+                "address": "東京都小平市花小金井南町三丁目5番12号",
+                "katagaki": LONG_KATAGAKI + "別館",
+            },
+        },
+    )
+    request = body(household, requester_number=number, include={"history": True})
+    issued = client.post("/api/v1/certificates", json=request, headers=headers("clerk"))
+    assert issued.status_code == 201, issued.text
+    lines = client.get("/api/v1/certificates/overflow-list?date=2025-06-30", headers=headers("clerk")).json()
+    items = sorted((line["addressee_number"] or "", line["item"]) for line in lines["lines"])
+    # the header's address (no one person's), the previous address, and both history rows (each its own text)
+    assert items == [("", "住所"), (number, "従前の住所"), (number, "異動履歴"), (number, "異動履歴")]
+
+    protection.set_measure(
+        j.uow,
+        SUPER,
+        {
+            "subject_kind": "person",
+            "subject": number,
+            "reason": "DV",
+            "requester": "本人",
+            "received_on": "2025-06-20",
+            "starts_on": "2025-06-20",
+        },
+    )
+    hidden = client.get("/api/v1/certificates/overflow-list?date=2025-06-30", headers=headers("clerk"))
+    assert hidden.json()["lines"] == []  # the address too: it is the protected person's
+    shown = client.get(
+        "/api/v1/certificates/overflow-list?date=2025-06-30",
+        headers={**headers("supervisor"), "X-Juki-Procedure": "protection"},
+    )
+    assert len(shown.json()["lines"]) == 4

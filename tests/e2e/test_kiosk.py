@@ -1039,3 +1039,31 @@ def test_a_kiosk_prints_what_was_chosen_with_the_kiosk_fee_and_place_whatever_th
         record = conn.execute(select(t.certificate_issuances)).one()
     assert (record.office, record.fee) == ("コンビニ交付", 200)
     assert "history" not in record.items and "householder_and_relationship" not in record.items
+
+
+def test_a_certificate_with_an_overflowing_field_is_referred_to_the_counter(world):
+    """j1070: a cut (or blank) field needs the clerk's hand — a kiosk issues nothing and keeps no 発行番号."""
+    long = "コーポ" + "小平花小金井" * 16
+    moved = filings.file(
+        world.j.uow,
+        CLERK,
+        "move-within",
+        {
+            "filed_on": "2025-06-20",
+            "changed_on": "2025-06-18",
+            "household_number": world.household,
+            "addressee_numbers": world.numbers,
+            "address": {"address": "東京都小平市花小金井南町三丁目5番12号", "katagaki": long},
+        },
+    )
+    assert moved.changes
+    client = world.client("kiosk-a")
+    session = sign_in(client, world.cards["householder"]).json()
+    res = client.post(
+        "/kiosk/v1/certificates", json={"scope": "self"}, headers={"X-Kiosk-Session": session["session"]}
+    )
+    assert res.status_code == 403 and code(res) == "refer_to_counter"
+    with world.j.engine.connect() as conn:
+        assert conn.execute(select(t.certificate_issuances)).all() == []
+    refused = world.log(action="kiosk:issue")[-1]
+    assert refused.result == "refused" and "reason=overflow" in refused.detail

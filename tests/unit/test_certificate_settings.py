@@ -197,3 +197,30 @@ def test_before_the_planned_day_a_copy_leaves_out_what_the_move_out_recorded():
     assert "転出先" not in labels and "転出予定年月日" not in labels and "消除事由" not in labels
     certificate = _layout(rules.parse_request(payload(kind="move_out_certificate")), [Subject(leaving)])
     assert "転出先" in _cells(certificate) and "転出予定年月日" in _cells(certificate)
+
+
+@pytest.mark.parametrize("requester", ["third_party", "official"])
+def test_a_third_party_or_public_body_gets_no_defaults(requester):
+    """第12条の3第7項: beyond the basic items only what is asked for — the city's defaults are not asked for."""
+    settings = with_defaults(
+        residence_certificate=KindSettings(
+            include=frozenset({"householder_and_relationship", "honseki", "history"})
+        )
+    )
+    asker = {"type": requester, "name": "甲野", "reason": "訴訟の提起のため"}
+    assert rules.parse_request(payload(requester=asker), settings).include == frozenset()
+    asked = rules.parse_request(payload(requester=asker, include={"honseki": True}), settings)
+    assert asked.include == {"honseki"}
+    agent = {"type": "agent", "name": "乙野", "addressee_number": "0000000019"}
+    by_agent = rules.parse_request(
+        payload(requester=agent, identity_check={"authority_document": "委任状"}), settings
+    )
+    assert by_agent.include == {"householder_and_relationship", "honseki", "history"}
+
+
+def test_leaving_the_alias_out_leaves_its_history_out():
+    aliases = (AliasEntry("中村", date(2020, 5, 1), "小平市"),)
+    doc = _layout(rules.parse_request(payload(omit=["alias_name"])), [Subject(_foreigner(), aliases=aliases)])
+    assert rules.ALIAS_HISTORY not in doc.items and "中村" not in [
+        c.value for p in doc.pages for b in p.blocks for row in b.rows for c in row
+    ]

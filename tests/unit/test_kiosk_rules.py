@@ -176,7 +176,16 @@ def test_the_certificate_request_names_the_holder_as_requester():
     assert own["household_number"] == "1000016" and "addressee_numbers" not in own
     assert own["requester"] == {"type": "self", "name": "山田 太郎", "addressee_number": "0000019"}
     assert (
-        own["include"] == {"honseki": True} and own["copies"] == 2 and own["kind"] == "residence_certificate"
+        own["include"]
+        == {  # every item said: the counter's defaults never reach a kiosk
+            "householder_and_relationship": False,
+            "honseki": True,
+            "resident_code": False,
+            "my_number": False,
+            "history": False,
+        }
+        and own["copies"] == 2
+        and own["kind"] == "residence_certificate"
     )
     other = rules.certificate_request(KioskRequest("members", ("0000027",), frozenset()), HOLDER, ["0000027"])
     assert other["requester"]["type"] == "household_member" and other["addressee_numbers"] == ["0000027"]

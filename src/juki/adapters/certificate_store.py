@@ -74,7 +74,7 @@ class SqlIssuanceStore:
         o = t.certificate_overflows.c
         q = (
             select(o.issuance_number, o.line, o.addressee_number, o.item, o.problem, o.text)
-            .add_columns(i.kind, i.issued_at, i.terminal, i.staff_id, i.channel)
+            .add_columns(i.kind, i.issued_at, i.terminal, i.staff_id, i.channel, i.addressee_numbers)
             .join(t.certificate_issuances, i.issuance_number == o.issuance_number)
             .where(o.issued_on == day)
             .order_by(o.issuance_number, o.line)

@@ -220,7 +220,7 @@ def parse_request(
             raise InvalidField("宛名番号は文字列です", "addressee_numbers")
         persons = tuple(dict.fromkeys(validate_addressee_number(n, "addressee_numbers") for n in numbers))
     defaults = settings.kind(kind)
-    include = _flags(payload.get("include"), INCLUDE, "include", defaults.include)
+    include = _flags(payload.get("include"), INCLUDE, "include", _default_items(payload, defaults.include))
     omit = (
         frozenset(_names(payload["omit"], sorted(OMITTABLE), "omit"))
         if payload.get("omit") is not None
@@ -253,6 +253,14 @@ def parse_request(
         copies=copies,
         items=items,
     )
+
+
+def _default_items(payload: Mapping[str, Any], defaults: frozenset[str]) -> frozenset[str]:
+    """The city's default items are for the person and those acting for them. A third party's or a public body's
+    certificate carries the basic items unless an item is asked for (第12条の3第7項): no defaults."""
+    requester = payload.get("requester")
+    kind = requester.get("type") if isinstance(requester, Mapping) else None
+    return defaults if kind in (*OWN_HOUSEHOLD, "agent") else frozenset()
 
 
 def check_items(req: CertificateRequest, may_reveal_my_number: bool) -> None:
@@ -770,8 +778,8 @@ def layout(
 
 def _alias_attachments(req: CertificateRequest, subjects: Sequence[Subject]) -> list[tuple[str, list[Row]]]:
     """通称の記載及び削除に関する事項 of each foreign resident who has one, unless left out (j1000)."""
-    if ALIAS_HISTORY in req.omit or req.kind in ("entry_certificate", "move_out_certificate"):
-        return []
+    if {ALIAS_HISTORY, "alias_name"} & req.omit or req.kind in ("entry_certificate", "move_out_certificate"):
+        return []  # the attachment prints the 通称: leaving the 通称 out leaves it out too
     out = []
     for s in subjects:
         if not (s.record.foreign and s.aliases):

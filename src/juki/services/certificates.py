@@ -42,7 +42,7 @@ from juki.domain.certificates import (
     Subject,
 )
 from juki.domain.dates import JST, to_wareki
-from juki.domain.errors import Conflict, DomainError, Forbidden, NotFound
+from juki.domain.errors import Conflict, DomainError, Forbidden, NotFound, ReferToCounter
 from juki.domain.intake import free_text
 from juki.domain.model import ResidentRecord, record_from_row
 from juki.policy.roles import MY_NUMBER_REVEAL, REGISTER_APPROVE, REGISTER_READ, STAFF_ADMIN, Actor
@@ -306,6 +306,9 @@ def _issue(
         records, documents, settings = _documents(uow, actor, req, office, channel)
         store = office.store(uow)
         rendered = office.render(documents)
+        if channel == "kiosk" and rendered.overflows:
+            # j1070: a cut or blank field needs the clerk's hand; nobody at a convenience store can add it
+            raise ReferToCounter("文字溢れ・外字のある証明書は窓口で交付します", "overflow")
         digest = hashlib.sha256(rendered.pdf).hexdigest()
         persons = [r.addressee_number for r in records]
         fee_each = settings.kiosk_fee if channel == "kiosk" else rules.fee(req) // req.copies
@@ -376,11 +379,12 @@ def _issue(
 def _overflow_rows(
     overflows: Sequence[Overflow], first: CertificateDocument, day: Any
 ) -> list[dict[str, Any]]:
-    """The 文字超過リスト's lines of an issuance: the first copy's (every copy prints the same), once each."""
-    seen: dict[tuple[str | None, str, str], Overflow] = {}
+    """The 文字超過リスト's lines of an issuance: the first copy's (every copy prints the same), once each — the
+    household header repeated on every page is one line; two history rows that overflow are two."""
+    seen: dict[tuple[str | None, str, str, str], Overflow] = {}
     for o in overflows:
         if o.issuance_number == first.issuance_number:
-            seen.setdefault((o.subject, o.item, o.problem), o)
+            seen.setdefault((o.subject, o.item, o.problem, o.text), o)
     return [
         {
             "issuance_number": o.issuance_number,
@@ -590,12 +594,13 @@ def change_settings(
 def overflow_list(
     uow_factory: UnitOfWorkFactory, actor: Actor, office: CertificateOffice, day: Any
 ) -> dict[str, Any]:
-    """The day's fields that did not fit, or had 外字, with the whole text for the clerk to write in (logged; a
-    protected person's lines are hidden from those who may not see them)."""
+    """The day's fields that did not fit, or had 外字, with the whole text for the clerk to write in (logged). An
+    issuance with a protected person on it shows none of its lines to those who may not see that person — its
+    household header (the address, the householder) included."""
     authorize(uow_factory, actor, REGISTER_READ, "certificate:overflow_list")
     with uow_factory() as uow:
         rows = office.store(uow).overflows_on(day)
-        persons = sorted({r.addressee_number for r in rows if r.addressee_number})
+        persons = sorted({n for r in rows for n in r.addressee_numbers})
         pairs = []
         for number in persons:
             person = uow.queries.resident(number)
@@ -619,7 +624,7 @@ def overflow_list(
                 "text": r.text,
             }
             for r in rows
-            if r.addressee_number not in hidden
+            if not hidden.intersection(r.addressee_numbers)
         ]
         shown = sorted({line["addressee_number"] for line in lines if line["addressee_number"]})
         uow.log(actor, LogEntry("certificate:overflow_list", shown, detail=f"day={day} lines={len(lines)}"))

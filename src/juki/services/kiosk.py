@@ -106,6 +106,11 @@ def _stranger(peer: str) -> Actor:
     return Actor("kiosk:unknown", "未登録の端末", "kiosk", peer[:100] or "unknown", procedure=PROCEDURE)
 
 
+def _refusal_reason(refused: DomainError) -> str:
+    """What the log says of a refusal at issuance: the counter's own reason (overflow), else the error's code."""
+    return (refused.field or refused.code) if isinstance(refused, ReferToCounter) else refused.code
+
+
 def _log(uow_factory: UnitOfWorkFactory, actor: Actor, entry: LogEntry) -> None:
     with uow_factory() as uow:
         uow.log(actor, entry)
@@ -482,7 +487,8 @@ def issue(
     body = rules.certificate_request(req, holder, persons)
     try:
         issued = certificates.issue(uow_factory, actor, body, desk.office, channel="kiosk")
-    except (ProtectedRecord, NotResident, NotFound) as refused:  # a change since the checks above
+    except (ProtectedRecord, NotResident, NotFound, ReferToCounter) as refused:
+        # a change since the checks above, or a certificate the counter must finish (文字溢れ・外字)
         _log(
             uow_factory,
             actor,
@@ -490,7 +496,7 @@ def issue(
                 "kiosk:issue",
                 persons,
                 result="refused",
-                detail=f"card={session.serial} reason={refused.code}",
+                detail=f"card={session.serial} reason={_refusal_reason(refused)}",
             ),
         )
         raise ReferToCounter(rules.REFER) from None
