@@ -170,3 +170,12 @@ def test_the_settings_and_overflow_list_in_the_browser(live: Live, new_page, sho
             live.j.certificate_office,
             {"settings": before["settings"], "reason": "試験の後の復元"},
         )
+
+
+@pytest.mark.parametrize("version", ["²", "1" * 5000, "-1"])
+def test_a_tampered_version_is_a_conflict_not_a_crash(client, totp, j, version):
+    csrf = sign_in(client, totp, "admin")
+    values = _settings_form(client) | {"version": version, "reason": "改正"}
+    res = _post(client, "/ui/certificates/settings", csrf, values)
+    assert res.status_code == 422 and "ほかの職員が変更しました" in unescape(res.text)
+    assert certificates.settings_of(j.uow, ADMIN, j.certificate_office)["version"] == 0

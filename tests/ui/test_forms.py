@@ -170,3 +170,23 @@ def test_a_correction_needs_at_least_one_item_and_parses_dates_in_it():  # type:
         "ex-officio-correction", {**base, "corrections.birth_date": "S55.4.2", "corrections.sex": ""}
     )
     assert result.payload["corrections"] == {"birth_date": "1980-04-02"}
+
+
+@pytest.mark.parametrize(
+    ("typed", "expected"),
+    [
+        ("12", 12),
+        (" 7 ", 7),
+        ("１２", 12),
+        ("٣", None),
+        ("1" * 10, None),
+        ("-1", None),
+        ("", None),
+        ("3.5", None),
+    ],
+)
+def test_a_whole_number_is_digits_of_bounded_length(typed, expected):
+    """`str.isdigit` takes digits `int` refuses (a 500) and any length; full-width digits are what an IME types."""
+    from juki.web.ui.forms import whole_number
+
+    assert whole_number(typed) == expected

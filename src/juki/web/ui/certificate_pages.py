@@ -38,6 +38,7 @@ from juki.policy.roles import MY_NUMBER_REVEAL, REGISTER_APPROVE
 from juki.services import certificates, register_queries, ui_queries
 from juki.services.certificates import CertificateOffice, Issued
 from juki.web.ui.core import Ui, UiRoute, current, is_htmx
+from juki.web.ui.forms import whole_number
 
 router = APIRouter(route_class=UiRoute)
 UiDep = Annotated[Ui, Depends(current)]
@@ -197,7 +198,8 @@ def _persons(values: Mapping[str, Any]) -> list[str]:
 
 def _copies(text: str) -> int | str:
     plain = unicodedata.normalize("NFKC", text).strip()
-    return int(plain) if plain.isdigit() and len(plain) <= 3 else plain
+    number = whole_number(plain, 3)
+    return number if number is not None else plain
 
 
 def request_body(values: Mapping[str, Any]) -> dict[str, Any]:

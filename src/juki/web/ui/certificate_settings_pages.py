@@ -22,6 +22,7 @@ from juki.policy.roles import STAFF_ADMIN
 from juki.services import certificates
 from juki.web.ui.certificate_pages import ITEM_NAMES, office_of
 from juki.web.ui.core import Ui, UiRoute, current
+from juki.web.ui.forms import whole_number
 
 router = APIRouter(route_class=UiRoute)
 UiDep = Annotated[Ui, Depends(current)]
@@ -71,7 +72,8 @@ def _printers(text: str) -> dict[str, str]:
 
 def _fee(text: str) -> int | str:
     plain = unicodedata.normalize("NFKC", text).replace(",", "").strip()
-    return int(plain) if plain.isdigit() and len(plain) <= 6 else plain
+    number = whole_number(plain, 6)
+    return number if number is not None else plain
 
 
 def settings_body(form: Mapping[str, str]) -> dict[str, Any]:
@@ -100,7 +102,7 @@ def settings_body(form: Mapping[str, str]) -> dict[str, Any]:
             "kiosk": {"fee": _fee(form.get("kiosk.fee", "")), "office": form.get("kiosk.office", "")},
         },
         "reason": form.get("reason", "").strip(),
-        "version": int(version) if version.isdigit() else None,
+        "version": whole_number(version) if whole_number(version) is not None else (version or None),
     }
 
 
@@ -134,7 +136,7 @@ def settings_page(ui: UiDep, saved: str = "") -> Response:
 @router.post("/ui/certificates/settings")
 def change_settings(ui: UiDep) -> Response:
     values = dict(ui.form)
-    version = int(values["version"]) if values.get("version", "").isdigit() else 0
+    version = whole_number(values.get("version", "")) or 0
     try:
         certificates.change_settings(ui.uow, ui.actor, office_of(ui), settings_body(values))
     except DomainError as exc:

@@ -11,6 +11,8 @@ once, so the form can show every wrong field, not only the first. The values' ru
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
@@ -61,6 +63,13 @@ _CHECKS: dict[str, Callable[[str, str], object]] = {
     "relationship": normalize_relationship,
     "postal_code": lambda v, f: addr.validate_postal_code(v),
 }
+
+
+def whole_number(text: str, digits: int = 9) -> int | None:
+    """A typed whole number (at most `digits` digits; full-width digits as an input method types them), or None.
+    `str.isdigit` is not enough: it takes 「²」 and other digits `int` refuses, and any length."""
+    plain = unicodedata.normalize("NFKC", text).strip()
+    return int(plain) if re.fullmatch(rf"[0-9]{{1,{digits}}}", plain) else None
 
 
 @dataclass

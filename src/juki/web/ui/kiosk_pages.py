@@ -22,6 +22,7 @@ from juki.services import kiosk, register_queries
 from juki.web.api_kiosk import desk
 from juki.web.api_kiosk_admin import MAX_CRL_BYTES
 from juki.web.ui.core import Ui, UiRoute, current, is_htmx
+from juki.web.ui.forms import whole_number
 
 router = APIRouter(route_class=UiRoute)
 UiDep = Annotated[Ui, Depends(current)]
@@ -144,7 +145,7 @@ def _kiosks_page(
 
 
 def _count(text: str | None) -> int:
-    return int(text) if text and text.isdigit() and len(text) <= 9 else 0
+    return whole_number(text or "") or 0
 
 
 @router.get("/ui/kiosks")
@@ -186,7 +187,9 @@ def retire_kiosk(kiosk_id: str, ui: UiDep) -> Response:
 @router.post("/ui/card-revocations")
 async def import_revocations(ui: UiDep) -> Response:
     """J-LIS's CRL as a file (DER or PEM), sent as multipart/form-data."""
-    await run_in_threadpool(kiosk.may_import_revocations, ui.uow, ui.actor)  # before the file is read
+    # The permission is checked before the file is read into memory; the CSRF check has already made Starlette
+    # spool the upload to a temporary file (uvicorn/proxy body limits bound it; the API route streams instead).
+    await run_in_threadpool(kiosk.may_import_revocations, ui.uow, ui.actor)
     upload = (await ui.request.form()).get("crl")  # parsed once already (CSRF); files are kept by Starlette
     data = b""
     try:

@@ -13,6 +13,7 @@ from juki.domain.protection import SUPPORT_OPERATIONS
 from juki.policy.roles import PROTECTION_MANAGE, PROTECTION_RELEASE
 from juki.services import protection
 from juki.web.ui.core import Ui, UiRoute, current, wareki
+from juki.web.ui.forms import whole_number
 
 router = APIRouter(route_class=UiRoute)
 UiDep = Annotated[Ui, Depends(current)]
@@ -85,7 +86,7 @@ def change_measure(measure_id: str, action: str, ui: UiDep) -> Response:
             minutes = form.get("minutes", "").strip()
             payload = {
                 "reason": form.get("reason", ""),
-                "minutes": int(minutes) if minutes.isdigit() else minutes,
+                "minutes": whole_number(minutes) or minutes,
             }
             measure = protection.release(ui.uow, ui.actor, number, payload)
         else:

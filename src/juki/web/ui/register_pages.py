@@ -22,6 +22,7 @@ from juki.policy.roles import (
 from juki.services import filings, protection, register_queries, ui_queries
 from juki.web.ui import labels
 from juki.web.ui.core import Ui, UiRoute, current
+from juki.web.ui.forms import whole_number
 
 router = APIRouter(route_class=UiRoute)
 UiDep = Annotated[Ui, Depends(current)]
@@ -165,7 +166,8 @@ def _order_payload(form: dict[str, Any]) -> dict[str, Any]:
     payload: dict[str, Any] = {"mode": mode}
     version = str(form.get("version") or "").strip()
     if version:
-        payload["version"] = int(version) if version.isdigit() else version
+        parsed = whole_number(version)
+        payload["version"] = parsed if parsed is not None else version
     typed = _typed_ranks(form)
     if mode != "manual":
         return payload
@@ -174,11 +176,12 @@ def _order_payload(form: dict[str, Any]) -> dict[str, Any]:
         return payload
     ranks: dict[str, int] = {}
     for number, text in typed.items():
-        if not text.isdigit():
+        rank = whole_number(text)
+        if rank is None:
             raise InvalidField("順番は1以上の数字で入力してください", f"rank.{number}")
-        if int(text) in ranks.values():
+        if rank in ranks.values():
             raise InvalidField("同じ順番が二人に付いています", f"rank.{number}")
-        ranks[number] = int(text)
+        ranks[number] = rank
     payload["addressee_numbers"] = sorted(ranks, key=lambda n: ranks[n])
     return payload
 

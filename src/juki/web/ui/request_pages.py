@@ -13,6 +13,7 @@ from juki.domain.errors import DomainError
 from juki.policy.roles import SUBJECT_REQUEST_DECIDE, SUBJECT_REQUEST_FILE
 from juki.services import subject_requests
 from juki.web.ui.core import Ui, UiRoute, current, wareki
+from juki.web.ui.forms import whole_number
 
 router = APIRouter(route_class=UiRoute)
 UiDep = Annotated[Ui, Depends(current)]
@@ -132,7 +133,7 @@ def request_step(request_id: str, step: str, ui: UiDep) -> Response:
             days = form.get("days", "")
             payload: dict[str, Any] = {
                 "reason": form.get("reason", ""),
-                "days": int(days) if days.isdigit() else days,
+                "days": whole_number(days) or days,
             }
             subject_requests.extend(ui.uow, ui.actor, number, payload)
         elif step == "decide":
