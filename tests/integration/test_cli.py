@@ -153,3 +153,20 @@ def test_audit_verify_names_an_entry_edited_in_place(j, db_url):
         conn.execute(text(f"UPDATE operation_log SET staff_id = 'someone' WHERE seq = {base + 1}"))
     bad = runner.invoke(app, ["audit", "verify", "--db", db_url])
     assert bad.exit_code != 0 and f"BROKEN at entry {base + 1}" in bad.output
+
+
+def test_serve_turns_forwarded_headers_off_once_a_tls_terminator_is_trusted(tmp_path, monkeypatch):
+    """With JUKI_TRUSTED_PROXIES set, a forwarded header must not stand in for the proxy's own address (the kiosk
+    API trusts the certificate header by that address); without it, uvicorn's default stays."""
+    import uvicorn
+
+    from juki.cli import main
+    from juki.config import Settings
+
+    runs: list[dict] = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **options: runs.append(options))
+    j = build(str(tmp_path / "serve.db"))
+    main._run(j, "127.0.0.1", 8123)
+    j.settings = Settings(trusted_proxies="10.0.0.2")
+    main._run(j, "127.0.0.1", 8123)
+    assert [r["proxy_headers"] for r in runs] == [True, False]

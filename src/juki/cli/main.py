@@ -64,20 +64,24 @@ def _local_base(port: int) -> str | None:
     return None if "JUKI_PUBLIC_BASE_URL" in os.environ else f"http://localhost:{port}/"
 
 
+def _run(j: Juki, host: str, port: int) -> None:
+    """uvicorn, with its X-Forwarded-For handling off once a TLS terminator is trusted (JUKI_TRUSTED_PROXIES): the
+    kiosk API must see the proxy's own address, which a forwarded header could otherwise claim
+    (docs/kiosk-behind-a-proxy.md)."""
+    import uvicorn
+
+    from juki.web.app import create_app
+
+    proxied = bool(j.settings.trusted_proxy_networks())
+    uvicorn.run(create_app(j), host=host, port=port, log_level="info", proxy_headers=not proxied)
+
+
 @app.command()
 def serve(db: DbOpt = None, host: str = "127.0.0.1", port: int = 8000) -> None:
     """Serve an existing register."""
-    import uvicorn
-
     from juki.bootstrap import build
-    from juki.web.app import create_app
 
-    uvicorn.run(
-        create_app(build(_db(db), webauthn_origin=_local_origin(port), public_base_url=_local_base(port))),
-        host=host,
-        port=port,
-        log_level="info",
-    )
+    _run(build(_db(db), webauthn_origin=_local_origin(port), public_base_url=_local_base(port)), host, port)
 
 
 @app.command()
@@ -103,15 +107,11 @@ def demo(
         f"コンビニ交付の模擬: juki sim kiosk --db {db} --always-open（デモのカードで住民票の写しを取得）"
     )
     if not no_serve:
-        import uvicorn
-
-        from juki.web.app import create_app
-
         console.print(
             f"http://{'localhost' if host == '127.0.0.1' else host}:{port}/ で提供します"
             f"（アカウント: {path.parent / 'demo-accounts.json'}）"
         )
-        uvicorn.run(create_app(j), host=host, port=port, log_level="info")
+        _run(j, host, port)
 
 
 UserOpt = Annotated[str, typer.Option("--user", envvar="JUKI_USER", help="administrator's username")]
