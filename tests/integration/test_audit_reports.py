@@ -158,12 +158,14 @@ def test_after_hours_report_leaves_out_kiosks_which_serve_until_23_by_design(j):
     log(j, jst(2025, 6, 30, 21, 0), shop, "kiosk:card_auth", (N1,))  # a weekday evening
     log(j, jst(2025, 6, 30, 21, 1), shop, "certificate:issue", (N1,))
     log(j, jst(2025, 6, 28, 7, 0), shop, "kiosk:issue", (N1,))  # a Saturday morning
-    log(j, jst(2025, 6, 29, 23, 30), stranger, "kiosk:connect", result="denied")
+    rogue = log(
+        j, jst(2025, 6, 29, 23, 30), stranger, "kiosk:connect", result="denied"
+    )  # no registered kiosk
     clerk = log(j, jst(2025, 6, 30, 21, 2), CLERK, "resident:view", (N1,))  # staff at the same hour: reported
 
     report = run(j, "after_hours", **{"from": "2025-06-28", "to": "2025-06-30"})
 
-    assert [(r["seq"], r["role"]) for r in report.rows] == [(clerk, "clerk")]
+    assert [(r["seq"], r["role"]) for r in report.rows] == [(rogue, "kiosk"), (clerk, "clerk")]
     kiosk_entries = ar.search_log(j.uow, AUDITOR, {"staff_id": "kiosk:kiosk-a", "from": "2025-06-28"})
     assert len(kiosk_entries.rows) == 3  # still in the log, for the log search
 

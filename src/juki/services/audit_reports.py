@@ -359,14 +359,16 @@ class _Kind:
 # Roles whose work is meant to happen outside the city's business hours: a kiosk (コンビニ交付) serves 06:30–23:00
 # and on weekends and holidays by design, so its entries are left out of the after-hours report. They stay in the log
 # search (`staff_id=kiosk:<id>`, or `action=kiosk:*`); the kiosk service itself refuses anything outside its own
-# hours and logs it as `closed`.
+# hours and logs it as `closed`. A connection no registered kiosk made (`kiosk:unknown`, a rogue certificate at
+# night) is not exempt.
 AFTER_HOURS_EXEMPT_ROLES = frozenset({"kiosk"})
+UNREGISTERED_KIOSK = "kiosk:unknown"
 
 
 def _after_hours(uow: UnitOfWork, q: _Query) -> Iterator[dict[str, Any]]:
     s = q.settings
     for row in uow.audit.stream(q.start, q.end, staff_id=q.staff_id):
-        if row.role in AFTER_HOURS_EXEMPT_ROLES:
+        if row.role in AFTER_HOURS_EXEMPT_ROLES and row.staff_id != UNREGISTERED_KIOSK:
             continue
         reason = off_hours_reason(row.at, s.business_start, s.business_end)
         if reason is not None:
