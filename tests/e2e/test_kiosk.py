@@ -696,28 +696,30 @@ def _tls_client(world: World, url: str, kiosk_id: str | None) -> httpx.Client:
     )
 
 
+def _card_to_certificate(client: httpx.Client, card: SimCard) -> None:
+    """The whole kiosk flow over a real TLS client: status, challenge, the card's signature, a 住民票の写し."""
+    assert client.get("/kiosk/v1/status").json()["kiosk_id"] == "kiosk-a"
+    challenge = client.post("/kiosk/v1/challenges").json()
+    signature = card.sign(base64.b64decode(challenge["challenge"]), card.pin)
+    res = client.post(
+        "/kiosk/v1/sessions",
+        json={
+            "challenge_id": challenge["challenge_id"],
+            "card_certificate": card.certificate_pem,
+            "pin_result": "ok",
+            "signature": base64.b64encode(signature).decode(),
+        },
+    )
+    assert res.status_code == 201, res.text
+    res = client.post(
+        "/kiosk/v1/certificates", json={"scope": "self"}, headers={"X-Kiosk-Session": res.json()["session"]}
+    )
+    assert res.status_code == 201 and res.content.startswith(b"%PDF")
+
+
 def test_over_mutual_tls_a_kiosk_gets_a_certificate(world, tls_server):
-    card = world.cards["wife"]
     with _tls_client(world, tls_server, "kiosk-a") as client:
-        assert client.get("/kiosk/v1/status").json()["kiosk_id"] == "kiosk-a"
-        challenge = client.post("/kiosk/v1/challenges").json()
-        signature = card.sign(base64.b64decode(challenge["challenge"]), card.pin)
-        res = client.post(
-            "/kiosk/v1/sessions",
-            json={
-                "challenge_id": challenge["challenge_id"],
-                "card_certificate": card.certificate_pem,
-                "pin_result": "ok",
-                "signature": base64.b64encode(signature).decode(),
-            },
-        )
-        assert res.status_code == 201, res.text
-        res = client.post(
-            "/kiosk/v1/certificates",
-            json={"scope": "self"},
-            headers={"X-Kiosk-Session": res.json()["session"]},
-        )
-        assert res.status_code == 201 and res.content.startswith(b"%PDF")
+        _card_to_certificate(client, world.cards["wife"])
     assert world.log(action="kiosk:issue")[-1].terminal == "kiosk-a"
 
 
@@ -924,27 +926,8 @@ def terminated(world: World) -> Iterator[tuple[str, str]]:
 
 def test_behind_a_tls_terminator_a_kiosk_gets_a_certificate_end_to_end(world, terminated):
     front, _ = terminated
-    card = world.cards["householder"]
     with _tls_client(world, front, "kiosk-a") as client:
-        assert client.get("/kiosk/v1/status").json()["kiosk_id"] == "kiosk-a"
-        challenge = client.post("/kiosk/v1/challenges").json()
-        signature = card.sign(base64.b64decode(challenge["challenge"]), card.pin)
-        res = client.post(
-            "/kiosk/v1/sessions",
-            json={
-                "challenge_id": challenge["challenge_id"],
-                "card_certificate": card.certificate_pem,
-                "pin_result": "ok",
-                "signature": base64.b64encode(signature).decode(),
-            },
-        )
-        assert res.status_code == 201, res.text
-        res = client.post(
-            "/kiosk/v1/certificates",
-            json={"scope": "self"},
-            headers={"X-Kiosk-Session": res.json()["session"]},
-        )
-        assert res.status_code == 201 and res.content.startswith(b"%PDF")
+        _card_to_certificate(client, world.cards["householder"])
     assert [(e.terminal, e.result) for e in world.log(action="kiosk:issue")] == [("kiosk-a", "ok")]
 
 
