@@ -224,3 +224,10 @@ def test_leaving_the_alias_out_leaves_its_history_out():
     assert rules.ALIAS_HISTORY not in doc.items and "中村" not in [
         c.value for p in doc.pages for b in p.blocks for row in b.rows for c in row
     ]
+
+
+def test_the_fee_is_the_kinds_or_the_one_given_and_public_bodies_pay_nothing():
+    two = rules.parse_request(payload(copies=2))
+    assert rules.fee(two) == 600 and rules.fee(two, 200) == 400
+    official = {"type": "official", "name": "小平税務署", "reason": "国税徴収法第146条の2"}
+    assert rules.fee(rules.parse_request(payload(requester=official)), 200) == 0

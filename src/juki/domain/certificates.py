@@ -375,9 +375,10 @@ def _plain(name: str) -> str:
     return re.sub(r"[\s\u3000]", "", name)
 
 
-def fee(req: CertificateRequest) -> int:
-    """手数料: per copy; a public body's request (公用) is free."""
-    return 0 if req.requester.type == "official" else req.kind_info.fee * req.copies
+def fee(req: CertificateRequest, per_copy: int | None = None) -> int:
+    """手数料 of all copies: the kind's fee, or the one given (the city's コンビニ交付 fee); 公用 is free."""
+    each = req.kind_info.fee if per_copy is None else per_copy
+    return 0 if req.requester.type == "official" else each * req.copies
 
 
 def visible_history(entries: Sequence[HistoryEntry]) -> list[HistoryEntry]:

@@ -192,12 +192,17 @@ def _subject(uow: UnitOfWork, req: CertificateRequest, record: ResidentRecord, c
     )
 
 
-def _settings(uow: UnitOfWork, office: CertificateOffice) -> tuple[int, CertificateSettings]:
+def _versioned_settings(uow: UnitOfWork, office: CertificateOffice) -> tuple[int, CertificateSettings]:
     """The settings in force and their version (0: the defaults, never changed)."""
     row = office.store(uow).settings()
     if row is None:
         return 0, settings_rules.DEFAULT
     return row.version, settings_rules.parse(row.settings)
+
+
+def settings_in(uow: UnitOfWork, office: CertificateOffice) -> CertificateSettings:
+    """The settings in force, within a caller's transaction (issuance; the kiosk's offer names the fee)."""
+    return _versioned_settings(uow, office)[1]
 
 
 def issue(
@@ -231,7 +236,7 @@ def _checked(
     (refusals logged)."""
     authorize(uow_factory, actor, REGISTER_READ, "certificate:issue")
     with uow_factory() as uow:
-        _, settings = _settings(uow, office)
+        settings = settings_in(uow, office)
     req = rules.parse_request(request, settings)
     targets = [*req.addressee_numbers, *([req.household_number] if req.household_number else [])]
     try:
@@ -262,7 +267,7 @@ def _documents(
     """The records (as of this transaction) and one laid-out document per copy, each with its 発行番号, signed as
     the settings say for the kind (j1050), with the terminal's printer (j1040); and the settings used."""
     today = uow.reader.today
-    _, settings = _settings(uow, office)
+    settings = settings_in(uow, office)
     place = settings.kiosk_office if channel == "kiosk" else None
     issuer = office.issuer.signed(settings, req.kind, place)
     rows, requester, whole = _load(uow, req)
@@ -311,7 +316,7 @@ def _issue(
             raise ReferToCounter("文字溢れ・外字のある証明書は窓口で交付します", "overflow")
         digest = hashlib.sha256(rendered.pdf).hexdigest()
         persons = [r.addressee_number for r in records]
-        fee_each = settings.kiosk_fee if channel == "kiosk" else rules.fee(req) // req.copies
+        fee_each = rules.fee(req, settings.kiosk_fee if channel == "kiosk" else None) // req.copies
         items = tuple(rules.printed_items(documents[0].items))
         shown = documents[0].my_number_printed
         for doc in documents:
@@ -530,12 +535,7 @@ def dispose(
 def settings_in_force(uow_factory: UnitOfWorkFactory, office: CertificateOffice) -> CertificateSettings:
     """The settings as the counter's form opens with them (the defaults it ticks); not personal data, not logged."""
     with uow_factory() as uow:
-        return settings_of_uow(uow, office)
-
-
-def settings_of_uow(uow: UnitOfWork, office: CertificateOffice) -> CertificateSettings:
-    """The settings in force, within a caller's transaction (the kiosk's offer names the fee)."""
-    return _settings(uow, office)[1]
+        return settings_in(uow, office)
 
 
 def _may_read_settings(uow_factory: UnitOfWorkFactory, actor: Actor) -> None:
@@ -547,7 +547,7 @@ def _may_read_settings(uow_factory: UnitOfWorkFactory, actor: Actor) -> None:
 def settings_of(uow_factory: UnitOfWorkFactory, actor: Actor, office: CertificateOffice) -> dict[str, Any]:
     _may_read_settings(uow_factory, actor)
     with uow_factory() as uow:
-        version, settings = _settings(uow, office)
+        version, settings = _versioned_settings(uow, office)
         row = office.store(uow).settings()
     return {
         "version": version,
@@ -566,7 +566,7 @@ def change_settings(
     settings = settings_rules.parse(payload.get("settings"))
     reason = free_text(payload, "reason", 500)
     with uow_factory() as uow:
-        current, before = _settings(uow, office)
+        current, before = _versioned_settings(uow, office)
         expected = payload.get("version")
         if expected is not None and expected != current:
             raise Conflict("設定はほかの職員が変更しました。読み直してください", "version")

@@ -366,7 +366,7 @@ def authenticate(
                         "expires_at": expires,
                     }
                 )
-                fee = certificates.settings_of_uow(uow, desk.office).kiosk_fee
+                fee = certificates.settings_in(uow, desk.office).kiosk_fee
                 answer = _session_answer(token, expires, fee, *found)
                 result = "ok"
         uow.log(

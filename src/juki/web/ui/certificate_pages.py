@@ -22,7 +22,6 @@ from __future__ import annotations
 import secrets
 import threading
 import time
-import unicodedata
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -197,9 +196,8 @@ def _persons(values: Mapping[str, Any]) -> list[str]:
 
 
 def _copies(text: str) -> int | str:
-    plain = unicodedata.normalize("NFKC", text).strip()
-    number = whole_number(plain, 3)
-    return number if number is not None else plain
+    number = whole_number(text, 3)  # full-width digits as typed
+    return number if number is not None else text.strip()
 
 
 def request_body(values: Mapping[str, Any]) -> dict[str, Any]:
