@@ -48,3 +48,16 @@ def move_in(persons: list[dict[str, Any]] | None = None, **over: Any) -> dict[st
     }
     body.update(over)
     return body
+
+
+def support_measure(subject: str, subject_kind: str = "person", **over: Any) -> dict[str, Any]:
+    """A 支援措置 as a supervisor sets it (services.protection.set_measure's body): in force from 2025-06-01."""
+    return {
+        "subject_kind": subject_kind,
+        "subject": subject,
+        "reason": "DV等支援措置申出書による",
+        "requester": "本人",
+        "received_on": "2025-06-01",
+        "starts_on": "2025-06-01",
+        **over,
+    }

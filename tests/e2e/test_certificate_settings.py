@@ -153,18 +153,7 @@ def test_an_overflowing_field_goes_on_the_days_overflow_list(client, headers, j)
     assert other_day.json()["lines"] == []
     assert [e.result for e in log_rows(j, "certificate:overflow_list")] == ["ok", "ok", "ok"]
 
-    protection.set_measure(
-        j.uow,
-        SUPER,
-        {
-            "subject_kind": "person",
-            "subject": number,
-            "reason": "DV",
-            "requester": "本人",
-            "received_on": "2025-06-20",
-            "starts_on": "2025-06-20",
-        },
-    )
+    protection.set_measure(j.uow, SUPER, f.support_measure(number))
     hidden = client.get("/api/v1/certificates/overflow-list?date=2025-06-30", headers=headers("clerk"))
     assert hidden.json()["lines"] == []  # a protected person's line is as hidden as the person
 
@@ -205,18 +194,7 @@ def test_the_household_header_and_every_overflowing_row_are_listed_and_hidden_wi
     # the header's address (no one person's), the previous address, and both history rows (each its own text)
     assert items == [("", "住所"), (number, "従前の住所"), (number, "異動履歴"), (number, "異動履歴")]
 
-    protection.set_measure(
-        j.uow,
-        SUPER,
-        {
-            "subject_kind": "person",
-            "subject": number,
-            "reason": "DV",
-            "requester": "本人",
-            "received_on": "2025-06-20",
-            "starts_on": "2025-06-20",
-        },
-    )
+    protection.set_measure(j.uow, SUPER, f.support_measure(number))
     hidden = client.get("/api/v1/certificates/overflow-list?date=2025-06-30", headers=headers("clerk"))
     assert hidden.json()["lines"] == []  # the address too: it is the protected person's
     shown = client.get(

@@ -346,18 +346,7 @@ def test_a_protected_person_is_refused_to_a_third_party_and_issued_to_the_person
     from juki.services import protection
 
     _, numbers, _household = family
-    protection.set_measure(
-        j.uow,
-        SUPER,
-        {
-            "subject_kind": "person",
-            "subject": numbers[1],
-            "reason": "DV",
-            "requester": "本人",
-            "received_on": "2025-06-20",
-            "starts_on": "2025-06-20",
-        },
-    )
+    protection.set_measure(j.uow, SUPER, f.support_measure(numbers[1]))
     third = body(
         numbers=[numbers[1]], requester={"type": "third_party", "name": "甲野", "reason": "訴訟の提起のため"}
     )

@@ -355,19 +355,7 @@ def test_another_kind_of_certificate_is_refused(world):
 
 
 def _protect(world: World, subject: str, subject_kind: str = "person", **over: Any) -> dict[str, Any]:
-    return protection.set_measure(
-        world.j.uow,
-        SUPER,
-        {
-            "subject_kind": subject_kind,
-            "subject": subject,
-            "reason": "DV等支援措置申出書による",
-            "requester": "本人",
-            "received_on": "2025-06-01",
-            "starts_on": "2025-06-01",
-            **over,
-        },
-    )
+    return protection.set_measure(world.j.uow, SUPER, f.support_measure(subject, subject_kind, **over))
 
 
 @pytest.mark.parametrize("scope", ["self", "household"])
