@@ -3,7 +3,8 @@ the supervisors, certificates go only to the person or their household, a tempor
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy import select, update
@@ -313,3 +314,32 @@ def test_an_alert_level_hold_on_views_shows_the_record_and_alerts(client, header
 def test_bad_holds_are_refused(client, headers, j, family, over, field):
     res = _protect(client, headers, family[1][0], **over)
     assert res.status_code == 422 and res.json()["errors"][0]["field"] == field
+
+
+# --- dates mean what they say (j410) ------------------------------------------------------------------------------
+
+
+def test_a_measure_starting_tomorrow_waits_for_its_day(client, headers, j, family):
+    _, people = family
+    made = _protect(client, headers, people[1], starts_on="2025-07-01", received_on="2025-06-28")
+    assert made.status_code == 201, made.text
+    assert made.json()["in_force"] is False
+    assert client.get(f"/api/v1/residents/{people[1]}", headers=headers("clerk")).status_code == 200
+    with replace(j, today=date(2025, 7, 1)).uow() as uow:  # the next day
+        assert protection.in_force_for(uow, [(people[1], family[0])]) == {people[1]}
+
+
+def test_an_end_recorded_for_a_later_day_lifts_the_measure_on_that_day(client, headers, j, family):
+    household, people = family
+    measure = _protect(client, headers, people[1]).json()
+    ended = client.post(
+        f"/api/v1/protection-measures/{measure['measure_id']}/end",
+        json={"end_reason": "not_needed", "ended_on": "2025-07-10"},
+        headers={**headers("supervisor"), **PROTECTION},
+    )
+    assert ended.status_code == 200, ended.text
+    assert ended.json()["state"] == "ended" and ended.json()["in_force"] is True
+    assert client.get(f"/api/v1/residents/{people[1]}", headers=headers("clerk")).status_code == 404
+    for day, hidden in ((date(2025, 7, 9), {people[1]}), (date(2025, 7, 10), set())):
+        with replace(j, today=day).uow() as uow:
+            assert protection.in_force_for(uow, [(people[1], household)]) == hidden, day

@@ -47,12 +47,41 @@ def test_warnings_within_the_last_month_and_after_the_end():
 
 
 def test_the_end_date_does_not_lift_a_measure_but_a_temporary_release_lapses_by_itself():
-    now = datetime(2026, 5, 1, 10, tzinfo=UTC)
-    assert rules.MeasureState("active", None).in_force(now)  # even long after its end date (j410)
-    assert not rules.MeasureState("ended", None).in_force(now)
+    now, today = datetime(2026, 5, 1, 10, tzinfo=UTC), date(2026, 5, 1)
+    # even long after its end date (ends_on, an expiry the record only warns about): j410
+    assert rules.MeasureState("active", None, date(2025, 4, 1)).in_force(now, today)
+    assert not rules.MeasureState("ended", None, date(2025, 4, 1), date(2026, 4, 30)).in_force(now, today)
     released = rules.MeasureState("active", now + timedelta(minutes=30))
-    assert not released.in_force(now)
-    assert released.in_force(now + timedelta(minutes=30))
+    assert not released.in_force(now, today)
+    assert released.in_force(now + timedelta(minutes=30), today)
+
+
+@pytest.mark.parametrize(
+    ("starts_on", "today", "in_force"),
+    [
+        (date(2026, 5, 2), date(2026, 5, 1), False),  # a future start waits
+        (date(2026, 5, 1), date(2026, 5, 1), True),  # from its first day
+        (date(2026, 4, 30), date(2026, 5, 1), True),
+    ],
+)
+def test_a_measure_is_in_force_from_its_start_day(starts_on, today, in_force):
+    now = datetime(2026, 5, 1, 10, tzinfo=UTC)
+    assert rules.MeasureState("active", None, starts_on).in_force(now, today) is in_force
+
+
+@pytest.mark.parametrize(
+    ("ended_on", "today", "in_force"),
+    [
+        (date(2026, 5, 10), date(2026, 5, 1), True),  # an end recorded for a later day: in force until then
+        (date(2026, 5, 10), date(2026, 5, 9), True),
+        (date(2026, 5, 10), date(2026, 5, 10), False),  # the end takes effect on its day
+        (date(2026, 5, 1), date(2026, 5, 1), False),  # ended today: lifted at once
+        (date(2026, 4, 1), date(2026, 5, 1), False),
+    ],
+)
+def test_an_end_takes_effect_on_the_day_it_names(ended_on, today, in_force):
+    now = datetime(2026, 5, 1, 10, tzinfo=UTC)
+    assert rules.MeasureState("ended", None, date(2026, 1, 1), ended_on).in_force(now, today) is in_force
 
 
 def test_subject_kinds_and_end_reasons_are_closed_lists():

@@ -72,14 +72,14 @@ class SqlControlsStore:
         if done.rowcount != 1:
             raise Conflict("この支援措置は他の職員が変更しました", "measure_id")
 
-    def active_measures_for(self, persons: Iterable[str], households: Iterable[str]) -> list[Any]:
-        """Active measures naming any of these persons or households (in force or temporarily released)."""
+    def measures_naming(self, persons: Iterable[str], households: Iterable[str]) -> list[Any]:
+        """Every measure naming any of these persons or households, ended ones too: whether one is in force on a
+        day (its start, an end recorded for a later day) is the domain's question (`MeasureState`)."""
         c = t.protection_measures.c
         persons, households = list(persons), list(households)
         if not persons and not households:
             return []
         q = select(t.protection_measures).where(
-            c.state == "active",
             or_(
                 and_(c.subject_kind == "person", c.subject.in_(persons or [""])),
                 and_(c.subject_kind == "household", c.subject.in_(households or [""])),

@@ -3,6 +3,8 @@
 - A measure runs one year: a start of R2.4.1 gives an end of R3.3.31 (editable).
 - It can be extended from one month before its end; the new period is one year from the day after the old end.
 - Reaching the end date does **not** lift it (j410): it stays in force, with a warning, until someone ends it.
+- Dates mean what they say: a measure starting tomorrow is not in force today, and an end recorded with a
+  future date (`ended_on`) lifts it on that day, not before.
 - A temporary release (一時解除) returns by itself at `released_until`; it is never passed on to other systems.
 """
 
@@ -104,11 +106,18 @@ def check_end_reason(reason: str) -> str:
 
 @dataclass(frozen=True)
 class MeasureState:
-    state: str  # active / ended
+    state: str  # active / ended (an ended measure carries the day its end takes effect)
     released_until: datetime | None
+    starts_on: date | None = None
+    ended_on: date | None = None
 
-    def in_force(self, now: datetime) -> bool:
-        """In force unless ended or temporarily released right now (a release lapses by itself)."""
-        if self.state != "active":
+    def in_force(self, now: datetime, today: date) -> bool:
+        """In force from its start day until the day its end takes effect, unless temporarily released right now
+        (a release lapses by itself). The expiry date (`ends_on`) plays no part: it lifts nothing (j410)."""
+        if self.starts_on is not None and today < self.starts_on:
+            return False  # a future start waits
+        if self.ended_on is not None and self.ended_on <= today:
+            return False
+        if self.state != "active" and self.ended_on is None:
             return False
         return self.released_until is None or self.released_until <= now

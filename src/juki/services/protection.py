@@ -33,7 +33,13 @@ from juki.services.unit_of_work import UnitOfWork, UnitOfWorkFactory
 MAX_RELEASE_MINUTES = 8 * 60  # a release longer than a working day is not "temporary"
 
 
-def view(row: Any, today: Any) -> dict[str, Any]:
+def _state(row: Any, for_other_systems: bool = False) -> rules.MeasureState:
+    """A measure's dates and state; `for_other_systems`: a temporary release does not count (j410)."""
+    released = None if for_other_systems or row.released_until is None else utc(row.released_until)
+    return rules.MeasureState(row.state, released, row.starts_on, row.ended_on)
+
+
+def view(row: Any, today: Any, now: Any) -> dict[str, Any]:
     return {
         "measure_id": row.measure_id,
         "kind": row.kind,
@@ -53,6 +59,7 @@ def view(row: Any, today: Any) -> dict[str, Any]:
         "released_until": row.released_until.isoformat() if row.released_until else None,
         "version": row.version,
         "warning": rules.period_warning(today, row.ends_on) if row.state == "active" else None,
+        "in_force": _state(row).in_force(now, today),  # today, for ordinary work (a release counts)
     }
 
 
@@ -90,7 +97,7 @@ def set_measure(uow_factory: UnitOfWorkFactory, actor: Actor, payload: Mapping[s
         measure_id = uow.controls.add_measure({**values, "created_at": uow.now})
         uow.log(actor, LogEntry("protection:set", _targets(uow, kind, subject), detail=measure_id))
         uow.commit()
-        return view(uow.controls.measure(measure_id), uow.reader.today)
+        return view(uow.controls.measure(measure_id), uow.reader.today, uow.now)
 
 
 def _targets(uow: UnitOfWork, kind: str, subject: str) -> list[str]:
@@ -118,7 +125,7 @@ def _change(
         uow.controls.change_measure(measure_id, row.version, values)
         uow.log(actor, LogEntry(action, _targets(uow, row.subject_kind, row.subject), detail=measure_id))
         uow.commit()
-        return view(uow.controls.measure(measure_id), uow.reader.today)
+        return view(uow.controls.measure(measure_id), uow.reader.today, uow.now)
 
 
 def extend(uow_factory: UnitOfWorkFactory, actor: Actor, measure_id: str) -> dict[str, Any]:
@@ -176,7 +183,7 @@ def list_measures(uow_factory: UnitOfWorkFactory, actor: Actor, state: str | Non
         rows = uow.controls.measures(state)
         uow.log(actor, LogEntry("protection:list", [r.subject for r in rows], detail=f"state={state}"))
         uow.commit()
-        return {"measures": [view(r, uow.reader.today) for r in rows]}
+        return {"measures": [view(r, uow.reader.today, uow.now) for r in rows]}
 
 
 def get_measure(uow_factory: UnitOfWorkFactory, actor: Actor, measure_id: str) -> dict[str, Any]:
@@ -187,7 +194,7 @@ def get_measure(uow_factory: UnitOfWorkFactory, actor: Actor, measure_id: str) -
             raise NotFound("該当する支援措置がありません", "measure_id")
         uow.log(actor, LogEntry("protection:view", _targets(uow, row.subject_kind, row.subject)))
         uow.commit()
-        return view(row, uow.reader.today)
+        return view(row, uow.reader.today, uow.now)
 
 
 # --- what the register's reads and the certificate issuance ask ----------------------------------------------
@@ -203,11 +210,10 @@ def measures_holding(
     """The measures in force that hold `operation` for any of these (addressee, household) pairs, each with the
     persons it covers. `for_other_systems`: a temporary release does not count (it is never passed on, j410)."""
     found = []
-    for m in uow.controls.active_measures_for({p for p, _ in pairs}, {h for _, h in pairs}):
+    for m in uow.controls.measures_naming({p for p, _ in pairs}, {h for _, h in pairs}):
         if operation not in m.operations or (level is not None and m.level != level):
             continue
-        released = None if for_other_systems or m.released_until is None else utc(m.released_until)
-        if not rules.MeasureState(m.state, released).in_force(uow.now):
+        if not _state(m, for_other_systems).in_force(uow.now, uow.reader.today):
             continue
         own = 0 if m.subject_kind == "person" else 1  # addressee and household numbers may coincide
         found.append((m, {pair[0] for pair in pairs if pair[own] == m.subject}))
