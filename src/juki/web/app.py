@@ -5,7 +5,8 @@ from __future__ import annotations
 import logging
 
 from fastapi import FastAPI
-from fastapi.responses import RedirectResponse
+from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
+from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
 from juki.bootstrap import Juki
@@ -44,7 +45,7 @@ def create_app(j: Juki) -> FastAPI:
         title="juki 住民基本台帳システム",
         version="1.0",
         openapi_url="/openapi.json",
-        docs_url="/docs",
+        docs_url=None,  # served below from this server's own copies (static/vendor), not from a CDN
         redoc_url=None,
     )
     app.state.juki = j
@@ -65,8 +66,46 @@ def create_app(j: Juki) -> FastAPI:
         # The clerk UI (issue 4): its sign-in page, or the search page for a clerk already signed in.
         return RedirectResponse("/ui/login", status_code=303)
 
+    _install_docs(app)
+
     @app.get("/healthz", tags=["ops"])
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
     return app
+
+
+VENDOR = "/static/vendor"
+
+
+def _install_docs(app: FastAPI) -> None:
+    """The API's reference pages, /docs (Swagger UI) and /redoc (ReDoc), with every file they load served from
+    this server: a city's network need not reach the internet, and the policy allows nothing else."""
+    title = f"{app.title} — API"
+    swagger = get_swagger_ui_html(
+        openapi_url=str(app.openapi_url),
+        title=title,
+        swagger_js_url=f"{VENDOR}/swagger-ui-bundle.js",
+        swagger_css_url=f"{VENDOR}/swagger-ui.css",
+        swagger_favicon_url="/static/favicon.svg",
+        oauth2_redirect_url=None,
+        swagger_ui_parameters={"validatorUrl": None},  # its default badge asks validator.swagger.io
+    )
+    redoc = get_redoc_html(
+        openapi_url=str(app.openapi_url),
+        title=title,
+        redoc_js_url=f"{VENDOR}/redoc.standalone.js",
+        redoc_favicon_url="/static/favicon.svg",
+        with_google_fonts=False,
+    )
+    pages = {
+        "/docs": (swagger.body, hardening.docs_policy(bytes(swagger.body))),
+        "/redoc": (redoc.body, hardening.REDOC_CSP),
+    }
+
+    def page(path: str) -> HTMLResponse:
+        body, policy = pages[path]
+        return HTMLResponse(body, headers={"Content-Security-Policy": policy})
+
+    app.get("/docs", include_in_schema=False)(lambda: page("/docs"))
+    app.get("/redoc", include_in_schema=False)(lambda: page("/redoc"))

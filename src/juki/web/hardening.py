@@ -3,6 +3,9 @@ content security policy for our own pages, HSTS when served over TLS."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import re
 from collections.abc import Awaitable, Callable
 
 from fastapi import FastAPI, Request, Response
@@ -12,12 +15,16 @@ STRICT_CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "font-src 'self'; connect-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
 )
-# FastAPI's /docs page loads Swagger UI from its CDN and starts it with an inline script.
-DOCS_CSP = (
-    "default-src 'self'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
-    "style-src 'self' https://cdn.jsdelivr.net; img-src 'self' data: https://fastapi.tiangolo.com; "
-    "frame-ancestors 'none'"
+# The API reference pages load their vendored files from this server too (web/app.py). Swagger UI (/docs) is
+# started by one inline script, allowed by its hash alone (docs_policy). ReDoc (/redoc) writes its styles into
+# <style> elements as it renders (styled-components), which no hash can name: inline styles are allowed there,
+# and only there; its search index runs in a worker it makes from a blob.
+REDOC_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+    "font-src 'self'; connect-src 'self'; worker-src 'self' blob:; frame-ancestors 'none'; "
+    "form-action 'self'; base-uri 'none'"
 )
+_INLINE_SCRIPT = re.compile(rb"<script>(.*?)</script>", re.DOTALL)
 HSTS = "max-age=31536000; includeSubDomains"
 
 
@@ -32,7 +39,7 @@ def install(app: FastAPI) -> None:
 def apply(request: Request, response: Response) -> Response:
     """Add the headers (also called by the 500 handler, which Starlette runs outside every middleware)."""
     h = response.headers
-    h.setdefault("Content-Security-Policy", DOCS_CSP if request.url.path == "/docs" else STRICT_CSP)
+    h.setdefault("Content-Security-Policy", STRICT_CSP)  # a page with its own policy (/docs, /redoc) keeps it
     h["X-Frame-Options"] = "DENY"
     h["X-Content-Type-Options"] = "nosniff"
     h["Referrer-Policy"] = "no-referrer"
@@ -43,3 +50,12 @@ def apply(request: Request, response: Response) -> Response:
     if request.url.scheme == "https" or request.headers.get("x-forwarded-proto") == "https":
         h["Strict-Transport-Security"] = HSTS
     return response
+
+
+def docs_policy(page: bytes) -> str:
+    """STRICT_CSP, with the page's own inline scripts allowed by their SHA-256 (CSP level 2 hash sources)."""
+    hashes = " ".join(
+        f"'sha256-{base64.b64encode(hashlib.sha256(script).digest()).decode()}'"
+        for script in _INLINE_SCRIPT.findall(page)
+    )
+    return STRICT_CSP.replace("script-src 'self'", f"script-src 'self' {hashes}".rstrip(), 1)
