@@ -231,7 +231,8 @@ def test_move_out_removes_the_record_and_keeps_the_move_out_certificate_data(cli
     assert cert["move_out"]["planned_on"] == "2025-06-25"
 
 
-def test_householder_leaving_two_members_needs_a_new_householder(client, headers):
+def test_householder_leaving_two_members_warns_and_leaves_the_household_without_one(client, headers):
+    """標準仕様書 j100/j490, API.md: accepted with the warning `householder_required`; no 世帯主 until a 世帯主変更."""
     hh, numbers = family(client, headers)
     body = {
         "filed_on": "2025-06-20",
@@ -239,11 +240,34 @@ def test_householder_leaving_two_members_needs_a_new_householder(client, headers
         "addressee_numbers": [numbers[0]],
         "destination": f.OTHER,
     }
-    res = client.post("/api/v1/filings/move-out", json=body, headers=headers("clerk"))
-    assert res.status_code == 409 and error_code(res) == "householder_required"
-    body["new_householder"] = numbers[1]
+    done = file(client, headers, "move-out", body)
+    assert done["changes"] == [{"addressee_number": numbers[0], "change_reason": "転出", "version": 2}]
+    assert [w["code"] for w in done["warnings"]] == ["householder_required"]
+    assert members(client, headers, hh) == [(numbers[1], "妻"), (numbers[2], "子"), (numbers[3], "子")]
+    assert client.get(f"/api/v1/households/{hh}", headers=headers("clerk")).json()["householder"] is None
+    change = {
+        "filed_on": "2025-06-28",
+        "changed_on": "2025-06-28",
+        "type": "householder_change",
+        "household_number": hh,
+        "new_householder": numbers[1],
+    }
+    assert file(client, headers, "household-change", change)["warnings"] == []
+    assert members(client, headers, hh)[0] == (numbers[1], "世帯主")
+
+
+def test_householder_leaving_two_members_hands_over_to_the_one_named(client, headers):
+    hh, numbers = family(client, headers)
+    body = {
+        "filed_on": "2025-06-20",
+        "planned_on": "2025-06-25",
+        "addressee_numbers": [numbers[0]],
+        "destination": f.OTHER,
+        "new_householder": numbers[1],
+    }
     done = file(client, headers, "move-out", body)
     assert done["changes"][0] == {"addressee_number": numbers[0], "change_reason": "転出", "version": 2}
+    assert done["warnings"] == []
     assert members(client, headers, hh) == [(numbers[1], "世帯主"), (numbers[2], "子"), (numbers[3], "子")]
 
 
@@ -263,6 +287,7 @@ def test_death_of_the_householder_with_one_survivor_makes_the_survivor_household
     ]
     assert members(client, headers, hh) == [(wife, "世帯主")]
     assert resident(client, headers, husband)["removal"] == {"reason": "死亡", "removed_on": "2025-06-18"}
+    assert [w["code"] for w in done["warnings"]] == ["householder_change_notice"]  # 世帯主変更通知書 (j490)
 
 
 def test_death_before_birth_is_an_invalid_date(client, headers):
@@ -539,12 +564,16 @@ def test_the_householder_moving_away_within_the_city_hands_over_the_household(cl
         "new_household": True,
         "householder": numbers[0],
     }
-    res = client.post("/api/v1/filings/move-within", json=body, headers=headers("clerk"))
-    assert res.status_code == 409 and error_code(res) == "householder_required"
-    body["new_householder"] = numbers[1]
-    moved = file(client, headers, "move-within", body)
+    moved = file(client, headers, "move-within", dict(body, new_householder=numbers[1]))
     assert members(client, headers, moved["household_number"]) == [(numbers[0], "世帯主")]
     assert members(client, headers, hh)[0] == (numbers[1], "世帯主")
+    hh2, numbers2 = family(client, headers)  # without a successor named: warned, and no 世帯主 is left
+    body.update(household_number=hh2, addressee_numbers=[numbers2[0]], householder=numbers2[0])
+    alone = file(
+        client, headers, "move-within", dict(body, address={"address": "東京都小平市天神町一丁目1番1号"})
+    )
+    assert [w["code"] for w in alone["warnings"]] == ["householder_required"]
+    assert "世帯主" not in dict(members(client, headers, hh2)).values()
 
 
 def test_a_foreign_resident_with_an_unknown_birth_day_keeps_the_text_and_the_internal_date(client, headers):
@@ -575,3 +604,159 @@ def test_a_foreign_resident_with_an_unknown_birth_day_keeps_the_text_and_the_int
     assert rec["birth_date_unknown"] == "1990年月日不詳" and rec["birth_date"] == "1990-01-01"
     assert rec["foreign"]["residence_card_number"] == "AB12345678CD"
     assert body["changes"][0]["change_reason"] == "国外転入"
+
+
+# --- identifiers name one person for life (標準仕様書 j600) --------------------------------------------------------
+
+
+def counts(j) -> dict[str, int]:
+    from sqlalchemy import func, select
+
+    from juki.adapters import tables as t
+
+    with j.engine.connect() as conn:
+        return {
+            name: conn.execute(select(func.count()).select_from(t.metadata.tables[name])).scalar_one()
+            for name in ("residents", "resident_versions", "filings", "outbox")
+        }
+
+
+def dead(client, headers) -> tuple[dict[str, Any], str]:
+    """A person who moved in and died: their filing body and 宛名番号."""
+    p = f.person()
+    first = file(client, headers, "move-in", f.move_in([p], filed_on="2025-01-10", changed_on="2025-01-10"))
+    number = first["changes"][0]["addressee_number"]
+    file(
+        client,
+        headers,
+        "death",
+        {"filed_on": "2025-02-01", "died_on": "2025-01-31", "addressee_number": number},
+    )
+    return p, number
+
+
+def test_a_dead_persons_my_number_cannot_be_taken_over_and_the_removed_record_stays(client, headers, j):
+    p, number = dead(client, headers)
+    before = counts(j)
+    stranger = f.person(
+        family_name="佐藤", family_name_kana="サトウ", birth_date="1991-02-03", my_number=p["my_number"]
+    )
+    res = client.post("/api/v1/filings/move-in", json=f.move_in([stranger]), headers=headers("clerk"))
+    assert res.status_code == 409 and error_code(res) == "duplicate_my_number", res.text
+    assert res.json()["errors"][0]["field"] == "persons.0.my_number" and "死亡" in res.json()["detail"]
+    assert counts(j) == before
+    rec = resident(client, headers, number)
+    assert rec["status"] == "removed" and rec["family_name"] == "山田" and rec["version"] == 2
+    found = client.get(
+        "/api/v1/residents?name=山田 太郎&birth_date=1980-04-01", headers=headers("clerk")
+    ).json()["results"]
+    assert number in [r["addressee_number"] for r in found]
+    same = client.post("/api/v1/filings/move-in", json=f.move_in([p]), headers=headers("clerk"))
+    assert same.status_code == 409 and error_code(same) == "duplicate_my_number"  # the dead never return
+
+
+def test_a_birth_with_a_dead_persons_numbers_is_refused(client, headers, j):
+    p, _ = dead(client, headers)
+    hh, _ = family(client, headers)
+    before = counts(j)
+    for key, code in (("resident_code", "duplicate_resident_code"), ("my_number", "duplicate_my_number")):
+        child = {
+            k: v
+            for k, v in f.person("子", given_name="蓮", given_name_kana="レン").items()
+            if k != "birth_date"
+        }
+        child.pop("my_number")
+        child.pop("resident_code")
+        child[key] = p[key]
+        birth = {
+            "filed_on": "2025-06-12",
+            "birth_date": "2025-06-10",
+            "household_number": hh,
+            "person": child,
+        }
+        res = client.post("/api/v1/filings/birth", json=birth, headers=headers("clerk"))
+        assert res.status_code == 409 and error_code(res) == code, res.text
+    assert counts(j) == before
+
+
+def test_a_returning_resident_needs_the_same_birth_date_and_may_have_a_new_name(client, headers):
+    p = f.person()
+    first = file(client, headers, "move-in", f.move_in([p], filed_on="2025-01-10", changed_on="2025-01-10"))
+    number = first["changes"][0]["addressee_number"]
+    out = {"filed_on": "2025-02-01", "planned_on": "2025-02-10", "addressee_numbers": [number]}
+    file(client, headers, "move-out", dict(out, destination=f.OTHER))
+    other = dict(p, birth_date="1981-04-01")
+    res = client.post("/api/v1/filings/move-in", json=f.move_in([other]), headers=headers("clerk"))
+    assert res.status_code == 409 and error_code(res) == "duplicate_my_number"
+    assert "生年月日" in res.json()["detail"]
+    married = dict(p, family_name="佐藤", family_name_kana="サトウ")
+    again = file(client, headers, "move-in", f.move_in([married]))
+    assert again["changes"][0]["addressee_number"] == number
+    assert [w["code"] for w in again["warnings"]] == ["returning_resident_differs"]
+
+
+def test_ex_officio_entry_with_a_dead_persons_number_is_refused_at_entry(client, headers, j):
+    p, _ = dead(client, headers)
+    before = counts(j)
+    body = {
+        "filed_on": "2025-06-20",
+        "changed_on": "2025-06-20",
+        "reason": "実態調査により居住を確認",
+        "address": {"address": f.ADDRESS},
+        "persons": [dict(p, given_name="次郎", given_name_kana="ジロウ")],
+    }
+    res = client.post("/api/v1/filings/ex-officio-entry", json=body, headers=headers("clerk"))
+    assert res.status_code == 409 and error_code(res) == "duplicate_my_number"
+    assert counts(j) == before
+
+
+# --- a late 転出 is recorded by 職権 (標準仕様書 j640) ----------------------------------------------------------------
+
+
+def test_a_move_out_filed_more_than_fourteen_days_late_is_recorded_ex_officio(client, headers):
+    _hh, numbers = family(client, headers)
+    body = {
+        "filed_on": "2025-06-30",
+        "planned_on": "2025-06-15",
+        "addressee_numbers": [numbers[3]],
+        "destination": f.OTHER,
+    }
+    done = file(client, headers, "move-out", body)
+    assert done["late"] is True
+    assert done["changes"][0]["change_reason"] == "職権消除"
+    assert "late_move_out_recorded_ex_officio" in [w["code"] for w in done["warnings"]]
+    rec = resident(client, headers, numbers[3])
+    assert rec["removal"] == {"reason": "転出", "removed_on": "2025-06-15"}
+    history = client.get(f"/api/v1/residents/{numbers[3]}/history", headers=headers("clerk")).json()
+    assert [v["change_reason"] for v in history["versions"]] == ["転入", "職権消除"]
+
+
+# --- refusals are logged ----------------------------------------------------------------------------------------
+
+
+def test_a_refused_filing_leaves_an_operation_log_entry_with_its_code_only(client, headers, j):
+    from sqlalchemy import select
+
+    from juki.adapters import tables as t
+
+    first = f.person()
+    file(client, headers, "move-in", f.move_in([first]))
+    other = f.person(family_name="佐藤", family_name_kana="サトウ", my_number=first["my_number"])
+    res = client.post("/api/v1/filings/move-in", json=f.move_in([other]), headers=headers("clerk"))
+    assert res.status_code == 409
+    bad_date = client.post(
+        "/api/v1/filings/move-in", json=f.move_in(changed_on="2025-06-05"), headers=headers("clerk")
+    )
+    assert bad_date.status_code == 422
+    log = t.operation_log.c
+    with j.engine.connect() as conn:
+        rows = conn.execute(
+            select(log.action, log.result, log.detail, log.targets)
+            .where(log.result == "refused")
+            .order_by(log.seq)
+        ).all()
+    assert [(r.action, r.result, r.detail) for r in rows] == [
+        ("filing:move-in", "refused", "duplicate_my_number persons.0.my_number"),
+        ("filing:move-in", "refused", "invalid_date changed_on"),
+    ]
+    assert all(list(r.targets) == [] for r in rows)

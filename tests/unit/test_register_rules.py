@@ -11,14 +11,16 @@ from juki.domain import commands as c
 from juki.domain import register
 from juki.domain.errors import (
     AlreadyResident,
-    HouseholderRequired,
+    DuplicateMyNumber,
+    DuplicateResidenceCardNumber,
+    DuplicateResidentCode,
     InvalidDate,
     InvalidField,
     MultipleHouseholders,
     NotResident,
 )
 from juki.domain.identifiers import make_addressee_number, make_household_number
-from juki.domain.model import Address, HouseholdState, ResidentRecord
+from juki.domain.model import Address, ForeignResidentItems, HouseholdState, Removal, ResidentRecord
 from juki.domain.register import ResidentState
 from juki.domain.relationship import inverse, normalize_relationship, rebase
 
@@ -51,36 +53,15 @@ class FakeRegister:
         )
         return HouseholdState(household_number, members[0].address if members else HOME, members)
 
-    def active_by_resident_code(self, code: str) -> ResidentRecord | None:
-        return next(
-            (
-                s.record
-                for s in self.residents.values()
-                if s.record.resident_code == code and s.record.is_active
-            ),
-            None,
-        )
-
-    def active_by_my_number(self, my_number: str) -> ResidentRecord | None:
-        return next(
-            (
-                s.record
-                for s in self.residents.values()
-                if s.record.my_number == my_number and s.record.is_active
-            ),
-            None,
-        )
-
-    def returning(self, my_number, resident_code, card):  # type: ignore[no-untyped-def]
-        return [
-            s
-            for s in self.residents.values()
-            if not s.record.is_active
-            and (
-                (my_number and s.record.my_number == my_number)
-                or (resident_code and s.record.resident_code == resident_code)
+    def holders(self, my_number, resident_code, card):  # type: ignore[no-untyped-def]
+        def holds(r: ResidentRecord) -> bool:
+            return bool(
+                (my_number and r.my_number == my_number)
+                or (resident_code and r.resident_code == resident_code)
+                or (card and r.foreign and r.foreign.residence_card_number == card)
             )
-        ]
+
+        return [s for s in self.residents.values() if holds(s.record)]
 
     def same_three_info(self, family_name, given_name, sex, birth_date):  # type: ignore[no-untyped-def]
         return [
@@ -93,7 +74,10 @@ class FakeRegister:
     def filing_versions(self, filing_id: str):  # type: ignore[no-untyped-def]
         return None
 
-    def version_record(self, addressee_number: str, version: int):  # type: ignore[no-untyped-def]
+    def later_change(self, filing_id, addressee_numbers, household_numbers, others_than):  # type: ignore[no-untyped-def]
+        return None
+
+    def version_state(self, addressee_number: str, version: int):  # type: ignore[no-untyped-def]
         return None
 
     def next_addressee_number(self) -> str:
@@ -109,7 +93,7 @@ class FakeRegister:
             self.households[hh.household_number] = hh.household_number
         for ch in outcome.changes:
             self.residents[ch.record.addressee_number] = ResidentState(
-                ch.record, ch.previous_version + 1, ch.changed_on
+                ch.record, ch.previous_version + 1, ch.last_changed_on or ch.changed_on
             )
         return outcome
 
@@ -147,7 +131,8 @@ def relationships(reg: FakeRegister, hh: str) -> list[str]:
     return [m.relationship for m in found.members]
 
 
-def test_household_with_members_but_no_householder_breaks_the_invariant():
+def test_a_household_may_have_no_householder_but_never_two():
+    """標準仕様書 j100: a household without a 世帯主 is allowed; two are not."""
     member = ResidentRecord(
         "0000000019",
         "0000000019",
@@ -164,8 +149,7 @@ def test_household_with_members_but_no_householder_breaks_the_invariant():
         date(2020, 1, 1),
         date(2020, 1, 1),
     )
-    with pytest.raises(HouseholderRequired):
-        register.check_household(HouseholdState("0000000019", HOME, [member]))
+    register.check_household(HouseholdState("0000000019", HOME, [member]))
     head = dataclasses.replace(member, addressee_number="0000000027", relationship="世帯主")
     other_head = dataclasses.replace(member, relationship="世帯主")
     with pytest.raises(MultipleHouseholders):
@@ -266,3 +250,156 @@ def test_a_same_name_sex_and_birth_date_is_only_a_warning():
     second = move_in(reg, person())  # no numbers given: the clerk decides whether it is the same person
     assert second.warnings and second.warnings[0]["code"] == "possible_same_person"
     assert first.changes[0].record.addressee_number in second.warnings[0]["message"]
+
+
+# --- identifiers name one person for life (標準仕様書 j600) -------------------------------------------------------
+
+MY_NUMBER = "123456789018"
+CODE = "12345678901"
+OTHER = dict(family_name="佐藤", given_name="次郎", birth_date=date(1990, 1, 1))
+
+
+def removed(reg: FakeRegister, how: str, **numbers: object) -> str:
+    """One person moved in with `numbers`, then removed by 死亡, 転出 or 職権消除; their 宛名番号."""
+    number = move_in(reg, person(**numbers)).changes[0].record.addressee_number
+    on, filed = date(2025, 6, 10), date(2025, 6, 11)
+    if how == "death":
+        reg.apply(register.register_death(reg, c.RegisterDeath(filed, on, number)))
+    elif how == "move_out":
+        reg.apply(register.move_out(reg, c.MoveOut(filed, on, (number,), ELSEWHERE)))
+    else:
+        reg.apply(register.ex_officio_removal(reg, c.ExOfficioRemoval(filed, on, "居住実態なし", (number,))))
+    return number
+
+
+def move_in_later(reg: FakeRegister, *persons: c.PersonInput) -> register.Outcome:
+    cmd = c.MoveIn(date(2025, 6, 25), date(2025, 6, 20), ELSEWHERE, HOME, persons)
+    return register.move_in(reg, cmd)
+
+
+@pytest.mark.parametrize("same_person", [False, True])
+def test_a_dead_persons_my_number_never_moves_in_again(same_person):
+    reg = FakeRegister()
+    dead = removed(reg, "death", my_number=MY_NUMBER)
+    newcomer = person(my_number=MY_NUMBER) if same_person else person(my_number=MY_NUMBER, **OTHER)
+    with pytest.raises(DuplicateMyNumber) as err:
+        move_in_later(reg, newcomer)
+    assert err.value.field == "persons.0.my_number" and "死亡" in err.value.message
+    assert MY_NUMBER not in err.value.message
+    assert reg.residents[dead].record.removal.reason == "死亡"  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("how", ["move_out", "ex_officio_removal"])
+def test_a_returning_resident_is_the_one_with_the_same_number_and_birth_date(how):
+    reg = FakeRegister()
+    old = removed(reg, how, my_number=MY_NUMBER, resident_code=CODE)
+    with pytest.raises(DuplicateMyNumber) as err:
+        move_in_later(reg, person(my_number=MY_NUMBER, **OTHER))
+    assert "生年月日" in err.value.message
+    with pytest.raises(DuplicateResidentCode):
+        move_in_later(reg, person(resident_code=CODE, **OTHER))
+    married = person(
+        my_number=MY_NUMBER, family_name="佐藤", sex="female"
+    )  # same birth date, new name and sex
+    back = reg.apply(move_in_later(reg, married))
+    assert back.changes[0].record.addressee_number == old and back.changes[0].previous_version == 2
+    assert [w["code"] for w in back.warnings] == ["returning_resident_differs"]
+    assert "氏名・性別" in back.warnings[0]["message"]
+
+
+def test_a_birth_never_takes_a_removed_persons_number():
+    reg = FakeRegister()
+    for how, code in (("death", CODE), ("move_out", "98765432107")):
+        removed(reg, how, resident_code=code)
+        hh = move_in(reg, person(given="一", born=date(1970, 1, 1))).household_number
+        child = person("子", "蓮", date(2025, 6, 20), resident_code=code)
+        with pytest.raises(DuplicateResidentCode):
+            register.register_birth(reg, c.RegisterBirth(date(2025, 6, 21), date(2025, 6, 20), hh, child))
+
+
+def test_ex_officio_entry_and_correction_never_take_a_dead_persons_number():
+    reg = FakeRegister()
+    removed(reg, "death", my_number=MY_NUMBER)
+    entry = c.ExOfficioEntry(
+        date(2025, 6, 25), date(2025, 6, 20), "調査", HOME, (person(my_number=MY_NUMBER),)
+    )
+    with pytest.raises(DuplicateMyNumber):
+        register.ex_officio_entry(reg, entry)
+    living = move_in(reg, person(**OTHER)).changes[0].record.addressee_number
+    fix = c.ExOfficioCorrection(
+        date(2025, 6, 25), date(2025, 6, 25), "誤記", living, {"my_number": MY_NUMBER}
+    )
+    with pytest.raises(DuplicateMyNumber) as err:
+        register.ex_officio_correction(reg, fix)
+    assert err.value.field == "corrections.my_number"
+
+
+def test_a_residence_card_number_names_one_person_too():
+    reg = FakeRegister()
+    card = ForeignResidentItems("ベトナム", "中長期在留者", residence_card_number="AB12345678CD")
+    removed(reg, "death", foreign=card)
+    with pytest.raises(DuplicateResidenceCardNumber) as err:
+        move_in_later(reg, person(foreign=card, **OTHER))
+    assert err.value.field == "persons.0.foreign.residence_card_number"
+
+
+# --- the householder leaves (標準仕様書 j100, j490) ----------------------------------------------------------------
+
+
+def test_householder_dying_with_two_or_more_left_warns_and_leaves_the_household_without_one():
+    reg = FakeRegister()
+    hh, (head, *_others) = family(reg)
+    out = reg.apply(register.register_death(reg, c.RegisterDeath(date(2025, 6, 20), date(2025, 6, 19), head)))
+    assert [ch.record.addressee_number for ch in out.changes] == [head]
+    assert [w["code"] for w in out.warnings] == ["householder_required"]
+    assert relationships(reg, hh) == ["妻", "子", "子の妻"]
+    # j100: someone may join it as its 世帯主
+    joined = reg.apply(move_in(reg, person(given="次郎", born=date(1985, 1, 1)), household=hh))
+    assert joined.warnings == [] and relationships(reg, hh)[-1] == "世帯主"
+
+
+def test_householder_leaving_one_member_makes_them_householder_by_a_change_of_its_own():
+    reg = FakeRegister()
+    out = move_in(reg, person(), person("妻", "花子", date(1982, 7, 7), "female"))
+    head, wife = (ch.record.addressee_number for ch in out.changes)
+    cmd = c.MoveOut(date(2025, 6, 20), date(2025, 6, 25), (head,), ELSEWHERE)
+    done = reg.apply(register.move_out(reg, cmd))
+    assert [(ch.record.addressee_number, ch.change_reason) for ch in done.changes] == [
+        (head, "転出"),
+        (wife, "世帯主変更"),
+    ]
+    assert [w["code"] for w in done.warnings] == ["householder_change_notice"]
+    assert relationships(reg, out.household_number) == ["世帯主"]
+
+
+# --- a late 転出 is recorded by 職権 (標準仕様書 j640) -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("filed", "reason", "warned"), [(15, "転出", False), (16, "職権消除", True)])
+def test_a_move_out_filed_more_than_fourteen_days_after_the_move_is_recorded_ex_officio(
+    filed, reason, warned
+):
+    reg = FakeRegister()
+    _hh, numbers = family(reg)
+    moved = date(2025, 6, 5)
+    cmd = c.MoveOut(date(2025, 6, filed) + (moved - date(2025, 6, 1)), moved, (numbers[3],), ELSEWHERE)
+    out = reg.apply(register.move_out(reg, cmd))
+    assert out.changes[0].change_reason == reason
+    assert out.changes[0].record.removal == Removal("転出", moved)  # 消除事由: the 転出, for j600 and j660
+    assert out.changes[0].record.move_out is not None
+    assert ("late_move_out_recorded_ex_officio" in [w["code"] for w in out.warnings]) is warned
+
+
+# --- change reasons that certificates hide (標準仕様書 j40) ----------------------------------------------------------
+
+
+def test_a_gender_change_is_its_own_change_reason_and_must_change_the_sex():
+    reg = FakeRegister()
+    _hh, numbers = family(reg)
+    same = c.ExOfficioCorrection(
+        date(2025, 6, 20), date(2025, 6, 20), "審判", numbers[2], {"sex": "male"}, change_reason="性別変更"
+    )
+    with pytest.raises(InvalidField):
+        register.ex_officio_correction(reg, same)
+    changed = dataclasses.replace(same, corrections={"sex": "female", "given_name": "一美"})
+    assert register.ex_officio_correction(reg, changed).changes[0].change_reason == "性別変更"

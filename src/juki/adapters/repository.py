@@ -69,24 +69,10 @@ class SqlRegisterReader:
         address = members[0].address if members else Address(hh.address)
         return HouseholdState(household_number, address, members, version=hh.version)
 
-    def _one_active(self, column: Any, value: str) -> ResidentRecord | None:
-        row = self.conn.execute(
-            select(t.residents.c.record, t.residents.c.my_number_ciphertext).where(
-                column == value, t.residents.c.status == ACTIVE
-            )
-        ).first()
-        return self._record(row) if row else None
-
-    def active_by_resident_code(self, resident_code: str) -> ResidentRecord | None:
-        return self._one_active(t.residents.c.resident_code, resident_code)
-
-    def active_by_my_number(self, my_number: str) -> ResidentRecord | None:
-        return self._one_active(t.residents.c.my_number_index, self.vault.index(my_number))
-
-    def returning(
+    def holders(
         self, my_number: str | None, resident_code: str | None, card: str | None
     ) -> list[ResidentState]:
-        """標準仕様書 j600: a returning resident is matched by 個人番号, 住民票コード or 在留カード番号."""
+        """標準仕様書 j600: a 個人番号, 住民票コード or 在留カード番号 names one person, active or removed."""
         keys = [
             (t.residents.c.my_number_index, self.vault.index(my_number) if my_number else None),
             (t.residents.c.resident_code, resident_code),
@@ -96,7 +82,7 @@ class SqlRegisterReader:
         if not conditions:
             return []
         rows = self.conn.execute(
-            select(t.residents).where(t.residents.c.status == REMOVED, or_(*conditions)).limit(3)
+            select(t.residents).where(or_(*conditions)).order_by(t.residents.c.addressee_number).limit(3)
         ).all()
         return [self._state(row) for row in rows]
 
@@ -108,6 +94,22 @@ class SqlRegisterReader:
         ).all()
         return [(r.addressee_number, r.version) for r in rows] or None
 
+    def later_change(
+        self, filing_id: str, addressee_numbers: list[str], household_numbers: list[str], others_than: list[str]
+    ) -> str | None:
+        """In commit order (the outbox's sequence): the first change after the filing's own that concerns one of
+        the persons, or someone else in one of the households."""
+        o = t.outbox.c
+        last = select(func.max(o.seq)).where(o.filing_id == filing_id).scalar_subquery()
+        concerns = or_(
+            o.addressee_number.in_(addressee_numbers),
+            and_(o.household_number.in_(household_numbers), o.addressee_number.not_in(others_than)),
+        )
+        found = self.conn.execute(
+            select(o.filing_id).where(o.seq > last, concerns).order_by(o.seq).limit(1)
+        ).scalar()
+        return str(found) if found is not None else None
+
     def same_three_info(self, family_name: str, given_name: str, sex: str, birth_date: date) -> list[str]:
         r = t.residents.c
         q = select(r.addressee_number).where(
@@ -115,14 +117,19 @@ class SqlRegisterReader:
         )
         return list(self.conn.execute(q.limit(10)).scalars())
 
-    def version_record(self, addressee_number: str, version: int) -> ResidentRecord | None:
+    def version_state(self, addressee_number: str, version: int) -> ResidentState | None:
         v = t.resident_versions.c
         row = self.conn.execute(
             select(v.record, v.my_number_ciphertext).where(
                 v.addressee_number == addressee_number, v.version == version
             )
         ).first()
-        return self._record(row) if row else None
+        if row is None:
+            return None
+        last = self.conn.execute(
+            select(func.max(v.changed_on)).where(v.addressee_number == addressee_number, v.version <= version)
+        ).scalar_one()
+        return ResidentState(self._record(row), version, last)
 
     def next_addressee_number(self) -> str:
         return make_addressee_number(next_counter(self.conn, "addressee"))
@@ -228,7 +235,7 @@ def _write_change(
         resident_code=r.resident_code,
         **sealed,
         residence_card_number=r.foreign.residence_card_number if r.foreign else None,
-        last_changed_on=ch.changed_on,
+        last_changed_on=ch.last_changed_on or ch.changed_on,
         record=snapshot,
         **cols,
     )

@@ -26,6 +26,12 @@ EX_OFFICIO_ENTRY = "職権記載"
 EX_OFFICIO_CORRECTION = "職権修正"
 EX_OFFICIO_REMOVAL = "職権消除"
 EX_OFFICIO_RESTORATION = "職権回復"
+# 標準仕様書 j40: entries of these 職権修正 are kept on the page but not printed on certificates by default
+# (domain/certificates.HIDDEN_HISTORY), so they carry their own 異動事由.
+SPECIAL_ADOPTION = "特別養子縁組"
+SPECIAL_ADOPTION_DISSOLVED = "特別養子縁組解消"
+GENDER_CHANGE = "性別変更"
+CORRECTION_REASONS = (EX_OFFICIO_CORRECTION, SPECIAL_ADOPTION, SPECIAL_ADOPTION_DISSOLVED, GENDER_CHANGE)
 CANCELLATION_ADD = "取消（増）"
 CANCELLATION_REMOVE = "取消（減）"
 CANCELLATION_AMEND = "取消（修正）"
@@ -134,6 +140,7 @@ class ExOfficioCorrection(Command):
     addressee_number: str
     corrections: dict[str, object]
 
+    change_reason: str = EX_OFFICIO_CORRECTION  # one of CORRECTION_REASONS
 
 @dataclass(frozen=True)
 class ExOfficioRemoval(Command):
@@ -153,11 +160,13 @@ class ExOfficioRestoration(Command):
 
 @dataclass(frozen=True)
 class CancelFiling(Command):
-    """取消し (標準仕様書 4.6): restore each person the filing changed to their state before it."""
+    """取消し (標準仕様書 4.6, j980): restore each person the filing changed to their state before it — all of them,
+    or only `addressee_numbers` (part of the household)."""
 
     filing_id: str
     reason: str
 
+    addressee_numbers: tuple[str, ...] = ()
 
 @dataclass(frozen=True)
 class ReorderMembers(Command):

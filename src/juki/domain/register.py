@@ -2,7 +2,7 @@
 
 Every handler here is pure: it reads through `RegisterReader`, checks the logic rules (the seed's 論理チェック
 and 標準仕様書 j1440's errors), and returns an `Outcome`. `check_household` runs on every household a command
-touches, so no path can leave a household with no or two householders.
+touches, so no path can leave a household with two householders; one left with none (j100) is warned about.
 """
 
 from __future__ import annotations
@@ -16,10 +16,14 @@ from juki.domain import commands as c
 from juki.domain.errors import (
     AlreadyResident,
     Conflict,
+    DomainError,
     DuplicateMyNumber,
+    DuplicateResidenceCardNumber,
+    DuplicateResidentCode,
     HouseholderRequired,
     InvalidDate,
     InvalidField,
+    LaterChangeExists,
     MultipleHouseholders,
     NotFound,
     NotResident,
@@ -29,6 +33,7 @@ from juki.domain.model import (
     ACTIVE,
     REMOVED,
     Address,
+    ForeignResidentItems,
     HouseholdState,
     MoveOutData,
     Removal,
@@ -53,14 +58,25 @@ class RegisterReader(Protocol):
 
     def resident(self, addressee_number: str) -> ResidentState | None: ...
     def household(self, household_number: str) -> HouseholdState | None: ...
-    def active_by_resident_code(self, resident_code: str) -> ResidentRecord | None: ...
-    def active_by_my_number(self, my_number: str) -> ResidentRecord | None: ...
-    def returning(
+    def holders(
         self, my_number: str | None, resident_code: str | None, card: str | None
-    ) -> list[ResidentState]: ...
+    ) -> list[ResidentState]:
+        """Every record, active or removed, holding any of the identifiers given (a few at most)."""
+        ...
+
     def filing_versions(self, filing_id: str) -> list[tuple[str, int]] | None: ...
+    def later_change(
+        self, filing_id: str, addressee_numbers: list[str], household_numbers: list[str], others_than: list[str]
+    ) -> str | None:
+        """The first filing after `filing_id` that changed one of `addressee_numbers`, or changed a member of one
+        of `household_numbers` who is not in `others_than`; None if there is none."""
+        ...
+
     def same_three_info(self, family_name: str, given_name: str, sex: str, birth_date: date) -> list[str]: ...
-    def version_record(self, addressee_number: str, version: int) -> ResidentRecord | None: ...
+    def version_state(self, addressee_number: str, version: int) -> ResidentState | None:
+        """The record as it was at `version`, with the latest 異動日 up to it."""
+        ...
+
     def next_addressee_number(self) -> str: ...
     def next_household_number(self) -> str: ...
 
@@ -72,6 +88,8 @@ class Change:
     changed_on: date
     filed_on: date
     previous_version: int  # 0 for a new person
+    # The latest 異動日 the person has after this change, when not `changed_on`: a 取消し restores the one before.
+    last_changed_on: date | None = None
 
 
 @dataclass
@@ -120,7 +138,9 @@ class _Work:
         self.households[hh.household_number] = hh
         return hh
 
-    def record(self, new: ResidentRecord, reason: str, changed_on: date) -> None:
+    def record(
+        self, new: ResidentRecord, reason: str, changed_on: date, last_changed_on: date | None = None
+    ) -> None:
         """Write a new version of a person and keep the household lists in step."""
         state = self.states.get(new.addressee_number) or self.reader.resident(new.addressee_number)
         previous = state.version if state else 0
@@ -129,9 +149,9 @@ class _Work:
         if new.is_active:
             self.household_of(new.household_number).members.append(new)
         self.changes.append(
-            Change(new, reason, changed_on, self.cmd.filed_on, previous)
+            Change(new, reason, changed_on, self.cmd.filed_on, previous, last_changed_on)
         )  # merged in outcome()
-        last = max(changed_on, state.last_changed_on) if state else changed_on
+        last = last_changed_on or (max(changed_on, state.last_changed_on) if state else changed_on)
         # The state keeps the version as read, not +1: every change of this command builds on that version.
         self.states[new.addressee_number] = ResidentState(new, previous, last)
 
@@ -141,6 +161,10 @@ class _Work:
     def current(self, addressee_number: str) -> ResidentRecord:
         return self.states[addressee_number].record
 
+    def warn(self, code: str, field_name: str, message: str) -> None:
+        if not any(w["code"] == code and w["field"] == field_name for w in self.warnings):
+            self.warnings.append({"code": code, "field": field_name, "message": message})
+
     def outcome(
         self, household_number: str, late_from: date | None = None, primary: tuple[str, ...] = ()
     ) -> Outcome:
@@ -148,6 +172,12 @@ class _Work:
         for hh in self.households.values():
             hh.members.sort(key=lambda m: m.position)
             check_household(hh)
+            if hh.members and hh.householder is None:  # j100: allowed, and sent on so; j490: worth a word
+                self.warn(
+                    "householder_required",
+                    "new_householder",
+                    f"世帯主のいない世帯です（世帯番号 {hh.household_number}）。世帯主変更の届出を案内してください",
+                )
         late = late_from is not None and (self.cmd.filed_on - late_from).days > LATE_FILING_DAYS
         order = {n: i for i, n in enumerate(primary)}
         changes = sorted(
@@ -173,10 +203,8 @@ def _merge_changes(changes: list[Change]) -> list[Change]:
 
 
 def check_household(hh: HouseholdState) -> None:
-    """The household invariants: exactly one 世帯主 while anyone lives in it, all at one address."""
+    """The household invariants: at most one 世帯主 (標準仕様書 j100 allows none), each member once."""
     heads = [m for m in hh.members if m.relationship == HOUSEHOLDER]
-    if hh.members and not heads:
-        raise HouseholderRequired("世帯主のいない世帯になります", "new_householder")
     if len(heads) > 1:
         raise MultipleHouseholders("世帯主が二人になります", "relationship")
     if len({m.addressee_number for m in hh.members}) != len(hh.members):
@@ -196,27 +224,84 @@ def _check_change_date(work: _Work, state: ResidentState, changed_on: date, fiel
 # --- persons arriving: move-in, ex officio entry, birth -----------------------------------------------------
 
 
-def _check_identity(reader: RegisterReader, p: c.PersonInput, i: int) -> ResidentState | None:
-    """already_resident first, then duplicate numbers; returns the removed record of a returning resident (j600)."""
-    if p.resident_code and reader.active_by_resident_code(p.resident_code):
-        raise AlreadyResident("すでに住民として記録されています", f"persons.{i}.resident_code")
-    holder = reader.active_by_my_number(p.my_number) if p.my_number else None
-    if holder is not None:
-        same = (holder.family_name, holder.given_name, holder.birth_date) == (
-            p.family_name,
-            p.given_name,
-            p.birth_date,
+# 標準仕様書 j600: a 除票 of these reasons belongs to someone who may come back and take their 宛名番号 again. A
+# 取消（減） undid an entry made in error, so the same person may arrive properly later. A dead person never returns.
+RETURNABLE = (c.MOVE_OUT, c.MOVE_OUT_ABROAD, c.EX_OFFICIO_REMOVAL, c.CANCELLATION_REMOVE)
+_IDENTIFIERS: tuple[tuple[str, type[DomainError], str], ...] = (
+    ("my_number", DuplicateMyNumber, "個人番号"),
+    ("resident_code", DuplicateResidentCode, "住民票コード"),
+    ("foreign.residence_card_number", DuplicateResidenceCardNumber, "在留カード番号"),
+)
+
+
+def _card(foreign: ForeignResidentItems | None) -> str | None:
+    return foreign.residence_card_number if foreign else None
+
+
+def _shared(record: ResidentRecord, my_number: str | None, code: str | None, card: str | None) -> list[int]:
+    """Which of the identifiers (indexes into _IDENTIFIERS) `record` holds too."""
+    given = (my_number, code, card)
+    held = (record.my_number, record.resident_code, _card(record.foreign))
+    return [k for k in range(3) if given[k] and given[k] == held[k]]
+
+
+def _refuse(shared: list[int], prefix: str, rule: str) -> DomainError:
+    """A collision: the code names the first identifier shared, the message the rule (never the number)."""
+    key, error, label = _IDENTIFIERS[shared[0]]
+    return error(f"この{label}は別の住民の記録にあります（{rule}）", prefix + key)
+
+
+def _check_identity(work: _Work, p: c.PersonInput, i: int, may_return: bool) -> ResidentState | None:
+    """A My Number, a 住民票コード and a 在留カード番号 name one person for life (j600). already_resident first
+    (API.md), then any other holder, active or removed, refuses the person — except the one 除票 of a returning
+    resident, which is returned so the person gets their 宛名番号 back."""
+    prefix = f"persons.{i}."
+    card = _card(p.foreign)
+    found = work.reader.holders(p.my_number, p.resident_code, card)
+    active = [s.record for s in found if s.record.is_active]
+    for r in active:
+        shared = _shared(r, p.my_number, p.resident_code, card)
+        same = (r.family_name, r.given_name, r.birth_date) == (p.family_name, p.given_name, p.birth_date)
+        if 1 in shared or same:
+            key = _IDENTIFIERS[1 if 1 in shared else shared[0]][0]
+            raise AlreadyResident("すでに住民として記録されています", prefix + key)
+    if active:
+        raise _refuse(_shared(active[0], p.my_number, p.resident_code, card), prefix, "現存の住民")
+    if not found:
+        return None
+    back = found[0]
+    shared = _shared(back.record, p.my_number, p.resident_code, card)
+    removal = back.record.removal
+    if len({s.record.addressee_number for s in found}) > 1:
+        raise _refuse(shared, prefix, "番号が別々の除票の住民を指しています")
+    if not may_return:
+        raise _refuse(shared, prefix, "出生した子に既存の住民の番号は記載できません")
+    if removal is None or removal.reason == c.DEATH:
+        raise _refuse(shared, prefix, "死亡により消除された住民は再転入できません")
+    if removal.reason not in RETURNABLE:
+        raise _refuse(shared, prefix, f"{removal.reason}の除票は再転入として回復できません")
+    if back.record.birth_date != p.birth_date:
+        raise _refuse(shared, prefix, "除票の住民と生年月日が異なります")
+    _warn_returning_differs(work, back.record, p, i)
+    return back
+
+
+def _warn_returning_differs(work: _Work, old: ResidentRecord, p: c.PersonInput, i: int) -> None:
+    """j600: a returning resident's name or sex may have changed since (婚姻, 性別変更): the clerk should look."""
+    items = [
+        label
+        for label, before, now in (
+            ("氏名", (old.family_name, old.given_name), (p.family_name, p.given_name)),
+            ("性別", old.sex, p.sex),
         )
-        if same:
-            raise AlreadyResident("すでに住民として記録されています", f"persons.{i}.my_number")
-        raise DuplicateMyNumber("この個人番号は別の住民に記録されています", f"persons.{i}.my_number")
-    card = p.foreign.residence_card_number if p.foreign else None
-    found = reader.returning(p.my_number, p.resident_code, card)
-    if len(found) > 1:  # the numbers given belong to two different removed residents
-        raise InvalidField(
-            "個人番号・住民票コード・在留カード番号が別々の除票の住民を指しています", f"persons.{i}"
+        if before != now
+    ]
+    if items:
+        work.warn(
+            "returning_resident_differs",
+            f"persons.{i}",
+            f"再転入の住民（宛名番号 {old.addressee_number}）の除票と{'・'.join(items)}が異なります",
         )
-    return found[0] if found else None
 
 
 def _warn_same_three_info(work: _Work, p: c.PersonInput, i: int) -> None:
@@ -235,12 +320,12 @@ def _warn_same_three_info(work: _Work, p: c.PersonInput, i: int) -> None:
 
 
 def _check_batch_unique(persons: tuple[c.PersonInput, ...]) -> None:
-    for attr, error in (("my_number", DuplicateMyNumber), ("resident_code", InvalidField)):
+    for k, (key, error, label) in enumerate(_IDENTIFIERS):
         seen: set[str] = set()
         for i, p in enumerate(persons):
-            value = getattr(p, attr)
+            value = (p.my_number, p.resident_code, _card(p.foreign))[k]
             if value and value in seen:
-                raise error("同じ番号が二人に記載されています", f"persons.{i}.{attr}")
+                raise error(f"同じ{label}が二人に記載されています", f"persons.{i}.{key}")
             if value:
                 seen.add(value)
 
@@ -299,9 +384,13 @@ def _arrive(
     if not persons:
         raise InvalidField("住民を一人以上記載してください", "persons")
     _check_batch_unique(persons)
-    returning = [_check_identity(work.reader, p, i) for i, p in enumerate(persons)]
-    for i, (p, back) in enumerate(zip(persons, returning, strict=True)):
-        if back is None:
+    may_return = reason != c.BIRTH  # a newborn has no 除票 to come back to
+    returning = [_check_identity(work, p, i, may_return) for i, p in enumerate(persons)]
+    back = [r.record.addressee_number for r in returning if r is not None]
+    if len(set(back)) != len(back):
+        raise InvalidField("二人の番号が同じ除票の住民を指しています", "persons")
+    for i, (p, old) in enumerate(zip(persons, returning, strict=True)):
+        if old is None:
             _warn_same_three_info(work, p, i)
     heads = [i for i, p in enumerate(persons) if p.relationship == HOUSEHOLDER]
     if household_number is None:
@@ -312,8 +401,8 @@ def _arrive(
         hh = work.new_household(address)
     else:
         hh = work.household(household_number, "household.household_number")
-        if heads:
-            raise MultipleHouseholders("この世帯にはすでに世帯主がいます", f"persons.{heads[0]}.relationship")
+        if len(heads) > 1 or (heads and hh.householder is not None):
+            raise MultipleHouseholders("この世帯にはすでに世帯主がいます", f"persons.{heads[-1]}.relationship")
         if hh.address.address != address.address:
             raise InvalidField("世帯の住所と異なる住所です", "address")
         address = dataclasses.replace(address, katagaki=address.katagaki or hh.address.katagaki)
@@ -365,7 +454,9 @@ def _succeed(
     new_relationships: dict[str, str],
     changed_on: date,
 ) -> None:
-    """When the 世帯主 leaves: one survivor takes over by itself; two or more need `new_householder` (API.md)."""
+    """When the 世帯主 leaves (標準仕様書 j490): the one member who remains becomes 世帯主 by 職権; of two or more,
+    the one named in `new_householder` does, else the household goes on without one (j100) and the clerk is
+    warned (`outcome`)."""
     head = hh.householder
     remaining = [m for m in hh.members if m.addressee_number not in leaving]
     if head is None or head.addressee_number not in leaving or not remaining:
@@ -373,7 +464,12 @@ def _succeed(
     if len(remaining) == 1:
         new_householder = remaining[0].addressee_number
     if new_householder is None:
-        raise HouseholderRequired("残る世帯員から新しい世帯主を指定してください", "new_householder")
+        work.warn(
+            "householder_change_notice",
+            "new_householder",
+            f"残る世帯員（宛名番号 {new_householder}）を職権で世帯主としました。世帯主変更通知書を交付してください",
+        )
+        return
     _install_head(work, remaining, new_householder, new_relationships, changed_on, c.HOUSEHOLDER_CHANGE, head)
 
 
@@ -421,7 +517,9 @@ def _remove(
     new_relationships: dict[str, str],
     move_out: MoveOutData | None = None,
 ) -> HouseholdState:
+    change_reason: str | None = None,
     if not numbers:
+    """消除 of `numbers`, recorded as `change_reason` (default: the removal's reason)."""
         raise InvalidField("住民を一人以上指定してください", "addressee_numbers")
     states = [work.active(n, f"addressee_numbers.{i}") for i, n in enumerate(numbers)]
     for state in states:
@@ -439,15 +537,25 @@ def _remove(
             move_out=move_out,
             filed_on=work.cmd.filed_on,
         )
-        work.record(record, removal.reason, removal.removed_on)
+        work.record(record, change_reason or removal.reason, removal.removed_on)
     return hh
 
 
 def move_out(reader: RegisterReader, cmd: c.MoveOut) -> Outcome:
     work = _Work(reader, cmd)
+    """転出. Filed more than 14 days after the 異動日 it is no 届出 any more (標準仕様書 j640): the counter still
+    takes it, but the register records a 職権消除 whose reason (消除事由) is the 転出, destination kept for the
+    certificate that stands in for the 転出証明書 (j660)."""
     reason = c.MOVE_OUT_ABROAD if cmd.destination.country else c.MOVE_OUT
     data = MoveOutData(cmd.destination, cmd.planned_on, cmd.filed_on)
     hh = _remove(
+    ex_officio = (cmd.filed_on - cmd.planned_on).days > LATE_FILING_DAYS
+    if ex_officio:
+        work.warn(
+            "late_move_out_recorded_ex_officio",
+            "planned_on",
+            "異動日から14日を過ぎた転出届のため、職権消除（消除事由 転出）として記録します",
+        )
         work,
         cmd.addressee_numbers,
         Removal(reason, cmd.planned_on),
@@ -455,6 +563,7 @@ def move_out(reader: RegisterReader, cmd: c.MoveOut) -> Outcome:
         cmd.new_relationships,
         data,
     )
+        c.EX_OFFICIO_REMOVAL if ex_officio else None,
     return work.outcome(hh.household_number, late_from=cmd.planned_on, primary=cmd.addressee_numbers)
 
 
@@ -665,7 +774,8 @@ def _manual_order(current: list[ResidentRecord], order: tuple[str, ...]) -> list
         raise InvalidField(
             "世帯員全員の順を指定してください（不足: " + "、".join(missing) + "）", "addressee_numbers"
         )
-    if by_number[order[0]].relationship != HOUSEHOLDER:
+    has_head = any(m.relationship == HOUSEHOLDER for m in current)
+    if has_head and by_number[order[0]].relationship != HOUSEHOLDER:
         raise InvalidField("世帯主を先頭にしてください", "addressee_numbers.0")
     return [by_number[n] for n in order]
 
@@ -733,30 +843,40 @@ def ex_officio_correction(reader: RegisterReader, cmd: c.ExOfficioCorrection) ->
     unknown = set(cmd.corrections) - CORRECTABLE
     if unknown or not cmd.corrections:
         raise InvalidField("修正できない項目です: " + ", ".join(sorted(unknown)), "corrections")
-    mn = cmd.corrections.get("my_number")
-    if isinstance(mn, str):
-        holder = reader.active_by_my_number(mn)
-        if holder and holder.addressee_number != cmd.addressee_number:
-            raise DuplicateMyNumber("この個人番号は別の住民に記録されています", "corrections.my_number")
-    rc = cmd.corrections.get("resident_code")
-    if isinstance(rc, str):
-        holder = reader.active_by_resident_code(rc)
-        if holder and holder.addressee_number != cmd.addressee_number:
-            raise InvalidField("この住民票コードは別の住民に記録されています", "corrections.resident_code")
+    if cmd.change_reason not in c.CORRECTION_REASONS:
+        raise InvalidField("職権修正の異動事由が正しくありません", "change_reason")
     corrected = dataclasses.replace(state.record, **cmd.corrections)  # type: ignore[arg-type]
     _not_after(
         corrected.birth_date,
+    if cmd.change_reason == c.GENDER_CHANGE and corrected.sex == state.record.sex:
+        raise InvalidField("性別変更には新しい性別を指定してください", "corrections.sex")
+    _check_unclaimed(reader, state.record, corrected)
         corrected.resident_since,
         "corrections.birth_date",
         "住民となった日より後の生年月日です",
     )
     work.household(state.record.household_number)
-    work.record(corrected, c.EX_OFFICIO_CORRECTION, cmd.changed_on)
+    work.record(corrected, cmd.change_reason, cmd.changed_on)
     return work.outcome(state.record.household_number)
 
 
 def ex_officio_restoration(reader: RegisterReader, cmd: c.ExOfficioRestoration) -> Outcome:
-    """職権回復: a wrongly removed record returns, as it was before the removal, to its household."""
+    """職権回復: a wrongly removed record returns, as it was before the removal (its 届出日 too), to its household."""
+def _check_unclaimed(reader: RegisterReader, old: ResidentRecord, new: ResidentRecord) -> None:
+    """An identifier a correction gives the person must be no one else's, active or removed (j600)."""
+    given = [
+        value if value != before else None
+        for value, before in (
+            (new.my_number, old.my_number),
+            (new.resident_code, old.resident_code),
+            (_card(new.foreign), _card(old.foreign)),
+        )
+    ]
+    for other in reader.holders(*given):
+        if other.record.addressee_number != old.addressee_number:
+            raise _refuse(_shared(other.record, *given), "corrections.", "修正で別の住民の番号は記載できません")
+
+
     work = _Work(reader, cmd)
     state = reader.resident(cmd.addressee_number)
     if state is None:
@@ -778,7 +898,9 @@ def ex_officio_restoration(reader: RegisterReader, cmd: c.ExOfficioRestoration) 
     else:
         work.households[found.household_number] = found
         record = state.record
-    restored = dataclasses.replace(record, status=ACTIVE, removal=None, move_out=None, filed_on=cmd.filed_on)
+    prior = reader.version_state(cmd.addressee_number, state.version - 1) if state.version > 1 else None
+    filed_on = prior.record.filed_on if prior else record.filed_on
+    restored = dataclasses.replace(record, status=ACTIVE, removal=None, move_out=None, filed_on=filed_on)
     work.record(restored, c.EX_OFFICIO_RESTORATION, cmd.changed_on)
     return work.outcome(restored.household_number)
 
@@ -795,28 +917,68 @@ def _cancellation_reason(cancelled: ResidentRecord, restored: ResidentRecord) ->
     return c.CANCELLATION_AMEND
 
 
-def cancel_filing(reader: RegisterReader, cmd: c.CancelFiling) -> Outcome:
-    """取消し appends: each person gets a new version equal to their record before the filing."""
-    work = _Work(reader, cmd)
+def _cancelled_persons(reader: RegisterReader, cmd: c.CancelFiling) -> list[tuple[str, int]]:
     touched = reader.filing_versions(cmd.filing_id)
     if not touched:
         raise NotFound("該当する届出が見つかりません", "filing_id")
-    primary = ""
-    for addressee_number, version in touched:
+    if not cmd.addressee_numbers:
+        return touched
+    versions = dict(touched)
+    for i, n in enumerate(cmd.addressee_numbers):
+        if n not in versions:
+            raise InvalidField("この届出で異動した住民ではありません", f"addressee_numbers.{i}")
+    return [(n, versions[n]) for n in dict.fromkeys(cmd.addressee_numbers)]
+
+
+def _check_nothing_later(
+    reader: RegisterReader, cmd: c.CancelFiling, chosen: list[tuple[str, ResidentState, ResidentState | None]]
+) -> None:
+    """j980: any change may be cancelled unless a later one builds on it — a later version of a person it changed,
+    or a later change to a household it touched by someone it did not change. That one is named."""
+    everyone = [n for n, _ in reader.filing_versions(cmd.filing_id) or []]
+    households = {s.record.household_number for _, s, _ in chosen} | {
+        b.record.household_number for _, _, b in chosen if b is not None
+    }
+    later = reader.later_change(cmd.filing_id, [n for n, _, _ in chosen], sorted(households), everyone)
+    if later is not None:
+        raise LaterChangeExists(
+            f"この異動の後の異動（届出番号 {later}）があるため取り消せません。後の異動から取り消してください",
+            "filing_id",
+        )
+
+
+def cancel_filing(reader: RegisterReader, cmd: c.CancelFiling) -> Outcome:
+    """取消し appends (j980): each person gets a new version equal to their record before the filing — its 届出日
+    and 異動日 too. The cancellation's own date is the history entry's `filed_on`; the entry's `changed_on` is
+    the 異動日 of the change it cancels."""
+    work = _Work(reader, cmd)
+    chosen = []
+    stale = False
+    for addressee_number, version in _cancelled_persons(reader, cmd):
         state = reader.resident(addressee_number)
-        if state is None or state.version != version:
-            raise InvalidField("この届出の後に異動があるため取り消せません", "filing_id")
+        if state is None:
+            raise NotFound("該当する住民が見つかりません", "filing_id")
+        before = reader.version_state(addressee_number, version - 1) if version > 1 else None
+        chosen.append((addressee_number, state, before))
+        stale = stale or state.version != version
+    _check_nothing_later(reader, cmd, chosen)
+    if stale:  # later_change found none, yet a version is not the filing's: refuse all the same
+        raise LaterChangeExists("この異動の後の異動があるため取り消せません", "filing_id")
+    primary = ""
+    for addressee_number, state, before in chosen:
         work.states[addressee_number] = state
         if state.record.is_active:
             work.household_of(state.record.household_number)
-        before = reader.version_record(addressee_number, version - 1) if version > 1 else None
         if before is None:  # the filing created this person: the cancellation removes the entry again
-            before = dataclasses.replace(
+            restored = dataclasses.replace(
                 state.record, status=REMOVED, removal=Removal(c.CANCELLATION_REMOVE, state.last_changed_on)
             )
-        if before.is_active:
-            work.household_of(before.household_number)
-        reason = _cancellation_reason(state.record, before)
-        work.record(dataclasses.replace(before, filed_on=cmd.filed_on), reason, state.last_changed_on)
-        primary = primary or before.household_number
-    return work.outcome(primary)
+            last = state.last_changed_on
+        else:
+            restored, last = before.record, before.last_changed_on
+        if restored.is_active:
+            work.household_of(restored.household_number)
+        reason = _cancellation_reason(state.record, restored)
+        work.record(restored, reason, state.last_changed_on, last)
+        primary = primary or restored.household_number
+    return work.outcome(primary, primary=tuple(n for n, _, _ in chosen))

@@ -15,7 +15,7 @@ from typing import Any
 from juki.domain import commands as c
 from juki.domain import register
 from juki.domain.dates import parse_iso_date
-from juki.domain.errors import Forbidden, InvalidField, NotFound
+from juki.domain.errors import DomainError, Forbidden, InvalidField, NotFound
 from juki.domain.identifiers import validate_addressee_number, validate_household_number
 from juki.domain.intake import PARSERS
 from juki.domain.register import Outcome
@@ -124,7 +124,8 @@ def _apply(
         }
         for ch in outcome.changes
     ]
-    return FilingResult(filing_id, outcome.household_number, changes, outcome.late, warnings=outcome.warnings)
+    warnings = protection.screen_warnings(uow, actor, outcome.warnings, f"filing:{kind}")  # j440
+    return FilingResult(filing_id, outcome.household_number, changes, outcome.late, warnings=warnings)
 
 
 def checked_outcome(uow: UnitOfWork, command: c.Command, actor: Actor, action: str) -> Outcome:
@@ -136,16 +137,31 @@ def checked_outcome(uow: UnitOfWork, command: c.Command, actor: Actor, action: s
     return outcome
 
 
+# A refusal by the register's rules (a 409 or 422 of the domain) is logged as `refused`; a 404 or 403 is not one.
+REFUSED_STATUSES = (409, 422)
+
+
 @contextmanager
 def _held_refusals_logged(uow_factory: UnitOfWorkFactory, actor: Actor, action: str) -> Iterator[None]:
-    """A filing refused by a hold leaves an operation-log entry (its own transaction: the filing's rolled back)."""
+    """A filing refused by a hold, or by a rule of the register, leaves an operation-log entry in its own
+    transaction (the filing's is rolled back). The entry names the error's code and field, never its message or
+    any value entered: the message may quote what the clerk typed."""
     try:
         yield
     except protection.HeldRecord as exc:
-        with uow_factory() as uow:
-            uow.log(actor, LogEntry(action, exc.persons, result="held"))
-            uow.commit()
+        _log_refusal(uow_factory, actor, LogEntry(action, exc.persons, result="held"))
         raise
+    except DomainError as exc:
+        if exc.status in REFUSED_STATUSES:
+            detail = f"{exc.code} {exc.field}" if exc.field else exc.code
+            _log_refusal(uow_factory, actor, LogEntry(action, result="refused", detail=detail[:200]))
+        raise
+
+
+def _log_refusal(uow_factory: UnitOfWorkFactory, actor: Actor, entry: LogEntry) -> None:
+    with uow_factory() as uow:
+        uow.log(actor, entry)
+        uow.commit()
 
 
 def file(uow_factory: UnitOfWorkFactory, actor: Actor, kind: str, payload: Mapping[str, Any]) -> FilingResult:
@@ -154,15 +170,15 @@ def file(uow_factory: UnitOfWorkFactory, actor: Actor, kind: str, payload: Mappi
     parser = PARSERS.get(kind)
     if parser is None:
         raise NotFound("該当する届出の種類がありません", "kind")
-    command = parser(payload)
     with _held_refusals_logged(uow_factory, actor, f"filing:{kind}"), uow_factory() as uow:
+        command = parser(payload)
         if kind in EX_OFFICIO_REASONS:
             checked_outcome(uow, command, actor, f"filing:{kind}")  # the logic checks and holds at entry too
             public, secrets = _split_secrets(payload)
             filing_id = uow.add_filing(
                 dict(
                     kind=kind,
-                    change_reason=EX_OFFICIO_REASONS[kind],
+                    change_reason=getattr(command, "change_reason", EX_OFFICIO_REASONS[kind]),
                     changed_on=getattr(command, "changed_on", None),
                     filed_on=command.filed_on,
                     late=False,
@@ -237,21 +253,28 @@ def cancel(
 ) -> FilingResult:
     """取消し (標準仕様書 4.6): appends versions that restore what the filing changed; deletes nothing."""
     authorize(uow_factory, actor, REGISTER_APPROVE, "filing:cancel")
+    with _held_refusals_logged(uow_factory, actor, "filing:cancel"), uow_factory() as uow:
+        command = _cancel_command(filing_id, payload)
+        stored: dict[str, Any] = {"filing_id": filing_id, "reason": command.reason, "filed_on": command.filed_on.isoformat()}
+        if command.addressee_numbers:
+            stored["addressee_numbers"] = list(command.addressee_numbers)
+        result = _apply(uow, command, "cancel", stored, actor)
+        uow.commit()
+        return result
+
+
+def _cancel_command(filing_id: str, payload: Mapping[str, Any]) -> c.CancelFiling:
     filed_on = parse_iso_date(str(payload.get("filed_on") or ""), "filed_on")
     reason = str(payload.get("reason") or "").strip()
     if not reason:
         raise InvalidField("取消しの理由を入力してください", "reason")
-    command = c.CancelFiling(filed_on=filed_on, filing_id=filing_id, reason=reason)
-    with _held_refusals_logged(uow_factory, actor, "filing:cancel"), uow_factory() as uow:
-        result = _apply(
-            uow,
-            command,
-            "cancel",
-            {"filing_id": filing_id, "reason": reason, "filed_on": filed_on.isoformat()},
-            actor,
-        )
-        uow.commit()
-        return result
+    numbers = payload.get("addressee_numbers") or []
+    if not isinstance(numbers, list | tuple):
+        raise InvalidField("取り消す住民の宛名番号を並べて指定してください", "addressee_numbers")
+    chosen = tuple(
+        validate_addressee_number(str(n), f"addressee_numbers.{i}") for i, n in enumerate(numbers)
+    )
+    return c.CancelFiling(filed_on=filed_on, filing_id=filing_id, reason=reason, addressee_numbers=chosen)
 
 
 # --- 記載順位の変更 (標準仕様書 j1010) -------------------------------------------------------------------------

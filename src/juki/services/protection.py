@@ -16,6 +16,7 @@ on with a warning and an alert. A 支援措置 holds certificates and views at e
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from datetime import timedelta
 from typing import Any
@@ -248,13 +249,20 @@ def _alert(uow: UnitOfWork, actor: Actor, number: str, kind: str, action: str) -
     )
 
 
-def screen(uow: UnitOfWork, actor: Actor, persons: Iterable[tuple[str, str]], action: str) -> set[str]:
-    """Within a read's transaction: the persons to hide from this actor, with an alert for each access.
+# a 宛名番号, or (宛名番号, 世帯番号) when the caller has the household at hand
+Person = str | tuple[str, str]
+_ADDRESSEE_NUMBER = re.compile(r"(?<![0-9])[0-9]{10}(?![0-9])")
+
+
+def screen(uow: UnitOfWork, actor: Actor, persons: Iterable[Person], action: str) -> set[str]:
+    """The one screening of every read that can name a person (j440): of the persons a result names, those to
+    hide from this actor, with one alert per person the read touched.
 
     Every measure on views alerts, whatever its level and even while temporarily released; blocking ones hide
-    the person from anyone without `protection:view`.
+    the person from anyone without `protection:view`. A bare 宛名番号 is screened with the person's household
+    (a household measure covers its members); a number that names nobody is no one to hide.
     """
-    pairs = list(persons)
+    pairs = _pairs(uow, persons)
     watched = {p for _, covered in measures_holding(uow, pairs, "view", True, None) for p in covered}
     if not watched:
         return set()
@@ -262,6 +270,51 @@ def screen(uow: UnitOfWork, actor: Actor, persons: Iterable[tuple[str, str]], ac
     for number in sorted(watched):
         _alert(uow, actor, number, "protected_hidden" if number in hidden else "protected_access", action)
     return hidden
+
+
+def _pairs(uow: UnitOfWork, persons: Iterable[Person]) -> list[tuple[str, str]]:
+    pairs: dict[str, str] = {}
+    for person in persons:
+        if isinstance(person, tuple):
+            pairs.setdefault(person[0], person[1])
+            continue
+        if person in pairs:
+            continue
+        row = uow.queries.resident(person)
+        if row is not None:
+            pairs[person] = row.household_number
+    return list(pairs.items())
+
+
+def numbers_in(value: object) -> set[str]:
+    """The 宛名番号-shaped strings a filing's payload or a message names (keys too: `new_relationships`)."""
+    if isinstance(value, str):
+        return set(_ADDRESSEE_NUMBER.findall(value))
+    if isinstance(value, Mapping):  # a 世帯番号 has the same shape: those keys name households, not persons
+        persons = {k: v for k, v in value.items() if "household" not in str(k)}
+        return {n for k, v in persons.items() for n in numbers_in(k) | numbers_in(v)}
+    if isinstance(value, list | tuple):
+        return {n for item in value for n in numbers_in(item)}
+    return set()
+
+
+def screen_warnings(
+    uow: UnitOfWork, actor: Actor, warnings: list[dict[str, str]], action: str
+) -> list[dict[str, str]]:
+    """A filing's warnings as this actor may see them: a protected person's 宛名番号 is left out of each, and a
+    warning about no one else is left out altogether (a namesake under 支援措置 looks not found; the
+    supervisors get the alert)."""
+    named = [numbers_in(w.get("message", "")) for w in warnings]
+    hidden = screen(uow, actor, set().union(*named), action) if warnings else set()
+    shown = []
+    for warning, numbers in zip(warnings, named, strict=True):
+        if numbers and numbers <= hidden:
+            continue
+        message = warning.get("message", "")
+        for number in numbers & hidden:
+            message = message.replace(f"{number}、", "").replace(f"、{number}", "").replace(number, "")
+        shown.append({**warning, "message": message} if numbers & hidden else warning)
+    return shown
 
 
 def check_filing(

@@ -159,6 +159,7 @@ class ExOfficioCorrectionBody(Body):
     reason: Text = Field(max_length=1000)
     addressee_number: Text
     corrections: dict[Text, object]
+    change_reason: Text | None = None  # 職権修正 (default), 特別養子縁組, 特別養子縁組解消 or 性別変更 (j40)
 
 
 class ExOfficioRemovalBody(Body):
@@ -184,6 +185,7 @@ class DecisionBody(Body):
 class CancelBody(Body):
     filed_on: Text
     reason: Text = Field(max_length=1000)
+    addressee_numbers: list[Text] | None = Field(default=None, max_length=50)  # part of the filing (j980)
 
 
 class MemberOrderBody(Body):
