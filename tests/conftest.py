@@ -95,17 +95,31 @@ class Template:
     authenticators: dict[str, SoftAuthenticator] = field(default_factory=dict)  # by username (CS operators)
 
 
+# Minimal argon2id parameters for the tests' password hashes (production keeps the library's recommended ones,
+# config.py). A sign-in verifies a hash at the cost it was made with, so the template's staff, every account a test
+# makes and therefore every sign-in are cheap. Set in the environment, so `juki` subprocesses use them as well.
+CHEAP_PASSWORD_HASHING = {
+    "JUKI_PASSWORD_HASH_TIME_COST": "1",
+    "JUKI_PASSWORD_HASH_MEMORY_KIB": "8",
+    "JUKI_PASSWORD_HASH_PARALLELISM": "1",
+}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def cheap_password_hashing() -> Iterator[None]:
+    with pytest.MonkeyPatch.context() as mp:
+        for name, value in CHEAP_PASSWORD_HASHING.items():
+            mp.setenv(name, value)
+        yield
+
+
 @pytest.fixture(scope="session", autouse=True)
 def key_file(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """One My Number key file for the session (JUKI_KEY_FILE): every register, migration and CLI run uses it."""
     path = tmp_path_factory.mktemp("keys") / "juki-keys.json"
-    before = os.environ.get("JUKI_KEY_FILE")
-    os.environ["JUKI_KEY_FILE"] = str(path)
-    yield path
-    if before is None:
-        os.environ.pop("JUKI_KEY_FILE", None)
-    else:
-        os.environ["JUKI_KEY_FILE"] = before
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("JUKI_KEY_FILE", str(path))
+        yield path
 
 
 @pytest.fixture(scope="session")

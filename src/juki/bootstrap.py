@@ -13,6 +13,7 @@ from juki.adapters.db import make_engine, migrate
 from juki.adapters.uow import SqlUnitOfWork
 from juki.adapters.vault import MyNumberVault, key_file_for, load_or_create
 from juki.config import Settings, load_settings
+from juki.services.auth import use_password_hashing
 from juki.services.certificates import CertificateOffice
 from juki.services.unit_of_work import UnitOfWork
 
@@ -41,6 +42,9 @@ def build(
     **settings: object,
 ) -> Juki:
     cfg = load_settings(database_url=database_url, **settings)
+    use_password_hashing(
+        cfg.password_hash_time_cost, cfg.password_hash_memory_kib, cfg.password_hash_parallelism
+    )
     vault = load_or_create(key_file_for(cfg.database_url, cfg.key_file))  # a new installation gets its keys
     if run_migrations:
         migrate(cfg.database_url, vault)

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import ipaddress
 
-from pydantic import field_validator
+from argon2.profiles import RFC_9106_LOW_MEMORY
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+# argon2id as argon2-cffi recommends it (RFC 9106 §4, the second recommended option: t=3, 64 MiB, p=4).
+_ARGON2 = RFC_9106_LOW_MEMORY
 
 
 class Settings(BaseSettings):
@@ -21,6 +24,11 @@ class Settings(BaseSettings):
     login_rate_limit: int = 10  # failed sign-ins per terminal per minute before further attempts are refused
     bulk_output_threshold: int = 100  # outputs of more persons than this need a data controller's approval
     idle_lock_seconds: int = 300
+    # Password hashing (argon2id) for new hashes; a stored hash is checked with the parameters it was made with.
+    # Never set these lower in production: the test suite does (its sign-ins would otherwise take most of its time).
+    password_hash_time_cost: int = Field(default=_ARGON2.time_cost, ge=1)
+    password_hash_memory_kib: int = Field(default=_ARGON2.memory_cost, ge=8)
+    password_hash_parallelism: int = Field(default=_ARGON2.parallelism, ge=1)
     # The auditor's reports (issue 3 §4): business hours in Japan time ([start, end) is inside) and thresholds.
     audit_business_start: str = "08:30"
     audit_business_end: str = "17:15"
@@ -49,6 +57,14 @@ class Settings(BaseSettings):
     # the X-SSL-Client-Cert header (nginx $ssl_client_escaped_cert): IPs or CIDRs, comma-separated. Empty (the
     # default): the header is never taken, only the certificate of the app's own TLS connection.
     trusted_proxies: str = ""
+
+    @model_validator(mode="after")
+    def _argon2_memory(self) -> Settings:
+        if self.password_hash_memory_kib < 8 * self.password_hash_parallelism:  # argon2's own lower bound
+            raise ValueError(
+                "JUKI_PASSWORD_HASH_MEMORY_KIB must be at least 8 × JUKI_PASSWORD_HASH_PARALLELISM"
+            )
+        return self
 
     @field_validator("trusted_proxies")
     @classmethod

@@ -139,8 +139,8 @@ class ExOfficioCorrection(Command):
     reason: str
     addressee_number: str
     corrections: dict[str, object]
-
     change_reason: str = EX_OFFICIO_CORRECTION  # one of CORRECTION_REASONS
+
 
 @dataclass(frozen=True)
 class ExOfficioRemoval(Command):
@@ -165,8 +165,8 @@ class CancelFiling(Command):
 
     filing_id: str
     reason: str
-
     addressee_numbers: tuple[str, ...] = ()
+
 
 @dataclass(frozen=True)
 class ReorderMembers(Command):

@@ -55,6 +55,14 @@ class InvalidResidentCode(DomainError):
 
 class InvalidDate(DomainError):
     code = "invalid_date"
+    status = 422
+
+
+class DuplicateMyNumber(DomainError):
+    code = "duplicate_my_number"
+    status = 409
+
+
 class DuplicateResidentCode(DomainError):
     code = "duplicate_resident_code"
     status = 409
@@ -69,14 +77,6 @@ class LaterChangeExists(DomainError):
     """取消し of a change that a later change builds on (標準仕様書 j980): that one must be cancelled first."""
 
     code = "later_change_exists"
-    status = 409
-
-
-    status = 422
-
-
-class DuplicateMyNumber(DomainError):
-    code = "duplicate_my_number"
     status = 409
 
 

@@ -425,7 +425,16 @@ def ex_officio_correction(data: Data) -> c.ExOfficioCorrection:
             str(_req(data, "addressee_number", "")), "addressee_number"
         ),
         corrections=_corrections(data),
+        change_reason=_correction_reason(data),
     )
+
+
+def _correction_reason(data: Data) -> str:
+    """The 異動事由 of a 職権修正: 職権修正 itself, or one that certificates hide by default (標準仕様書 j40)."""
+    value = data.get("change_reason") or c.EX_OFFICIO_CORRECTION
+    if value not in c.CORRECTION_REASONS:
+        raise InvalidField("異動事由は " + "、".join(c.CORRECTION_REASONS) + " のいずれかです", "change_reason")
+    return str(value)
 
 
 def ex_officio_removal(data: Data) -> c.ExOfficioRemoval:
@@ -439,18 +448,9 @@ def ex_officio_removal(data: Data) -> c.ExOfficioRemoval:
     )
 
 
-        change_reason=_correction_reason(data),
 def ex_officio_restoration(data: Data) -> c.ExOfficioRestoration:
     return c.ExOfficioRestoration(
         filed_on=_must_date(data, "filed_on"),
-def _correction_reason(data: Data) -> str:
-    """The 異動事由 of a 職権修正: 職権修正 itself, or one that certificates hide by default (標準仕様書 j40)."""
-    value = data.get("change_reason") or c.EX_OFFICIO_CORRECTION
-    if value not in c.CORRECTION_REASONS:
-        raise InvalidField("異動事由は " + "、".join(c.CORRECTION_REASONS) + " のいずれかです", "change_reason")
-    return str(value)
-
-
         changed_on=_must_date(data, "changed_on"),
         reason=_reason(data),
         addressee_number=validate_addressee_number(

@@ -463,12 +463,12 @@ def _succeed(
         return
     if len(remaining) == 1:
         new_householder = remaining[0].addressee_number
-    if new_householder is None:
         work.warn(
             "householder_change_notice",
             "new_householder",
             f"残る世帯員（宛名番号 {new_householder}）を職権で世帯主としました。世帯主変更通知書を交付してください",
         )
+    if new_householder is None:
         return
     _install_head(work, remaining, new_householder, new_relationships, changed_on, c.HOUSEHOLDER_CHANGE, head)
 
@@ -516,10 +516,10 @@ def _remove(
     new_householder: str | None,
     new_relationships: dict[str, str],
     move_out: MoveOutData | None = None,
-) -> HouseholdState:
     change_reason: str | None = None,
-    if not numbers:
+) -> HouseholdState:
     """消除 of `numbers`, recorded as `change_reason` (default: the removal's reason)."""
+    if not numbers:
         raise InvalidField("住民を一人以上指定してください", "addressee_numbers")
     states = [work.active(n, f"addressee_numbers.{i}") for i, n in enumerate(numbers)]
     for state in states:
@@ -542,13 +542,12 @@ def _remove(
 
 
 def move_out(reader: RegisterReader, cmd: c.MoveOut) -> Outcome:
-    work = _Work(reader, cmd)
     """転出. Filed more than 14 days after the 異動日 it is no 届出 any more (標準仕様書 j640): the counter still
     takes it, but the register records a 職権消除 whose reason (消除事由) is the 転出, destination kept for the
     certificate that stands in for the 転出証明書 (j660)."""
+    work = _Work(reader, cmd)
     reason = c.MOVE_OUT_ABROAD if cmd.destination.country else c.MOVE_OUT
     data = MoveOutData(cmd.destination, cmd.planned_on, cmd.filed_on)
-    hh = _remove(
     ex_officio = (cmd.filed_on - cmd.planned_on).days > LATE_FILING_DAYS
     if ex_officio:
         work.warn(
@@ -556,14 +555,15 @@ def move_out(reader: RegisterReader, cmd: c.MoveOut) -> Outcome:
             "planned_on",
             "異動日から14日を過ぎた転出届のため、職権消除（消除事由 転出）として記録します",
         )
+    hh = _remove(
         work,
         cmd.addressee_numbers,
         Removal(reason, cmd.planned_on),
         cmd.new_householder,
         cmd.new_relationships,
         data,
-    )
         c.EX_OFFICIO_REMOVAL if ex_officio else None,
+    )
     return work.outcome(hh.household_number, late_from=cmd.planned_on, primary=cmd.addressee_numbers)
 
 
@@ -846,11 +846,11 @@ def ex_officio_correction(reader: RegisterReader, cmd: c.ExOfficioCorrection) ->
     if cmd.change_reason not in c.CORRECTION_REASONS:
         raise InvalidField("職権修正の異動事由が正しくありません", "change_reason")
     corrected = dataclasses.replace(state.record, **cmd.corrections)  # type: ignore[arg-type]
-    _not_after(
-        corrected.birth_date,
     if cmd.change_reason == c.GENDER_CHANGE and corrected.sex == state.record.sex:
         raise InvalidField("性別変更には新しい性別を指定してください", "corrections.sex")
     _check_unclaimed(reader, state.record, corrected)
+    _not_after(
+        corrected.birth_date,
         corrected.resident_since,
         "corrections.birth_date",
         "住民となった日より後の生年月日です",
@@ -860,8 +860,6 @@ def ex_officio_correction(reader: RegisterReader, cmd: c.ExOfficioCorrection) ->
     return work.outcome(state.record.household_number)
 
 
-def ex_officio_restoration(reader: RegisterReader, cmd: c.ExOfficioRestoration) -> Outcome:
-    """職権回復: a wrongly removed record returns, as it was before the removal (its 届出日 too), to its household."""
 def _check_unclaimed(reader: RegisterReader, old: ResidentRecord, new: ResidentRecord) -> None:
     """An identifier a correction gives the person must be no one else's, active or removed (j600)."""
     given = [
@@ -877,6 +875,8 @@ def _check_unclaimed(reader: RegisterReader, old: ResidentRecord, new: ResidentR
             raise _refuse(_shared(other.record, *given), "corrections.", "修正で別の住民の番号は記載できません")
 
 
+def ex_officio_restoration(reader: RegisterReader, cmd: c.ExOfficioRestoration) -> Outcome:
+    """職権回復: a wrongly removed record returns, as it was before the removal (its 届出日 too), to its household."""
     work = _Work(reader, cmd)
     state = reader.resident(cmd.addressee_number)
     if state is None:

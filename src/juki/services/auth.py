@@ -30,9 +30,20 @@ from juki.policy.roles import DEFAULT_PROCEDURE, PROCEDURES, ROLES, STRONG_FACTO
 from juki.services.audit import LogEntry
 from juki.services.unit_of_work import UnitOfWorkFactory, utc_now
 
-_hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
+_hasher = (
+    PasswordHasher()
+)  # argon2id with the library's recommended parameters, until the settings say otherwise
 _REFUSED = "ユーザー名、パスワードまたはワンタイムコードが正しくありません"
 DEMO_REGISTER = "demo"
+
+
+def use_password_hashing(time_cost: int, memory_kib: int, parallelism: int) -> None:
+    """The argon2id parameters of new password hashes (the settings' JUKI_PASSWORD_HASH_*; bootstrap applies them).
+
+    One process serves one register, so they are the process's. A stored hash is verified with its own parameters.
+    """
+    global _hasher
+    _hasher = PasswordHasher(time_cost=time_cost, memory_cost=memory_kib, parallelism=parallelism)
 
 
 def needs_webauthn(role: str) -> bool:
