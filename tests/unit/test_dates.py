@@ -6,9 +6,14 @@ from hypothesis import strategies as st
 
 from juki.domain import dates
 from juki.domain.dates import (
+    EARLIEST_DATE,
+    LATEST_DATE,
+    clamp,
+    format_date,
     is_future,
     parse_date,
     parse_iso_date,
+    parse_unknown_parts,
     to_wareki,
     to_wareki_short,
     today_jst,
@@ -139,6 +144,37 @@ def test_iso_date_that_does_not_exist_is_invalid_date(value):
     assert (exc.value.code, exc.value.field) == ("invalid_date", "filed_on")
 
 
+# --- the one accepted range: 明治6年1月1日 (the Gregorian calendar) … 9998-12-31 -------------------------
+
+
+@pytest.mark.parametrize("text", ["1872-12-31", "0001-01-01", "1000-06-15", "9999-01-01", "9999-12-31"])
+def test_an_iso_date_outside_the_accepted_range_is_invalid_date(text):
+    with pytest.raises(InvalidDate) as exc:
+        parse_iso_date(text, "persons.0.birth_date")
+    assert (exc.value.code, exc.value.field) == ("invalid_date", "persons.0.birth_date")
+    assert "扱えません" in str(exc.value)
+
+
+@pytest.mark.parametrize("text", ["1872年12月31日", "1872/12/31", "M5.12.31", "9999年1月1日"])
+def test_a_typed_date_outside_the_accepted_range_is_invalid_date(text):
+    with pytest.raises(InvalidDate):
+        parse_date(text, "birth_date")
+
+
+def test_the_ends_of_the_accepted_range_are_accepted_and_printable():
+    assert parse_iso_date("1873-01-01", "f") == EARLIEST_DATE
+    assert parse_date("明治6年1月1日", "f") == EARLIEST_DATE
+    assert parse_iso_date("9998-12-31", "f") == LATEST_DATE
+    assert to_wareki(EARLIEST_DATE) == "明治6年1月1日"
+    assert to_wareki(LATEST_DATE) == "令和7980年12月31日"
+
+
+def test_an_unbounded_iso_date_is_clamped_into_the_range():
+    assert clamp(parse_iso_date("0001-01-01", "from", bounded=False)) == EARLIEST_DATE
+    assert clamp(parse_iso_date("9999-12-31", "to", bounded=False)) == LATEST_DATE
+    assert clamp(date(2024, 4, 1)) == date(2024, 4, 1)
+
+
 # --- display -----------------------------------------------------------------------------------------
 
 
@@ -170,6 +206,52 @@ def test_date_before_the_gregorian_calendar_cannot_be_shown_in_wareki():
 def test_wareki_round_trips(d):
     assert parse_date(to_wareki(d), "f") == d
     assert parse_date(to_wareki_short(d), "f") == d
+
+
+# --- 不詳日 with unknown parts (j80) --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("unknown", "western", "printed"),
+    [
+        ((), False, "昭和10年6月15日"),
+        (("day",), False, "昭和10年6月\u3000日不詳"),
+        (("month", "day"), False, "昭和10年\u3000月日不詳"),
+        (("year", "month", "day"), False, "年月日不詳"),
+        (("day",), True, "1935年6月\u3000日不詳"),
+        (("month", "day"), True, "1935年\u3000月日不詳"),
+        ((), True, "1935年6月15日"),
+    ],
+)
+def test_unknown_parts_are_printed_blank_as_the_standard_writes_them(unknown, western, printed):
+    assert format_date(date(1935, 6, 15), unknown, western) == printed
+
+
+def test_the_first_year_of_an_era_with_unknown_parts_is_gannen():
+    assert format_date(date(2019, 5, 1), ("month", "day")) == "令和元年\u3000月日不詳"
+
+
+@pytest.mark.parametrize(
+    ("value", "parts"),
+    [
+        (None, ()),
+        ([], ()),
+        (["day"], ("day",)),
+        (["day", "month"], ("month", "day")),
+        (("year", "month", "day"), ("year", "month", "day")),
+    ],
+)
+def test_unknown_parts_are_read_in_any_order(value, parts):
+    assert parse_unknown_parts(value, "f") == parts
+
+
+@pytest.mark.parametrize(
+    "value", [["month"], ["year"], ["year", "day"], ["day", "day"], ["Day"], "day", [1], {"day": 1}]
+)
+def test_unknown_parts_that_make_no_date_are_invalid_field(value):
+    with pytest.raises(InvalidField) as exc:
+        parse_unknown_parts(value, "persons.0.birth_date_unknown_parts")
+    assert exc.value.field == "persons.0.birth_date_unknown_parts"
 
 
 # --- today and the future ----------------------------------------------------------------------------

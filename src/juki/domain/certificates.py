@@ -26,7 +26,7 @@ from typing import Any
 from juki.domain.certificate_settings import DEFAULT as DEFAULT_SETTINGS
 from juki.domain.certificate_settings import CertificateSettings
 from juki.domain.commands import MEMBER_ORDER
-from juki.domain.dates import to_wareki
+from juki.domain.dates import format_date, to_wareki
 from juki.domain.errors import Forbidden, InvalidField, NotResident
 from juki.domain.identifiers import validate_addressee_number, validate_household_number
 from juki.domain.intake import free_text
@@ -496,15 +496,12 @@ def _address(a: Address | None, katagaki: bool = True) -> str:
     return text
 
 
-def _western(d: date) -> str:
-    return f"{d.year}年{d.month}月{d.day}日"
-
-
 def _birth(r: ResidentRecord) -> str:
     if r.birth_date_unknown:
         return r.birth_date_unknown
-    # j90: a foreign resident's birth date and stay expiry in the western calendar, everything else in wareki.
-    return _western(r.birth_date) if r.foreign else to_wareki(r.birth_date)
+    # j90: a foreign resident's birth date and stay expiry in the western calendar, everything else in wareki;
+    # j80: unknown parts left blank (「昭和10年　月日不詳」).
+    return format_date(r.birth_date, r.birth_date_unknown_parts, western=r.foreign is not None)
 
 
 def _sex(r: ResidentRecord) -> str:
@@ -585,7 +582,7 @@ def _person_rows(
             "article_30_45_category": f.article_30_45_category,
             "status_of_residence": f.status_of_residence or "",
             "period_of_stay": f.period_of_stay or "",
-            "stay_expires_on": _western(f.stay_expires_on) if f.stay_expires_on else "",
+            "stay_expires_on": format_date(f.stay_expires_on, western=True) if f.stay_expires_on else "",
             "residence_card_number": f.residence_card_number or "",
         }
         cells = [

@@ -35,7 +35,14 @@ class _Era:
 
 _MODERN = ("明治", "大正", "昭和", "平成", "令和")
 _ENDS_ON_SUCCESSORS_FIRST_DAY = frozenset({"明治", "大正"})  # see the module docstring
-_GREGORIAN_FROM = date(1873, 1, 1)  # 明治6年1月1日
+# The one accepted range of dates. The earliest is 明治6年1月1日, when Japan adopted the Gregorian calendar: no
+# date before it can be written in wareki without a lunar table, so no certificate could print it, and every date
+# the register takes in (a birth date, a filing's dates, a search) is refused below it. The latest is a year short
+# of what Python's `datetime` holds, so that a day's end, a period's margin or a report's window never overflows.
+EARLIEST_DATE = date(1873, 1, 1)
+LATEST_DATE = date(9998, 12, 31)
+_TOO_EARLY = "明治6年1月1日（1873年1月1日）より前の日付は扱えません"
+_TOO_LATE = "9998年12月31日より後の日付は扱えません"
 
 
 def _load_eras() -> tuple[_Era, ...]:
@@ -62,24 +69,38 @@ _WAREKI = re.compile(
 _ISO = re.compile(r"(\d{4})-(\d{2})-(\d{2})", re.ASCII)
 
 
-def _build(year: int, month: int, day: int, field: str) -> date:
+def _build(year: int, month: int, day: int, field: str, bounded: bool = True) -> date:
     try:
-        return date(year, month, day)
+        d = date(year, month, day)
     except ValueError:
         raise InvalidDate(_NO_SUCH_DATE, field=field) from None
+    return _in_range(d, field) if bounded else d
+
+
+def _in_range(d: date, field: str) -> date:
+    if d < EARLIEST_DATE:
+        raise InvalidDate(_TOO_EARLY, field=field)
+    if d > LATEST_DATE:
+        raise InvalidDate(_TOO_LATE, field=field)
+    return d
+
+
+def clamp(d: date) -> date:
+    """`d` moved into the accepted range (for the ends of a period searched, which may be wider than any data)."""
+    return min(max(d, EARLIEST_DATE), LATEST_DATE)
 
 
 def _era_date(era: _Era, era_year: int, month: int, day: int, field: str) -> date:
     if era_year < 1:
         raise InvalidDate(_NO_SUCH_DATE, field=field)
-    d = _build(era.first_day.year + era_year - 1, month, day, field)
+    d = _build(era.first_day.year + era_year - 1, month, day, field, bounded=False)
     if d < era.first_day or (era.last_day is not None and d > era.last_day):
         raise InvalidDate(
             f"{era.kanji}{era_year}年{month}月{day}日は{era.kanji}の期間にない日付です", field=field
         )
-    if d < _GREGORIAN_FROM:
+    if d < EARLIEST_DATE:
         raise InvalidDate("明治5年以前の日付（旧暦）は変換できません", field=field)
-    return d
+    return _in_range(d, field)
 
 
 def _parse_wareki(m: re.Match[str], field: str) -> date:
@@ -110,17 +131,18 @@ def parse_date(text: str, field: str) -> date:
     raise InvalidField(_NOT_A_DATE, field=field)
 
 
-def parse_iso_date(value: str, field: str) -> date:
-    """Strict `YYYY-MM-DD` (the JSON API): other shapes → InvalidField; impossible dates → InvalidDate."""
+def parse_iso_date(value: str, field: str, bounded: bool = True) -> date:
+    """Strict `YYYY-MM-DD` (the JSON API): other shapes → InvalidField; impossible dates, and (unless not
+    `bounded`) dates outside EARLIEST_DATE … LATEST_DATE → InvalidDate."""
     m = _ISO.fullmatch(value) if isinstance(value, str) else None
     if m is None:
         raise InvalidField("日付は YYYY-MM-DD の形式で入力してください", field=field)
-    return _build(int(m[1]), int(m[2]), int(m[3]), field)
+    return _build(int(m[1]), int(m[2]), int(m[3]), field, bounded)
 
 
 def _era_of(d: date) -> tuple[_Era, int]:
     """The era a date is written in and its era year; on an overlap day the new era (the official one)."""
-    if d < _GREGORIAN_FROM:
+    if d < EARLIEST_DATE:
         raise InvalidDate("明治5年以前の日付は和暦に変換できません")
     era = next(e for e in reversed(_ERAS) if d >= e.first_day)
     return era, d.year - era.first_day.year + 1
@@ -136,6 +158,51 @@ def to_wareki_short(d: date) -> str:
     """R6.4.1 (the first year is 1, as on forms: R1.5.1)."""
     era, year = _era_of(d)
     return f"{era.letter}{year}.{d.month}.{d.day}"
+
+
+# --- 不詳日 with unknown parts (標準仕様書 j80) -------------------------------------------------------------
+
+DATE_PARTS = ("year", "month", "day")
+# Of j80's 14 不詳日 patterns, three say which parts of the date are unknown: 「年月日不詳」「令和○○年　月日不詳」
+# 「令和○○年○○月　日不詳」. What is unknown is always the smaller end: no day known without its month.
+UNKNOWN_PARTS = (("day",), ("month", "day"), ("year", "month", "day"))
+_PART_NAMES = {"year": "年", "month": "月", "day": "日"}
+
+
+def parse_unknown_parts(value: object, field: str) -> tuple[str, ...]:
+    """`["month", "day"]` → ("month", "day"): which parts of a date are unknown (any order; none → ()).
+
+    The date beside the flags stays a whole ISO date — the internal value j80 asks to keep — and is what sorts,
+    counts ages and goes to other systems; only what is printed leaves the unknown parts blank.
+    """
+    if value is None:
+        return ()
+    if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
+        raise InvalidField("不詳の部分は year・month・day の配列で指定してください", field)
+    parts = tuple(p for p in DATE_PARTS if p in value)
+    if len(parts) != len(value) or (parts and parts not in UNKNOWN_PARTS):
+        allowed = "・".join("".join(_PART_NAMES[p] for p in u) for u in UNKNOWN_PARTS)
+        raise InvalidField(f"不詳にできるのは {allowed} のいずれかです", field)
+    return parts
+
+
+def _year_of(d: date, western: bool) -> str:
+    if western:
+        return f"{d.year}年"
+    era, year = _era_of(d)
+    return f"{era.kanji}{'元' if year == 1 else year}年"
+
+
+def format_date(d: date, unknown: tuple[str, ...] = (), western: bool = False) -> str:
+    """A date as certificates and screens print it: 令和6年4月1日 (or 2024年4月1日 when `western`, j90), with the
+    unknown parts left blank as j80 writes them: 「年月日不詳」, 「昭和10年　月日不詳」, 「昭和10年1月　日不詳」."""
+    if "year" in unknown:
+        return "年月日不詳"
+    if "month" in unknown:
+        return f"{_year_of(d, western)}\u3000月日不詳"
+    if "day" in unknown:
+        return f"{_year_of(d, western)}{d.month}月\u3000日不詳"
+    return f"{d.year}年{d.month}月{d.day}日" if western else to_wareki(d)
 
 
 def _jst() -> timezone | ZoneInfo:

@@ -13,7 +13,7 @@ from typing import Any
 
 from juki.domain import address as addr
 from juki.domain import commands as c
-from juki.domain.dates import parse_iso_date
+from juki.domain.dates import parse_iso_date, parse_unknown_parts
 from juki.domain.errors import InvalidField, NonAddressChange, redact
 from juki.domain.identifiers import (
     validate_addressee_number,
@@ -45,6 +45,7 @@ PERSON_FIELDS = {
     "former_surname_kana",
     "foreign",
     "birth_date_unknown",
+    "birth_date_unknown_parts",
     "person",
     "persons",
 }
@@ -193,7 +194,19 @@ def person(data: Data, path: str) -> c.PersonInput:
         former_surname_kana=_opt(data, "former_surname_kana", normalize_kana, path),
         foreign=_foreign(data.get("foreign"), path + "foreign."),
         birth_date_unknown=_opt(data, "birth_date_unknown", lambda v, f: _text(v, f, 40), path),
+        birth_date_unknown_parts=_unknown_parts(data, path),
     )
+
+
+def _unknown_parts(data: Data, path: str) -> tuple[str, ...]:
+    """j80: the unknown parts of the birth date as flags; the 不詳日 wording (`birth_date_unknown`) is the other
+    way to say it, for the patterns flags cannot (頃, 推定, 上旬 …) — one person says it one way."""
+    parts = parse_unknown_parts(data.get("birth_date_unknown_parts"), path + "birth_date_unknown_parts")
+    if parts and data.get("birth_date_unknown"):
+        raise InvalidField(
+            "不詳の部分と不詳日の文言は、どちらか一方を指定してください", path + "birth_date_unknown_parts"
+        )
+    return parts
 
 
 def _persons(data: Data) -> tuple[c.PersonInput, ...]:
@@ -370,6 +383,7 @@ def _corrections(data: Data) -> dict[str, object]:
         "given_name_kana": normalize_kana,
         "former_surname_kana": normalize_kana,
         "birth_date": lambda v, f: parse_iso_date(str(v), f),
+        "birth_date_unknown_parts": parse_unknown_parts,
         "resident_since": lambda v, f: parse_iso_date(str(v), f),
         "honseki": _text,
         "family_register_head": normalize_name,

@@ -92,6 +92,9 @@ class ResidentRecord:
     birth_date_unknown: str | None = (
         None  # 不詳日 text (標準仕様書 j80); birth_date then holds the internal value
     )
+    # j80: which parts of birth_date are unknown — (), ("day",), ("month", "day") or all three
+    # (domain.dates.UNKNOWN_PARTS); birth_date still holds a whole internal date.
+    birth_date_unknown_parts: tuple[str, ...] = ()
     former_surname: str | None = None
     former_surname_kana: str | None = None
     honseki: str | None = None
@@ -110,6 +113,11 @@ class ResidentRecord:
     child_allowance: Enrollment = field(default_factory=Enrollment)
     school_district: str | None = None
     voting_district: str | None = None
+
+    def __post_init__(self) -> None:
+        # Stored as a JSON list: kept as a tuple, so that a record read back equals the one written.
+        if not isinstance(self.birth_date_unknown_parts, tuple):
+            object.__setattr__(self, "birth_date_unknown_parts", tuple(self.birth_date_unknown_parts))
 
     @property
     def is_active(self) -> bool:

@@ -369,6 +369,7 @@ def _new_record(
         my_number=p.my_number or (old.my_number if old else None),
         foreign=p.foreign,
         birth_date_unknown=p.birth_date_unknown,
+        birth_date_unknown_parts=p.birth_date_unknown_parts,
     )
 
 
@@ -816,6 +817,7 @@ CORRECTABLE = {
     "sex",
     "birth_date",
     "birth_date_unknown",
+    "birth_date_unknown_parts",
     "former_surname",
     "former_surname_kana",
     "honseki",

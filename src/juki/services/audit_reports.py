@@ -27,7 +27,7 @@ from typing import Any
 
 import jpholiday
 
-from juki.domain.dates import JST, parse_iso_date
+from juki.domain.dates import JST, clamp, parse_iso_date
 from juki.domain.errors import InvalidDate, InvalidField, NotFound, redact
 from juki.domain.identifiers import validate_addressee_number
 from juki.policy.roles import LOG_READ, Actor
@@ -236,7 +236,9 @@ def _period(params: Mapping[str, str], required: bool) -> tuple[date | None, dat
         text = _text(params, key)
         if text is None and required:
             raise InvalidField("期間（from と to、YYYY-MM-DD）を指定してください", key)
-        dates.append(parse_iso_date(text, key) if text is not None else None)
+        # The log holds nothing outside the accepted range of dates: a wider period (0001-01-01 … 9999-12-31,
+        # "everything") is clamped to it rather than refused, and never overflows a datetime.
+        dates.append(clamp(parse_iso_date(text, key, bounded=False)) if text is not None else None)
     first, last = dates
     if first and last and first > last:
         raise InvalidDate("期間の開始が終了より後です", "from")

@@ -18,6 +18,7 @@ def _no_control(value: str) -> str:
 
 Text = Annotated[StrictStr, AfterValidator(_no_control)]
 Short = Field(default=None, max_length=1000)
+DatePart = Annotated[Text, Field(max_length=10)]
 
 
 class Body(BaseModel):
@@ -65,6 +66,8 @@ class PersonIn(Body):
     given_name_kana: Text = Field(max_length=1000)
     birth_date: Text | None = Short
     birth_date_unknown: Text | None = Short
+    # j80: the unknown parts of birth_date (["day"], ["month", "day"] or all three); the domain checks the values.
+    birth_date_unknown_parts: list[DatePart] | None = Field(default=None, max_length=3)
     sex: Text = Field(max_length=20)
     relationship: Text = Field(max_length=100)
     my_number: Text | None = Short

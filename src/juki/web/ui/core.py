@@ -18,7 +18,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.routing import APIRoute
 
 from juki.bootstrap import Juki
-from juki.domain.dates import JST, to_wareki, today_jst
+from juki.domain.dates import JST, format_date, to_wareki, today_jst
 from juki.domain.errors import DomainError, Forbidden, InvalidDate, Unauthenticated
 from juki.policy.roles import (
     CS_OPERATE,
@@ -79,7 +79,24 @@ def wareki(value: Any) -> str:
 def seireki(value: Any) -> str:
     """A date in the western calendar, written the Japanese way: 2028年6月1日 (a foreign resident's dates, j90)."""
     d = _date(value)
-    return "" if d is None else f"{d.year}年{d.month}月{d.day}日"
+    return "" if d is None else format_date(d, western=True)
+
+
+def birth(person: Any) -> str:
+    """A person's (a record's, as a mapping) birth date as certificates print it — western for a foreign resident
+    (j90), the unknown parts blank or the 不詳日 as written (j80) — and then, when any part is unknown, the internal
+    date the register keeps: 「昭和10年　月日不詳（内部の日付 昭和10年1月1日）」."""
+    d = _date(person.get("birth_date"))
+    if d is None:
+        return ""
+    unknown = tuple(person.get("birth_date_unknown_parts") or ())
+    western = bool(person.get("foreign"))
+    try:
+        shown = person.get("birth_date_unknown") or format_date(d, unknown, western)
+        internal = format_date(d, western=western)
+    except InvalidDate:
+        return d.isoformat()
+    return shown if shown == internal else f"{shown}（内部の日付 {internal}）"
 
 
 def jst(value: Any) -> str:
@@ -107,6 +124,7 @@ _env = jinja2.Environment(
 _env.filters.update(
     wareki=wareki,
     seireki=seireki,
+    birth=birth,
     jst=jst,
     grouped=grouped,
     sex=labels.sex,
