@@ -170,3 +170,28 @@ def test_serve_turns_forwarded_headers_off_once_a_tls_terminator_is_trusted(tmp_
     j.settings = Settings(trusted_proxies="10.0.0.2")
     main._run(j, "127.0.0.1", 8123)
     assert [r["proxy_headers"] for r in runs] == [True, False]
+
+
+def test_demo_prints_the_kiosk_command_whole_with_the_base_it_serves_on(tmp_path, monkeypatch):
+    """A terminal narrower than the command must not break it across lines (it is copied and pasted), and the
+    kiosk's QR codes must point at the port this demo serves on, not at 8000."""
+    from juki.cli import sim
+    from juki.demo import generator
+
+    monkeypatch.delenv("JUKI_PUBLIC_BASE_URL", raising=False)
+    monkeypatch.setenv("COLUMNS", "60")
+    monkeypatch.setattr(generator, "build_demo", lambda j, **options: None)  # the city itself: test_demo.py
+    db = tmp_path / "a-folder-with-a-rather-long-name-as-people-make-them" / "demo.db"
+    result = runner.invoke(app, ["demo", "--db", str(db), "--port", "8123", "--no-serve"])
+    assert result.exit_code == 0, result.output
+    command = f"juki sim kiosk --db {db} --always-open --verify-base http://localhost:8123/"
+    assert any(line.endswith(command) for line in result.output.splitlines()), result.output
+    # the simulator, given no --verify-base, takes the demo's own
+    assert sim._verify_base(str(db)) == "http://localhost:8123/"
+
+
+def test_the_kiosk_simulator_falls_back_to_the_configured_base_without_a_demo(tmp_path, monkeypatch):
+    from juki.cli import sim
+
+    monkeypatch.setenv("JUKI_PUBLIC_BASE_URL", "https://juki.city.example/")
+    assert sim._verify_base(str(tmp_path / "register.db")) == "https://juki.city.example/"

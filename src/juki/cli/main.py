@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.console import Console
 
-from juki.cli.sim import sim_app
+from juki.cli.sim import remember_demo_server, sim_app
 from juki.domain.errors import DomainError
 
 if TYPE_CHECKING:
@@ -103,13 +103,23 @@ def demo(
     build_demo(
         j, residents=residents, seed=seed, accounts_path=path.parent / "demo-accounts.json", console=console
     )
+    base = j.settings.public_base_url
+    remember_demo_server(db, base)
+    # Commands are printed whole (soft_wrap): a terminal's width must not break one across lines.
     console.print(
-        f"コンビニ交付の模擬: juki sim kiosk --db {db} --always-open（デモのカードで住民票の写しを取得）"
+        f"コンビニ交付の模擬（デモのカードで住民票の写しを取得）: "
+        f"juki sim kiosk --db {db} --always-open --verify-base {base}",
+        soft_wrap=True,
+        markup=False,
+        highlight=False,
     )
     if not no_serve:
         console.print(
             f"http://{'localhost' if host == '127.0.0.1' else host}:{port}/ で提供します"
-            f"（アカウント: {path.parent / 'demo-accounts.json'}）"
+            f"（アカウント: {path.parent / 'demo-accounts.json'}）",
+            soft_wrap=True,
+            markup=False,
+            highlight=False,
         )
         _run(j, host, port)
 

@@ -11,7 +11,8 @@ says otherwise; a wrong PIN is reported to the server, three lock the card), ope
 card holder's 住民票の写し (`--scope household`: the whole household's), writes the PDF, prints the 発行番号 and
 the verify URL, checks the PDF against `/verify`, and ends the session. Without `--url` it starts its own kiosk
 TLS server on a free port over `--db` (mutual TLS: the demo kiosk's client certificate from `kiosk-pki/kiosks/`).
-The certificate's QR code points at `--verify-base` (the demo's clerk server, http://localhost:8000/, by default).
+The certificate's QR code points at `--verify-base`: by default the clerk server `juki demo` last said it serves the
+demo on (`demo-server.json` beside the demo's cards), else JUKI_PUBLIC_BASE_URL (http://localhost:8000/).
 `--always-open` lifts the service hours of a server it starts (6:30–23:00 otherwise).
 
 `kiosk-server` serves the kiosk API over mutual TLS (client certificates of the kiosk CA required) until
@@ -59,13 +60,35 @@ def _cards(pki: Path) -> dict[str, Any]:
     return listed
 
 
-def _app(db: str, always_open: bool, verify_base: str | None) -> Any:
+def _demo_server_file(db: str) -> Path:
+    return _pki(db).parent / "demo-server.json"
+
+
+def remember_demo_server(db: str, base_url: str) -> None:
+    """`juki demo` notes where its clerk server answers, so that a kiosk's QR code can point there."""
+    path = _demo_server_file(db)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"base_url": base_url}) + "\n", encoding="utf-8")
+
+
+def _verify_base(db: str) -> str:
+    """Where the demo's clerk server answers, as `juki demo` noted it; else the configured public base URL."""
+    from juki.config import load_settings
+
+    path = _demo_server_file(db)
+    if path.exists():
+        noted = json.loads(path.read_text(encoding="utf-8")).get("base_url")
+        if isinstance(noted, str) and noted:
+            return noted
+    return load_settings().public_base_url
+
+
+def _app(db: str, always_open: bool, verify_base: str) -> Any:
     from juki.bootstrap import build
     from juki.web.app import create_app
 
     overrides: dict[str, Any] = dict(ALWAYS_OPEN) if always_open else {}
-    if verify_base:
-        overrides["public_base_url"] = verify_base
+    overrides["public_base_url"] = verify_base
     return create_app(build(db, **overrides))
 
 
@@ -94,7 +117,9 @@ def kiosk(
     always_open: Annotated[
         bool, typer.Option("--always-open", help="起動するサーバーの時間制限を外す")
     ] = False,
-    verify_base: Annotated[str, typer.Option(help="QRコードの照合先")] = "http://localhost:8000/",
+    verify_base: Annotated[
+        str | None, typer.Option(help="QRコードの照合先（省略時は juki demo が提供する画面）")
+    ] = None,
 ) -> None:
     """Play a kiosk (MFP): card + PIN → 住民票の写し (PDF), 発行番号 and verify URL."""
     import httpx
@@ -116,7 +141,7 @@ def kiosk(
     server: Any = nullcontext()
     if url is None:
         port = _free_port()
-        app = _app(db, always_open, verify_base)
+        app = _app(db, always_open, verify_base or _verify_base(db))
         server = BackgroundServer(server_config(app, pki, port=port, log_level="warning"))
         url = f"https://127.0.0.1:{port}"
     with server, httpx.Client(base_url=url, verify=context, timeout=60) as client:
@@ -169,7 +194,7 @@ def kiosk_server(
     port: int = 8443,
     always_open: Annotated[bool, typer.Option("--always-open", help="サービス提供時間の制限を外す")] = False,
     verify_base: Annotated[
-        str | None, typer.Option(help="QRコードの照合先（省略時は JUKI_PUBLIC_BASE_URL）")
+        str | None, typer.Option(help="QRコードの照合先（省略時は juki demo が提供する画面）")
     ] = None,
 ) -> None:
     """Serve the kiosk API over mutual TLS (a client certificate of the kiosk CA is required)."""
@@ -181,7 +206,9 @@ def kiosk_server(
     if not (pki / "server.pem").exists():
         console.print(f"[red]{pki}/server.pem がありません（juki demo が作成します）[/red]")
         raise typer.Exit(2)
-    config = server_config(_app(db, always_open, verify_base), pki, host=host, port=port, log_level="info")
+    config = server_config(
+        _app(db, always_open, verify_base or _verify_base(db)), pki, host=host, port=port, log_level="info"
+    )
     console.print(f"コンビニ交付 API: https://{host}:{port}/kiosk/v1 （相互TLS, 信頼点 {pki}）")
     uvicorn.Server(config).run()
 
