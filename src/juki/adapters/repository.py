@@ -22,7 +22,7 @@ from juki.domain.model import (
     record_from_row,
     to_plain,
 )
-from juki.domain.names import seion_kana
+from juki.domain.names import joined_name_key, name_search_key, seion_kana
 from juki.domain.register import Change, Outcome, ResidentState
 
 
@@ -98,12 +98,17 @@ class SqlRegisterReader:
         self, filing_id: str, addressee_numbers: list[str], household_numbers: list[str], others_than: list[str]
     ) -> str | None:
         """In commit order (the outbox's sequence): the first change after the filing's own that concerns one of
-        the persons, or someone else in one of the households."""
-        o = t.outbox.c
+        the persons, or someone else who is still an active member of one of the households."""
+        o, r = t.outbox.c, t.residents.c
         last = select(func.max(o.seq)).where(o.filing_id == filing_id).scalar_subquery()
+        members = select(r.addressee_number).where(r.household_number.in_(household_numbers), r.status == ACTIVE)
         concerns = or_(
             o.addressee_number.in_(addressee_numbers),
-            and_(o.household_number.in_(household_numbers), o.addressee_number.not_in(others_than)),
+            and_(
+                o.household_number.in_(household_numbers),
+                o.addressee_number.not_in(others_than),
+                o.addressee_number.in_(members),
+            ),
         )
         found = self.conn.execute(
             select(o.filing_id).where(o.seq > last, concerns).order_by(o.seq).limit(1)
@@ -151,6 +156,11 @@ def search_columns(record: ResidentRecord) -> dict[str, Any]:
         "given_name": record.given_name,
         "family_kana_key": seion_kana(record.family_name_kana),
         "given_kana_key": seion_kana(record.given_name_kana),
+        # j340: names as people write them (case, width, spaces), the 通称 and the 併記名 (migration 0012)
+        "family_name_key": name_search_key(record.family_name),
+        "given_name_key": name_search_key(record.given_name),
+        "alias_name_key": joined_name_key(record.foreign.alias_name if record.foreign else None),
+        "parallel_name_key": joined_name_key(record.foreign.parallel_name if record.foreign else None),
         "address": record.address.address,
     }
 

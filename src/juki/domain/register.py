@@ -68,8 +68,8 @@ class RegisterReader(Protocol):
     def later_change(
         self, filing_id: str, addressee_numbers: list[str], household_numbers: list[str], others_than: list[str]
     ) -> str | None:
-        """The first filing after `filing_id` that changed one of `addressee_numbers`, or changed a member of one
-        of `household_numbers` who is not in `others_than`; None if there is none."""
+        """The first filing after `filing_id` that changed one of `addressee_numbers`, or changed someone not in
+        `others_than` who is now an active member of one of `household_numbers`; None if there is none."""
         ...
 
     def same_three_info(self, family_name: str, given_name: str, sex: str, birth_date: date) -> list[str]: ...
@@ -936,7 +936,7 @@ def _check_nothing_later(
     reader: RegisterReader, cmd: c.CancelFiling, chosen: list[tuple[str, ResidentState, ResidentState | None]]
 ) -> None:
     """j980: any change may be cancelled unless a later one builds on it — a later version of a person it changed,
-    or a later change to a household it touched by someone it did not change. That one is named."""
+    or a later change of someone it did not change who now lives in a household it touched. That one is named."""
     everyone = [n for n, _ in reader.filing_versions(cmd.filing_id) or []]
     households = {s.record.household_number for _, s, _ in chosen} | {
         b.record.household_number for _, _, b in chosen if b is not None
