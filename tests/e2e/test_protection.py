@@ -7,15 +7,18 @@ from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 
 from juki.adapters import tables as t
 from juki.domain.errors import ProtectedRecord
 from juki.policy.roles import Actor
 from juki.services import filings, protection
+from juki.web.app import create_app
 from tests import factories as f
 from tests.conftest import STAFF
 from tests.e2e.role_cases.common import CLERK
+from tests.ui.test_session import sign_in
 
 PROTECTION = {"X-Juki-Procedure": "protection"}
 SUPERVISOR = Actor(
@@ -63,7 +66,8 @@ def test_a_protected_person_looks_not_found_to_a_clerk_and_each_access_alerts(cl
     assert viewed.status_code == 404 and viewed.json()["errors"][0]["code"] == "not_found"
     assert "花子" not in viewed.text
     assert client.get(f"/api/v1/residents/{wife}/history", headers=clerk).status_code == 404
-    assert client.get(f"/api/v1/households/{household}", headers=clerk).status_code == 404
+    seen_household = client.get(f"/api/v1/households/{household}", headers=clerk)  # without her
+    assert seen_household.status_code == 200 and wife not in seen_household.text
     husband_search = client.get("/api/v1/residents?name=山田&birth_date=1980-04-01", headers=clerk)
     assert wife not in str(husband_search.json())
     # every one of these was an access: each raised an alert naming the person, none shows the clerk the record
@@ -343,3 +347,79 @@ def test_an_end_recorded_for_a_later_day_lifts_the_measure_on_that_day(client, h
     for day, hidden in ((date(2025, 7, 9), {people[1]}), (date(2025, 7, 10), set())):
         with replace(j, today=day).uow() as uow:
             assert protection.in_force_for(uow, [(people[1], household)]) == hidden, day
+
+
+# --- every read screens (j440): filings, warnings, households -------------------------------------------------------
+
+
+def test_a_filing_naming_a_protected_person_hides_them_from_staff_who_may_not_see_them(client, headers, j):
+    single = filings.file(
+        j.uow, CLERK, "move-in", f.move_in([f.person(given_name="恵", given_name_kana="メグミ")])
+    )
+    family = filings.file(j.uow, CLERK, "move-in", f.move_in())
+    alone, wife = single.changes[0]["addressee_number"], family.changes[1]["addressee_number"]
+    for number in (alone, wife):
+        assert _protect(client, headers, number).status_code == 201
+    clerk = headers("clerk")
+    hidden = client.get(f"/api/v1/filings/{single.filing_id}", headers=clerk)
+    assert hidden.status_code == 404 and "恵" not in hidden.text  # names no one else: it looks not found
+    shown = client.get(f"/api/v1/filings/{family.filing_id}", headers=clerk)
+    assert shown.status_code == 200, shown.text
+    assert wife not in shown.text and "花子" not in shown.text and "1982-07-07" not in shown.text
+    assert len(shown.json()["changes"]) == 3 and shown.json()["payload"] is None
+    listed = client.get("/api/v1/filings", headers=clerk)
+    ids = [x["filing_id"] for x in listed.json()["filings"]]
+    assert single.filing_id not in ids and family.filing_id in ids
+    assert "花子" not in listed.text and "恵" not in listed.text and wife not in listed.text
+    sup = {**headers("supervisor"), **PROTECTION}  # who may see them sees the whole filing
+    whole = client.get(f"/api/v1/filings/{family.filing_id}", headers=sup).json()
+    assert len(whole["changes"]) == 4 and whole["payload"]["persons"][1]["given_name"] == "花子"
+
+
+def test_a_same_name_warning_does_not_name_a_protected_namesake(client, headers, j):
+    first = filings.file(j.uow, CLERK, "move-in", f.move_in([f.person()]))
+    protected = first.changes[0]["addressee_number"]
+    assert _protect(client, headers, protected).status_code == 201
+    before = len(_alerts(j))
+    again = client.post(
+        "/api/v1/filings/move-in", json=f.move_in([f.person(my_number=None, resident_code=None)]),
+        headers=headers("clerk"),
+    )  # fmt: skip
+    assert again.status_code == 201, again.text
+    assert protected not in again.text
+    assert "possible_same_person" not in {w["code"] for w in again.json()["warnings"]}
+    assert [(a.kind, a.subject) for a in _alerts(j)[before:]] == [("protected_hidden", protected)]
+
+
+def test_a_household_shows_staff_its_members_but_the_protected_one(client, headers, totp, j, family):
+    household, people = family
+    assert _protect(client, headers, people[1]).status_code == 201
+    res = client.get(f"/api/v1/households/{household}", headers=headers("clerk"))
+    assert res.status_code == 200, res.text
+    body = res.json()
+    assert [m["addressee_number"] for m in body["members"]] == [people[0], people[2], people[3]]
+    assert body["householder"] == people[0]
+    assert people[1] not in res.text and "花子" not in res.text and "1982-07-07" not in res.text
+    with TestClient(create_app(j), follow_redirects=False) as browser:  # the clerk UI's household page too
+        sign_in(browser, totp, "clerk2")  # (another clerk: each one-time code signs in once)
+        page = browser.get(f"/ui/households/{household}")
+    assert page.status_code == 200 and "花子" not in page.text and "一郎" in page.text
+    whole = client.get(f"/api/v1/households/{household}", headers={**headers("supervisor"), **PROTECTION})
+    assert len(whole.json()["members"]) == 4
+
+
+def test_a_protected_householder_is_not_named_as_householder(client, headers, j, family):
+    household, people = family
+    assert _protect(client, headers, people[0]).status_code == 201
+    body = client.get(f"/api/v1/households/{household}", headers=headers("clerk")).json()
+    assert body["householder"] is None
+    assert [m["addressee_number"] for m in body["members"]] == people[1:]
+    # (not the 宛名番号 itself: a household number may have the same digits)
+    assert "太郎" not in str(body) and "1980-04-01" not in str(body)
+
+
+def test_a_household_whose_current_members_are_all_protected_looks_not_found(client, headers, j, family):
+    household, _ = family
+    assert _protect(client, headers, household, subject_kind="household").status_code == 201
+    res = client.get(f"/api/v1/households/{household}", headers=headers("clerk"))
+    assert res.status_code == 404 and "小川町" not in res.text

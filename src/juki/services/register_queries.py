@@ -123,6 +123,10 @@ def get_history(
 
 
 def get_household(uow_factory: UnitOfWorkFactory, actor: Actor, household_number: str) -> dict[str, Any]:
+    """A household as this actor may see it (j430: removed members too). A member under 支援措置 is left out for
+    those who may not see them, and a protected 世帯主 is not named (`householder` null, as for a household
+    without one, j100); a household with no current member left to show looks not found (its address is the
+    protected person's)."""
     authorize(uow_factory, actor, REGISTER_READ, "household:view", (household_number,))
     with uow_factory() as uow:
         hh = uow.queries.household(household_number)
@@ -132,20 +136,24 @@ def get_household(uow_factory: UnitOfWorkFactory, actor: Actor, household_number
         removed = [
             m for m in uow.queries.members(household_number, active_only=False) if m.status != "active"
         ]
-        if _hidden(uow, actor, [*members, *removed], "household:view"):
+        hidden = protection.screen(uow, actor, _pairs([*members, *removed]), "household:view")
+        shown = [m for m in members if m.addressee_number not in hidden]
+        if hidden and not shown:
+            uow.log(actor, LogEntry("household:view", sorted(hidden), result="hidden"))
+            uow.commit()
             raise NotFound("該当する世帯が見つかりません", "household_number")
-        uow.log(actor, LogEntry("household:view", [m.addressee_number for m in members]))
+        uow.log(actor, LogEntry("household:view", [m.addressee_number for m in shown]))
         uow.commit()
-    address = record_from_row(members[0].record, None).address if members else None
+    address = record_from_row(shown[0].record, None).address if shown else None
     return {
         "household_number": household_number,
         "version": hh.version,
         "status": hh.status,
-        "householder": hh.householder,
+        "householder": None if hh.householder in hidden else hh.householder,
         "address": to_plain(address) if address else {"address": hh.address},
-        "members": [_member(m) for m in members],
+        "members": [_member(m) for m in shown],
         # 標準仕様書 j430: the household screen also shows members who were removed.
-        "removed_members": [_member(m) for m in removed],
+        "removed_members": [_member(m) for m in removed if m.addressee_number not in hidden],
     }
 
 
@@ -259,6 +267,24 @@ def _filing_view(row: Any, changes: list[Any] | None = None) -> dict[str, Any]:
     return view
 
 
+def _named(row: Any, changes: list[Any]) -> set[str]:
+    """Everyone a filing names: the persons it changed and the 宛名番号 its body names."""
+    return {c.addressee_number for c in changes} | protection.numbers_in(row.payload)
+
+
+def _screened_filing(row: Any, changes: list[Any], hidden: set[str]) -> dict[str, Any] | None:
+    """A filing as an actor who may not see `hidden` sees it: one naming only hidden persons is not there (it
+    looks not found); one naming others too shows their changes only, without its body and reason (which name
+    and place everyone it concerns)."""
+    named = _named(row, changes)
+    if not named & hidden:
+        return _filing_view(row, changes)
+    if named <= hidden:
+        return None
+    view = _filing_view(row, [c for c in changes if c.addressee_number not in hidden])
+    return {**view, "payload": None, "reason": None}
+
+
 def get_filing(uow_factory: UnitOfWorkFactory, actor: Actor, filing_id: str) -> dict[str, Any]:
     authorize(uow_factory, actor, REGISTER_READ, "filing:view")
     with uow_factory() as uow:
@@ -266,12 +292,15 @@ def get_filing(uow_factory: UnitOfWorkFactory, actor: Actor, filing_id: str) -> 
         if row is None:
             raise NotFound("該当する届出が見つかりません", "filing_id")
         changes = uow.queries.filing_changes(filing_id)
-        uow.log(
-            actor,
-            LogEntry("filing:view", [c.addressee_number for c in changes], detail=filing_id),
-        )
+        named = _named(row, changes)
+        hidden = protection.screen(uow, actor, named, "filing:view")
+        view = _screened_filing(row, changes, hidden)
+        result = "ok" if view is not None else "hidden"
+        uow.log(actor, LogEntry("filing:view", sorted(named - hidden), detail=filing_id, result=result))
         uow.commit()
-    return _filing_view(row, changes)
+    if view is None:
+        raise NotFound("該当する届出が見つかりません", "filing_id")
+    return view
 
 
 def list_filings(
@@ -281,13 +310,18 @@ def list_filings(
     late: bool | None = None,
     approval_state: str | None = None,
 ) -> dict[str, Any]:
-    """The late-filing list (住基法第52条) and the approval queue are both filtered views of the filings."""
+    """The late-filing list (住基法第52条) and the approval queue are both filtered views of the filings, screened
+    like one filing (支援措置)."""
     authorize(uow_factory, actor, REGISTER_READ, "filing:list")
     with uow_factory() as uow:
         rows = uow.queries.filings(late=late, approval_state=approval_state)
+        changes = {r.filing_id: uow.queries.filing_changes(r.filing_id) for r in rows}
+        named = set().union(*(_named(r, changes[r.filing_id]) for r in rows))
+        hidden = protection.screen(uow, actor, named, "filing:list")
+        views = [_screened_filing(r, changes[r.filing_id], hidden) for r in rows]
         uow.log(actor, LogEntry("filing:list", detail=f"late={late} state={approval_state}"))
         uow.commit()
-    return {"filings": [_filing_view(r) for r in rows]}
+    return {"filings": [v for v in views if v is not None]}
 
 
 def move_out_certificate_data(

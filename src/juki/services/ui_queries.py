@@ -91,9 +91,20 @@ def preview(
             uow.commit()
         raise
     with uow_factory() as uow:
-        uow.log(actor, LogEntry(f"filing:preview:{kind}", _targets(result)))
+        hidden = protection.screen(uow, actor, set(_targets(result)), f"filing:preview:{kind}")
+        if not hidden:
+            result = _screened(uow, actor, result, f"filing:preview:{kind}")
+        shown = "hidden" if hidden else "ok"
+        uow.log(actor, LogEntry(f"filing:preview:{kind}", _targets(result), result=shown))
         uow.commit()
+    if hidden:  # someone the actor may not see: the record looks not found, as on every read
+        raise NotFound("該当する住民が見つかりません", "addressee_number")
     return result
+
+
+def _screened(uow: Any, actor: Actor, preview: dict[str, Any], action: str) -> dict[str, Any]:
+    """A preview's warnings as the actor may see them (a protected namesake is not named)."""
+    return {**preview, "warnings": protection.screen_warnings(uow, actor, preview["warnings"], action)}
 
 
 def pending_change(uow_factory: UnitOfWorkFactory, actor: Actor, filing_id: str) -> dict[str, Any]:
@@ -123,9 +134,17 @@ def pending_change(uow_factory: UnitOfWorkFactory, actor: Actor, filing_id: str)
         error = None
     except DomainError as exc:
         result, error = None, exc.to_dict()
+    named = protection.numbers_in(payload) | set(_targets(result) if result else [])
     with uow_factory() as uow:
-        uow.log(actor, LogEntry("approval:view", _targets(result) if result else [], detail=filing_id))
+        # the diff is all about the persons it changes: one the actor may not see hides it whole (支援措置)
+        hidden = protection.screen(uow, actor, named, "approval:view")
+        if result is not None and not hidden:
+            result = _screened(uow, actor, result, "approval:view")
+        result_of = "hidden" if hidden else "ok"
+        uow.log(actor, LogEntry("approval:view", sorted(named - hidden), detail=filing_id, result=result_of))
         uow.commit()
+    if hidden:
+        raise NotFound("決裁待ちの職権処理が見つかりません", "filing_id")
     return {"filing": filing, "preview": result, "error": error}
 
 
