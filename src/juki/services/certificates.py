@@ -484,22 +484,33 @@ def _view(row: Any, disposal: Any = None) -> dict[str, Any]:
     }
 
 
+def _screened_view(view: dict[str, Any], hidden: set[str]) -> dict[str, Any]:
+    """An issuance record without the persons this actor may not see (a household certificate names them all)."""
+    if not hidden:
+        return view
+    requester = view["requester_addressee_number"]
+    return {
+        **view,
+        "addressee_numbers": [n for n in view["addressee_numbers"] if n not in hidden],
+        "requester_addressee_number": None if requester in hidden else requester,
+    }
+
+
 def issuances_of(
     uow_factory: UnitOfWorkFactory, actor: Actor, office: CertificateOffice, addressee_number: str
 ) -> dict[str, Any]:
     """交付履歴照会 (j360): the certificates issued with this person on them, newest first (logged)."""
     authorize(uow_factory, actor, REGISTER_READ, "certificate:list", (addressee_number,))
     with uow_factory() as uow:
-        person = uow.queries.resident(addressee_number)
-        if person is not None and protection.screen(
-            uow, actor, [(addressee_number, person.household_number)], "certificate:list"
-        ):  # a protected person's certificates are as hidden as the person (it looks not found)
+        store = office.store(uow)
+        rows = store.for_person(addressee_number)
+        named = {n for r in rows for n in (*r.addressee_numbers, r.requester_addressee_number) if n}
+        hidden = protection.screen(uow, actor, {addressee_number, *named}, "certificate:list")
+        if addressee_number in hidden:  # a protected person's certificates are as hidden as the person
             uow.log(actor, LogEntry("certificate:list", [addressee_number], result="hidden"))
             uow.commit()
             raise NotFound("該当する住民が見つかりません", "addressee_number")
-        store = office.store(uow)
-        rows = store.for_person(addressee_number)
-        views = [_view(r, store.disposal(r.issuance_number)) for r in rows]
+        views = [_screened_view(_view(r, store.disposal(r.issuance_number)), hidden) for r in rows]
         uow.log(actor, LogEntry("certificate:list", [addressee_number], detail=f"results={len(views)}"))
         uow.commit()
     return {"addressee_number": addressee_number, "issuances": views}
