@@ -364,3 +364,152 @@ def test_a_history_search_is_logged_and_hides_a_protected_person(client, headers
     assert search(client, headers, name="スズキ", address="小川町", history="true") == []
     assert search(client, headers, name="スズキ", birth_date="1990-02-02", history="true") == []
     assert hanako not in logged()[-1].targets
+
+
+# --- foreign residents' names as people write them (j340: 氏名 in alphabet and kanji, 通称, 併記名) ---------------
+
+
+def _foreigner(family, given, family_kana, given_kana, birth_date, nationality, card, **foreign_items):
+    return f.person(
+        family_name=family,
+        given_name=given,
+        family_name_kana=family_kana,
+        given_name_kana=given_kana,
+        birth_date=birth_date,
+        honseki=None,
+        foreign={
+            "nationality": nationality,
+            "article_30_45_category": "中長期在留者",
+            "status_of_residence": "技術・人文知識・国際業務",
+            "stay_expires_on": "2028-03-31",
+            "residence_card_number": card,
+            **foreign_items,
+        },
+    )
+
+
+@pytest.fixture
+def foreigners(client, headers) -> dict[str, str]:
+    """Names as the 在留カード writes them: parts that hold spaces, a two-word family name, a 併記名, a 通称."""
+    people = {
+        "vietnamese": _foreigner(
+            "NGUYEN", "VAN AN", "グエン", "ヴァン アン", "1990-01-15", "ベトナム", "AB12345671CD"
+        ),
+        "pham": _foreigner(
+            "PHAM", "DUC MINH", "ファム", "ドゥック ミン", "1992-02-20", "ベトナム", "AB12345672CD"
+        ),
+        "filipino": _foreigner(
+            "DELA CRUZ",
+            "MARIA CLARA",
+            "デラ クルス",
+            "マリア クララ",
+            "1988-03-25",
+            "フィリピン",
+            "AB12345673CD",
+        ),
+        "nepali": _foreigner("GURUNG", "SITA", "グルン", "シタ", "1995-04-30", "ネパール", "AB12345674CD"),
+        "korean": _foreigner(
+            "KIM",
+            "MINJUN",
+            "キム",
+            "ミンジュン",
+            "1985-05-05",
+            "韓国",
+            "AB12345675CD",
+            parallel_name="金 民俊",
+        ),
+        "chinese": _foreigner(
+            "王",
+            "小明",
+            "ワン",
+            "シャオミン",
+            "1980-06-06",
+            "中国",
+            "AB12345676CD",
+            alias_name="王川 明",
+            alias_name_kana="オウカワ アキラ",
+        ),
+    }
+    numbers = {}
+    for key, person in people.items():
+        person.pop("honseki")
+        body = file(client, headers, "move-in", f.move_in([person]))
+        numbers[key] = body["changes"][0]["addressee_number"]
+    return numbers
+
+
+BORN = {
+    "vietnamese": "1990-01-15",
+    "pham": "1992-02-20",
+    "filipino": "1988-03-25",
+    "nepali": "1995-04-30",
+    "korean": "1985-05-05",
+    "chinese": "1980-06-06",
+}
+
+
+@pytest.mark.parametrize(
+    ("who", "typed"),
+    [
+        ("pham", "PHAM DUC MINH"),  # the name as on the card: 氏 PHAM, 名 DUC MINH
+        ("pham", "Pham Duc Minh"),
+        ("pham", "pham  duc　minh"),  # any number of spaces, half- or full-width
+        ("pham", "ＰＨＡＭ　ＤＵＣ　ＭＩＮＨ"),  # full-width letters
+        ("vietnamese", "NGUYEN VAN AN"),
+        ("vietnamese", " nguyen van an "),
+        ("filipino", "DELA CRUZ MARIA CLARA"),  # a two-word family name: the split after CRUZ matches
+        ("filipino", "dela cruz maria clara"),
+        ("nepali", "GURUNG"),  # one word: the family name
+        ("nepali", "gurung sita"),
+        ("korean", "KIM MINJUN"),
+        ("korean", "金 民俊"),  # the 併記名
+        ("korean", "金民俊"),
+        ("korean", "金　民俊"),
+        ("chinese", "王 小明"),  # the kanji name
+        ("chinese", "王小明"),
+        ("chinese", "王川 明"),  # the 通称
+        ("chinese", "王川明"),
+        ("pham", "ファム ドゥック ミン"),  # the reading, split the same way
+        ("vietnamese", "ぐえん ばん あん"),  # hiragana, ヴァ = バ (j330)
+        ("filipino", "デラ クルス マリア クララ"),
+    ],
+)
+def test_a_foreign_residents_name_is_found_as_people_write_it(client, headers, foreigners, who, typed):
+    assert search(client, headers, name=typed, birth_date=BORN[who]) == [foreigners[who]]
+
+
+@pytest.mark.parametrize(
+    ("who", "typed"),
+    [
+        ("filipino", "CRUZ MARIA CLARA"),  # not the family name
+        ("filipino", "DELA CRUZ MARIA"),  # the given name is MARIA CLARA: exact by default
+        ("pham", "PHAM DUC"),
+        ("chinese", "王川 小明"),  # 通称 and name are not mixed
+        ("korean", "金 MINJUN"),
+    ],
+)
+def test_a_part_of_a_foreign_name_is_not_the_name(client, headers, foreigners, who, typed):
+    assert search(client, headers, name=typed, birth_date=BORN[who]) == []
+
+
+def test_the_start_of_a_foreign_name_is_found_with_prefix_matching(client, headers, foreigners):
+    found = search(client, headers, name="DELA CRUZ MARIA", birth_date=BORN["filipino"], name_match="prefix")
+    assert found == [foreigners["filipino"]]
+    found = search(client, headers, name="pham duc", birth_date=BORN["pham"], name_match="prefix")
+    assert found == [foreigners["pham"]]
+    found = search(client, headers, name="民俊", birth_date=BORN["korean"], name_match="partial")
+    assert found == [foreigners["korean"]]
+
+
+def test_a_foreign_name_and_an_address_find_the_person(client, headers, foreigners):
+    assert foreigners["pham"] in search(client, headers, name="PHAM DUC MINH", address="小川町一丁目")
+
+
+def test_a_name_in_more_parts_than_any_real_one_is_refused(client, headers, foreigners):
+    res = client.get(
+        "/api/v1/residents",
+        params={"name": "A B C D E F G H I", "birth_date": "1990-01-15"},
+        headers=headers("clerk"),
+    )
+    assert res.status_code == 422 and error_code(res) == "invalid_field"
+    assert res.json()["errors"][0]["field"] == "name"

@@ -129,24 +129,34 @@ class SqlQueries:
         return position(col, value) > 0
 
     def _name_condition(self, q: SearchQuery, c: Any) -> Any | None:
-        """The name criterion on the columns `c` of `residents` or `resident_versions` (None: no name given)."""
+        """The name criterion on the columns `c` of `residents` or `resident_versions` (None: no name given): one
+        split of the name into 氏 and 名 matching, or the word alone (j330), or the whole as a 通称 or 併記名 (j340)."""
         mode = q.name_match
-        conditions = []
-        for term, name_col, key_col in (
-            (q.family, c.family_name, c.family_kana_key),
-            (q.given, c.given_name, c.given_kana_key),
-        ):
-            if term is not None:
-                col = key_col if term.is_kana else name_col
-                conditions.append(self._match(col, term.parts if mode == PARTIAL else term.keys, mode))
+        ways = [
+            and_(
+                self._part(family, c.family_name_key, c.family_kana_key, mode),
+                self._part(given, c.given_name_key, c.given_kana_key, mode),
+            )
+            for family, given in q.splits
+        ]
         if q.either is not None:
-            conditions.append(self._either(q.either, c, mode))
-        return and_(*conditions) if conditions else None
+            ways.append(self._either(q.either, c, mode))
+        if not ways:
+            return None
+        if q.other_name:
+            ways += [
+                self._match(col, (q.other_name,), mode) for col in (c.alias_name_key, c.parallel_name_key)
+            ]
+        return or_(*ways)
+
+    def _part(self, term: NameTerm, name_col: Any, key_col: Any, mode: str) -> Any:
+        col = key_col if term.is_kana else name_col
+        return self._match(col, term.parts if mode == PARTIAL else term.keys, mode)
 
     def _either(self, term: NameTerm, c: Any, mode: str) -> Any:
         """A name without a space: the family name, the given name, or both joined (j330)."""
         family, given = (
-            (c.family_kana_key, c.given_kana_key) if term.is_kana else (c.family_name, c.given_name)
+            (c.family_kana_key, c.given_kana_key) if term.is_kana else (c.family_name_key, c.given_name_key)
         )
         if mode == PARTIAL:  # in either name or across both: the joined keys hold them all (no index helps)
             return self._match(family + given, term.joined_parts, mode)

@@ -22,6 +22,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 
 metadata = MetaData(
@@ -53,6 +54,37 @@ households = Table(
     Column("member_count", Integer, nullable=False),
 )
 
+# A name's search key is NFKC of a name of at most 100 code points, and NFKC lengthens a character at most 18-fold.
+NAME_KEY_LENGTH = 2000
+
+
+def _name_key_indexes(table: str, with_birth_date: bool) -> list[Index]:
+    """Indexes of the names' search keys (j340; migration 0012): 氏 and 名 (with the birth date on `residents`, which
+    the two-criteria search nearly always gives), and the 通称 and 併記名 of the few who have one (partial)."""
+    pattern = "varchar_pattern_ops"  # a 前方一致 (LIKE 'x%') uses them on PostgreSQL whatever the collation
+    indexes = [
+        Index(
+            f"ix_{table}_{column}",
+            column,
+            *(["birth_date"] if with_birth_date else []),
+            postgresql_ops={column: pattern},
+        )
+        for column in ("family_name_key", "given_name_key")
+    ]
+    for column in ("alias_name_key", "parallel_name_key"):
+        present = text(f"{column} IS NOT NULL")
+        indexes.append(
+            Index(
+                f"ix_{table}_{column}",
+                column,
+                postgresql_ops={column: pattern},
+                postgresql_where=present,
+                sqlite_where=present,
+            )
+        )
+    return indexes
+
+
 residents = Table(
     "residents",
     metadata,
@@ -66,6 +98,11 @@ residents = Table(
     Column("given_name", String(100), nullable=False),
     Column("family_kana_key", String(200), nullable=False),
     Column("given_kana_key", String(200), nullable=False),
+    # Search keys of the names (domain.names.name_search_key / joined_name_key; migration 0012).
+    Column("family_name_key", String(NAME_KEY_LENGTH), nullable=False),
+    Column("given_name_key", String(NAME_KEY_LENGTH), nullable=False),
+    Column("alias_name_key", String(NAME_KEY_LENGTH)),
+    Column("parallel_name_key", String(NAME_KEY_LENGTH)),
     Column("birth_date", Date, nullable=False),
     Column("sex", String(6), nullable=False),
     Column("address", Text, nullable=False),
@@ -86,12 +123,7 @@ residents = Table(
         "birth_date",
         postgresql_ops={"family_name": "varchar_pattern_ops"},
     ),
-    Index(
-        "ix_residents_given_name_birth",
-        "given_name",
-        "birth_date",
-        postgresql_ops={"given_name": "varchar_pattern_ops"},
-    ),
+    *_name_key_indexes("residents", with_birth_date=True),
     Index(
         "ix_residents_family_kana_key",
         "family_kana_key",
@@ -123,6 +155,10 @@ resident_versions = Table(
     Column("given_name", String(100), nullable=False),
     Column("family_kana_key", String(200), nullable=False),
     Column("given_kana_key", String(200), nullable=False),
+    Column("family_name_key", String(NAME_KEY_LENGTH), nullable=False),
+    Column("given_name_key", String(NAME_KEY_LENGTH), nullable=False),
+    Column("alias_name_key", String(NAME_KEY_LENGTH)),
+    Column("parallel_name_key", String(NAME_KEY_LENGTH)),
     Column("address", Text, nullable=False),
     Column("record", JSON, nullable=False),
     Column("my_number_ciphertext", Text),  # history keeps the token it was written with (append-only)
@@ -139,14 +175,7 @@ resident_versions = Table(
         "given_kana_key",
         postgresql_ops={"given_kana_key": "varchar_pattern_ops"},
     ),
-    Index(
-        "ix_resident_versions_family_name",
-        "family_name",
-        postgresql_ops={"family_name": "varchar_pattern_ops"},
-    ),
-    Index(
-        "ix_resident_versions_given_name", "given_name", postgresql_ops={"given_name": "varchar_pattern_ops"}
-    ),
+    *_name_key_indexes("resident_versions", with_birth_date=False),
 )
 
 filings = Table(

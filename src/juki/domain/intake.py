@@ -158,6 +158,7 @@ def _foreign(data: Data | None, path: str) -> ForeignResidentItems | None:
         alias_name=alias,
         alias_name_kana=_opt(data, "alias_name_kana", normalize_kana, path),
         foreign_resident_since=_date(data, "foreign_resident_since", path, required=False),
+        parallel_name=_opt(data, "parallel_name", normalize_name, path),
     )
 
 

@@ -42,6 +42,7 @@ class ForeignResidentItems:
     alias_name: str | None = None
     alias_name_kana: str | None = None
     foreign_resident_since: date | None = None
+    parallel_name: str | None = None  # 併記名: the name in kanji beside the alphabet one (j20: 氏名（漢字）)
 
 
 @dataclass(frozen=True)

@@ -100,6 +100,31 @@ def normalize_name(s: str, field: str) -> str:
     return text
 
 
+# --- search keys of names (j340) ----------------------------------------------------------------------------
+
+# Ideographic variation selectors (IVS) and the standard ones: 葛󠄀 and 葛 are one name to a search.
+_VARIATION_SELECTORS = re.compile("[\ufe00-\ufe0f\U000e0100-\U000e01ef]")
+
+
+def name_search_key(s: str) -> str:
+    """The key under which two spellings of a name (氏, 名, 通称, 併記名) match (標準仕様書 j340).
+
+    NFKC (full-width Latin letters and digits → ASCII, half-width katakana → full-width, U+3000 → a space), then
+    casefold (Latin letters without regard to case: PHAM = Pham = ｐｈａｍ), variation selectors dropped, and
+    each run of spaces made one U+0020. 異体字 stay apart (髙 ≠ 高): the register keeps them as different names.
+    """
+    text = _VARIATION_SELECTORS.sub("", unicodedata.normalize("NFKC", s).casefold())
+    return _SPACE_RUN.sub(" ", text).strip(" ")
+
+
+def joined_name_key(s: str | None) -> str | None:
+    """The search key of a name kept as one string (通称, 併記名) with its spaces taken out: 「王川 明」 and
+    「王川明」 are the same 通称 to a search, whichever way it was written or is typed."""
+    if not s:
+        return None
+    return name_search_key(s).replace(" ", "") or None
+
+
 # --- 清音化 (seion_kana) -------------------------------------------------------------------------------
 
 _VU_SYLLABLES = (

@@ -5,6 +5,12 @@
   kanji (and alphabet) names match as stored (NFC);
 - a name matches exactly (default), from its start (`name_match=prefix`) or anywhere in it (`partial`); a name
   without a space matches the family name, the given name, or both joined — in every mode;
+- a name is typed as people write it: any number of spaces (ASCII or U+3000) anywhere, and the name matches when
+  any split of it at a space gives the family and the given name — a foreign resident's parts hold spaces of their
+  own (氏 `DELA CRUZ`, 名 `MARIA CLARA`); Latin letters match without regard to case or width
+  (`domain.names.name_search_key`);
+- the 通称 and the 併記名 (a foreign resident's other names, j340) match too, each as one string whose spaces do
+  not count (「王川 明」 = 「王川明」);
 - `history`: names and addresses match the person's earlier versions too (旧氏名・旧住所), each criterion on its
   own: a maiden name and today's address find her. Birth date and sex are always today's;
 - exact look-ups by a number stand alone: 住民票コード, 個人番号, 宛名番号, 世帯番号, 在留カード番号.
@@ -28,9 +34,10 @@ from juki.domain.identifiers import (
     validate_my_number,
     validate_resident_code,
 )
-from juki.domain.names import O_ROW, kana_search_keys
+from juki.domain.names import O_ROW, joined_name_key, kana_search_keys, name_search_key
 
 MAX_RESULTS = 100
+MAX_NAME_WORDS = 8  # a name typed in more parts than any real one has is a mistake, not a search
 _KANA = re.compile(r"^[\u3041-\u309f\u30a0-\u30ff\uff66-\uff9fー]+$")
 _CARD = re.compile(r"^[A-Z]{2}[0-9]{8}[A-Z]{2}$")
 
@@ -65,9 +72,10 @@ class NameTerm:
 
 @dataclass(frozen=True)
 class SearchQuery:
-    family: NameTerm | None = None
-    given: NameTerm | None = None
+    # A name typed with spaces: each way of splitting it at a space into (family, given); one matching is enough.
+    splits: tuple[tuple[NameTerm, NameTerm], ...] = ()
     either: NameTerm | None = None  # a name without whitespace: family, given, or both joined
+    other_name: str | None = None  # the whole name as a 通称 or 併記名 matches it (`joined_name_key`)
     birth_date: date | None = None
     address: str | None = None
     sex: str | None = None
@@ -93,8 +101,9 @@ def _parts(keys: tuple[str, ...], after_o_row: tuple[str, ...]) -> tuple[str, ..
 
 
 def name_term(text: str) -> NameTerm:
+    """One part of a name as searched (it may hold spaces: 名 `DUC MINH`, 「ドゥック ミン」)."""
     part = unicodedata.normalize("NFKC", text).strip()
-    if _KANA.match(part):
+    if _KANA.match(part.replace(" ", "")):
         keys = kana_search_keys(part)
         if not keys[0]:  # only marks (ー, ・): a key that every reading would start with
             raise InvalidField("氏名のカナに文字がありません", "name")
@@ -107,7 +116,7 @@ def name_term(text: str) -> NameTerm:
             parts=_parts(keys, kana_search_keys(part, after_o_row=True)),
             joined_parts=_parts(joined, kana_search_keys(part, joined=True, after_o_row=True)),
         )
-    return NameTerm(unicodedata.normalize("NFC", text.strip()), False)
+    return NameTerm(name_search_key(text), False)
 
 
 def address_term(text: str) -> str:
@@ -148,6 +157,22 @@ def _lookup(key: str, value: str) -> SearchQuery:
     return SearchQuery(residence_card_number=card)
 
 
+def _name(text: str) -> tuple[tuple[tuple[NameTerm, NameTerm], ...], NameTerm | None, str | None]:
+    """A name as typed → its splits into (family, given) at each space, or one word; and its 通称/併記名 key."""
+    words = unicodedata.normalize("NFKC", text).split()  # any whitespace, U+3000 included; runs count as one
+    if not words:
+        raise InvalidField("氏名を入力してください", "name")
+    if len(words) > MAX_NAME_WORDS:
+        raise InvalidField(f"氏名は空白で{MAX_NAME_WORDS}つ以内に区切って入力してください", "name")
+    other = joined_name_key("".join(words))
+    if len(words) == 1:
+        return (), name_term(words[0]), other
+    splits = tuple(
+        (name_term(" ".join(words[:i])), name_term(" ".join(words[i:]))) for i in range(1, len(words))
+    )
+    return splits, None, other
+
+
 def parse_criteria(params: Mapping[str, str]) -> SearchQuery:
     params = {k: v for k, v in params.items() if v not in (None, "")}
     for key, value in params.items():
@@ -168,22 +193,14 @@ def parse_criteria(params: Mapping[str, str]) -> SearchQuery:
     name_match = params.get("name_match", EXACT)
     if name_match not in NAME_MATCHES:
         raise InvalidField("一致の方法は exact・prefix・partial のいずれかです", "name_match")
-    family = given_name = either = None
-    if "name" in params:
-        parts = re.split(r"[ \u3000]+", params["name"].strip())
-        if len(parts) > 2 or not parts[0]:
-            raise InvalidField("氏名は「氏 名」の形で指定してください", "name")
-        if len(parts) == 2:
-            family, given_name = name_term(parts[0]), name_term(parts[1])
-        else:
-            either = name_term(parts[0])
+    splits, either, other_name = _name(params["name"]) if "name" in params else ((), None, None)
     sex = params.get("sex")
     if sex is not None and sex not in ("male", "female"):
         raise InvalidField("性別は male か female です", "sex")
     return SearchQuery(
-        family=family,
-        given=given_name,
+        splits=splits,
         either=either,
+        other_name=other_name,
         birth_date=parse_date(params["birth_date"], "birth_date") if "birth_date" in params else None,
         address=address_term(params["address"]) if "address" in params else None,
         sex=sex,

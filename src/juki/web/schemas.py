@@ -57,6 +57,7 @@ class ForeignIn(Body):
     alias_name: Text | None = Short
     alias_name_kana: Text | None = Short
     foreign_resident_since: Text | None = Short
+    parallel_name: Text | None = Short
 
 
 class PersonIn(Body):
