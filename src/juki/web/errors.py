@@ -12,6 +12,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from juki.domain.errors import DomainError
 from juki.web import hardening
+from juki.web.ui.core import error_page
 
 log = logging.getLogger("juki.web")
 PROBLEM = "application/problem+json"
@@ -66,7 +67,9 @@ def install(app: FastAPI) -> None:
         return problem(422, "入力の形式が正しくありません", errors[:50])
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        if _is_ui(request) and exc.status_code in _UI_MESSAGES:  # a page asked for by a person: a page
+            return await _ui_error(request, exc.status_code)
         if exc.status_code == 400:  # a body FastAPI could not parse at all (not UTF-8, nested too deep)
             message = "リクエストの本文を解釈できません"
             return problem(422, message, [{"code": "invalid_field", "field": None, "message": message}])
@@ -80,7 +83,25 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:
         log.error("unhandled error: %s", type(exc).__name__)  # no message: it may carry personal data
+        if _is_ui(request):
+            return hardening.apply(request, await _ui_error(request, 500))
         return hardening.apply(request, problem(500, "システムエラーが発生しました", []))
+
+
+_UI_MESSAGES = {
+    404: ("ページが見つかりません。メニューから操作をやり直してください", "not_found"),
+    405: ("この画面ではその操作はできません", "invalid_field"),
+    500: ("システムエラーが発生しました。しばらくしてからやり直してください", None),
+}
+
+
+def _is_ui(request: Request) -> bool:
+    return request.url.path.startswith("/ui/")
+
+
+async def _ui_error(request: Request, status: int) -> Response:
+    message, code = _UI_MESSAGES[status]
+    return await error_page(request, status, message, code)
 
 
 def _schema_message(kind: str) -> str:

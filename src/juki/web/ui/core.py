@@ -348,14 +348,38 @@ async def anonymous_form(request: Request, session: UiSession | None) -> dict[st
 # --- errors as pages --------------------------------------------------------------------------------------
 
 
-def error_page(request: Request, status: int, message: str, code: str | None = None) -> Response:
+async def error_page(request: Request, status: int, message: str, code: str | None = None) -> Response:
+    """What went wrong, in the normal layout: a signed-in clerk keeps the menu (検索 and the rest), the 事務 and
+    sign-out; anyone else gets the way to the sign-in page."""
     session = read(request)
+    context = await _layout_of(request, session)
     response = render_html(
-        "error.html", status, message=message, code=code, signed_in=bool(session and session.token)
+        "error.html",
+        status,
+        message=message,
+        code=code,
+        signed_in=bool(session and session.token),
+        **context,
     )
     if session is not None:
         write(request, response, session)
     return response
+
+
+async def _layout_of(request: Request, session: UiSession | None) -> dict[str, Any]:
+    """The signed-in layout's context, or nothing for a locked, idle or ended session (those see no menu)."""
+    j = juki_of(request)
+    if session is None or not session.token or session.locked:
+        return {}
+    if session.idle_for(time.time()) > j.settings.idle_lock_seconds:
+        return {}
+    try:
+        actor = await run_in_threadpool(
+            auth.authenticate, j.uow, session.token, session.procedure, terminal_of(request)
+        )
+    except Exception:  # an error page must not fail in turn (the database may be what failed)
+        return {}
+    return Ui(request, j, session, actor).context()
 
 
 class UiRoute(APIRoute):
@@ -370,15 +394,15 @@ class UiRoute(APIRoute):
             except UiRedirect as exc:
                 return exc.response(request)
             except CsrfRefused:
-                return error_page(
+                return await error_page(
                     request,
                     403,
                     "画面の有効期限が切れたか、別の画面から送信されました。画面を開き直してから操作してください。",
                     "csrf",
                 )
             except DomainError as exc:
-                return error_page(request, exc.status, exc.message, exc.code)
+                return await error_page(request, exc.status, exc.message, exc.code)
             except RequestValidationError:
-                return error_page(request, 422, "入力の形式が正しくありません", "invalid_field")
+                return await error_page(request, 422, "入力の形式が正しくありません", "invalid_field")
 
         return handler

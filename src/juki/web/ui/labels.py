@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from juki.domain import subject_requests
+
 KINDS = {
     "move-in": "転入届",
     "move-within": "転居届",
@@ -246,3 +248,19 @@ def address_text(value: Any) -> str:
     if value.get("country") and value["country"] not in text:
         text = f"{value['country']} {text}".strip()
     return text
+
+
+# 本人確認書類 and the document showing an agent's authority: the API takes codes (開示等の請求: `driver_license`)
+# and, for certificates, the words typed; the clerk reads words either way.
+IDENTITY_DOCUMENTS = subject_requests.IDENTITY_DOCUMENTS
+AUTHORITY_DOCUMENTS = subject_requests.AUTHORITY_DOCUMENTS
+
+
+def identity_document(value: str | None) -> str:
+    """driver_license → 運転免許証; words already written in Japanese stay as they are."""
+    return IDENTITY_DOCUMENTS.get(value or "", value or "")
+
+
+def authority_document(value: str | None) -> str:
+    """power_of_attorney → 委任状; words already written in Japanese stay as they are."""
+    return AUTHORITY_DOCUMENTS.get(value or "", value or "")

@@ -37,8 +37,6 @@ def _choices() -> dict[str, Any]:
         "authority_documents": list(rules.AUTHORITY_DOCUMENTS.items()),
         "kind_names": rules.KINDS,
         "requester_type_names": rules.REQUESTER_TYPES,
-        "document_names": rules.IDENTITY_DOCUMENTS,
-        "authority_names": rules.AUTHORITY_DOCUMENTS,
         "decision_names": DECISION_NAMES,
         "state_names": STATE_NAMES,
     }
