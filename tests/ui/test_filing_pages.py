@@ -194,13 +194,14 @@ def test_a_domain_error_comes_back_beside_its_field_with_the_apis_code(client, t
             "filed_on": "R7.6.20",
             "planned_on": "R7.6.25",
             "addressee_numbers": [members[0]],
+            "new_householder": members[0],  # the one who leaves cannot take over
             "destination.address": "東京都武蔵野市吉祥寺本町一丁目1番1号",
             "destination.municipality_code": "132039",
         },
     )
     assert res.status_code == 422
     slot = re.search(r'id="err-f-new_householder"[^>]*>(.*?)</p>', res.text, re.S)
-    assert slot and "householder_required" in slot.group(1)
+    assert slot and "invalid_field" in slot.group(1)
     assert 'id="f-new_householder" name="new_householder"' in res.text and "autofocus" in res.text
 
 
