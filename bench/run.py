@@ -22,7 +22,7 @@ from typing import Any
 import httpx
 import pyotp
 from rich.console import Console
-from sqlalchemy import Column, Integer, MetaData, String, Table, Text, select
+from sqlalchemy import Column, Integer, MetaData, String, Table, Text, or_, select
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -191,11 +191,17 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     accounts = workdir / "demo-accounts.json"
     import_rate, j = measure_import(url, args.residents, 1, accounts)
     raw_rate = measure_raw(j, 50_000)
+    r = t.residents.c
     with j.engine.connect() as conn:
         sample = conn.execute(
-            select(t.residents.c.family_name, t.residents.c.given_name, t.residents.c.birth_date)
-            .where(t.residents.c.status == "active")
-            .limit(5000)
+            select(r.family_name, r.given_name, r.birth_date).where(r.status == "active").limit(5000)
+        ).all()
+        # Names as the 在留カード writes them, whose parts hold spaces of their own (名 `DUC MINH`): always in the
+        # sample, searched as typed — "氏 名" joined by one space, as the counter writes it (j340).
+        sample += conn.execute(
+            select(r.family_name, r.given_name, r.birth_date)
+            .where(r.status == "active", or_(r.family_name.contains(" "), r.given_name.contains(" ")))
+            .limit(500)
         ).all()
     port = _free_port()
     server = start_server(url, port)

@@ -9,8 +9,10 @@ from juki.domain.names import (
     MAX_KANA_LENGTH,
     MAX_NAME_LENGTH,
     O_ROW,
+    joined_name_key,
     kana_search_key,
     kana_search_keys,
+    name_search_key,
     normalize_kana,
     normalize_name,
     seion_kana,
@@ -386,3 +388,31 @@ def test_family_and_given_typed_as_one_word_find_their_stored_keys_after_an_o_ro
 
 def test_o_row_holds_the_key_letters_of_the_o_column():
     assert {seion_kana(c) for c in "オコゴソゾトドノホボポモヨョロヲ"} == set(O_ROW)
+
+
+# --- search keys of names (j340) ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("typed", "key"),
+    [
+        ("PHAM", "pham"),
+        ("Pham", "pham"),
+        ("ＰＨＡＭ", "pham"),  # full-width letters
+        ("DUC  MINH", "duc minh"),  # runs of spaces are one
+        ("DUC\u3000MINH", "duc minh"),
+        (" DELA CRUZ ", "dela cruz"),
+        ("ﾌｧﾑ", "ファム"),  # half-width katakana
+        ("葛\U000e0100飾", "葛飾"),  # an IVS selector does not count
+        ("髙橋", "髙橋"),  # 異体字 stay apart
+        ("O'NEIL", "o'neil"),
+    ],
+)
+def test_a_names_search_key_ignores_case_width_and_spacing(typed, key):
+    assert name_search_key(typed) == key
+
+
+def test_a_name_kept_as_one_string_is_keyed_without_its_spaces():
+    assert joined_name_key("王川 明") == joined_name_key("王川明") == joined_name_key("王川　明") == "王川明"
+    assert joined_name_key("KIM MINJUN") == "kimminjun"
+    assert joined_name_key(None) is None and joined_name_key("") is None and joined_name_key("  ") is None
