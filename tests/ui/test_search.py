@@ -108,6 +108,31 @@ def test_the_form_offers_the_match_and_history_and_keeps_them_when_shown_again(c
     assert len(rows) == 1 and number in rows[0] and "履歴で一致" not in rows[0]
 
 
+def test_the_form_finds_a_foreign_resident_by_the_name_as_on_the_residence_card(client, totp, j):  # type: ignore[no-untyped-def]
+    person = f.person(
+        family_name="PHAM",
+        given_name="DUC MINH",
+        family_name_kana="ファム",
+        given_name_kana="ドゥック ミン",
+        birth_date="1992-02-20",
+        foreign={
+            "nationality": "ベトナム",
+            "article_30_45_category": "中長期在留者",
+            "residence_card_number": "AB12345672CD",
+            "parallel_name": "范 德明",
+        },
+    )
+    number = str(filings.file(j.uow, CLERK, "move-in", f.move_in([person])).changes[0]["addressee_number"])
+    csrf = sign_in_without_browser(client, totp)
+    for typed in ("PHAM DUC MINH", "pham　duc  minh", "范 德明"):
+        found = client.post(
+            "/ui/search", data={"csrf_token": csrf, "name": typed, "birth_date": "1992-02-20"}
+        )
+        assert found.status_code == 200, found.text
+        rows = _rows(found.text)
+        assert len(rows) == 1 and number in rows[0], (typed, rows)
+
+
 def test_a_match_or_history_alone_starts_no_search_and_one_criterion_is_refused(client, totp, j):  # type: ignore[no-untyped-def]
     csrf = sign_in_without_browser(client, totp)
     blank = client.post("/ui/search", data={"csrf_token": csrf, "name_match": "partial", "history": "true"})
