@@ -28,6 +28,39 @@ def person(relationship: str = "世帯主", **over: Any) -> dict[str, Any]:
     return body
 
 
+def foreign_person(
+    family_name: str,
+    given_name: str,
+    family_name_kana: str,
+    given_name_kana: str,
+    *,
+    nationality: str = "ベトナム",
+    card: str = "AB12345678CD",
+    relationship: str = "世帯主",
+    foreign: dict[str, Any] | None = None,
+    **over: Any,
+) -> dict[str, Any]:
+    """A foreign resident (中長期在留者) with the names as the 在留カード writes them; no 本籍."""
+    body = person(
+        relationship,
+        family_name=family_name,
+        given_name=given_name,
+        family_name_kana=family_name_kana,
+        given_name_kana=given_name_kana,
+        foreign={
+            "nationality": nationality,
+            "article_30_45_category": "中長期在留者",
+            "status_of_residence": "技術・人文知識・国際業務",
+            "stay_expires_on": "2028-03-31",
+            "residence_card_number": card,
+            **(foreign or {}),
+        },
+        **over,
+    )
+    body.pop("honseki", None)
+    return body
+
+
 def family_of_four() -> list[dict[str, Any]]:
     return [
         person("世帯主"),

@@ -369,75 +369,6 @@ def test_a_history_search_is_logged_and_hides_a_protected_person(client, headers
 # --- foreign residents' names as people write them (j340: 氏名 in alphabet and kanji, 通称, 併記名) ---------------
 
 
-def _foreigner(family, given, family_kana, given_kana, birth_date, nationality, card, **foreign_items):
-    return f.person(
-        family_name=family,
-        given_name=given,
-        family_name_kana=family_kana,
-        given_name_kana=given_kana,
-        birth_date=birth_date,
-        honseki=None,
-        foreign={
-            "nationality": nationality,
-            "article_30_45_category": "中長期在留者",
-            "status_of_residence": "技術・人文知識・国際業務",
-            "stay_expires_on": "2028-03-31",
-            "residence_card_number": card,
-            **foreign_items,
-        },
-    )
-
-
-@pytest.fixture
-def foreigners(client, headers) -> dict[str, str]:
-    """Names as the 在留カード writes them: parts that hold spaces, a two-word family name, a 併記名, a 通称."""
-    people = {
-        "vietnamese": _foreigner(
-            "NGUYEN", "VAN AN", "グエン", "ヴァン アン", "1990-01-15", "ベトナム", "AB12345671CD"
-        ),
-        "pham": _foreigner(
-            "PHAM", "DUC MINH", "ファム", "ドゥック ミン", "1992-02-20", "ベトナム", "AB12345672CD"
-        ),
-        "filipino": _foreigner(
-            "DELA CRUZ",
-            "MARIA CLARA",
-            "デラ クルス",
-            "マリア クララ",
-            "1988-03-25",
-            "フィリピン",
-            "AB12345673CD",
-        ),
-        "nepali": _foreigner("GURUNG", "SITA", "グルン", "シタ", "1995-04-30", "ネパール", "AB12345674CD"),
-        "korean": _foreigner(
-            "KIM",
-            "MINJUN",
-            "キム",
-            "ミンジュン",
-            "1985-05-05",
-            "韓国",
-            "AB12345675CD",
-            parallel_name="金 民俊",
-        ),
-        "chinese": _foreigner(
-            "王",
-            "小明",
-            "ワン",
-            "シャオミン",
-            "1980-06-06",
-            "中国",
-            "AB12345676CD",
-            alias_name="王川 明",
-            alias_name_kana="オウカワ アキラ",
-        ),
-    }
-    numbers = {}
-    for key, person in people.items():
-        person.pop("honseki")
-        body = file(client, headers, "move-in", f.move_in([person]))
-        numbers[key] = body["changes"][0]["addressee_number"]
-    return numbers
-
-
 BORN = {
     "vietnamese": "1990-01-15",
     "pham": "1992-02-20",
@@ -446,6 +377,51 @@ BORN = {
     "korean": "1985-05-05",
     "chinese": "1980-06-06",
 }
+
+
+@pytest.fixture
+def foreigners(client, headers) -> dict[str, str]:
+    """Names as the 在留カード writes them: parts that hold spaces, a two-word family name, a 併記名, a 通称."""
+    people = {
+        "vietnamese": f.foreign_person("NGUYEN", "VAN AN", "グエン", "ヴァン アン", card="AB12345671CD"),
+        "pham": f.foreign_person("PHAM", "DUC MINH", "ファム", "ドゥック ミン", card="AB12345672CD"),
+        "filipino": f.foreign_person(
+            "DELA CRUZ",
+            "MARIA CLARA",
+            "デラ クルス",
+            "マリア クララ",
+            nationality="フィリピン",
+            card="AB12345673CD",
+        ),
+        "nepali": f.foreign_person(
+            "GURUNG", "SITA", "グルン", "シタ", nationality="ネパール", card="AB12345674CD"
+        ),
+        "korean": f.foreign_person(
+            "KIM",
+            "MINJUN",
+            "キム",
+            "ミンジュン",
+            nationality="韓国",
+            card="AB12345675CD",
+            foreign={"parallel_name": "金 民俊"},
+        ),
+        "chinese": f.foreign_person(
+            "王",
+            "小明",
+            "ワン",
+            "シャオミン",
+            nationality="中国",
+            card="AB12345676CD",
+            foreign={"alias_name": "王川 明", "alias_name_kana": "オウカワ アキラ"},
+        ),
+    }
+    for key, person in people.items():
+        person["birth_date"] = BORN[key]
+    numbers = {}
+    for key, person in people.items():
+        body = file(client, headers, "move-in", f.move_in([person]))
+        numbers[key] = body["changes"][0]["addressee_number"]
+    return numbers
 
 
 @pytest.mark.parametrize(

@@ -117,21 +117,8 @@ def test_a_certificate_prints_the_unknown_parts_as_the_standard_writes_them(clie
 
 @needs_poppler
 def test_a_foreign_residents_unknown_birth_day_prints_in_the_western_calendar(client, headers):
-    foreign = {
-        "nationality": "ネパール",
-        "article_30_45_category": "中長期在留者",
-        "status_of_residence": "技能",
-        "stay_expires_on": "2027-03-31",
-        "residence_card_number": "AB12345678CD",
-    }
-    person = f.person(
-        family_name="SMITH",
-        given_name="JOHN",
-        family_name_kana="スミス",
-        given_name_kana="ジョン",
-        birth_date="1990-04-01",
-        birth_date_unknown_parts=["day"],
-        foreign=foreign,
+    person = f.foreign_person(
+        "SMITH", "JOHN", "スミス", "ジョン", birth_date="1990-04-01", birth_date_unknown_parts=["day"]
     )
     res = client.post("/api/v1/filings/move-in", json=f.move_in([person]), headers=headers("clerk"))
     assert res.status_code == 201, res.text

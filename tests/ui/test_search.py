@@ -109,18 +109,13 @@ def test_the_form_offers_the_match_and_history_and_keeps_them_when_shown_again(c
 
 
 def test_the_form_finds_a_foreign_resident_by_the_name_as_on_the_residence_card(client, totp, j):  # type: ignore[no-untyped-def]
-    person = f.person(
-        family_name="PHAM",
-        given_name="DUC MINH",
-        family_name_kana="ファム",
-        given_name_kana="ドゥック ミン",
+    person = f.foreign_person(
+        "PHAM",
+        "DUC MINH",
+        "ファム",
+        "ドゥック ミン",
         birth_date="1992-02-20",
-        foreign={
-            "nationality": "ベトナム",
-            "article_30_45_category": "中長期在留者",
-            "residence_card_number": "AB12345672CD",
-            "parallel_name": "范 德明",
-        },
+        foreign={"parallel_name": "范 德明"},
     )
     number = str(filings.file(j.uow, CLERK, "move-in", f.move_in([person])).changes[0]["addressee_number"])
     csrf = sign_in_without_browser(client, totp)
