@@ -8,7 +8,9 @@ import re
 import subprocess
 
 import pytest
+from sqlalchemy import select
 
+from juki.adapters import tables as t
 from tests import factories as f
 from tests.e2e.test_filings import error_code, family, file, members, resident
 
@@ -67,7 +69,7 @@ def test_cancelling_a_householder_change_restores_the_filing_date_the_certificat
     assert "取消（修正）（令和7年6月25日届出）" in text  # the cancellation's own date, on its history line
 
 
-def test_a_cancelled_change_gives_its_date_back_so_an_earlier_one_can_follow(client, headers):
+def test_a_cancelled_change_gives_its_date_back_so_an_earlier_one_can_follow(client, headers, j):
     hh, numbers = family(client, headers)
     moved = file(
         client,
@@ -84,6 +86,9 @@ def test_a_cancelled_change_gives_its_date_back_so_an_earlier_one_can_follow(cli
     cancel(client, headers, moved["filing_id"])
     rec = resident(client, headers, numbers[0])
     assert rec["address_since"] == "2025-06-01" and rec["filed_on"] == "2025-06-02"
+    with j.engine.connect() as conn:
+        row = conn.execute(select(t.households).where(t.households.c.household_number == hh)).one()
+    assert row.address == rec["address"]["address"] == f.ADDRESS  # the household went back with them
     earlier = {
         "filed_on": "2025-06-26",
         "changed_on": "2025-06-10",

@@ -1,11 +1,15 @@
 """The register's invariants hold after any sequence of filings (hypothesis, stateful).
 
-A state machine files random move-ins (new households and joins), move-withins (whole households, and parts
-forming or joining a household), move-outs, births, deaths and household changes (householder change, split,
-merge) through `juki.services.filings.file`, on a fresh register per example. A refusal (`DomainError`) is a
+A state machine files random move-ins (new households and joins, and people coming back with a removed person's
+numbers — the same birth date or another), move-withins (whole households, and parts forming or joining a
+household), move-outs, births, deaths, household changes (householder change, split, merge) and cancellations (whole
+or in part) through `juki.services.filings`, on a fresh register per example. A refusal (`DomainError`) is a
 legitimate outcome, but must write nothing. After every step the database itself is checked:
 
-- every household with active members has exactly one 世帯主, and all its members live at its address;
+- every household has at most one 世帯主 (j100 allows none), and all its members live at its address;
+- a 除票 is changed by no one else's filing (j600): its versions stay as they were, unless the record itself comes
+  back — a move-in with its number and birth date after a 転出 (or a cancellation of its own removal); a dead
+  person never comes back;
 - every active resident belongs to exactly one active household; a household is active iff it has members,
   and `member_count` / `householder` agree with its members; 記載順位 (position) is unique in a household;
 - My Numbers and 住民票コード are unique;
@@ -45,6 +49,8 @@ from juki.services import filings
 from tests.conftest import TODAY, Template, _pg_admin_conn, _pg_url
 
 CLERK = Actor("clerk1", "窓口 一郎", "clerk", "hypothesis")
+SUPERVISOR = Actor("super1", "係長 花子", "supervisor", "hypothesis")
+RETURNING = ("転出", "国外転出", "職権消除", "取消（減）")  # 消除事由 a person comes back from (j600)
 START = date(2020, 1, 1)
 # Few addresses, so that households share one and merges and joins have somewhere to go.
 ADDRESSES = (
@@ -94,6 +100,8 @@ class Register(RuleBasedStateMachine):
         self.j = build(url, run_migrations=False, today=TODAY)
         self.clock = START  # the latest legal date so far: dates mostly move forward
         self.outcomes: Counter[str] = Counter()
+        self.filing_ids: list[str] = []
+        self.removed: dict[str, Any] = {}  # 除票 as last seen: 宛名番号 → residents row
 
     def teardown(self) -> None:
         OUTCOMES.update(self.outcomes)
@@ -202,7 +210,10 @@ class Register(RuleBasedStateMachine):
         before = self.counts()
         label = f"{kind}/{payload['type']}" if kind == "household-change" else kind
         try:
-            result = filings.file(self.j.uow, CLERK, kind, payload)
+            if kind == "cancel":
+                result = filings.cancel(self.j.uow, SUPERVISOR, payload.pop("filing_id"), payload)
+            else:
+                result = filings.file(self.j.uow, CLERK, kind, payload)
         except DomainError as refusal:
             self.outcomes[f"{label}: {refusal.code}"] += 1
             # API.md: `conflict` means someone else changed the household or person since it was read. One
@@ -213,6 +224,7 @@ class Register(RuleBasedStateMachine):
             assert self.counts() == before, f"refused {kind} ({refusal!r}) wrote to the register"
             return
         self.outcomes[f"{label}: ok"] += 1
+        self.filing_ids.append(result.filing_id)
         self.clock = max(self.clock, date.fromisoformat(legal))
         after = self.counts()
         assert after["filings"] == before["filings"] + 1
@@ -236,6 +248,16 @@ class Register(RuleBasedStateMachine):
             for _ in range(size - 1)
         ]
         previous = data.draw(st.sampled_from((ELSEWHERE, ABROAD)), label="from")
+        self.move_in_as_new_household(data, persons, previous, legal, filed)
+
+    def move_in_as_new_household(
+        self,
+        data: st.DataObject,
+        persons: list[dict[str, Any]],
+        previous: dict[str, str],
+        legal: str,
+        filed: str,
+    ) -> None:
         self.file(
             "move-in",
             {
@@ -408,7 +430,83 @@ class Register(RuleBasedStateMachine):
             legal,
         )
 
+    def has_removed(self) -> bool:
+        return bool(
+            self._rows(select(t.residents.c.addressee_number).where(t.residents.c.status == "removed"))
+        )
+
+    @precondition(lambda self: self.has_removed())
+    @rule(data=st.data())
+    def move_in_with_a_removed_persons_numbers(self, data: st.DataObject) -> None:
+        """Someone comes with the numbers of a removed person: that person coming back (same birth date, maybe
+        another name or sex), or someone else."""
+        legal, filed = self.dates(data)
+        r = t.residents.c
+        gone = self._rows(
+            select(r.addressee_number, r.my_number_ciphertext, r.resident_code, r.birth_date).where(
+                r.status == "removed"
+            )
+        )
+        old = data.draw(
+            st.sampled_from(sorted(gone, key=lambda g: g.addressee_number)), label="removed person"
+        )
+        body = self.person(data, "世帯主", legal)
+        body.pop("my_number", None)
+        body.pop("resident_code", None)
+        number = self.j.vault.open(old.my_number_ciphertext)
+        which = data.draw(st.sampled_from(("my_number", "resident_code", "both")), label="numbers reused")
+        if number and which in ("my_number", "both"):
+            body["my_number"] = number
+        if old.resident_code and which in ("resident_code", "both"):
+            body["resident_code"] = old.resident_code
+        if data.draw(st.booleans(), label="same birth date"):
+            body["birth_date"] = min(old.birth_date, date.fromisoformat(legal)).isoformat()
+        self.move_in_as_new_household(data, [body], ELSEWHERE, legal, filed)
+
+    @precondition(lambda self: bool(self.filing_ids))
+    @rule(data=st.data())
+    def cancel(self, data: st.DataObject) -> None:
+        """取消し of any earlier filing (j980), whole or for some of its persons."""
+        filing_id = data.draw(st.sampled_from(self.filing_ids), label="filing cancelled")
+        v = t.resident_versions.c
+        persons = sorted(self._rows(select(v.addressee_number).where(v.filing_id == filing_id)))
+        body: dict[str, Any] = {"filing_id": filing_id, "filed_on": TODAY.isoformat(), "reason": "取消し"}
+        if len(persons) > 1 and data.draw(st.booleans(), label="part of it"):
+            body["addressee_numbers"] = data.draw(
+                st.lists(st.sampled_from([p.addressee_number for p in persons]), min_size=1, unique=True),
+                label="cancelled persons",
+            )
+        self.file("cancel", body, START.isoformat())
+
     # --- invariants ------------------------------------------------------------------------------------------
+
+    @invariant()
+    def removed_records_are_changed_by_no_one_else(self) -> None:
+        """A 除票 keeps its versions, unless it is the person's own: back by a move-in with its number and birth
+        date after a removal they can come back from, or by the cancellation of its removal."""
+        v = t.resident_versions.c
+        rows = {row.addressee_number: row for row in self._rows(select(t.residents))}
+        for number, old in self.removed.items():
+            now = rows[number]
+            if now.version == old.version:
+                assert now.record == old.record, f"除票 {number} changed without a new version"
+                continue
+            following = self._rows(
+                select(v.change_reason, v.record, v.version)
+                .where(v.addressee_number == number, v.version > old.version)
+                .order_by(v.version)
+            )
+            first = following[0]
+            reason = old.record["removal"]["reason"]
+            if first.change_reason in ("転入", "国外転入", "職権記載"):
+                assert reason in RETURNING, f"除票 {number} ({reason}) taken by a move-in"
+                born = first.record["birth_date"]
+                assert born == old.birth_date.isoformat(), (
+                    f"除票 {number} taken by someone born on another day"
+                )
+            else:
+                assert first.change_reason == "取消（増）", (number, reason, first.change_reason)
+        self.removed = {n: row for n, row in rows.items() if row.status == "removed"}
 
     @invariant()
     def households_have_one_head_and_one_address(self) -> None:
@@ -425,8 +523,8 @@ class Register(RuleBasedStateMachine):
             assert hh.member_count == len(members), (number, hh.member_count, len(members))
             assert hh.status == ("active" if members else "removed"), (number, hh.status, len(members))
             if members:
-                assert len(heads) == 1, f"household {number} has heads {heads}"
-                assert hh.householder == heads[0], (number, hh.householder, heads)
+                assert len(heads) <= 1, f"household {number} has heads {heads}"
+                assert hh.householder == (heads[0] if heads else None), (number, hh.householder, heads)
                 assert {m.address for m in members} == {hh.address}, (
                     number,
                     hh.address,

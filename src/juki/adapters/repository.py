@@ -95,13 +95,19 @@ class SqlRegisterReader:
         return [(r.addressee_number, r.version) for r in rows] or None
 
     def later_change(
-        self, filing_id: str, addressee_numbers: list[str], household_numbers: list[str], others_than: list[str]
+        self,
+        filing_id: str,
+        addressee_numbers: list[str],
+        household_numbers: list[str],
+        others_than: list[str],
     ) -> str | None:
         """In commit order (the outbox's sequence): the first change after the filing's own that concerns one of
         the persons, or someone else who is still an active member of one of the households."""
         o, r = t.outbox.c, t.residents.c
         last = select(func.max(o.seq)).where(o.filing_id == filing_id).scalar_subquery()
-        members = select(r.addressee_number).where(r.household_number.in_(household_numbers), r.status == ACTIVE)
+        members = select(r.addressee_number).where(
+            r.household_number.in_(household_numbers), r.status == ACTIVE
+        )
         concerns = or_(
             o.addressee_number.in_(addressee_numbers),
             and_(

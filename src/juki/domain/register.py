@@ -66,7 +66,11 @@ class RegisterReader(Protocol):
 
     def filing_versions(self, filing_id: str) -> list[tuple[str, int]] | None: ...
     def later_change(
-        self, filing_id: str, addressee_numbers: list[str], household_numbers: list[str], others_than: list[str]
+        self,
+        filing_id: str,
+        addressee_numbers: list[str],
+        household_numbers: list[str],
+        others_than: list[str],
     ) -> str | None:
         """The first filing after `filing_id` that changed one of `addressee_numbers`, or changed someone not in
         `others_than` who is now an active member of one of `household_numbers`; None if there is none."""
@@ -203,8 +207,11 @@ def _merge_changes(changes: list[Change]) -> list[Change]:
 
 
 def check_household(hh: HouseholdState) -> None:
-    """The household invariants: at most one 世帯主 (標準仕様書 j100 allows none), each member once."""
+    """The household invariants: at most one 世帯主 (標準仕様書 j100 allows none), each member once, all at the
+    household's address."""
     heads = [m for m in hh.members if m.relationship == HOUSEHOLDER]
+    if any(m.address.address != hh.address.address for m in hh.members):
+        raise InvalidField("世帯員の住所が世帯の住所と異なります", "address")
     if len(heads) > 1:
         raise MultipleHouseholders("世帯主が二人になります", "relationship")
     if len({m.addressee_number for m in hh.members}) != len(hh.members):
@@ -403,7 +410,9 @@ def _arrive(
     else:
         hh = work.household(household_number, "household.household_number")
         if len(heads) > 1 or (heads and hh.householder is not None):
-            raise MultipleHouseholders("この世帯にはすでに世帯主がいます", f"persons.{heads[-1]}.relationship")
+            raise MultipleHouseholders(
+                "この世帯にはすでに世帯主がいます", f"persons.{heads[-1]}.relationship"
+            )
         if hh.address.address != address.address:
             raise InvalidField("世帯の住所と異なる住所です", "address")
         address = dataclasses.replace(address, katagaki=address.katagaki or hh.address.katagaki)
@@ -874,7 +883,9 @@ def _check_unclaimed(reader: RegisterReader, old: ResidentRecord, new: ResidentR
     ]
     for other in reader.holders(*given):
         if other.record.addressee_number != old.addressee_number:
-            raise _refuse(_shared(other.record, *given), "corrections.", "修正で別の住民の番号は記載できません")
+            raise _refuse(
+                _shared(other.record, *given), "corrections.", "修正で別の住民の番号は記載できません"
+            )
 
 
 def ex_officio_restoration(reader: RegisterReader, cmd: c.ExOfficioRestoration) -> Outcome:
@@ -978,8 +989,8 @@ def cancel_filing(reader: RegisterReader, cmd: c.CancelFiling) -> Outcome:
             last = state.last_changed_on
         else:
             restored, last = before.record, before.last_changed_on
-        if restored.is_active:
-            work.household_of(restored.household_number)
+        if restored.is_active:  # the household goes back with its members (a cancelled 転居 of all of them)
+            work.household_of(restored.household_number).address = restored.address
         reason = _cancellation_reason(state.record, restored)
         work.record(restored, reason, state.last_changed_on, last)
         primary = primary or restored.household_number

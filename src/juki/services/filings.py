@@ -255,7 +255,11 @@ def cancel(
     authorize(uow_factory, actor, REGISTER_APPROVE, "filing:cancel")
     with _held_refusals_logged(uow_factory, actor, "filing:cancel"), uow_factory() as uow:
         command = _cancel_command(filing_id, payload)
-        stored: dict[str, Any] = {"filing_id": filing_id, "reason": command.reason, "filed_on": command.filed_on.isoformat()}
+        stored: dict[str, Any] = {
+            "filing_id": filing_id,
+            "reason": command.reason,
+            "filed_on": command.filed_on.isoformat(),
+        }
         if command.addressee_numbers:
             stored["addressee_numbers"] = list(command.addressee_numbers)
         result = _apply(uow, command, "cancel", stored, actor)
@@ -271,9 +275,7 @@ def _cancel_command(filing_id: str, payload: Mapping[str, Any]) -> c.CancelFilin
     numbers = payload.get("addressee_numbers") or []
     if not isinstance(numbers, list | tuple):
         raise InvalidField("取り消す住民の宛名番号を並べて指定してください", "addressee_numbers")
-    chosen = tuple(
-        validate_addressee_number(str(n), f"addressee_numbers.{i}") for i, n in enumerate(numbers)
-    )
+    chosen = tuple(validate_addressee_number(str(n), f"addressee_numbers.{i}") for i, n in enumerate(numbers))
     return c.CancelFiling(filed_on=filed_on, filing_id=filing_id, reason=reason, addressee_numbers=chosen)
 
 
