@@ -134,6 +134,21 @@ def _load(uow: UnitOfWork, request_id: str) -> Any:
 # --- recording, reading ---------------------------------------------------------------------------------------
 
 
+def _screened(uow: UnitOfWork, actor: Actor, rows: list[Any], action: str) -> list[dict[str, Any]]:
+    """Requests as this actor may see them (支援措置, j440): one about a person the actor may not see keeps its
+    request id, kind, state and dates for the work to go on, without whom it is about (the 宛名番号, the
+    requester's name, the request's text). A temporary release (一時解除) by the officer shows it whole."""
+    hidden = protection.screen(uow, actor, {r.addressee_number for r in rows}, action)
+    views = []
+    for row in rows:
+        shown = view(row, uow.reader.today)
+        if row.addressee_number in hidden:
+            shown = {**shown, "addressee_number": None, "text": None}
+            shown["requester"] = {**shown["requester"], "name": None, "relationship": None}
+        views.append(shown)
+    return views
+
+
 def create(uow_factory: UnitOfWorkFactory, actor: Actor, payload: Mapping[str, Any]) -> dict[str, Any]:
     """Record a written request (請求書の受付) with the identity check done at the counter."""
     authorize(uow_factory, actor, SUBJECT_REQUEST_FILE, "subject_request:file")
@@ -182,9 +197,10 @@ def get(uow_factory: UnitOfWorkFactory, actor: Actor, request_id: str) -> dict[s
     authorize(uow_factory, actor, SUBJECT_REQUEST_FILE, "subject_request:view")
     with uow_factory() as uow:
         row = _load(uow, request_id)
+        [shown] = _screened(uow, actor, [row], "subject_request:view")
         uow.log(actor, LogEntry("subject_request:view", [row.addressee_number], detail=request_id))
         uow.commit()
-        return view(row, uow.reader.today)
+        return shown
 
 
 def list_requests(
@@ -216,6 +232,7 @@ def list_requests(
         )
         truncated = len(rows) > limit
         rows = rows[:limit]
+        views = _screened(uow, actor, rows, "subject_request:list")
         uow.log(
             actor,
             LogEntry(
@@ -225,7 +242,7 @@ def list_requests(
             ),
         )
         uow.commit()
-    return {"requests": [view(r, today) for r in rows], "truncated": truncated}
+    return {"requests": views, "truncated": truncated}
 
 
 # --- the steps ------------------------------------------------------------------------------------------------
@@ -244,9 +261,10 @@ def _step(
         values = values_for(uow, row)
         uow.subject_requests.change(request_id, row.version, values)
         detail = f"{request_id} {values.get('decision') or values.get('state', '')}".strip()
+        [shown] = _screened(uow, actor, [_load(uow, request_id)], action)
         uow.log(actor, LogEntry(action, [row.addressee_number], detail=detail))
         uow.commit()
-        return view(_load(uow, request_id), uow.reader.today)
+        return shown
 
 
 def extend(
@@ -394,13 +412,20 @@ def disclosure_package(
         versions = uow.queries.history(number)
         if current is None or not versions:
             raise NotFound("該当する住民が見つかりません", "addressee_number")
-        # 支援措置: only the person themself may receive a protected record's disclosure (as with certificates).
+        # 支援措置: only the person themself may receive a protected record's disclosure (as with certificates),
+        # and the package is built only by who may see the record: the officer lifts the screen for it with a
+        # temporary release after review (j440), as for any other read.
         guarded = protection.in_force_for(uow, [(number, current.household_number)], for_other_systems=True)
-        if guarded and request.requester_type != "self":
+        hidden = protection.screen(
+            uow, actor, [(number, current.household_number)], "subject_request:disclosure"
+        )
+        if (guarded and request.requester_type != "self") or hidden:
             uow.log(
                 actor, LogEntry("subject_request:disclosure", [number], result="protected", detail=request_id)
             )
             uow.commit()
+            if hidden and request.requester_type == "self":
+                raise ProtectedRecord("支援措置の対象者です。支援措置の一時解除の後に作成してください")
             raise ProtectedRecord("支援措置の対象者の開示は本人にのみ行えます")
         with_number = bool(request.include_my_number) and include_my_number
         viewers = [
