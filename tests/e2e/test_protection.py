@@ -423,3 +423,19 @@ def test_a_household_whose_current_members_are_all_protected_looks_not_found(cli
     assert _protect(client, headers, household, subject_kind="household").status_code == 201
     res = client.get(f"/api/v1/households/{household}", headers=headers("clerk"))
     assert res.status_code == 404 and "小川町" not in res.text
+
+
+def test_a_certificate_printing_a_protected_householders_name_goes_only_to_the_household(
+    client, headers, j, family
+):
+    _, people = family
+    assert _protect(client, headers, people[0]).status_code == 201  # the 世帯主
+    third = {"type": "third_party", "name": "弁護士 甲野", "reason": "相続手続の相手方の住所確認"}
+    wife = {"kind": "residence_certificate", "addressee_numbers": [people[1]], "requester": third,
+            "purpose": "相続手続のため"}  # fmt: skip
+    with_head = {**wife, "include": {"householder_and_relationship": True}}
+    refused = client.post("/api/v1/certificates", json=with_head, headers=headers("clerk"))
+    assert refused.status_code == 403 and refused.json()["errors"][0]["code"] == "protected_record"
+    assert client.post("/api/v1/certificates", json=wife, headers=headers("clerk")).status_code == 201
+    own = {**with_head, "requester": {"type": "self", "name": "山田 花子", "addressee_number": people[1]}}
+    assert client.post("/api/v1/certificates", json=own, headers=headers("clerk")).status_code == 201

@@ -172,6 +172,12 @@ def _householder(uow: UnitOfWork, household_number: str) -> str | None:
     return f"{r.family_name}　{r.given_name}"
 
 
+def _householders(uow_factory: UnitOfWorkFactory, households: set[str]) -> list[tuple[str, str]]:
+    with uow_factory() as uow:
+        found = {h: uow.queries.household(h) for h in sorted(households)}
+    return [(hh.householder, h) for h, hh in found.items() if hh is not None and hh.householder]
+
+
 def _subject(uow: UnitOfWork, req: CertificateRequest, record: ResidentRecord, city: str) -> Subject:
     """The person with what the certificate prints besides the record: the 異動履歴 if asked for, the 通称 history
     of a foreign resident unless left out (both from the record's versions, oldest first)."""
@@ -256,6 +262,8 @@ def _checked(
     if error is not None:
         _refuse(uow_factory, actor, [r.addressee_number for r in rows], error)
     pairs = [(r.addressee_number, r.household_number) for r in rows]
+    if "householder_and_relationship" in req.include:  # the 世帯主's name is printed too: it names them (j440)
+        pairs += _householders(uow_factory, {h for _, h in pairs})
     own = req.requester.addressee_number if req.requester.type in rules.OWN_HOUSEHOLD else None
     protection.check_certificate(uow_factory, actor, pairs, own)
     return req
