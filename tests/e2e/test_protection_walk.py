@@ -28,12 +28,9 @@ from html import unescape
 from typing import Any
 from urllib.parse import unquote
 
-import pyotp
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import update
 
-from juki.adapters import tables as t
 from juki.adapters.certificate_store import certificate_office
 from juki.bootstrap import Juki, build
 from juki.domain.dates import JST, to_wareki
@@ -44,6 +41,7 @@ from tests import factories as f
 from tests.conftest import PASSWORD, STAFF, TODAY, Template, _pg_admin_conn, _pg_url
 from tests.e2e.role_cases.common import CLERK
 from tests.e2e.test_roles import _walk
+from tests.ui.test_webauthn_pages import _code, _csrf  # a one-time code usable again; a page's CSRF token
 from tests.webauthn_authenticator import sign_in as api_sign_in
 
 BASE = "http://localhost:8000"  # WebAuthn's relying party is `localhost`
@@ -359,22 +357,9 @@ WALKERS = [
 ]
 
 
-def _reset_code(j: Juki, template: Template, username: str) -> str:
-    """A one-time code the account may use again (each code signs in once; the walk signs in twice a role)."""
-    with j.engine.begin() as conn:
-        conn.execute(update(t.staff).where(t.staff.c.username == username).values(last_otp_step=None))
-    return pyotp.TOTP(template.secrets[username]).now()
-
-
-def _csrf(html: str) -> str:
-    m = re.search(r'name="csrf_token" value="([^"]+)"', html)
-    assert m, "no CSRF token on the page"
-    return m.group(1)
-
-
 def _api_headers(j: Juki, template: Template, client: TestClient, walker: Walker) -> dict[str, str]:
     username = STAFF[walker.role][0]
-    code = _reset_code(j, template, username)
+    code = _code(j, template, username)
     if walker.role == "cs_operator":
         token = api_sign_in(client, template.authenticators[username], username, PASSWORD, code)
     else:
@@ -391,7 +376,7 @@ def _ui_sign_in(j: Juki, template: Template, client: TestClient, walker: Walker)
     username = STAFF[walker.role][0]
     page = client.get("/ui/login")
     form = {"csrf_token": _csrf(page.text), "username": username, "password": PASSWORD}
-    res = client.post("/ui/login", data={**form, "otp": _reset_code(j, template, username)})
+    res = client.post("/ui/login", data={**form, "otp": _code(j, template, username)})
     if walker.role == "cs_operator":
         m = re.search(r"data-public-key='([^']+)'", res.text)
         assert m, res.text
