@@ -5,17 +5,21 @@ supervisor; approvals and cancellations are the supervisor's alone; a contractor
 auditor, an administrator, a CS operator and a department system account get `403 forbidden`. A denied call
 changes nothing and leaves an operation-log entry with result "denied".
 
-The expectations live in `role_cases/` (one module per area), keyed by (method, path).
-`test_every_api_endpoint_has_an_expectation` reads the application's routes, so an endpoint added without an
-entry there fails the suite.
+The expectations live in `role_cases/` (one module per area), keyed by (method, path), each with the exact
+permission the endpoint needs (`needs`). `test_every_api_endpoint_has_an_expectation` reads the application's
+routes, so an endpoint added without an entry there fails the suite. Below the matrix, each endpoint is called by an
+actor holding every permission but the one it needs (refused), by one holding only that (served), and by a
+contractor whose work order grants reading only.
 """
 
 from __future__ import annotations
 
+import itertools
 import shutil
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pyotp
@@ -26,8 +30,9 @@ from sqlalchemy import func, select
 
 from juki.adapters import tables as t
 from juki.bootstrap import Juki, build
+from juki.policy import roles
 from juki.policy.roles import STRONG_FACTOR_ROLES
-from juki.services import filings
+from juki.services import auth, filings, staff_admin
 from juki.web.app import create_app
 from tests import factories as f
 from tests.conftest import PASSWORD, STAFF, TODAY, Template, _pg_admin_conn, _pg_url
@@ -255,3 +260,133 @@ def test_include_my_number_is_refused_to_other_roles_and_the_refusal_logged(clie
     rows = log_rows(j, seq)
     assert [r.result for r in rows] == ["denied"]
     assert rows[0].my_number_shown is False and rows[0].role == role
+
+
+# --- the exact permission of every endpoint ----------------------------------------------------------------------
+#
+# A role that may call an endpoint holds more than the one permission it needs, so the matrix above cannot tell a
+# check of `register:read` from one of `certificate:issue`. Here each endpoint's `needs` (role_cases) is held against
+# the policy and the services: an actor holding every permission but one it needs is refused (403, nothing changed, the
+# denial logged naming that permission), and an actor holding exactly what it needs is served.
+
+PERMISSIONS = frozenset(
+    v for k, v in vars(roles).items() if k.isupper() and isinstance(v, str) and ":" in v and " " not in v
+)
+NEAR_MISS = "near_miss"  # a procedure made up for one test: its role holds the permissions the test gives it
+
+
+def _needed(endpoint: tuple[str, str]) -> list[frozenset[str]]:
+    return [alt for alt in EXPECTED[endpoint].needs if alt]
+
+
+GUARDED = sorted(e for e in EXPECTED if _needed(e))
+
+
+def test_every_endpoint_names_the_permissions_it_needs():
+    unnamed = sorted(e for e, call in EXPECTED.items() if not call.needs)
+    assert not unnamed, f"endpoints without `needs` in role_cases: {unnamed}"
+    unknown = {p for call in EXPECTED.values() for alt in call.needs for p in alt} - PERMISSIONS
+    assert not unknown, f"permissions policy/roles.py does not define: {sorted(unknown)}"
+    granted = {p for proc in roles.PROCEDURES.values() for perms in proc.grants.values() for p in perms}
+    assert granted <= PERMISSIONS
+
+
+@pytest.mark.parametrize("endpoint", sorted(EXPECTED), ids=lambda e: f"{e[0]} {e[1]}")
+def test_the_roles_allowed_hold_what_the_endpoint_needs(endpoint):
+    call = EXPECTED[endpoint]
+    for role in sorted(call.allowed - {"contractor"}):  # a contractor holds only what a work order lists
+        procedure = call.headers.get("X-Juki-Procedure") or roles.DEFAULT_PROCEDURE[role]
+        held = roles.permissions(role, procedure)
+        assert any(alt <= held for alt in call.needs), f"{role} ({procedure}) holds {sorted(held)}"
+
+
+def _act_with(monkeypatch: pytest.MonkeyPatch, role: str, granted: frozenset[str]) -> dict[str, str]:
+    """Let `role`, acting for the made-up procedure, hold exactly `granted` (nothing held by every account)."""
+    procedure = roles.Procedure(NEAR_MISS, "権限の試験", True, {role: granted})
+    monkeypatch.setitem(roles.PROCEDURES, NEAR_MISS, procedure)
+    monkeypatch.setattr(roles, "EVERY_ACCOUNT", frozenset())
+    return {"X-Juki-Procedure": NEAR_MISS}
+
+
+def _near_misses(needed: list[frozenset[str]]) -> list[frozenset[str]]:
+    """Every way to miss each alternative by one permission (with two alternatives, one from each)."""
+    return [frozenset(choice) for choice in itertools.product(*(sorted(alt) for alt in needed))]
+
+
+@pytest.mark.parametrize("endpoint", GUARDED, ids=lambda e: f"{e[0]} {e[1]}")
+def test_every_permission_but_the_one_needed_is_not_enough(shared, monkeypatch, endpoint):
+    method, _ = endpoint
+    call = EXPECTED[endpoint]
+    reg = shared
+    j, client = reg.j, reg.client
+    role = sorted(call.allowed - {"contractor"})[0]
+    auth = reg.headers(role)
+    world = build_world(j)
+    for missing in _near_misses(_needed(endpoint)):
+        url, body = call.request(world)
+        procedure = _act_with(monkeypatch, role, PERMISSIONS - missing)
+        before, seq = snapshot(j), last_seq(j)
+        res = client.request(method, url, json=body, headers={**auth, **call.headers, **procedure})
+        assert res.status_code == 403, f"without {sorted(missing)}: {res.status_code} {res.text}"
+        assert [e["code"] for e in res.json()["errors"]] == ["forbidden"]
+        assert snapshot(j) == before, f"without {sorted(missing)} the call changed the register"
+        denied = [r for r in log_rows(j, seq) if r.result == "denied"]
+        assert [r.detail for r in denied] and {r.detail for r in denied} <= missing, denied
+    for alternative in _needed(endpoint):
+        url, body = call.request(world)
+        procedure = _act_with(monkeypatch, role, alternative)
+        seq = last_seq(j)
+        res = client.request(method, url, json=body, headers={**auth, **call.headers, **procedure})
+        assert res.status_code == call.ok_status, f"with only {sorted(alternative)}: {res.text}"
+        assert not [r for r in log_rows(j, seq) if r.result == "denied"]
+
+
+# --- a contractor whose work order grants reading only ------------------------------------------------------------
+
+READ_ONLY_ORDER = frozenset({roles.REGISTER_READ})
+CONTRACTOR_HOLDS = READ_ONLY_ORDER | roles.EVERY_ACCOUNT  # its own authenticator, like every account
+
+
+@pytest.fixture(scope="module")
+def reading_contractor(shared: Register) -> dict[str, str]:
+    """A contractor account of its own with one active work order: `register:read` for 住民基本台帳に関する事務."""
+    username = f"reader{uuid.uuid4().hex[:6]}"
+    now = datetime.now(UTC)
+    secret = auth.create_staff(
+        shared.j.uow, username, "委託 読取", "contractor", PASSWORD, valid_until=now + timedelta(days=1)
+    )
+    boss = roles.Actor(STAFF["supervisor"][0], STAFF["supervisor"][1], "supervisor", "test", procedure="administration")  # fmt: skip
+    order = {
+        "contractor_id": username,
+        "procedure": "resident_record",
+        "permissions": sorted(READ_ONLY_ORDER),
+        "purpose": "住民票データの点検作業",
+        "valid_from": (now - timedelta(hours=1)).isoformat(),
+        "valid_until": (now + timedelta(hours=8)).isoformat(),
+    }
+    staff_admin.give_work_order(shared.j.uow, boss, order)
+    body = {"username": username, "password": PASSWORD, "otp": pyotp.TOTP(secret).now()}
+    res = shared.client.post("/api/v1/auth/login", json=body)
+    assert res.status_code == 200, res.text
+    return {"Authorization": f"Bearer {res.json()['access_token']}"}
+
+
+@pytest.mark.parametrize("endpoint", GUARDED, ids=lambda e: f"{e[0]} {e[1]}")
+def test_a_work_order_grants_exactly_what_it_lists(shared, reading_contractor, endpoint):
+    """Reading the register is not issuing a certificate, filing, approving or anything else close to it."""
+    method, _ = endpoint
+    call = EXPECTED[endpoint]
+    j, client = shared.j, shared.client
+    world = build_world(j)
+    url, body = call.request(world)
+    before, seq = snapshot(j), last_seq(j)
+    res = client.request(method, url, json=body, headers={**reading_contractor, **call.headers})
+    in_order = call.headers.get("X-Juki-Procedure", "resident_record") == "resident_record"
+    if in_order and any(alt <= CONTRACTOR_HOLDS for alt in call.needs):
+        assert res.status_code == call.ok_status, res.text
+        return
+    assert res.status_code == 403, res.text
+    assert [e["code"] for e in res.json()["errors"]] == ["forbidden"]
+    assert snapshot(j) == before, "a call the work order does not grant changed the register"
+    denied = [r for r in log_rows(j, seq) if r.result == "denied"]
+    assert denied and {r.role for r in denied} == {"contractor"}

@@ -4,7 +4,7 @@ Every request acts for one procedure (header `X-Juki-Procedure`, else the role's
 asks `allows(role, permission, procedure)`; no view or handler branches on a role name (ARCHITECTURE.md).
 A procedure that does not use My Numbers never reveals one, whatever the role (seed III-3 リスク1:
 個人番号を必要としない業務では画面表示しない). A contractor holds no permission of its own: each active work order
-grants its listed permissions for its procedure and period (services/work_orders.py).
+grants its listed permissions for its procedure and period, and nothing close to them (services/auth.authenticate).
 """
 
 from __future__ import annotations
@@ -24,8 +24,12 @@ STAFF_ADMIN = "staff:admin"  # accounts, unlock, configuration
 BACKUP_TAKE = "backup:take"  # 管理権限を与えられた者以外、情報の複製は行えない
 TRANSFER_READ = "transfer:read"
 PROTECTION_VIEW = "protection:view"  # see protected records and the measures' details (j160, j440)
-PROTECTION_MANAGE = "protection:manage"  # set, extend, end a 支援措置
-PROTECTION_RELEASE = "protection:release"  # temporary release (一時解除)
+# j410: setting, releasing and temporarily releasing a hold (支援措置 included) are separate rights.
+PROTECTION_SET = "protection:set"  # set a measure or hold, extend it, confirm a 仮支援措置
+PROTECTION_END = "protection:end"  # release (解除): end a measure or hold for good
+PROTECTION_RELEASE = "protection:release"  # temporary release (一時解除), lapses by itself
+CERTIFICATE_ISSUE = "certificate:issue"  # issue a 住民票の写し etc.: more than reading the record
+CERTIFICATE_DISPOSE = "certificate:dispose"  # record the disposal of a wrongly issued certificate (j300)
 EXPORT_REQUEST = "export:request"  # ask for a bulk output
 EXPORT_APPROVE = "export:approve"  # approve someone else's bulk output (data controller)
 MEDIA_RECORD = "media:record"  # write a media export record
@@ -35,8 +39,8 @@ SUBJECT_REQUEST_DECIDE = "subject_request:decide"  # decide and answer it, build
 CS_OPERATE = "cs:operate"  # the 住基ネット side (市町村CS)
 WEBAUTHN_ENROL = "webauthn:enrol"  # register one's own security key or biometric authenticator
 
-_CLERK = frozenset({REGISTER_READ, REGISTER_FILE, MY_NUMBER_REVEAL, MY_NUMBER_SEARCH})
-_SUPERVISOR = _CLERK | {REGISTER_APPROVE}
+_CLERK = frozenset({REGISTER_READ, REGISTER_FILE, MY_NUMBER_REVEAL, MY_NUMBER_SEARCH, CERTIFICATE_ISSUE})
+_SUPERVISOR = _CLERK | {REGISTER_APPROVE, CERTIFICATE_DISPOSE}
 _READ_ONLY = frozenset({REGISTER_READ})
 
 
@@ -70,7 +74,7 @@ PROCEDURES: dict[str, Procedure] = {
             {
                 "clerk": frozenset({REGISTER_READ}),
                 "supervisor": frozenset(
-                    {REGISTER_READ, PROTECTION_VIEW, PROTECTION_MANAGE, PROTECTION_RELEASE}
+                    {REGISTER_READ, PROTECTION_VIEW, PROTECTION_SET, PROTECTION_END, PROTECTION_RELEASE}
                 ),
             },
         ),
@@ -114,7 +118,12 @@ PROCEDURES: dict[str, Procedure] = {
         # コンビニ交付 (issue 5 §4): a registered kiosk (MFP), authenticated by its client certificate, reads the
         # card holder's own or household's record to issue a 住民票の写し — never a My Number. `kiosk` is a system,
         # not a staff role: it is not in ROLES, so no account can hold it and no /api/v1 token carries it.
-        Procedure("kiosk_issuance", "証明書のコンビニ交付に関する事務", False, {"kiosk": _READ_ONLY}),
+        Procedure(
+            "kiosk_issuance",
+            "証明書のコンビニ交付に関する事務",
+            False,
+            {"kiosk": frozenset({REGISTER_READ, CERTIFICATE_ISSUE})},
+        ),
     )
 }
 
@@ -133,7 +142,7 @@ DEFAULT_PROCEDURE = {
 STRONG_FACTOR_ROLES = frozenset({"cs_operator"})
 
 # Permissions every signed-in account has whatever the procedure (its own authenticator).
-_ANY_PROCEDURE = frozenset({WEBAUTHN_ENROL})
+EVERY_ACCOUNT = frozenset({WEBAUTHN_ENROL})
 
 PROCEDURE_REGISTER = PROCEDURES["resident_record"].name  # the name recorded in log entries of register work
 
@@ -163,7 +172,7 @@ class Actor:
 
     def may(self, permission: str) -> bool:
         if self.role == "contractor":  # nothing of its own: only what a work order grants
-            return permission in self.work_order_grants or permission in _ANY_PROCEDURE
+            return permission in self.work_order_grants or permission in EVERY_ACCOUNT
         return allows(self.role, permission, self.procedure_code)
 
 
@@ -177,9 +186,7 @@ def allows(role: str, permission: str, procedure: str | None = None) -> bool:
         return False
     if permission == MY_NUMBER_REVEAL and not proc.uses_my_number:
         return False
-    return permission in proc.grants.get(role, frozenset()) or (
-        permission in _ANY_PROCEDURE and role in ROLES
-    )
+    return permission in proc.grants.get(role, frozenset()) or (permission in EVERY_ACCOUNT and role in ROLES)
 
 
 def permissions(role: str, procedure: str | None = None) -> frozenset[str]:
@@ -188,7 +195,7 @@ def permissions(role: str, procedure: str | None = None) -> frozenset[str]:
     granted = proc.grants.get(role, frozenset()) if proc else frozenset()
     if proc is not None and not proc.uses_my_number:
         granted = granted - {MY_NUMBER_REVEAL}
-    return granted | (_ANY_PROCEDURE if role in ROLES else frozenset())
+    return granted | (EVERY_ACCOUNT if role in ROLES else frozenset())
 
 
 def procedures_for(role: str) -> list[str]:

@@ -45,7 +45,14 @@ from juki.domain.dates import JST, to_wareki
 from juki.domain.errors import Conflict, DomainError, Forbidden, NotFound, ReferToCounter
 from juki.domain.intake import free_text
 from juki.domain.model import ResidentRecord, record_from_row
-from juki.policy.roles import MY_NUMBER_REVEAL, REGISTER_APPROVE, REGISTER_READ, STAFF_ADMIN, Actor
+from juki.policy.roles import (
+    CERTIFICATE_DISPOSE,
+    CERTIFICATE_ISSUE,
+    MY_NUMBER_REVEAL,
+    REGISTER_READ,
+    STAFF_ADMIN,
+    Actor,
+)
 from juki.services import protection
 from juki.services.audit import LogEntry, utc
 from juki.services.authorization import authorize
@@ -240,7 +247,7 @@ def _checked(
 ) -> CertificateRequest:
     """The request (with the city's defaults), once 住基法第12条, the persons, the requester and 支援措置 allow it
     (refusals logged)."""
-    authorize(uow_factory, actor, REGISTER_READ, "certificate:issue")
+    authorize(uow_factory, actor, CERTIFICATE_ISSUE, "certificate:issue")
     with uow_factory() as uow:
         settings = settings_in(uow, office)
     req = rules.parse_request(request, settings)
@@ -533,7 +540,7 @@ def dispose(
 ) -> dict[str, Any]:
     """処分情報 (j300): a wrongly issued certificate taken back (a supervisor's decision). The record stays;
     `/verify` then says disposed."""
-    authorize(uow_factory, actor, REGISTER_APPROVE, "certificate:dispose")
+    authorize(uow_factory, actor, CERTIFICATE_DISPOSE, "certificate:dispose")
     reason = free_text(payload, "reason")
     with uow_factory() as uow:
         row = _issuance(uow, office, number)

@@ -26,7 +26,7 @@ from juki.domain.dates import parse_date
 from juki.domain.errors import InvalidDate, InvalidField, NotFound, ProtectedRecord
 from juki.domain.identifiers import validate_addressee_number, validate_household_number
 from juki.domain.intake import free_text
-from juki.policy.roles import PROTECTION_MANAGE, PROTECTION_RELEASE, PROTECTION_VIEW, Actor
+from juki.policy.roles import PROTECTION_END, PROTECTION_RELEASE, PROTECTION_SET, PROTECTION_VIEW, Actor
 from juki.services.audit import LogEntry, utc
 from juki.services.authorization import authorize
 from juki.services.unit_of_work import UnitOfWork, UnitOfWorkFactory
@@ -65,7 +65,7 @@ def view(row: Any, today: Any, now: Any) -> dict[str, Any]:
 
 
 def set_measure(uow_factory: UnitOfWorkFactory, actor: Actor, payload: Mapping[str, Any]) -> dict[str, Any]:
-    authorize(uow_factory, actor, PROTECTION_MANAGE, "protection:set")
+    authorize(uow_factory, actor, PROTECTION_SET, "protection:set")
     kind = rules.check_subject_kind(str(payload.get("subject_kind", "")))
     subject = str(payload.get("subject", ""))
     subject = validate_addressee_number(subject) if kind == "person" else validate_household_number(subject)
@@ -134,7 +134,7 @@ def extend(uow_factory: UnitOfWorkFactory, actor: Actor, measure_id: str) -> dic
         _, ends = rules.extension(uow.reader.today, row.ends_on)
         return {"ends_on": ends}
 
-    return _change(uow_factory, actor, measure_id, PROTECTION_MANAGE, "protection:extend", values)
+    return _change(uow_factory, actor, measure_id, PROTECTION_SET, "protection:extend", values)
 
 
 def confirm(uow_factory: UnitOfWorkFactory, actor: Actor, measure_id: str) -> dict[str, Any]:
@@ -143,7 +143,7 @@ def confirm(uow_factory: UnitOfWorkFactory, actor: Actor, measure_id: str) -> di
         uow_factory,
         actor,
         measure_id,
-        PROTECTION_MANAGE,
+        PROTECTION_SET,
         "protection:confirm",
         lambda uow, row: {"provisional": False},
     )
@@ -160,7 +160,7 @@ def end(
             raise InvalidDate("終了日が開始日より前です", "ended_on")
         return {"state": "ended", "ended_on": ended_on, "end_reason": reason, "released_until": None}
 
-    return _change(uow_factory, actor, measure_id, PROTECTION_MANAGE, "protection:end", values)
+    return _change(uow_factory, actor, measure_id, PROTECTION_END, "protection:end", values)
 
 
 def release(

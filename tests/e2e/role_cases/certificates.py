@@ -8,8 +8,9 @@ from typing import Any
 
 from juki.adapters.certificate_store import certificate_office
 from juki.domain.certificate_settings import DEFAULT
+from juki.policy.roles import CERTIFICATE_DISPOSE, CERTIFICATE_ISSUE, REGISTER_READ, STAFF_ADMIN
 from juki.services import certificates
-from tests.e2e.role_cases.common import APPROVERS, CLERK, READERS, Call, World
+from tests.e2e.role_cases.common import APPROVERS, CLERK, READERS, Call, World, either, needs
 
 
 def request_body(w: World) -> dict[str, Any]:
@@ -28,17 +29,26 @@ def issued(w: World) -> str:
 
 
 CALLS: dict[tuple[str, str], Call] = {
-    ("POST", "/api/v1/certificates"): Call(READERS, 201, lambda w: ("/api/v1/certificates", request_body(w))),
+    ("POST", "/api/v1/certificates"): Call(
+        READERS, 201, lambda w: ("/api/v1/certificates", request_body(w)), needs=needs(CERTIFICATE_ISSUE)
+    ),
     ("GET", "/api/v1/certificates"): Call(
-        READERS, 200, lambda w: (f"/api/v1/certificates?addressee_number={w.family[0]}", None)
+        READERS,
+        200,
+        lambda w: (f"/api/v1/certificates?addressee_number={w.family[0]}", None),
+        needs=needs(REGISTER_READ),
     ),
     ("POST", "/api/v1/certificates/{issuance_number}/disposal"): Call(
         APPROVERS,
         201,
         lambda w: (f"/api/v1/certificates/{issued(w)}/disposal", {"reason": "記載誤りのため回収"}),
+        needs=needs(CERTIFICATE_DISPOSE),
     ),
     ("GET", "/api/v1/certificates/settings"): Call(
-        READERS | {"admin"}, 200, lambda w: ("/api/v1/certificates/settings", None)
+        READERS | {"admin"},
+        200,
+        lambda w: ("/api/v1/certificates/settings", None),
+        needs=either(needs(REGISTER_READ), needs(STAFF_ADMIN)),
     ),
     ("PUT", "/api/v1/certificates/settings"): Call(
         frozenset({"admin"}),
@@ -47,8 +57,12 @@ CALLS: dict[tuple[str, str], Call] = {
             "/api/v1/certificates/settings",
             {"settings": {**DEFAULT.as_dict(), "overflow": "blank"}, "reason": "文字溢れは空欄にする"},
         ),
+        needs=needs(STAFF_ADMIN),
     ),
     ("GET", "/api/v1/certificates/overflow-list"): Call(
-        READERS, 200, lambda w: ("/api/v1/certificates/overflow-list?date=2025-06-30", None)
+        READERS,
+        200,
+        lambda w: ("/api/v1/certificates/overflow-list?date=2025-06-30", None),
+        needs=needs(REGISTER_READ),
     ),
 }

@@ -35,6 +35,7 @@ class World:
     family_filing: str
     single_filing: str  # a move-in nobody changed since: can be cancelled
     pending: str  # an ex officio correction entered by the clerk, awaiting a supervisor
+    my_number: str  # the householder's
 
 
 def build_world(j) -> World:
@@ -69,8 +70,33 @@ def build_world(j) -> World:
     )
     assert pending.approval_state == "pending"
     return World(
-        j, first.household_number, numbers, numbers[3], first.filing_id, single.filing_id, pending.filing_id
+        j,
+        first.household_number,
+        numbers,
+        numbers[3],
+        first.filing_id,
+        single.filing_id,
+        pending.filing_id,
+        people[0]["my_number"],
     )
+
+
+# The exact permissions a call needs, as alternatives: the call is allowed when the actor holds every permission of
+# one of them. Most calls have one alternative of one permission; `NOTHING` is for calls any signed-in account (or
+# anyone, without a token) may make.
+Needs = tuple[frozenset[str], ...]
+NOTHING: Needs = (frozenset(),)
+
+
+def needs(*permissions: str) -> Needs:
+    """All of these permissions."""
+    return (frozenset(permissions),)
+
+
+def either(*alternatives: Needs) -> Needs:
+    """Any one of these (e.g. the counter reads the certificate settings by `register:read`, the administrator by
+    `staff:admin`)."""
+    return tuple(a for alternative in alternatives for a in alternative)
 
 
 @dataclass(frozen=True)
@@ -79,3 +105,4 @@ class Call:
     ok_status: int
     request: Callable[[World], tuple[str, dict[str, Any] | None]]  # → (url, json body)
     headers: dict[str, str] = field(default_factory=dict)  # e.g. the procedure: {"X-Juki-Procedure": "…"}
+    needs: Needs = ()  # every endpoint says which (test_every_endpoint_names_the_permissions_it_needs)

@@ -6,10 +6,22 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from juki.policy.roles import Actor
+from juki.policy.roles import (
+    EXPORT_APPROVE,
+    EXPORT_REQUEST,
+    LOG_READ,
+    MEDIA_RECORD,
+    PROTECTION_END,
+    PROTECTION_RELEASE,
+    PROTECTION_SET,
+    PROTECTION_VIEW,
+    STAFF_ADMIN,
+    WORK_ORDER_MANAGE,
+    Actor,
+)
 from juki.services import auth, bulk_output, protection, register_queries, staff_admin
 from tests.conftest import PASSWORD, STAFF
-from tests.e2e.role_cases.common import Call, World
+from tests.e2e.role_cases.common import NOTHING, Call, World, either, needs
 
 ADMINS = frozenset({"admin"})
 SUPERVISORS = frozenset({"supervisor"})
@@ -86,8 +98,9 @@ CALLS: dict[tuple[str, str], Call] = {
         frozenset({"clerk", "supervisor", "auditor", "admin", "cs_operator", "contractor", "department"}),
         401,
         lambda w: ("/api/v1/auth/password", {"current_password": "not it", "new_password": "x" * 16}),
+        needs=NOTHING,
     ),
-    ("GET", "/api/v1/staff"): Call(ADMINS, 200, lambda w: ("/api/v1/staff", None)),
+    ("GET", "/api/v1/staff"): Call(ADMINS, 200, lambda w: ("/api/v1/staff", None), needs=needs(STAFF_ADMIN)),
     ("POST", "/api/v1/staff"): Call(
         ADMINS,
         201,
@@ -95,42 +108,75 @@ CALLS: dict[tuple[str, str], Call] = {
             "/api/v1/staff",
             {"username": f"new{uuid.uuid4().hex[:8]}", "display_name": "新人 職員", "role": "clerk"},
         ),
+        needs=needs(STAFF_ADMIN),
     ),
     ("POST", "/api/v1/staff/{staff_id}/unlock"): Call(
-        ADMINS, 200, lambda w: (f"/api/v1/staff/{_new_account(w)}/unlock", None)
+        ADMINS, 200, lambda w: (f"/api/v1/staff/{_new_account(w)}/unlock", None), needs=needs(STAFF_ADMIN)
     ),
     ("POST", "/api/v1/staff/{staff_id}/reset-password"): Call(
-        ADMINS, 200, lambda w: (f"/api/v1/staff/{_new_account(w)}/reset-password", None)
+        ADMINS,
+        200,
+        lambda w: (f"/api/v1/staff/{_new_account(w)}/reset-password", None),
+        needs=needs(STAFF_ADMIN),
     ),
     ("POST", "/api/v1/staff/{staff_id}/disable"): Call(
-        ADMINS, 200, lambda w: (f"/api/v1/staff/{_new_account(w)}/disable", None)
+        ADMINS, 200, lambda w: (f"/api/v1/staff/{_new_account(w)}/disable", None), needs=needs(STAFF_ADMIN)
     ),
     ("GET", "/api/v1/work-orders"): Call(
-        SUPERVISORS, 200, lambda w: ("/api/v1/work-orders", None), ADMINISTRATION
+        SUPERVISORS,
+        200,
+        lambda w: ("/api/v1/work-orders", None),
+        ADMINISTRATION,
+        needs=needs(WORK_ORDER_MANAGE),
     ),
     ("POST", "/api/v1/work-orders"): Call(
-        SUPERVISORS, 201, lambda w: ("/api/v1/work-orders", _contractor_order(w)), ADMINISTRATION
+        SUPERVISORS,
+        201,
+        lambda w: ("/api/v1/work-orders", _contractor_order(w)),
+        ADMINISTRATION,
+        needs=needs(WORK_ORDER_MANAGE),
     ),
     ("POST", "/api/v1/work-orders/{order_id}/revoke"): Call(
-        SUPERVISORS, 200, lambda w: (f"/api/v1/work-orders/{_given_order(w)}/revoke", None), ADMINISTRATION
+        SUPERVISORS,
+        200,
+        lambda w: (f"/api/v1/work-orders/{_given_order(w)}/revoke", None),
+        ADMINISTRATION,
+        needs=needs(WORK_ORDER_MANAGE),
     ),
     ("GET", "/api/v1/protection-measures"): Call(
-        SUPERVISORS, 200, lambda w: ("/api/v1/protection-measures", None), PROTECTION
+        SUPERVISORS,
+        200,
+        lambda w: ("/api/v1/protection-measures", None),
+        PROTECTION,
+        needs=needs(PROTECTION_VIEW),
     ),
     ("POST", "/api/v1/protection-measures"): Call(
-        SUPERVISORS, 201, lambda w: ("/api/v1/protection-measures", _measure_body(w)), PROTECTION
+        SUPERVISORS,
+        201,
+        lambda w: ("/api/v1/protection-measures", _measure_body(w)),
+        PROTECTION,
+        needs=needs(PROTECTION_SET),
     ),
     ("GET", "/api/v1/protection-measures/{measure_id}"): Call(
-        SUPERVISORS, 200, lambda w: (f"/api/v1/protection-measures/{_measure(w)}", None), PROTECTION
+        SUPERVISORS,
+        200,
+        lambda w: (f"/api/v1/protection-measures/{_measure(w)}", None),
+        PROTECTION,
+        needs=needs(PROTECTION_VIEW),
     ),
     ("POST", "/api/v1/protection-measures/{measure_id}/extend"): Call(
         SUPERVISORS,
         200,
         lambda w: (f"/api/v1/protection-measures/{_expiring_measure(w)}/extend", None),
         PROTECTION,
+        needs=needs(PROTECTION_SET),
     ),
     ("POST", "/api/v1/protection-measures/{measure_id}/confirm"): Call(
-        SUPERVISORS, 200, lambda w: (f"/api/v1/protection-measures/{_measure(w)}/confirm", None), PROTECTION
+        SUPERVISORS,
+        200,
+        lambda w: (f"/api/v1/protection-measures/{_measure(w)}/confirm", None),
+        PROTECTION,
+        needs=needs(PROTECTION_SET),
     ),
     ("POST", "/api/v1/protection-measures/{measure_id}/end"): Call(
         SUPERVISORS,
@@ -140,6 +186,7 @@ CALLS: dict[tuple[str, str], Call] = {
             {"end_reason": "request", "ended_on": "2025-06-25"},
         ),
         PROTECTION,
+        needs=needs(PROTECTION_END),
     ),
     ("POST", "/api/v1/protection-measures/{measure_id}/release"): Call(
         SUPERVISORS,
@@ -149,31 +196,56 @@ CALLS: dict[tuple[str, str], Call] = {
             {"minutes": 30, "reason": "本人からの転居届の受付"},
         ),
         PROTECTION,
+        needs=needs(PROTECTION_RELEASE),
     ),
-    ("GET", "/api/v1/alerts"): Call(SUPERVISORS, 200, lambda w: ("/api/v1/alerts", None), PROTECTION),
+    ("GET", "/api/v1/alerts"): Call(
+        SUPERVISORS, 200, lambda w: ("/api/v1/alerts", None), PROTECTION, needs=needs(PROTECTION_VIEW)
+    ),
     ("POST", "/api/v1/alerts/{alert_id}/acknowledge"): Call(
-        SUPERVISORS, 200, lambda w: (f"/api/v1/alerts/{_alert(w)}/acknowledge", None), PROTECTION
+        SUPERVISORS,
+        200,
+        lambda w: (f"/api/v1/alerts/{_alert(w)}/acknowledge", None),
+        PROTECTION,
+        needs=needs(PROTECTION_VIEW),
     ),
-    ("GET", "/api/v1/bulk-outputs"): Call(EXPORTERS, 200, lambda w: ("/api/v1/bulk-outputs", None), BULK),
+    ("GET", "/api/v1/bulk-outputs"): Call(
+        EXPORTERS, 200, lambda w: ("/api/v1/bulk-outputs", None), BULK, needs=needs(EXPORT_REQUEST)
+    ),
     ("POST", "/api/v1/bulk-outputs"): Call(
         EXPORTERS,
         201,
         lambda w: ("/api/v1/bulk-outputs", {"purpose": "統計資料の作成", "criteria": {"town": "小川町"}}),
         BULK,
+        needs=needs(EXPORT_REQUEST),
     ),
     ("POST", "/api/v1/bulk-outputs/{output_id}/approve"): Call(
-        SUPERVISORS, 200, lambda w: (f"/api/v1/bulk-outputs/{_output(w, 0)}/approve", None), BULK
+        SUPERVISORS,
+        200,
+        lambda w: (f"/api/v1/bulk-outputs/{_output(w, 0)}/approve", None),
+        BULK,
+        needs=needs(EXPORT_APPROVE),
     ),
     ("POST", "/api/v1/bulk-outputs/{output_id}/reject"): Call(
         SUPERVISORS,
         200,
         lambda w: (f"/api/v1/bulk-outputs/{_output(w, 0)}/reject", {"comment": "目的が不明確"}),
         BULK,
+        needs=needs(EXPORT_APPROVE),
     ),
     ("GET", "/api/v1/bulk-outputs/{output_id}/file"): Call(
-        CLERK_ONLY, 200, lambda w: (f"/api/v1/bulk-outputs/{_output(w, 10_000)}/file", None), BULK
+        CLERK_ONLY,
+        200,
+        lambda w: (f"/api/v1/bulk-outputs/{_output(w, 10_000)}/file", None),
+        BULK,
+        needs=needs(EXPORT_REQUEST),
     ),
-    ("GET", "/api/v1/media-exports"): Call(EXPORTERS, 200, lambda w: ("/api/v1/media-exports", None), BULK),
+    ("GET", "/api/v1/media-exports"): Call(
+        EXPORTERS,
+        200,
+        lambda w: ("/api/v1/media-exports", None),
+        BULK,
+        needs=either(needs(MEDIA_RECORD), needs(LOG_READ)),
+    ),
     ("POST", "/api/v1/media-exports"): Call(
         EXPORTERS,
         201,
@@ -188,5 +260,6 @@ CALLS: dict[tuple[str, str], Call] = {
             },
         ),
         BULK,
+        needs=needs(MEDIA_RECORD),
     ),
 }

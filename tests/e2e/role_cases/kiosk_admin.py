@@ -16,10 +16,10 @@ from pathlib import Path
 from typing import Any
 
 from juki.adapters.pki import SimCA, TrustAnchors, create_test_pki, issue_card, issue_kiosk, pem
-from juki.policy.roles import Actor
+from juki.policy.roles import REGISTER_FILE, REGISTER_READ, STAFF_ADMIN, Actor
 from juki.services import kiosk
 from tests.conftest import STAFF
-from tests.e2e.role_cases.common import CLERK, FILERS, READERS, Call, World
+from tests.e2e.role_cases.common import CLERK, FILERS, READERS, Call, World, needs
 
 ADMIN = frozenset({"admin"})
 ADMIN_ACTOR = Actor(STAFF["admin"][0], STAFF["admin"][1], "admin", "test")
@@ -86,7 +86,7 @@ def cards_of_householder(w: World) -> str:
 
 
 CALLS: dict[tuple[str, str], Call] = {
-    ("GET", "/api/v1/kiosks"): Call(ADMIN, 200, lambda w: ("/api/v1/kiosks", None)),
+    ("GET", "/api/v1/kiosks"): Call(ADMIN, 200, lambda w: ("/api/v1/kiosks", None), needs=needs(STAFF_ADMIN)),
     ("POST", "/api/v1/kiosks"): Call(
         ADMIN,
         201,
@@ -94,25 +94,33 @@ CALLS: dict[tuple[str, str], Call] = {
             "/api/v1/kiosks",
             new_kiosk_body(w),
         ),
+        needs=needs(STAFF_ADMIN),
     ),
     ("POST", "/api/v1/kiosks/{kiosk_id}/retire"): Call(
-        ADMIN, 200, lambda w: (f"/api/v1/kiosks/{registered_kiosk(w)}/retire", None)
+        ADMIN, 200, lambda w: (f"/api/v1/kiosks/{registered_kiosk(w)}/retire", None), needs=needs(STAFF_ADMIN)
     ),
     ("POST", "/api/v1/card-revocations"): Call(
-        ADMIN, 200, lambda w: ("/api/v1/card-revocations", revocation_list(w))
+        ADMIN, 200, lambda w: ("/api/v1/card-revocations", revocation_list(w)), needs=needs(STAFF_ADMIN)
     ),
     ("GET", "/api/v1/residents/{addressee_number}/cards"): Call(
-        READERS, 200, lambda w: (cards_of_householder(w), None)
+        READERS, 200, lambda w: (cards_of_householder(w), None), needs=needs(REGISTER_READ)
     ),
     ("POST", "/api/v1/cards"): Call(
         FILERS,
         201,
         lambda w: ("/api/v1/cards", {"addressee_number": w.family[1], "certificate": card_certificate(w)}),
+        needs=needs(REGISTER_FILE),
     ),
     ("POST", "/api/v1/cards/{serial}/state"): Call(
-        FILERS, 200, lambda w: (f"/api/v1/cards/{registered_card(w)}/state", {"state": "suspended"})
+        FILERS,
+        200,
+        lambda w: (f"/api/v1/cards/{registered_card(w)}/state", {"state": "suspended"}),
+        needs=needs(REGISTER_FILE),
     ),
     ("POST", "/api/v1/cards/{serial}/unlock"): Call(
-        FILERS, 200, lambda w: (f"/api/v1/cards/{registered_card(w)}/unlock", None)
+        FILERS,
+        200,
+        lambda w: (f"/api/v1/cards/{registered_card(w)}/unlock", None),
+        needs=needs(REGISTER_FILE),
     ),
 }

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from juki.policy.roles import Actor
+from juki.policy.roles import SUBJECT_REQUEST_DECIDE, SUBJECT_REQUEST_FILE, Actor
 from juki.services import subject_requests
 from tests.conftest import STAFF
-from tests.e2e.role_cases.common import APPROVERS, FILERS, Call, World
+from tests.e2e.role_cases.common import APPROVERS, FILERS, Call, World, needs
 
 PROCEDURE = {"X-Juki-Procedure": "subject_request"}
 URL = "/api/v1/subject-requests"
@@ -39,30 +39,49 @@ def _request(w: World, decided: bool = False) -> str:
 
 
 CALLS: dict[tuple[str, str], Call] = {
-    ("POST", URL): Call(FILERS, 201, lambda w: (URL, _body(w)), headers=PROCEDURE),
-    ("GET", URL): Call(FILERS, 200, lambda w: (f"{URL}?overdue=true", None), headers=PROCEDURE),
+    ("POST", URL): Call(
+        FILERS, 201, lambda w: (URL, _body(w)), headers=PROCEDURE, needs=needs(SUBJECT_REQUEST_FILE)
+    ),
+    ("GET", URL): Call(
+        FILERS,
+        200,
+        lambda w: (f"{URL}?overdue=true", None),
+        headers=PROCEDURE,
+        needs=needs(SUBJECT_REQUEST_FILE),
+    ),
     ("GET", URL + "/{request_id}"): Call(
-        FILERS, 200, lambda w: (f"{URL}/{_request(w)}", None), headers=PROCEDURE
+        FILERS,
+        200,
+        lambda w: (f"{URL}/{_request(w)}", None),
+        headers=PROCEDURE,
+        needs=needs(SUBJECT_REQUEST_FILE),
     ),
     ("POST", URL + "/{request_id}/extend"): Call(
         APPROVERS,
         200,
         lambda w: (f"{URL}/{_request(w)}/extend", {"reason": "対象の記録が大量であるため"}),
         headers=PROCEDURE,
+        needs=needs(SUBJECT_REQUEST_DECIDE),
     ),
     ("POST", URL + "/{request_id}/decide"): Call(
         APPROVERS,
         200,
         lambda w: (f"{URL}/{_request(w)}/decide", {"decision": "partial", "reason": "第三者の情報を除く"}),
         headers=PROCEDURE,
+        needs=needs(SUBJECT_REQUEST_DECIDE),
     ),
     ("POST", URL + "/{request_id}/answer"): Call(
         APPROVERS,
         200,
         lambda w: (f"{URL}/{_request(w, decided=True)}/answer", {"answered_on": "2025-06-30"}),
         headers=PROCEDURE,
+        needs=needs(SUBJECT_REQUEST_DECIDE),
     ),
     ("GET", URL + "/{request_id}/disclosure"): Call(
-        APPROVERS, 200, lambda w: (f"{URL}/{_request(w)}/disclosure", None), headers=PROCEDURE
+        APPROVERS,
+        200,
+        lambda w: (f"{URL}/{_request(w)}/disclosure", None),
+        headers=PROCEDURE,
+        needs=needs(SUBJECT_REQUEST_DECIDE),
     ),
 }

@@ -14,10 +14,10 @@ from typing import Any
 
 import pyotp
 
-from juki.policy.roles import SYSTEM
+from juki.policy.roles import STAFF_ADMIN, SYSTEM, WEBAUTHN_ENROL
 from juki.services import auth, webauthn
 from tests.conftest import PASSWORD
-from tests.e2e.role_cases.common import EVERYONE, PUBLIC, Call, World
+from tests.e2e.role_cases.common import EVERYONE, NOTHING, PUBLIC, Call, World, needs
 from tests.webauthn_authenticator import SoftAuthenticator, enrol
 
 ADMINS = frozenset({"admin"})
@@ -79,19 +79,27 @@ def _deactivate(w: World) -> tuple[str, dict[str, Any] | None]:
 
 CALLS: dict[tuple[str, str], Call] = {
     # without a token (the token a role's call carries is ignored)
-    ("POST", "/api/v1/auth/webauthn/options"): Call(PUBLIC, 200, _sign_in_options),
-    ("POST", "/api/v1/auth/webauthn/login"): Call(PUBLIC, 200, _sign_in),
-    ("POST", "/api/v1/auth/webauthn/enrolment/options"): Call(PUBLIC, 200, _enrolment_options),
-    ("POST", "/api/v1/auth/webauthn/registration"): Call(PUBLIC, 201, _registration),
+    ("POST", "/api/v1/auth/webauthn/options"): Call(PUBLIC, 200, _sign_in_options, needs=NOTHING),
+    ("POST", "/api/v1/auth/webauthn/login"): Call(PUBLIC, 200, _sign_in, needs=NOTHING),
+    ("POST", "/api/v1/auth/webauthn/enrolment/options"): Call(PUBLIC, 200, _enrolment_options, needs=NOTHING),
+    ("POST", "/api/v1/auth/webauthn/registration"): Call(PUBLIC, 201, _registration, needs=NOTHING),
     # signed in
     ("POST", "/api/v1/webauthn/registration/options"): Call(
-        EVERYONE - auth.STRONG_FACTOR_ROLES, 200, lambda w: ("/api/v1/webauthn/registration/options", None)
+        EVERYONE - auth.STRONG_FACTOR_ROLES,
+        200,
+        lambda w: ("/api/v1/webauthn/registration/options", None),
+        needs=needs(WEBAUTHN_ENROL),
     ),
     ("GET", "/api/v1/webauthn/credentials"): Call(
-        EVERYONE, 200, lambda w: ("/api/v1/webauthn/credentials", None)
+        EVERYONE, 200, lambda w: ("/api/v1/webauthn/credentials", None), needs=needs(WEBAUTHN_ENROL)
     ),
-    ("POST", "/api/v1/webauthn/credentials/{credential_id}/deactivate"): Call(ADMINS, 204, _deactivate),
+    ("POST", "/api/v1/webauthn/credentials/{credential_id}/deactivate"): Call(
+        ADMINS, 204, _deactivate, needs=needs(STAFF_ADMIN)
+    ),
     ("POST", "/api/v1/webauthn/enrolment-codes"): Call(
-        ADMINS, 201, lambda w: ("/api/v1/webauthn/enrolment-codes", {"staff_id": "cs1"})
+        ADMINS,
+        201,
+        lambda w: ("/api/v1/webauthn/enrolment-codes", {"staff_id": "cs1"}),
+        needs=needs(STAFF_ADMIN),
     ),
 }

@@ -31,9 +31,9 @@ from fastapi import APIRouter, Depends, Response
 
 from juki.domain import certificates as rules
 from juki.domain.certificates import CertificateDocument
-from juki.domain.errors import Conflict, DomainError, Forbidden, NotFound
+from juki.domain.errors import Conflict, DomainError, NotFound
 from juki.domain.identifiers import validate_addressee_number, validate_household_number
-from juki.policy.roles import MY_NUMBER_REVEAL, REGISTER_APPROVE
+from juki.policy.roles import CERTIFICATE_DISPOSE, MY_NUMBER_REVEAL
 from juki.services import certificates, register_queries, ui_queries
 from juki.services.certificates import CertificateOffice, Issued
 from juki.web.ui.core import Ui, UiRoute, current, is_htmx
@@ -728,7 +728,7 @@ def _history_page(
     context = {
         "number": number,
         "issuances": rows,
-        "may_dispose": ui.may(REGISTER_APPROVE),
+        "may_dispose": ui.may(CERTIFICATE_DISPOSE),
         "errors": errors or {},
         "disposed": disposed,
     }
@@ -750,8 +750,6 @@ def dispose(issuance_number: str, ui: UiDep) -> Response:
     """処分 (j300): a supervisor takes back a wrongly issued certificate; `/verify` then says so."""
     number = _number(issuance_number[:20])
     person = validate_addressee_number(_s(ui.form, "_addressee_number")[:20])
-    if not ui.may(REGISTER_APPROVE):
-        raise Forbidden("証明書の処分は係長が記録します")
     try:
         certificates.dispose(ui.uow, ui.actor, office_of(ui), number, {"reason": _s(ui.form, "reason")})
     except DomainError as exc:

@@ -21,6 +21,7 @@ from juki.bootstrap import Juki
 from juki.domain.dates import JST, format_date, to_wareki, today_jst
 from juki.domain.errors import DomainError, Forbidden, InvalidDate, Unauthenticated
 from juki.policy.roles import (
+    CERTIFICATE_ISSUE,
     CS_OPERATE,
     LOG_READ,
     PROCEDURES,
@@ -235,6 +236,7 @@ class Ui:
             "nav": {
                 "register": self.may(REGISTER_READ),
                 "file": self.may(REGISTER_FILE),
+                "issue": self.may(CERTIFICATE_ISSUE),  # reading the record does not issue certificates
                 "audit": self.may(LOG_READ),
                 "protection": allows(self.actor.role, PROTECTION_VIEW, "protection"),
                 "requests": allows(self.actor.role, SUBJECT_REQUEST_FILE, "subject_request"),

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Response
 
 from juki.domain.errors import DomainError, Forbidden
 from juki.domain.protection import SUPPORT_OPERATIONS
-from juki.policy.roles import PROTECTION_MANAGE, PROTECTION_RELEASE
+from juki.policy.roles import PROTECTION_END, PROTECTION_RELEASE, PROTECTION_SET
 from juki.services import protection
 from juki.web.ui.core import Ui, UiRoute, current, wareki
 from juki.web.ui.forms import whole_number
@@ -35,7 +35,8 @@ def _page(ui: Ui, subject: str = "", status: int = 200, **extra: Any) -> Respons
         measures=shown,
         alerts=alerts["alerts"],
         subject=subject,
-        may_manage=ui.may(PROTECTION_MANAGE),
+        may_manage=ui.may(PROTECTION_SET),
+        may_end=ui.may(PROTECTION_END),
         may_release=ui.may(PROTECTION_RELEASE),
         end_reasons=END_REASONS,
         **extra,
