@@ -18,10 +18,11 @@ import hashlib
 import json
 import logging
 import re
+import unicodedata
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 import pytest
 from starlette.testclient import TestClient
@@ -29,20 +30,87 @@ from starlette.testclient import TestClient
 from juki.domain.identifiers import my_number_check_digit
 from juki.policy.roles import MY_NUMBER_REVEAL, allows
 
-_RUN = re.compile(r"(?<!\d)(\d{4})[ -]?(\d{4})[ -]?(\d{4})(?!\d)")
+# A number is found however it is spelt: percent-encoded (once or more), full-width or in another script's digits,
+# grouped or spaced with whitespace, hyphens, dashes, ー or `+` (a form's space). Written independently of the
+# product's own masking (juki.domain.redaction), so that a gap in one is not a gap in both.
+_DASHES = "\\-+_\u2010\u2011\u2012\u2013\u2014\u2015\u2212\u30fc\ufe63\uff70"
+_CHAIN = re.compile(rf"\d+(?:[\s{_DASHES}]{{1,3}}\d+)*")
+_GAP = re.compile(rf"[\s{_DASHES}]+")
+_FULL_WIDTH = str.maketrans("0123456789", "０１２３４５６７８９")
 KNOWN: set[str] = set()
 _leaks: list[str] = []
 
 
+def readable(text: str) -> str:
+    """The text as a person reads it: percent-decoded (up to three times) and NFKC-folded."""
+    for _ in range(3):
+        decoded = unquote(text, errors="replace")
+        if decoded == text:
+            break
+        text = decoded
+    return text if text.isascii() else unicodedata.normalize("NFKC", text)
+
+
+def _chains(text: str) -> Iterator[list[str]]:
+    """The digit groups of each chain (groups parted by at most three separators), in ASCII digits."""
+    for chain in _CHAIN.finditer(readable(text)):
+        yield ["".join(str(unicodedata.decimal(ch)) for ch in g) for g in _GAP.split(chain.group())]
+
+
+def spellings(text: str) -> set[str]:
+    """Every 12 digits the text spells: a run of whole groups of a chain that add up to 12 (`0 1234 5678 9012 3`
+    spells one). Digits within a longer run are not a number of their own."""
+    found: set[str] = set()
+    for groups in _chains(text):
+        for i in range(len(groups)):
+            joined = ""
+            for group in groups[i:]:
+                joined += group
+                if len(joined) >= 12:
+                    break
+            if len(joined) == 12:
+                found.add(joined)
+    return found
+
+
+def written_forms(n: str) -> dict[str, str]:
+    """The ways a person or a program writes one number (to prove that the scan and the masking read them all)."""
+    grouped = f"{n[:4]}-{n[4:8]}-{n[8:]}"
+    return {
+        "plain": n,
+        "full-width": n.translate(_FULL_WIDTH),
+        "hyphens": grouped,
+        "full-width hyphens": f"{n[:4]}－{n[4:8]}－{n[8:]}".translate(_FULL_WIDTH),
+        "long vowel mark": f"{n[:4]}ー{n[4:8]}ー{n[8:]}",
+        "minus and dashes": f"{n[:4]}\u2212{n[4:8]}\u2013{n[8:]}",
+        "spaces": f"{n[:4]} {n[4:8]} {n[8:]}",
+        "ideographic spaces": f"{n[:4]}\u3000{n[4:8]}\u3000{n[8:]}",
+        "digit by digit": " ".join(n),
+        "4-4-4 with spaced hyphens": f"{n[:4]} - {n[4:8]} - {n[8:]}",
+        "6-6": f"{n[:6]} {n[6:]}",
+        "form spaces": f"{n[:4]}+{n[4:8]}+{n[8:]}",
+        "percent": "".join(f"%3{d}" for d in n),
+        "percent full-width": quote(n.translate(_FULL_WIDTH)),
+        "percent spaces": quote(f"{n[:4]} {n[4:8]} {n[8:]}"),
+        "percent twice": quote(quote(n.translate(_FULL_WIDTH))),
+        "percent three times": quote(quote(quote(grouped.translate(_FULL_WIDTH)))),
+        "mixed": f"{n[:4].translate(_FULL_WIDTH)}%20{n[4:8]}ー%EF%BC%{90 + int(n[8])}{n[9:]}",
+        "other script digits": n.translate(str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")),
+        "in a longer chain": f"0 {grouped} 7",
+    }
+
+
 def remember(text: str) -> None:
-    for m in _RUN.finditer(text):
-        number = "".join(m.groups())
-        if my_number_check_digit(number[:11]) == number[11]:
+    """The numbers a request carries: a whole chain of 12 digits with a valid check digit (a date range or two
+    numbers side by side are not remembered as one)."""
+    for groups in _chains(text):
+        number = "".join(groups)
+        if len(number) == 12 and my_number_check_digit(number[:11]) == number[11]:
             KNOWN.add(number)
 
 
 def found_in(text: str) -> set[str]:
-    return {n for m in _RUN.finditer(text) if (n := "".join(m.groups())) in KNOWN}
+    return spellings(text) & KNOWN
 
 
 def _mask(numbers: set[str]) -> str:
@@ -126,7 +194,7 @@ def _scan_files(folder: Path) -> None:
         if path.suffix == ".gz":
             with contextlib.suppress(OSError):  # not gzip after all: scan the bytes as they are
                 data = gzip.decompress(data)
-        leaked = found_in(data.decode("latin-1"))
+        leaked = found_in(data.decode("utf-8", "replace"))
         if leaked:
             _leaks.append(f"file {path.name}: {_mask(leaked)}")
 

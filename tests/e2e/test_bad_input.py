@@ -363,10 +363,12 @@ def test_an_invalid_my_number_is_refused_and_never_echoed(client, headers, j, mu
             client,
             headers,
             j,
-            "GET",
-            f"/api/v1/residents?my_number={wrong}",
+            "POST",
+            "/api/v1/residents/lookup",
+            json_body={"my_number": wrong},
             status=422,
             code="invalid_my_number",
+            field="my_number",
             extra_secrets={valid},
         )
 

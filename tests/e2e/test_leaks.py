@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import logging
 
+import pytest
+
 from juki.services import filings, register_queries
 from tests import factories as f
 from tests.e2e.role_cases.common import CLERK
-from tests.leakcheck import KNOWN, _scan_files, take_leaks
+from tests.leakcheck import KNOWN, _scan_files, take_leaks, written_forms
 
 
 def _someone(j) -> tuple[str, str]:
@@ -56,3 +58,56 @@ def test_a_written_file_with_a_my_number_is_caught(j, tmp_path):
     _scan_files(tmp_path)
     assert [leak.split(":")[0] for leak in take_leaks()] == ["file export.csv"]
     (tmp_path / "export.csv").unlink()
+
+
+# A number written any other way is still the number: the scan reads percent-encoded, full-width, grouped and spaced
+# spellings, and mixes of them.
+ANY_SPELLING = [
+    "full-width",
+    "hyphens",
+    "full-width hyphens",
+    "digit by digit",
+    "percent full-width",
+    "mixed",
+]
+
+
+@pytest.mark.parametrize("spelling", ANY_SPELLING)
+def test_a_log_line_with_a_my_number_in_any_spelling_is_caught(j, spelling):
+    _, my_number = _someone(j)
+    logging.getLogger("juki.somewhere").warning("GET /api/v1/x?q=%s", written_forms(my_number)[spelling])
+    leaks = take_leaks()
+    assert len(leaks) == 1 and leaks[0].startswith("log juki.somewhere")
+
+
+@pytest.mark.parametrize("spelling", ANY_SPELLING)
+def test_an_answer_that_shows_a_my_number_in_any_spelling_is_caught(
+    client, headers, j, monkeypatch, spelling
+):
+    number, my_number = _someone(j)
+    leaky = register_queries.resident_view
+
+    def with_a_note(row, include):
+        return {**leaky(row, include), "note": f"番号 {written_forms(my_number)[spelling]}"}
+
+    monkeypatch.setattr(register_queries, "resident_view", with_a_note)
+    assert client.get(f"/api/v1/residents/{number}", headers=headers("clerk")).status_code == 200
+    leaks = take_leaks()
+    assert len(leaks) == 1 and f"/api/v1/residents/{number}" in leaks[0]
+
+
+@pytest.mark.parametrize("spelling", ANY_SPELLING)
+def test_a_written_file_with_a_my_number_in_any_spelling_is_caught(j, tmp_path, spelling):
+    _, my_number = _someone(j)
+    (tmp_path / "export.csv").write_text(f"山田,{written_forms(my_number)[spelling]}\n", encoding="utf-8")
+    _scan_files(tmp_path)
+    assert [leak.split(":")[0] for leak in take_leaks()] == ["file export.csv"]
+    (tmp_path / "export.csv").unlink()
+
+
+def test_other_numbers_beside_each_other_are_not_taken_for_a_known_one(j):
+    _, my_number = _someone(j)
+    first, second = my_number[:6], my_number[6:]
+    logging.getLogger("juki.somewhere").warning("宛名番号 %s0000 と %s", first, second)
+    logging.getLogger("juki.somewhere").warning("%s-%s%s", my_number[:4], my_number[4:], "1")
+    assert take_leaks() == []

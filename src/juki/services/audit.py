@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from juki.domain.errors import redact
 from juki.policy.roles import Actor
 
 GENESIS = "0" * 64
@@ -35,13 +36,13 @@ def entry_fields(seq: int, at: datetime, actor: Actor, entry: LogEntry) -> dict[
         "staff_id": actor.staff_id,
         "staff_name": actor.name,
         "role": actor.role,
-        "terminal": actor.terminal,
+        "terminal": redact(actor.terminal),  # as the client named itself (X-Juki-Terminal)
         "procedure": entry.procedure or actor.procedure_name,
         "action": entry.action,
         "targets": list(entry.targets),
         "my_number_shown": entry.my_number_shown,
         "result": entry.result,
-        "detail": entry.detail,
+        "detail": redact(entry.detail),  # a My Number never enters the log, in any spelling
     }
 
 

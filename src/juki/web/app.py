@@ -27,7 +27,8 @@ from juki.web import (
 
 
 class RedactMyNumbers(logging.Filter):
-    """Access-log lines carry the request path and query (`?my_number=` is a look-up): mask any My Number."""
+    """Access-log lines carry the request path and query as the client wrote them. No endpoint takes a My Number in
+    a URL, but a client may still send one, in any spelling: mask it (domain/redaction.py)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         if isinstance(record.args, tuple):

@@ -192,6 +192,12 @@ class CancelBody(Body):
     addressee_numbers: list[Text] | None = Field(default=None, max_length=50)  # part of the filing (j980)
 
 
+class LookupBody(Body):
+    """The exact look-up by My Number, in a body: a number in a URL reaches access logs and browser histories."""
+
+    my_number: Text = Field(max_length=40)
+
+
 class MemberOrderBody(Body):
     """記載順位の変更 (j1010): `standard` — the standard order; `manual` — every current member's 宛名番号 in the
     wanted order. `version`: the household's version as read (`GET /households/{n}`), else `409 conflict`."""

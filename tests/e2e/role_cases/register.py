@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from juki.policy.roles import REGISTER_APPROVE, REGISTER_FILE, REGISTER_READ
+from juki.policy.roles import MY_NUMBER_SEARCH, REGISTER_APPROVE, REGISTER_FILE, REGISTER_READ
 from tests import factories as f
 from tests.e2e.role_cases.common import (
     APPROVERS,
@@ -205,6 +205,13 @@ CALLS: dict[tuple[str, str], Call] = {
         200,
         lambda w: ("/api/v1/residents?name=山田&birth_date=1980-04-01", None),
         needs=needs(REGISTER_READ),
+    ),
+    # The exact look-up by My Number: a search, by those who may search by number (the number never in a URL).
+    ("POST", "/api/v1/residents/lookup"): Call(
+        READERS,
+        200,
+        lambda w: ("/api/v1/residents/lookup", {"my_number": w.my_number}),
+        needs=needs(REGISTER_READ, MY_NUMBER_SEARCH),
     ),
     ("GET", "/api/v1/residents/{addressee_number}"): Call(
         READERS, 200, lambda w: (f"/api/v1/residents/{w.family[0]}", None), needs=needs(REGISTER_READ)
