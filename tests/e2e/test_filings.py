@@ -364,6 +364,13 @@ def test_householder_change_gives_the_old_head_the_inverse_relationship(client, 
         numbers[2]: "子",
         numbers[3]: "子",
     }
+    answer = client.get(f"/api/v1/households/{hh}", headers=headers("clerk")).json()
+    # The new 世帯主 comes first, and `position` is the rank in 記載順 (never 0 or below, j1010).
+    assert [(m["addressee_number"], m["position"]) for m in answer["members"]][:2] == [
+        (numbers[1], 1),
+        (numbers[0], 2),
+    ]
+    assert [m["position"] for m in answer["members"]] == [1, 2, 3, 4]
 
 
 def split_off(client, headers, hh: str, number: str) -> dict:

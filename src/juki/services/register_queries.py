@@ -151,7 +151,12 @@ def get_household(uow_factory: UnitOfWorkFactory, actor: Actor, household_number
         "status": hh.status,
         "householder": None if hh.householder in hidden else hh.householder,
         "address": to_plain(address) if address else {"address": hh.address},
-        "members": [_member(m) for m in shown],
+        # `position` is the member's rank in 記載順 among those shown (j1010): the stored 記載順位 is only an
+        # order key (a new 世帯主 is put before the others as min - 1), and a gap would hint at a hidden member.
+        "members": [
+            {**_member(m), "position": rank}
+            for rank, m in enumerate(sorted(shown, key=lambda m: (m.position, m.addressee_number)), start=1)
+        ],
         # 標準仕様書 j430: the household screen also shows members who were removed.
         "removed_members": [_member(m) for m in removed if m.addressee_number not in hidden],
     }
