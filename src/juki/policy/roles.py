@@ -73,8 +73,16 @@ PROCEDURES: dict[str, Procedure] = {
             False,
             {
                 "clerk": frozenset({REGISTER_READ}),
+                # j440: the 支援措置責任者 reviews a refused issuance and may issue it (to the person or household).
                 "supervisor": frozenset(
-                    {REGISTER_READ, PROTECTION_VIEW, PROTECTION_SET, PROTECTION_END, PROTECTION_RELEASE}
+                    {
+                        REGISTER_READ,
+                        PROTECTION_VIEW,
+                        PROTECTION_SET,
+                        PROTECTION_END,
+                        PROTECTION_RELEASE,
+                        CERTIFICATE_ISSUE,
+                    }
                 ),
             },
         ),
