@@ -108,3 +108,26 @@ def test_a_server_error_in_a_page_is_a_page_with_the_menu_and_no_internals(clien
     assert page.status_code == 500 and page.headers["content-type"].startswith("text/html")
     assert '<nav class="menu"' in page.text and "secret internals" not in page.text
     assert "Traceback" not in page.text and "content-security-policy" in page.headers
+
+
+def test_pages_name_the_staff_who_entered_or_decided_not_their_ids(client, totp, j):
+    """History, filing and issuance pages say who by name (窓口 一郎), as a person reads them; the id stays in the log."""
+    household, (husband, _) = _family(j)
+    certificates.issue(
+        j.uow,
+        CLERK,
+        {
+            "kind": "residence_certificate",
+            "household_number": household,
+            "requester": {"type": "self", "name": "山田 太郎", "addressee_number": husband},
+            "purpose": "就職",
+        },
+        j.certificate_office,
+    )
+    sign_in(client, totp)
+    history = client.get(f"/ui/residents/{husband}")
+    assert history.status_code == 200, history.text
+    assert f"入力 {CLERK.name}" in history.text and f"入力 {CLERK.staff_id}" not in history.text
+    issuances = client.get(f"/ui/residents/{husband}/certificates")
+    assert issuances.status_code == 200, issuances.text
+    assert CLERK.name in issuances.text

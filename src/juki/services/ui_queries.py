@@ -236,3 +236,9 @@ def unlock(uow_factory: UnitOfWorkFactory, token: str, password: str, max_failur
     if ended:
         raise Unauthenticated("パスワードを続けて誤ったため、ログインし直してください")
     raise Unauthenticated(_PASSWORD_WRONG, "password")
+
+
+def staff_names(uow_factory: UnitOfWorkFactory) -> dict[str, str]:
+    """Staff ids to display names, for pages that say who entered, checked or decided something."""
+    with uow_factory() as uow:
+        return {row.staff_id: row.display_name for row in uow.staff.all()}

@@ -215,6 +215,7 @@ class Ui:
     session: UiSession
     actor: Actor
     form: dict[str, Any] = field(default_factory=dict)
+    _staff: dict[str, str] | None = field(default=None, repr=False)
 
     @property
     def uow(self) -> Any:
@@ -226,11 +227,20 @@ class Ui:
     def may(self, permission: str) -> bool:
         return self.actor.may(permission)
 
+    def staff_name(self, staff_id: str | None) -> str:
+        """Who entered, checked or decided something, by name (the id stays in the log and the API)."""
+        if not staff_id:
+            return ""
+        if self._staff is None:
+            self._staff = ui_queries.staff_names(self.uow)
+        return self._staff.get(staff_id, staff_id)
+
     def context(self, **extra: Any) -> dict[str, Any]:
         return {
             "ui": self,
             "actor": self.actor,
             "csrf": self.session.csrf,
+            "staff_name": self.staff_name,
             "idle_seconds": self.j.settings.idle_lock_seconds,
             "procedures": [(c, PROCEDURES[c].name) for c in procedures_for(self.actor.role)],
             "nav": {
