@@ -36,6 +36,7 @@ from juki.policy.roles import MY_NUMBER_REVEAL, allows
 _DASHES = "\\-+_\u2010\u2011\u2012\u2013\u2014\u2015\u2212\u30fc\ufe63\uff70"
 _CHAIN = re.compile(rf"\d+(?:[\s{_DASHES}]{{1,3}}\d+)*")
 _GAP = re.compile(rf"[\s{_DASHES}]+")
+_ESCAPES = re.compile(r"(?:%[0-9A-Fa-f]{2})+")
 _FULL_WIDTH = str.maketrans("0123456789", "０１２３４５６７８９")
 KNOWN: set[str] = set()
 _leaks: list[str] = []
@@ -44,7 +45,7 @@ _leaks: list[str] = []
 def readable(text: str) -> str:
     """The text as a person reads it: percent-decoded (up to three times) and NFKC-folded."""
     for _ in range(3):
-        decoded = unquote(text, errors="replace")
+        decoded = _ESCAPES.sub(lambda m: unquote(m.group(), errors="replace"), text)
         if decoded == text:
             break
         text = decoded
@@ -54,7 +55,12 @@ def readable(text: str) -> str:
 def _chains(text: str) -> Iterator[list[str]]:
     """The digit groups of each chain (groups parted by at most three separators), in ASCII digits."""
     for chain in _CHAIN.finditer(readable(text)):
-        yield ["".join(str(unicodedata.decimal(ch)) for ch in g) for g in _GAP.split(chain.group())]
+        if len(_GAP.sub("", chain.group())) < 12:  # too short to spell a number: most chains
+            continue
+        yield [
+            g if g.isascii() else "".join(str(unicodedata.decimal(ch)) for ch in g)
+            for g in _GAP.split(chain.group())
+        ]
 
 
 def spellings(text: str) -> set[str]:
