@@ -130,7 +130,8 @@ def test_a_clerk_moves_a_family_in_moves_one_within_the_city_registers_a_birth_a
     page.locator("tr", has_text="多摩 一郎").locator("text=死亡届").click()
     page.wait_for_selector("#f-died_on:focus")
     page.keyboard.type(to_wareki(today))
-    page.locator("#f-died_on").press("Enter")  # no new householder chosen: j490 warns, and would go on without
+    # no new householder chosen: j490 warns, and would go on without
+    page.locator("#f-died_on").press("Enter")
     page.wait_for_url(re.compile(r".*/confirm$"))
     assert "householder_required" in " ".join(page.locator("p.notice").all_inner_texts())
     shot(page, "death-warning-no-householder")

@@ -57,7 +57,9 @@ class PersonInput:
     former_surname_kana: str | None = None
     foreign: ForeignResidentItems | None = None
     birth_date_unknown: str | None = None  # 不詳日 as written (j80); birth_date holds its internal value
-    birth_date_unknown_parts: tuple[str, ...] = ()  # j80: the unknown parts of birth_date (dates.UNKNOWN_PARTS)
+    birth_date_unknown_parts: tuple[
+        str, ...
+    ] = ()  # j80: the unknown parts of birth_date (dates.UNKNOWN_PARTS)
 
 
 @dataclass(frozen=True)

@@ -448,7 +448,9 @@ def _correction_reason(data: Data) -> str:
     """The 異動事由 of a 職権修正: 職権修正 itself, or one that certificates hide by default (標準仕様書 j40)."""
     value = data.get("change_reason") or c.EX_OFFICIO_CORRECTION
     if value not in c.CORRECTION_REASONS:
-        raise InvalidField("異動事由は " + "、".join(c.CORRECTION_REASONS) + " のいずれかです", "change_reason")
+        raise InvalidField(
+            "異動事由は " + "、".join(c.CORRECTION_REASONS) + " のいずれかです", "change_reason"
+        )
     return str(value)
 
 
