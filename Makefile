@@ -37,8 +37,12 @@ browser:
 	  if [ "$$(id -u)" = 0 ]; then sudo=; else sudo=sudo; fi; \
 	  $$sudo apt-get update -qq && $$sudo apt-get install -y -qq chromium fonts-ipafont-gothic; }
 
+# The suite on every core (pytest-xdist): each worker has its own registers, browser and servers; the modules
+# grouped in tests/conftest.py (one shared, costly register each) stay on one worker.
+TEST_WORKERS ?= auto
+
 test: $(STAMP) browser fonts
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup
 
 test-ui: $(STAMP) browser
 	$(BIN)/python -m pytest -m ui

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pyotp
@@ -49,6 +50,30 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         only_postgres = metafunc.definition.get_closest_marker("postgres") is not None
         engines = [e for e in ENGINES if e == "postgres"] if only_postgres else ENGINES
         metafunc.parametrize("engine_kind", engines, scope="session")
+
+
+# Modules whose tests share one costly module-scoped register: under `make test` (xdist, --dist loadgroup) each
+# runs on one worker, so that register is built once, not once per worker.
+ONE_WORKER_MODULES = {
+    "test_demo.py",  # builds a demo register of 300 residents per engine
+    "test_protection_walk.py",  # walks every page as every role once (over a minute per engine)
+}
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """`--dist loadgroup` that also keeps each of ONE_WORKER_MODULES on one worker. (The `xdist_group` mark alone
+    does not group under pytest 9.2: xdist 3.8 renames the item's `_nodeid`, which pytest no longer reads.)"""
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadGroupScheduling
+
+    class ModuleGroups(LoadGroupScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            path = nodeid.split("::", 1)[0]
+            return path if path.rsplit("/", 1)[-1] in ONE_WORKER_MODULES else super()._split_scope(nodeid)
+
+    return ModuleGroups(config, log)
 
 
 def _seed_staff(j: Juki) -> dict[str, str]:
