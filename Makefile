@@ -42,7 +42,9 @@ browser:
 TEST_WORKERS ?= auto
 
 test: $(STAMP) browser fonts
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup
+	@status=0; $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup || status=$$?; \
+	  if [ $$status -eq 5 ]; then echo "pytest collected no tests (exit 5): that is a failure too"; fi; \
+	  exit $$status
 
 test-ui: $(STAMP) browser
 	$(BIN)/python -m pytest -m ui
