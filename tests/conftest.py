@@ -47,8 +47,8 @@ ENGINES = ["sqlite", "postgres"] if PG_URL else ["sqlite"]
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "engine_kind" in metafunc.fixturenames:
-        only_postgres = metafunc.definition.get_closest_marker("postgres") is not None
-        engines = [e for e in ENGINES if e == "postgres"] if only_postgres else ENGINES
+        marked = {e for e in ("sqlite", "postgres") if metafunc.definition.get_closest_marker(e)}
+        engines = [e for e in ENGINES if not marked or e in marked]  # a marked test runs on that engine only
         metafunc.parametrize("engine_kind", engines, scope="session")
 
 

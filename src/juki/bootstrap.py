@@ -48,4 +48,4 @@ def build(
     vault = load_or_create(key_file_for(cfg.database_url, cfg.key_file))  # a new installation gets its keys
     if run_migrations:
         migrate(cfg.database_url, vault)
-    return Juki(cfg, make_engine(cfg.database_url), vault, today)
+    return Juki(cfg, make_engine(cfg.database_url, cfg.sqlite_busy_timeout_seconds), vault, today)

@@ -24,6 +24,9 @@ class Settings(BaseSettings):
     login_rate_limit: int = 10  # failed sign-ins per terminal per minute before further attempts are refused
     bulk_output_threshold: int = 100  # outputs of more persons than this need a data controller's approval
     idle_lock_seconds: int = 300
+    # SQLite: how long a unit of work waits for another's write lock (each takes it at BEGIN) before it gives up
+    # with `conflict`.
+    sqlite_busy_timeout_seconds: float = Field(default=30.0, gt=0)
     # Password hashing (argon2id) for new hashes; a stored hash is checked with the parameters it was made with.
     # Never set these lower in production: the test suite does (its sign-ins would otherwise take most of its time).
     password_hash_time_cost: int = Field(default=_ARGON2.time_cost, ge=1)

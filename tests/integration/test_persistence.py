@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -11,6 +12,7 @@ from sqlalchemy import func, insert, select, text
 from sqlalchemy.exc import DBAPIError
 
 from juki.adapters import tables as t
+from juki.bootstrap import build
 from juki.domain import register
 from juki.domain.errors import Conflict
 from juki.domain.intake import PARSERS
@@ -18,6 +20,7 @@ from juki.policy.roles import Actor
 from juki.services import filings, outbox
 from juki.services.audit_queries import verify_chain
 from tests import factories as f
+from tests.conftest import TODAY
 
 CLERK = Actor("clerk1", "窓口 一郎", "clerk", "test")
 
@@ -117,8 +120,7 @@ def test_nothing_is_written_when_the_transaction_fails_at_the_last_step(j, monke
     assert after == before
 
 
-def test_two_clerks_changing_one_household_at_once_one_gets_conflict(j):
-    first = move_family(j)
+def _move_within(first: filings.FilingResult) -> Any:
     numbers = [c["addressee_number"] for c in first.changes]
     body = {
         "filed_on": "2025-06-20",
@@ -127,29 +129,84 @@ def test_two_clerks_changing_one_household_at_once_one_gets_conflict(j):
         "addressee_numbers": numbers,
         "address": {"address": "東京都小平市花小金井南町三丁目5番12号"},
     }
-    command = PARSERS["move-within"](body)
-    slow = j.uow()
-    with pytest.raises(Conflict), slow as uow:
-        outcome = register.move_within(uow.reader, command)  # clerk A has read the household …
-        filings.file(
-            j.uow,
-            CLERK,
-            "death",
-            {"filed_on": "2025-06-20", "died_on": "2025-06-19", "addressee_number": numbers[3]},
-        )  # … clerk B commits first
+    return PARSERS["move-within"](body)
+
+
+def _death(j, first: filings.FilingResult) -> filings.FilingResult:
+    number = first.changes[3]["addressee_number"]
+    body = {"filed_on": "2025-06-20", "died_on": "2025-06-19", "addressee_number": number}
+    return filings.file(j.uow, CLERK, "death", body)
+
+
+def _reasons(j, first: filings.FilingResult) -> list[str]:
+    """The head of the household's history: what clerk A's move within would have added to."""
+    v = t.resident_versions.c
+    with j.engine.connect() as conn:
+        rows = conn.execute(
+            select(v.change_reason).where(v.addressee_number == first.changes[0]["addressee_number"])
+        )
+        return list(rows.scalars())
+
+
+def _assert_refused_by_the_version_check(refused: pytest.ExceptionInfo[Conflict]) -> None:
+    """The household's version check (adapters/repository.py), not a lock wait relabelled `conflict`."""
+    assert refused.value.field == "household_number", refused.value.message
+
+
+def test_a_change_worked_out_from_a_version_another_clerk_has_since_changed_gets_conflict(j):
+    """Two clerks read one household at version 1; clerk B commits first; clerk A's change, worked out from
+    version 1, is refused by the version check when it is written and writes nothing."""
+    first = move_family(j)
+    with j.uow() as uow:  # clerk A reads the household …
+        outcome = register.move_within(uow.reader, _move_within(first))
+    _death(j, first)  # … clerk B, who read the same version, commits first
+    with pytest.raises(Conflict) as refused, j.uow() as uow:
         uow.write(outcome, "F-test", CLERK)
         uow.commit()
-    with j.engine.connect() as conn:
-        versions = (
-            conn.execute(
-                select(t.resident_versions.c.change_reason).where(
-                    t.resident_versions.c.addressee_number == numbers[0]
-                )
-            )
-            .scalars()
-            .all()
-        )
-    assert versions == ["転入"]  # clerk A wrote nothing
+    _assert_refused_by_the_version_check(refused)
+    assert _reasons(j, first) == ["転入"]  # clerk A wrote nothing
+
+
+@pytest.mark.postgres
+def test_two_open_units_of_work_read_one_version_and_the_second_to_commit_gets_conflict(j):
+    """On PostgreSQL (read committed) both transactions are open at once: clerk A's, still open, has read the
+    household when clerk B's commits; A's version check then sees B's commit."""
+    first = move_family(j)
+    with pytest.raises(Conflict) as refused, j.uow() as uow:
+        outcome = register.move_within(uow.reader, _move_within(first))  # clerk A has read the household …
+        _death(j, first)  # … clerk B commits first
+        uow.write(outcome, "F-test", CLERK)
+        uow.commit()
+    _assert_refused_by_the_version_check(refused)
+    assert _reasons(j, first) == ["転入"]
+
+
+@pytest.mark.sqlite
+def test_a_unit_of_work_that_waits_out_the_busy_timeout_gets_conflict(j, db_url):
+    """On SQLite each unit of work takes the write lock at BEGIN; one that cannot get it within
+    JUKI_SQLITE_BUSY_TIMEOUT_SECONDS gives up with `conflict` (try again) and writes nothing."""
+    impatient = build(db_url, run_migrations=False, today=TODAY, sqlite_busy_timeout_seconds=0.2)
+    try:
+        with (
+            j.uow(),
+            pytest.raises(Conflict) as refused,
+        ):  # another unit of work holds the write lock meanwhile
+            move_family(impatient)
+        assert refused.value.field is None
+        assert count(j, t.filings) == 0
+        assert move_family(impatient).filing_id  # once the lock is free, the same filing goes through
+    finally:
+        impatient.engine.dispose()
+
+
+@pytest.mark.sqlite
+def test_the_busy_timeout_is_a_setting(db_url):
+    quick = build(db_url, run_migrations=False, sqlite_busy_timeout_seconds=1.5)
+    try:
+        with quick.engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 1500
+    finally:
+        quick.engine.dispose()
 
 
 def test_outbox_is_read_in_commit_order_with_a_cursor_per_subscriber(j):

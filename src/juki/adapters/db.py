@@ -33,20 +33,24 @@ def database_url(value: str) -> str:
     return f"sqlite:///{path}"
 
 
-def make_engine(url: str, **kwargs: Any) -> Engine:
+def make_engine(url: str, busy_timeout_seconds: float = 30.0, **kwargs: Any) -> Engine:
+    """`busy_timeout_seconds`: SQLite's wait for another connection's write lock (JUKI_SQLITE_BUSY_TIMEOUT_SECONDS)."""
     url = database_url(url)
     if url.startswith("sqlite"):
         engine = create_engine(
-            url, connect_args={"timeout": 30, "check_same_thread": False}, json_serializer=dumps, **kwargs
+            url,
+            connect_args={"timeout": busy_timeout_seconds, "check_same_thread": False},
+            json_serializer=dumps,
+            **kwargs,
         )
-        _configure_sqlite(engine)
+        _configure_sqlite(engine, busy_timeout_seconds)
         return engine
     if "poolclass" not in kwargs:
         kwargs.update(pool_size=10, max_overflow=10)
     return create_engine(url, pool_pre_ping=True, json_serializer=dumps, **kwargs)
 
 
-def _configure_sqlite(engine: Engine) -> None:
+def _configure_sqlite(engine: Engine, busy_timeout_seconds: float) -> None:
     # pysqlite's own transaction handling starts transactions late (at the first write), so a read-then-write
     # would not see a concurrent commit as a conflict. Let SQLAlchemy emit BEGIN itself (SQLAlchemy docs,
     # "Serializable isolation / Savepoints / Transactional DDL"). IMMEDIATE: nearly every unit of work writes (at
@@ -59,7 +63,7 @@ def _configure_sqlite(engine: Engine) -> None:
         cur = dbapi_conn.cursor()
         cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA foreign_keys=ON")
-        cur.execute("PRAGMA busy_timeout=30000")
+        cur.execute(f"PRAGMA busy_timeout={round(busy_timeout_seconds * 1000)}")
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.close()
 

@@ -40,7 +40,13 @@ class SqlUnitOfWork:
     def __enter__(self) -> SqlUnitOfWork:
         self.now = self._now or utc_now()
         self.conn = self.engine.connect()
-        self.tx = self.conn.begin()
+        try:  # on SQLite, BEGIN waits for the write lock (IMMEDIATE, adapters/db.py)
+            self.tx = self.conn.begin()
+        except OperationalError as exc:
+            self.conn.close()
+            if _is_conflict(exc):  # another unit of work held the lock past the busy timeout: try again
+                raise Conflict("他の操作と競合しました。もう一度照会してください") from exc
+            raise
         self.reader: RegisterReader = SqlRegisterReader(self.conn, self._today or today_jst(), self.vault)
         self.queries: Any = SqlQueries(self.conn, self.vault)
         self.staff: Any = SqlStaffStore(self.conn)
