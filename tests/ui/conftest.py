@@ -75,9 +75,10 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _serve(path: Path, **settings: object) -> Live:
+def _serve(path: Path, port: int | None = None, host: str = "127.0.0.1", **settings: object) -> Live:
+    """A register served on 127.0.0.1:`port` (a free one by default), opened as http://`host`:`port`."""
     j = build(str(path), **settings)
-    port = _free_port()
+    port = port or _free_port()
     server = uvicorn.Server(uvicorn.Config(create_app(j), host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -86,7 +87,7 @@ def _serve(path: Path, **settings: object) -> Live:
         if time.monotonic() > deadline or not thread.is_alive():
             raise RuntimeError("the test server did not start")
         time.sleep(0.05)
-    return Live(f"http://127.0.0.1:{port}", j, server, thread)
+    return Live(f"http://{host}:{port}", j, server, thread)
 
 
 def _stop(live: Live) -> None:

@@ -434,8 +434,8 @@ def test_a_confirmation_issues_once_even_when_pressed_twice_at_the_same_time() -
     answers: list[tuple[str, str | None]] = []
     second = threading.Thread(target=lambda: answers.append(kept.claim(token, "clerk1")))
     second.start()
-    time.sleep(0.1)
-    assert answers == []  # waits for the first
+    second.join(0.1)
+    assert second.is_alive() and answers == []  # waits for the first
     kept.finish(token, "20250630-000001")
     second.join(5)
     assert answers == [("done", "20250630-000001")]

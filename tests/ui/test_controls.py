@@ -7,9 +7,12 @@ import re
 import time
 from datetime import timedelta
 
+from playwright.sync_api import expect
+
 from juki.domain.dates import to_wareki, today_jst
 from juki.policy.roles import Actor
 from juki.services import filings
+from juki.web.ui import core
 from tests import factories as f
 from tests.ui.conftest import PASSWORD, Live, csp_violations, sign_in
 
@@ -130,10 +133,12 @@ def test_my_number_is_masked_and_revealed_only_by_a_logged_action_of_a_procedure
 def test_the_screen_locks_after_the_idle_period_and_asks_for_the_password(live_idle: Live, new_page, shot):  # type: ignore[no-untyped-def]
     clerk = live_idle.account("clerk", "窓口 五郎")
     page = new_page()
+    page.clock.install()  # the page's own timer, on a clock the test moves on
     sign_in(page, live_idle, clerk)
     page.fill("#f-name", "ヤマダ")
-    page.wait_for_url(re.compile(r".*/ui/lock\?next=.*"), timeout=8_000)  # the page's own timer
-    assert page.locator("h1").inner_text() == "画面はロックされています"
+    page.clock.fast_forward(live_idle.j.settings.idle_lock_seconds * 1000 + 1000)
+    expect(page).to_have_url(re.compile(r".*/ui/lock\?next=.*"))
+    expect(page.locator("h1")).to_have_text("画面はロックされています")
     shot(page, "locked")
     page.fill("#password", "wrong password")
     page.keyboard.press("Enter")
@@ -149,19 +154,32 @@ def test_the_screen_locks_after_the_idle_period_and_asks_for_the_password(live_i
     assert [e["result"] for e in _log(live_idle, "ui:unlock") if e["staff_id"] == clerk] == ["failed", "ok"]
 
 
-def test_the_idle_lock_holds_without_javascript(live_idle: Live, new_page, shot):  # type: ignore[no-untyped-def]
+class _ServerClockAhead:
+    """The clerk UI's clock (web/ui/core.py reads `time.time()`), `seconds` ahead of the real one."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+
+    def time(self) -> float:
+        return time.time() + self.seconds
+
+
+def test_the_idle_lock_holds_without_javascript(live_idle: Live, new_page, shot, monkeypatch):  # type: ignore[no-untyped-def]
     clerk = live_idle.account("clerk", "窓口 六郎")
     page = new_page(java_script_enabled=False)
     sign_in(page, live_idle, clerk)
     page.goto(f"{live_idle.url}/ui/approvals")
-    assert page.locator("h1").inner_text() == "決裁待ちの職権処理"
-    time.sleep(4)  # longer than the idle period; no script runs to lock the page
-    page.goto(f"{live_idle.url}/ui/filings?late=1")
-    assert "/ui/lock?next=" in page.url
-    assert page.locator("h1").inner_text() == "画面はロックされています"
+    expect(page.locator("h1")).to_have_text("決裁待ちの職権処理")
+    with (
+        monkeypatch.context() as later
+    ):  # the idle period passes on the server; no script runs to lock the page
+        later.setattr(core, "time", _ServerClockAhead(live_idle.j.settings.idle_lock_seconds + 1))
+        page.goto(f"{live_idle.url}/ui/filings?late=1")
+        expect(page).to_have_url(re.compile(r".*/ui/lock\?next=.*"))
+    expect(page.locator("h1")).to_have_text("画面はロックされています")
     shot(page, "locked-by-the-server")
     page.goto(f"{live_idle.url}/ui/approvals")  # the lock holds on every page until the password is given
-    assert "/ui/lock" in page.url
+    expect(page).to_have_url(re.compile(r".*/ui/lock\?next=.*"))
     page.fill("#password", PASSWORD)
     page.keyboard.press("Enter")
     page.wait_for_url(re.compile(r".*/ui/approvals$"))  # back where the clerk was going

@@ -6,44 +6,31 @@ opened as http://localhost:<port> with `webauthn_rp_id="localhost"` and the matc
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Iterator
 from typing import Any
 
 import pyotp
 import pytest
-import uvicorn
 from sqlalchemy import update
 
 from juki.adapters import tables as t
-from juki.bootstrap import build
 from juki.policy.roles import Actor
 from juki.services import webauthn
-from juki.web.app import create_app
-from tests.ui.conftest import PASSWORD, Live, _free_port, _stop, csp_violations
+from tests.ui.conftest import PASSWORD, Live, _free_port, _serve, _stop, csp_violations
 
 
 @pytest.fixture(scope="module")
 def live_rp(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
     """A served register that is the relying party `localhost` at http://localhost:<port>."""
-    import threading
-
     port = _free_port()
     origin = f"http://localhost:{port}"
-    j = build(
-        str(tmp_path_factory.mktemp("ui-webauthn") / "register.db"),
+    live = _serve(
+        tmp_path_factory.mktemp("ui-webauthn") / "register.db",
+        port=port,
+        host="localhost",
         webauthn_rp_id="localhost",
         webauthn_origin=origin,
     )
-    server = uvicorn.Server(uvicorn.Config(create_app(j), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the test server did not start")
-        time.sleep(0.05)
-    live = Live(origin, j, server, thread)
     yield live
     _stop(live)
 
