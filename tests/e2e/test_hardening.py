@@ -39,3 +39,18 @@ def test_an_unexpected_error_shows_no_stack_trace(client, headers, j, monkeypatc
     assert res.headers["content-type"].startswith("application/problem+json")
     assert "Traceback" not in res.text and "secret internals" not in res.text and "queries.py" not in res.text
     assert res.headers["x-frame-options"] == "DENY"
+
+
+def test_a_control_character_in_a_url_is_refused_before_any_route_sees_it(client, headers):
+    """NUL cannot be stored as text by PostgreSQL: a path or query holding it (or any C0 control) is 422, not 500."""
+    for url in (
+        "/api/v1/filings/%00",
+        "/api/v1/residents?name=%00&birth_date=1980-04-01",
+        "/api/v1/work-orders?x=%0a",
+    ):
+        res = client.get(url, headers=headers("clerk"))
+        assert res.status_code == 422, (url, res.text)
+        assert res.json()["errors"][0]["code"] == "invalid_field"
+        assert res.headers["x-frame-options"]  # still a hardened answer
+    page = client.get("/ui/residents/%00")
+    assert page.status_code == 404 and "<html" in page.text

@@ -55,8 +55,8 @@ def create_app(j: Juki) -> FastAPI:
     app.include_router(api.router)
     for module in (api_webauthn, api_audit, api_subject_requests, api_controls):
         app.include_router(module.router)
-    app.include_router(api_certificates.router)  # issue 5: certificates and the public /verify
-    app.include_router(api_kiosk.router)  # issue 5 §4: コンビニ交付, /kiosk/v1 (kiosk client certificates)
+    app.include_router(api_certificates.router)  # certificates and the public /verify
+    app.include_router(api_kiosk.router)  # コンビニ交付, /kiosk/v1 (kiosk client certificates)
     app.include_router(api_kiosk_admin.router)  # コンビニ交付's registry (/api/v1)
     app.include_router(ui.router)
 
@@ -64,7 +64,7 @@ def create_app(j: Juki) -> FastAPI:
 
     @app.get("/", include_in_schema=False)
     def home() -> RedirectResponse:
-        # The clerk UI (issue 4): its sign-in page, or the search page for a clerk already signed in.
+        # The clerk UI: its sign-in page, or the search page for a clerk already signed in.
         return RedirectResponse("/ui/login", status_code=303)
 
     _install_docs(app)

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import logging
+import re
+from collections.abc import Awaitable, Callable
 from typing import Any
+from urllib.parse import unquote_plus
 
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
@@ -47,7 +50,28 @@ def _field(loc: tuple[Any, ...]) -> str:
     return ".".join(parts)
 
 
+# No character below U+0020 (nor DEL) belongs in a URL anyone types; NUL in particular cannot be stored as text by
+# PostgreSQL, so it is refused here, once, before any route or query sees it.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _url_has_control_characters(request: Request) -> bool:
+    query = unquote_plus(request.scope.get("query_string", b"").decode("latin-1"))
+    return bool(_CONTROL.search(request.scope.get("path", "")) or _CONTROL.search(query))
+
+
 def install(app: FastAPI) -> None:
+    @app.middleware("http")
+    async def _refuse_control_characters(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        if _url_has_control_characters(request):
+            message = "URL に制御文字は使えません"
+            if _is_ui(request):
+                return await _ui_error(request, 404)
+            return problem(422, message, [{"code": "invalid_field", "field": None, "message": message}])
+        return await call_next(request)
+
     @app.exception_handler(DomainError)
     async def _domain(_: Request, exc: DomainError) -> JSONResponse:
         headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
