@@ -8,7 +8,7 @@ CHROMIUM ?= /usr/bin/chromium
 
 .PHONY: demo test test-sqlite test-ui browser fonts bench lint install clean
 
-# Certificates (issue 5) embed IPAmj明朝 (the MJ character set: 𠮷, 髙, 﨑 …) with IPAex as fallback; poppler's
+# Certificates embed IPAmj明朝 (the MJ character set: 𠮷, 髙, 﨑 …) with IPAex as fallback; poppler's
 # pdftoppm/pdftotext render and read them in the tests.
 CERT_FONT ?= /usr/share/fonts/truetype/ipamj/ipamjm.ttf
 

@@ -256,7 +256,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "cs_export_s": None,
             "transfer_p99_ms": None,
             "server_rss_mb": rss,
-            **measure_kiosk(url, int(os.environ.get("BENCH_KIOSK", 1000))),  # issue 5 §4
+            **measure_kiosk(url, int(os.environ.get("BENCH_KIOSK", 1000))),
         },
     }
 

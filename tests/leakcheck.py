@@ -1,4 +1,4 @@
-"""The My Number leak check (issue 3 §3), a pytest plugin active for the whole suite.
+"""The My Number leak check, a pytest plugin active for the whole suite.
 
 Every My Number the tests make (tests.factories) or send is remembered. Then, for every test:
 - every HTTP answer given through a TestClient is scanned; a known My Number in it is a leak unless the request

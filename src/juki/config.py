@@ -32,7 +32,7 @@ class Settings(BaseSettings):
     password_hash_time_cost: int = Field(default=_ARGON2.time_cost, ge=1)
     password_hash_memory_kib: int = Field(default=_ARGON2.memory_cost, ge=8)
     password_hash_parallelism: int = Field(default=_ARGON2.parallelism, ge=1)
-    # The auditor's reports (issue 3 §4): business hours in Japan time ([start, end) is inside) and thresholds.
+    # The auditor's reports: business hours in Japan time ([start, end) is inside) and thresholds.
     audit_business_start: str = "08:30"
     audit_business_end: str = "17:15"
     audit_mass_window_minutes: int = 60  # the sliding window of the mass-search report
@@ -47,7 +47,7 @@ class Settings(BaseSettings):
     webauthn_rp_id: str = "localhost"
     webauthn_origin: str = "http://localhost:8000"
     webauthn_rp_name: str = "juki 住民基本台帳"
-    # コンビニ交付 (issue 5 §4): service hours in Japan time ([start, end); "24:00" is midnight), closed 12/29–1/3,
+    # コンビニ交付: service hours in Japan time ([start, end); "24:00" is midnight), closed 12/29–1/3,
     # the trust anchors (card-ca.pem: J-LIS's user-certificate CA; kiosk-ca.pem: the CA of the kiosks' client
     # certificates; unset: `kiosk-pki/` beside the SQLite file, or var/kiosk-pki) and a card session's lifetime.
     # A kiosk's certificate is the register's like any other: its QR code points at public_base_url.

@@ -1,5 +1,5 @@
 """Bulk output needs a data controller's approval above the threshold (four eyes); it runs once, without My
-Numbers or protected persons; media exports are recorded with a witness (issue 3 §5)."""
+Numbers or protected persons; media exports are recorded with a witness."""
 
 from __future__ import annotations
 

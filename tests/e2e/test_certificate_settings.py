@@ -1,4 +1,4 @@
-"""The city's certificate settings and the 文字超過リスト over HTTP (issue 5; 標準仕様書 j1000, j1040, j1050, j1070):
+"""The city's certificate settings and the 文字超過リスト over HTTP (標準仕様書 j1000, j1040, j1050, j1070):
 defaults per kind, the acting official and the seal, the printer in the 発行番号 line, overflow lines kept with the
 issuance and listed for the counter — each change of the settings a new version, refused input changing nothing."""
 

@@ -1,4 +1,4 @@
-"""Certificates over HTTP (issue 5 §2–3): the PDF, its 発行番号, 住基法第12条, 支援措置, the issuance record, the log,
+"""Certificates over HTTP: the PDF, its 発行番号, 住基法第12条, 支援措置, the issuance record, the log,
 and the public verification that shows no personal data."""
 
 from __future__ import annotations

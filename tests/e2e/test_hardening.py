@@ -1,4 +1,4 @@
-"""Security headers (issue 3 §8) and no stack traces to clients."""
+"""Security headers and no stack traces to clients."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""証明書コンビニ交付 over HTTP (issue 5 §4): a kiosk (MFP) with its client certificate, a resident with their
+"""証明書コンビニ交付 over HTTP: a kiosk (MFP) with its client certificate, a resident with their
 card and PIN, every refusal, and the happy path with the PDF, /verify, the log and no My Number anywhere.
 
 The kiosk's TLS connection is stood for by `WithClientCertificate`, which hands the app the client certificate as

@@ -1,5 +1,5 @@
 """Procedures (事務) decide what a role may do; contractors act only under work orders; accounts expire, lock out,
-unlock, get disabled; sign-ins are rate-limited per terminal (issue 3 §1–2)."""
+unlock, get disabled; sign-ins are rate-limited per terminal."""
 
 from __future__ import annotations
 

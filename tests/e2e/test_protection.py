@@ -1,4 +1,4 @@
-"""支援措置 (issue 3 §6): protected records look not found to those without the permission, every access alerts
+"""支援措置: protected records look not found to those without the permission, every access alerts
 the supervisors, certificates go only to the person or their household, a temporary release lapses by itself."""
 
 from __future__ import annotations

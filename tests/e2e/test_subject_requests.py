@@ -1,4 +1,4 @@
-"""開示・訂正・利用停止請求 through HTTP (seed IV-1; issue 3 §7): record, extend, decide, answer, the overdue list,
+"""開示・訂正・利用停止請求 through HTTP (seed IV-1): record, extend, decide, answer, the overdue list,
 and the disclosure package — the person's record and history, who used it, what went out about them."""
 
 from __future__ import annotations

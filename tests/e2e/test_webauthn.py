@@ -1,4 +1,4 @@
-"""The CS operator's strong factor (issue 3 §1): password + one-time code + a WebAuthn assertion with user
+"""The CS operator's strong factor: password + one-time code + a WebAuthn assertion with user
 verification, checked by py_webauthn against a software authenticator; enrolment with an administrator's code."""
 
 from __future__ import annotations

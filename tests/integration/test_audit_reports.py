@@ -1,4 +1,4 @@
-"""The auditor's log search and reports (issue 3 §4, j1370) on both engines, over entries with controlled times."""
+"""The auditor's log search and reports (j1370) on both engines, over entries with controlled times."""
 
 from __future__ import annotations
 

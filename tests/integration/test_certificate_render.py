@@ -1,4 +1,4 @@
-"""Certificates as drawn (issue 5 §1, §5): every template against its reference image, the fonts' coverage of the
+"""Certificates as drawn: every template against its reference image, the fonts' coverage of the
 demo city's names and addresses, the QR code, and what a reader can copy out of the PDF.
 
 Reference images live in tests/reference/ (one per template, rendered by pdftoppm at 60 dpi in grey). After a

@@ -1,4 +1,4 @@
-"""証明書の発行 in the browser (issue 5, the counter's most frequent job): a clerk issues a household 住民票の写し
+"""証明書の発行 in the browser (the counter's most frequent job): a clerk issues a household 住民票の写し
 to the person with 世帯主・続柄 by keyboard, gets the PDF once and checks it at /verify; a supervisor records a 処分;
 a third party asking for the 住民票コード is refused beside the box; a 支援措置 person is refused to a third party.
 

@@ -1,4 +1,4 @@
-"""The CS operator in the browser (issue 3 §1): enrolment with an administrator's code, then sign-in with password,
+"""The CS operator in the browser: enrolment with an administrator's code, then sign-in with password,
 one-time code and a WebAuthn assertion — Chromium's virtual authenticator over CDP standing in for the fingerprint
 reader. WebAuthn needs a host name (not an IP address) that matches the relying-party id, so this server is
 opened as http://localhost:<port> with `webauthn_rp_id="localhost"` and the matching origin."""

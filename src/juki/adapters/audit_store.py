@@ -1,4 +1,4 @@
-"""The operation log's read side for the auditor (issue 3 §4, 標準仕様書 j1370), and the relations a look-up
+"""The operation log's read side for the auditor (標準仕様書 j1370), and the relations a look-up
 is checked against.
 
 Every query filters the period in SQL (`at` is indexed) and hands rows back in log order; the service classifies

@@ -1,4 +1,4 @@
-"""Work orders, 支援措置, alerts, bulk outputs and media export records (issue 3 §1, §5, §6) in SQL, read and
+"""Work orders, 支援措置, alerts, bulk outputs and media export records in SQL, read and
 written through the unit of work. Identifiers come from the counters table, so they are sequential per kind."""
 
 from __future__ import annotations

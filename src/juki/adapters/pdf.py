@@ -1,4 +1,4 @@
-"""Certificates as PDF (issue 5 §1): draws the domain's `CertificateDocument` on A4 portrait with reportlab.
+"""Certificates as PDF: draws the domain's `CertificateDocument` on A4 portrait with reportlab.
 
 - Fonts: IPAmj明朝 (Debian `fonts-ipamj-mincho`, the MJ character set local government uses) embedded as a
   subset, so characters outside JIS (𠮷, 髙, 﨑) print; any character it lacks is drawn in IPAex明朝

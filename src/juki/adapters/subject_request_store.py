@@ -1,4 +1,4 @@
-"""Data-subject requests (開示・訂正・利用停止請求, issue 3 §7) in SQL, read and written through the unit of work.
+"""Data-subject requests (開示・訂正・利用停止請求) in SQL, read and written through the unit of work.
 
 Besides the requests themselves, this store answers the disclosure package's two questions about one person:
 who used their record (the operation log) and what went out about them (the outbox). Neither reads a whole table:

@@ -283,7 +283,7 @@ settings = Table(
     Column("value", Text, nullable=False),
 )
 
-# --- issue 3: the risk controls (migration 0003) ---------------------------------------------------------------
+# --- the risk controls (migration 0003) ---------------------------------------------------------------
 
 # A contractor's (委託先) work order: which procedure, which permissions (a subset of what the procedure lets a
 # contractor have), for which period; given by a supervisor, revocable. The account can do nothing else.
@@ -395,7 +395,7 @@ APPEND_ONLY = (
 )
 
 # --- WebAuthn (migration 0004) ---
-# The strong factor (issue 3 §1; services/webauthn.py). A staff member's authenticators: the public key and the
+# The strong factor (services/webauthn.py). A staff member's authenticators: the public key and the
 # signature counter, which must grow with every sign-in (a counter that does not marks a cloned authenticator).
 # Deactivated, never deleted. Ids and keys are base64url text.
 webauthn_credentials = Table(

@@ -1,4 +1,4 @@
-"""WebAuthn credentials and one-time challenges (issue 3 §1) in SQL, read and written through the unit of work."""
+"""WebAuthn credentials and one-time challenges in SQL, read and written through the unit of work."""
 
 from __future__ import annotations
 

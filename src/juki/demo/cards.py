@@ -1,4 +1,4 @@
-"""Demo My Number cards and a demo kiosk for コンビニ交付 (issue 5 §4).
+"""Demo My Number cards and a demo kiosk for コンビニ交付.
 
 `issue_demo_cards` makes the test PKI (`kiosk-pki/` beside the demo database: the J-LIS stand-in CA for cards, the
 kiosk network's CA, the kiosk API's TLS certificate), registers one kiosk (`kiosk-demo-01`, its certificate and key

@@ -263,7 +263,7 @@ def create_accounts(j: Juki) -> list[dict[str, str]]:
 
 
 def set_up_controls(j: Juki, accounts: list[dict[str, str]], seed: int) -> None:
-    """What the risk controls need to be seen in a demo (issue 3).
+    """What the risk controls need to be seen in a demo.
 
     - the CS operator gets a one-time enrolment code (7 days) to register an authenticator: without one it
       cannot sign in (WebAuthn is required for that role);

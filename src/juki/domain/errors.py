@@ -139,7 +139,7 @@ class WebAuthnRequired(DomainError):
     status = 401
 
 
-# --- コンビニ交付 (kiosk issuance, issue 5 §4) ---
+# --- コンビニ交付 (kiosk issuance) ---
 
 
 class CardLocked(DomainError):

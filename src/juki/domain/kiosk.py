@@ -1,4 +1,4 @@
-"""証明書コンビニ交付 (kiosk issuance, issue 5 §4): the rules, pure.
+"""証明書コンビニ交付 (kiosk issuance): the rules, pure.
 
 A resident at a multi-function printer (MFP) in a shop authenticates with the 利用者証明用電子証明書 on their My
 Number card and its 4-digit PIN, and gets their own or their household's 住民票の写し.

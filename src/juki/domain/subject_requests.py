@@ -1,4 +1,4 @@
-"""Data-subject requests (開示・訂正・利用停止請求, seed IV-1; issue 3 §7): the rules, without storage.
+"""Data-subject requests (開示・訂正・利用停止請求, seed IV-1): the rules, without storage.
 
 A request is received in writing (seed IV-1②: 書面の提出により受け付ける), from the person, a legal representative
 (法定代理人) or an agent (任意代理人, allowed for 特定個人情報 by 番号法第30条). Its identity check records only the

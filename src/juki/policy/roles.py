@@ -123,7 +123,7 @@ PROCEDURES: dict[str, Procedure] = {
             {"cs_operator": frozenset({CS_OPERATE, MY_NUMBER_REVEAL})},
         ),
         Procedure("transfer", "庁内連携", False, {"department": frozenset({TRANSFER_READ})}),
-        # コンビニ交付 (issue 5 §4): a registered kiosk (MFP), authenticated by its client certificate, reads the
+        # コンビニ交付: a registered kiosk (MFP), authenticated by its client certificate, reads the
         # card holder's own or household's record to issue a 住民票の写し — never a My Number. `kiosk` is a system,
         # not a staff role: it is not in ROLES, so no account can hold it and no /api/v1 token carries it.
         Procedure(

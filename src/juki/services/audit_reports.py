@@ -1,4 +1,4 @@
-"""The auditor's views of the operation log (issue 3 §4; 標準仕様書 j1370 アクセスログ管理).
+"""The auditor's views of the operation log (標準仕様書 j1370 アクセスログ管理).
 
 j1370 asks for online search of the log and for analysis outputs: off-hours and holiday access, failed logins,
 logins per ID, bulk searches, searches by number. The PIA adds the check that no one looks people up without a

@@ -1,4 +1,4 @@
-"""Bulk output and media records (大量のデータ出力・媒体出力, issue 3 §5; seed III リスク対策).
+"""Bulk output and media records (大量のデータ出力・媒体出力, seed III リスク対策).
 
 - A bulk output selects residents by town, birth-date range and status and writes a CSV of summary items.
   More than `threshold` persons (settings, default 100) waits for a data controller's approval; the approver is

@@ -1,4 +1,4 @@
-"""Issuing certificates (住民票の写し等, issue 5 §2) and verifying them (§3).
+"""Issuing certificates (住民票の写し等) and verifying them (§3).
 
 `issue(uow_factory, actor, request, office)` is the one entry point for every channel — the counter's
 `POST /api/v1/certificates` and, later, the kiosk (コンビニ交付) with its own actor and a `self` or

@@ -1,4 +1,4 @@
-"""証明書コンビニ交付 (kiosk issuance, issue 5 §4): the kiosk API's services.
+"""証明書コンビニ交付 (kiosk issuance): the kiosk API's services.
 
 Who is who:
 - a **kiosk** (MFP) is a registered system, not a staff member. It calls the kiosk API over mutually authenticated

@@ -1,4 +1,4 @@
-"""支援措置 (protection measures, issue 3 §6; 標準仕様書 j160, j410, j440).
+"""支援措置 (protection measures, 標準仕様書 j160, j410, j440).
 
 A supervisor acting for the protection procedure (支援措置に関する事務) puts a person or a household under
 protection. While a measure is in force:

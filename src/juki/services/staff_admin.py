@@ -1,4 +1,4 @@
-"""Staff accounts and contractors' work orders (issue 3 §1–2; 標準仕様書 j1380).
+"""Staff accounts and contractors' work orders (標準仕様書 j1380).
 
 - Administrators create, disable and unlock accounts (no resident data). Every account may have a validity
   period; a contractor's (委託先) account must have one.

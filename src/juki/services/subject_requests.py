@@ -1,4 +1,4 @@
-"""Data-subject requests (開示・訂正・利用停止請求, seed IV-1; issue 3 §7): record, extend, decide, answer, and the
+"""Data-subject requests (開示・訂正・利用停止請求, seed IV-1): record, extend, decide, answer, and the
 disclosure package.
 
 Who may do what (policy/roles.py, procedure `subject_request`): a clerk or supervisor records a request and reads

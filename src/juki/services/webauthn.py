@@ -1,4 +1,4 @@
-"""WebAuthn, the strong factor (生体認証による操作者認証) for the 住基ネット side (issue 3 §1, PIA III リスク2).
+"""WebAuthn, the strong factor (生体認証による操作者認証) for the 住基ネット side (PIA III リスク2).
 
 A CS operator (`auth.STRONG_FACTOR_ROLES`) gets a token only after three factors in one sign-in: password,
 one-time code (TOTP) and a WebAuthn assertion with user verification (the authenticator's fingerprint or face

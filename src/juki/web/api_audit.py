@@ -1,4 +1,4 @@
-"""/api/v1: The auditor's operation-log views and reports (issue 3 §4). Thin routes; the services check permissions.
+"""/api/v1: The auditor's operation-log views and reports. Thin routes; the services check permissions.
 
 Every view answers JSON, or CSV (UTF-8 with BOM, Japanese headers) with `?format=csv`. Parameters are plain
 text here and parsed by the service after the permission check (a refused caller learns nothing from a 422).

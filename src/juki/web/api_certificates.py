@@ -1,4 +1,4 @@
-"""Certificates (issue 5): issuance at the counter (`POST /api/v1/certificates` → the PDF), the issuance records,
+"""Certificates: issuance at the counter (`POST /api/v1/certificates` → the PDF), the issuance records,
 disposal, and the public check of a certificate (`/verify/{issuance_number}`, no sign-in, no personal data)."""
 
 from __future__ import annotations

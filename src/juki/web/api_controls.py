@@ -1,4 +1,4 @@
-"""/api/v1: staff accounts, work orders, 支援措置, alerts, bulk output and media records (issue 3). Thin routes;
+"""/api/v1: staff accounts, work orders, 支援措置, alerts, bulk output and media records. Thin routes;
 the services check permissions and log."""
 
 from typing import Annotated, Any

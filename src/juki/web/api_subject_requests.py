@@ -1,4 +1,4 @@
-"""/api/v1: Data-subject requests and the disclosure package (issue 3 §7). Thin routes; the services check permissions.
+"""/api/v1: Data-subject requests and the disclosure package. Thin routes; the services check permissions.
 
 Called for the procedure 開示・訂正・利用停止請求に関する事務: `X-Juki-Procedure: subject_request`.
 """

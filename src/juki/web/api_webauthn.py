@@ -1,4 +1,4 @@
-"""/api/v1: WebAuthn registration and sign-in for the strong factor (issue 3 §1). Thin routes; the services check permissions.
+"""/api/v1: WebAuthn registration and sign-in for the strong factor. Thin routes; the services check permissions.
 
 Under `/auth/webauthn/` the steps that need no token (signing in, and registering with a challenge already
 handed out); under `/webauthn/` what a signed-in account does. The flows are in services/webauthn.py.

@@ -1,4 +1,4 @@
-"""Security headers on every answer (issue 3 §8): no framing, no sniffing, no caching of personal data, a strict
+"""Security headers on every answer: no framing, no sniffing, no caching of personal data, a strict
 content security policy for our own pages, HSTS when served over TLS."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The auditor's log search and reports (issue 3 §4): the auditor alone; everyone else gets 403 and a log entry."""
+"""The auditor's log search and reports: the auditor alone; everyone else gets 403 and a log entry."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Certificates (issue 5): issuance and the issuance records are register work (clerk, supervisor); a disposal is
+"""Certificates: issuance and the issuance records are register work (clerk, supervisor); a disposal is
 the supervisor's decision; `/verify` is public and outside /api/v1. The certificate settings are read by the counter
 and the administrator and changed by the administrator; the 文字超過リスト is register work."""
 

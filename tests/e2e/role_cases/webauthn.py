@@ -1,4 +1,4 @@
-"""WebAuthn (issue 3 §1): the sign-in and registration steps that need no token are public like `/auth/login`;
+"""WebAuthn: the sign-in and registration steps that need no token are public like `/auth/login`;
 a signed-in account adds its own authenticator (not a CS operator: theirs need an administrator's enrolment code)
 and lists its own; issuing enrolment codes and deactivating someone else's authenticator are the administrator's.
 

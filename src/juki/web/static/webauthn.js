@@ -1,4 +1,4 @@
-/* juki clerk UI: the WebAuthn ceremonies of the sign-in and enrolment pages (issue 3 §1).
+/* juki clerk UI: the WebAuthn ceremonies of the sign-in and enrolment pages.
    A form with data-webauthn="get" or "create" carries the server's options as JSON (data-public-key, the
    PublicKeyCredential…OptionsJSON py_webauthn writes). This script decodes their base64url fields, asks
    navigator.credentials, and posts the authenticator's answer (JSON, base64url fields) in the form's hidden

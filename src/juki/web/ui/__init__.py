@@ -1,4 +1,4 @@
-"""The clerk UI (issue 4): server-rendered Jinja2 + htmx pages over the same services as the API.
+"""The clerk UI: server-rendered Jinja2 + htmx pages over the same services as the API.
 
 `/ui/…` pages sign in with password and one-time code (the CS operator with a WebAuthn authenticator as well,
 `webauthn_pages.py`) into a sealed cookie session (`session.py`), lock after the idle period on the server, check

@@ -1,4 +1,4 @@
-"""証明書の交付 at the counter (issue 5): a form → a confirmation of what will be printed → 発行 (the PDF, once);
+"""証明書の交付 at the counter: a form → a confirmation of what will be printed → 発行 (the PDF, once);
 the person's 交付履歴 with the supervisor's 処分.
 
 The form builds the same body as `POST /api/v1/certificates`, and every step calls `services.certificates`:

@@ -1,4 +1,4 @@
-"""The city's certificate settings (証明書の設定) and the 文字超過リスト at the counter (issue 5, j1000–j1070).
+"""The city's certificate settings (証明書の設定) and the 文字超過リスト at the counter (j1000–j1070).
 
 - `/ui/certificates/settings`: everyone who issues certificates sees what the settings are (the defaults the form
   ticks, who signs, the printers); the administrator (`staff:admin`) changes them — each change a new version

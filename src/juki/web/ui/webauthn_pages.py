@@ -1,4 +1,4 @@
-"""WebAuthn in the clerk UI (issue 3 §1): the CS operator's sign-in with an authenticator, enrolment with an
+"""WebAuthn in the clerk UI: the CS operator's sign-in with an authenticator, enrolment with an
 administrator's one-time code, and the CS operator's first screen (its authenticators, deactivation).
 
 The ceremonies are the services' (services/webauthn.py), as `/api/v1/auth/webauthn/…` uses them: the server checks
