@@ -14,8 +14,8 @@ from juki.domain import register
 from juki.domain.errors import Conflict, InvalidDate, InvalidField, NotFound
 from juki.domain.identifiers import make_addressee_number, make_household_number
 from juki.domain.member_order import generation, rank, split_descent, standard_order
-from juki.domain.model import Address, HouseholdState, ResidentRecord
-from juki.domain.register import ResidentState
+from juki.domain.model import Address, ResidentRecord
+from tests.fakes import FakeRegister
 
 HOME = Address("東京都小平市小川町一丁目100番地5", postal_code="1870032")
 HOUSEHOLD = make_household_number(1)
@@ -301,26 +301,11 @@ def test_the_standard_order_of_a_whole_household_is_stable():
 # --- the reorder command on an in-memory register --------------------------------------------------------------
 
 
-class FakeRegister:
-    """Just enough of `RegisterReader` for a reorder: one household and its members, with versions."""
-
-    def __init__(
-        self, records: list[ResidentRecord], version: int = 3, today: date = date(2025, 6, 30)
-    ) -> None:
-        self.today = today
-        self.version = version
-        self.states = {r.addressee_number: ResidentState(r, 2, date(2024, 4, 1)) for r in records}
-
-    def resident(self, addressee_number: str) -> ResidentState | None:
-        return self.states.get(addressee_number)
-
-    def household(self, household_number: str) -> HouseholdState | None:
-        if household_number != HOUSEHOLD:
-            return None
-        members = sorted(
-            (s.record for s in self.states.values() if s.record.is_active), key=lambda r: r.position
-        )
-        return HouseholdState(HOUSEHOLD, HOME, members, version=self.version)
+def one_household(records: list[ResidentRecord], version: int = 3) -> FakeRegister:
+    """The shared in-memory register holding one household (at `version`), each member at version 2."""
+    return FakeRegister.holding(
+        records, version=2, household_version=version, last_changed_on=date(2024, 4, 1)
+    )
 
 
 def _household(*positions: int) -> list[ResidentRecord]:
@@ -341,7 +326,7 @@ def _reorder(reader: FakeRegister, order: tuple[str, ...] | None = None, **over:
 
 def test_the_standard_reorder_changes_only_the_members_whose_place_changes():
     people = _household(1, 2, 3, 4)
-    outcome = _reorder(FakeRegister(people))
+    outcome = _reorder(one_household(people))
     assert [(ch.record.given_name, ch.record.position) for ch in outcome.changes] == [("一郎", 3), ("桜", 4)]
     for ch in outcome.changes:
         old = next(p for p in people if p.addressee_number == ch.record.addressee_number)
@@ -354,7 +339,7 @@ def test_the_standard_reorder_changes_only_the_members_whose_place_changes():
 
 
 def test_the_members_keep_the_numbers_they_hold_between_them():
-    outcome = _reorder(FakeRegister(_household(1, 3, 7, 9)))
+    outcome = _reorder(one_household(_household(1, 3, 7, 9)))
     assert [(m.given_name, m.position) for m in outcome.households[HOUSEHOLD].members] == [
         ("太郎", 1),
         ("花子", 3),
@@ -365,7 +350,7 @@ def test_the_members_keep_the_numbers_they_hold_between_them():
 
 
 def test_two_members_on_one_number_are_numbered_afresh():
-    outcome = _reorder(FakeRegister(_household(1, 2, 3, 3)))
+    outcome = _reorder(one_household(_household(1, 2, 3, 3)))
     assert [(m.given_name, m.position) for m in outcome.households[HOUSEHOLD].members] == [
         ("太郎", 1),
         ("花子", 2),
@@ -376,14 +361,14 @@ def test_two_members_on_one_number_are_numbered_afresh():
 
 def test_a_household_already_in_order_changes_nothing():
     people = _household(1, 2, 4, 3)  # 一郎 (2008) already before 桜 (2010)
-    assert _reorder(FakeRegister(people)).changes == []
+    assert _reorder(one_household(people)).changes == []
 
 
 def test_a_manual_order_puts_the_members_where_the_clerk_says():
     people = _household(1, 2, 3, 4)
     wanted = (people[0].addressee_number, people[2].addressee_number, people[1].addressee_number,
               people[3].addressee_number)  # fmt: skip
-    outcome = _reorder(FakeRegister(people), wanted)
+    outcome = _reorder(one_household(people), wanted)
     assert names(outcome.households[HOUSEHOLD].members) == ["太郎", "桜", "花子", "一郎"]
     assert {ch.record.given_name for ch in outcome.changes} == {"桜", "花子"}
 
@@ -402,14 +387,14 @@ def test_a_manual_order_must_name_every_current_member_once_householder_first(or
     people = _household(1, 2, 3, 4)
     numbers = [p.addressee_number for p in people]
     with pytest.raises(InvalidField) as refused:
-        _reorder(FakeRegister(people), order(numbers))
+        _reorder(one_household(people), order(numbers))
     assert refused.value.field == field
 
 
 def test_a_removed_member_is_not_part_of_the_order():
     people = _household(1, 2, 3, 4)
     gone = dataclasses.replace(member("子", "亡", "2000-01-01", position=5), status="removed")
-    reader = FakeRegister([*people, gone])
+    reader = one_household([*people, gone])
     with pytest.raises(InvalidField):
         _reorder(reader, (*[p.addressee_number for p in people], gone.addressee_number))
     outcome = _reorder(reader)
@@ -417,14 +402,14 @@ def test_a_removed_member_is_not_part_of_the_order():
 
 
 def test_a_reorder_against_a_household_changed_since_it_was_read_is_a_conflict():
-    reader = FakeRegister(_household(1, 2, 3, 4), version=5)
+    reader = one_household(_household(1, 2, 3, 4), version=5)
     with pytest.raises(Conflict):
         _reorder(reader, expected_version=4)
     assert len(_reorder(reader, expected_version=5).changes) == 2
 
 
 def test_an_unknown_household_is_not_found_and_a_future_filing_date_is_refused():
-    reader = FakeRegister(_household(1, 2, 3, 4))
+    reader = one_household(_household(1, 2, 3, 4))
     with pytest.raises(NotFound):
         register.reorder_members(
             reader, c.ReorderMembers(filed_on=reader.today, household_number=make_household_number(2))

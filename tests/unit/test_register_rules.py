@@ -19,83 +19,12 @@ from juki.domain.errors import (
     MultipleHouseholders,
     NotResident,
 )
-from juki.domain.identifiers import make_addressee_number, make_household_number
 from juki.domain.model import Address, ForeignResidentItems, HouseholdState, Removal, ResidentRecord
-from juki.domain.register import ResidentState
 from juki.domain.relationship import inverse, normalize_relationship, rebase
+from tests.fakes import FakeRegister
 
 HOME = Address("東京都小平市小川町一丁目100番地5", postal_code="1870032", municipality_code="132110")
 ELSEWHERE = Address("東京都武蔵野市吉祥寺本町一丁目1番1号", municipality_code="132039")
-
-
-class FakeRegister:
-    """A `RegisterReader` over dicts; `apply` stores an outcome as the SQL writer would."""
-
-    def __init__(self, today: date = date(2025, 6, 30)) -> None:
-        self.today = today
-        self.residents: dict[str, ResidentState] = {}
-        self.households: dict[str, str] = {}
-        self.seq = {"a": 0, "h": 0}
-
-    def resident(self, addressee_number: str) -> ResidentState | None:
-        return self.residents.get(addressee_number)
-
-    def household(self, household_number: str) -> HouseholdState | None:
-        if household_number not in self.households:
-            return None
-        members = sorted(
-            (
-                s.record
-                for s in self.residents.values()
-                if s.record.household_number == household_number and s.record.is_active
-            ),
-            key=lambda r: r.position,
-        )
-        return HouseholdState(household_number, members[0].address if members else HOME, members)
-
-    def holders(self, my_number, resident_code, card):  # type: ignore[no-untyped-def]
-        def holds(r: ResidentRecord) -> bool:
-            return bool(
-                (my_number and r.my_number == my_number)
-                or (resident_code and r.resident_code == resident_code)
-                or (card and r.foreign and r.foreign.residence_card_number == card)
-            )
-
-        return [s for s in self.residents.values() if holds(s.record)]
-
-    def same_three_info(self, family_name, given_name, sex, birth_date):  # type: ignore[no-untyped-def]
-        return [
-            s.record.addressee_number
-            for s in self.residents.values()
-            if (s.record.family_name, s.record.given_name, s.record.sex, s.record.birth_date)
-            == (family_name, given_name, sex, birth_date)
-        ]
-
-    def filing_versions(self, filing_id: str):  # type: ignore[no-untyped-def]
-        return None
-
-    def later_change(self, filing_id, addressee_numbers, household_numbers, others_than):  # type: ignore[no-untyped-def]
-        return None
-
-    def version_state(self, addressee_number: str, version: int):  # type: ignore[no-untyped-def]
-        return None
-
-    def next_addressee_number(self) -> str:
-        self.seq["a"] += 1
-        return make_addressee_number(self.seq["a"])
-
-    def next_household_number(self) -> str:
-        self.seq["h"] += 1
-        return make_household_number(self.seq["h"])
-
-    def apply(self, outcome: register.Outcome) -> register.Outcome:
-        for hh in outcome.households.values():
-            self.households[hh.household_number] = hh.household_number
-        for ch in outcome.changes:
-            self.residents[ch.record.addressee_number] = ResidentState(
-                ch.record, ch.previous_version + 1, ch.last_changed_on or ch.changed_on
-            )
-        return outcome
 
 
 def person(
@@ -354,7 +283,7 @@ def test_householder_dying_with_two_or_more_left_warns_and_leaves_the_household_
     assert [w["code"] for w in out.warnings] == ["householder_required"]
     assert relationships(reg, hh) == ["妻", "子", "子の妻"]
     # j100: someone may join it as its 世帯主
-    joined = reg.apply(move_in(reg, person(given="次郎", born=date(1985, 1, 1)), household=hh))
+    joined = move_in(reg, person(given="次郎", born=date(1985, 1, 1)), household=hh)  # move_in applies it
     assert joined.warnings == [] and relationships(reg, hh)[-1] == "世帯主"
 
 
