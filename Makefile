@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: demo test test-sqlite test-ui browser fonts bench lint install clean
+.PHONY: demo test test-sqlite test-ui browser fonts bench lint install clean coverage
 
 # Certificates embed IPAmj明朝 (the MJ character set: 𠮷, 髙, 﨑 …) with IPAex as fallback; poppler's
 # pdftoppm/pdftotext render and read them in the tests.
@@ -46,6 +46,16 @@ test: $(STAMP) browser fonts
 	  if [ $$status -eq 5 ]; then echo "pytest collected no tests (exit 5): that is a failure too"; fi; \
 	  exit $$status
 
+# Coverage of juki.domain and juki.services by the unit and HTTP tests on SQLite, failing under the floor. Kept out
+# of `make test` and CI: on Python 3.11 coverage traces every line (sys.settrace): tests/unit ran ~75 % slower, two
+# e2e modules about twice as slow, and this target took 13 min here (2 cores, under load). The floor is the 94 %
+# measured then (domain 96 %, services 92 %) less 2.
+COVERAGE_FLOOR ?= 92
+
+coverage: $(STAMP)
+	env -u JUKI_TEST_POSTGRES_URL $(BIN)/python -m pytest tests/unit tests/e2e -n 2 --dist loadgroup \
+	  --cov=juki.domain --cov=juki.services --cov-report=term --cov-fail-under=$(COVERAGE_FLOOR)
+
 test-ui: $(STAMP) browser
 	$(BIN)/python -m pytest -m ui
 
@@ -58,4 +68,4 @@ lint: $(STAMP)
 	$(BIN)/mypy
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache .coverage .coverage.*
