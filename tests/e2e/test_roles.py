@@ -15,10 +15,7 @@ contractor whose work order grants reading only.
 from __future__ import annotations
 
 import itertools
-import shutil
 import uuid
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -29,16 +26,14 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from juki.adapters import tables as t
-from juki.bootstrap import Juki, build
+from juki.bootstrap import Juki
 from juki.policy import roles
 from juki.policy.roles import STRONG_FACTOR_ROLES
 from juki.services import auth, filings, staff_admin
-from juki.web.app import create_app
 from tests import factories as f
-from tests.conftest import PASSWORD, STAFF, TODAY, Template, _pg_admin_conn, _pg_url
+from tests.conftest import PASSWORD, STAFF
 from tests.e2e.role_cases import all_calls
 from tests.e2e.role_cases.common import CLERK, READERS, ROLES, build_world
-from tests.webauthn_authenticator import sign_in
 
 EXPECTED = all_calls()
 
@@ -49,7 +44,7 @@ def _walk(routes: list[Any], prefix: str = "") -> set[tuple[str, str]]:
     found: set[tuple[str, str]] = set()
     for route in routes:
         if isinstance(route, APIRoute):
-            found |= {(method, prefix + route.path) for method in route.methods}
+            found |= {(method, prefix + route.path) for method in route.methods or ()}
         elif hasattr(route, "original_router"):
             context = getattr(route, "include_context", None)
             found |= _walk(route.original_router.routes, prefix + getattr(context, "prefix", ""))
@@ -112,78 +107,19 @@ def login_body(totp, role: str) -> dict[str, str]:
 # --- the matrix -----------------------------------------------------------------------------------------------
 
 
-@dataclass
-class Register:
-    j: Juki
-    client: TestClient
-    headers: Callable[[str], dict[str, str]]
-
-
-@pytest.fixture(scope="module")
-def shared(template: Template, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Register]:
-    """One register for the whole matrix, signed in once per role (argon2 makes each sign-in slow).
-
-    Every case builds its own `World` of new people in it and compares the register before and after its one
-    call, so the cases do not depend on each other. Sign-in and sign-out are tested on a fresh register.
-    """
-    if template.kind == "sqlite":
-        path = tmp_path_factory.mktemp("roles") / "register.db"
-        shutil.copy(template.location, path)
-        url, name = str(path), None
-    else:
-        name = f"juki_roles_{uuid.uuid4().hex[:8]}"
-        with _pg_admin_conn() as conn:
-            conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template.location}"')
-        url = _pg_url(name)
-    j = build(url, run_migrations=False, today=TODAY)
-    tokens: dict[str, dict[str, str]] = {}
-    with TestClient(create_app(j), raise_server_exceptions=False) as client:
-
-        def headers(role: str) -> dict[str, str]:
-            if role not in tokens:
-                username = STAFF[role][0]
-                otp = pyotp.TOTP(template.secrets[username]).now()
-                if role in STRONG_FACTOR_ROLES:  # password + one-time code + its (software) authenticator
-                    token = sign_in(client, template.authenticators[username], username, PASSWORD, otp)
-                    tokens[role] = {"Authorization": f"Bearer {token}"}
-                    return tokens[role]
-                res = client.post(
-                    "/api/v1/auth/login", json={"username": username, "password": PASSWORD, "otp": otp}
-                )
-                assert res.status_code == 200, res.text
-                tokens[role] = {"Authorization": f"Bearer {res.json()['access_token']}"}
-            return tokens[role]
-
-        yield Register(j, client, headers)
-    j.engine.dispose()
-    if name is not None:
-        with _pg_admin_conn() as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-SESSION_ENDPOINTS = {("POST", "/api/v1/auth/login"), ("POST", "/api/v1/auth/logout")}
-
-
 @pytest.mark.parametrize("role", ROLES)
 @pytest.mark.parametrize("endpoint", sorted(EXPECTED), ids=lambda e: f"{e[0]} {e[1]}")
-def test_role_may_or_may_not_call_the_endpoint(request, totp, endpoint, role):
+def test_role_may_or_may_not_call_the_endpoint(j, client, headers, totp, endpoint, role):
+    """Each case on a fresh register of its own (the template's staff, nothing else), so its two snapshots read
+    only what this case built."""
     method, _ = endpoint
     call = EXPECTED[endpoint]
-    if endpoint in SESSION_ENDPOINTS:  # these change the caller's own session: a fresh register each
-        reg = Register(
-            request.getfixturevalue("j"),
-            request.getfixturevalue("client"),
-            request.getfixturevalue("headers"),
-        )
-    else:
-        reg = request.getfixturevalue("shared")
-    j, client = reg.j, reg.client
     world = build_world(j)
     url, body = call.request(world)
     if endpoint == ("POST", "/api/v1/auth/login"):
         body, auth = login_body(totp, role), {}
     else:
-        auth = reg.headers(role)
+        auth = headers(role)
     before, seq = snapshot(j), last_seq(j)
 
     res = client.request(method, url, json=body, headers={**auth, **call.headers})
@@ -314,13 +250,11 @@ def _near_misses(needed: list[frozenset[str]]) -> list[frozenset[str]]:
 
 
 @pytest.mark.parametrize("endpoint", GUARDED, ids=lambda e: f"{e[0]} {e[1]}")
-def test_every_permission_but_the_one_needed_is_not_enough(shared, monkeypatch, endpoint):
+def test_every_permission_but_the_one_needed_is_not_enough(j, client, headers, monkeypatch, endpoint):
     method, _ = endpoint
     call = EXPECTED[endpoint]
-    reg = shared
-    j, client = reg.j, reg.client
     role = sorted(call.allowed - {"contractor"})[0]
-    auth = reg.headers(role)
+    auth = headers(role)
     world = build_world(j)
     for missing in _near_misses(_needed(endpoint)):
         url, body = call.request(world)
@@ -347,13 +281,13 @@ READ_ONLY_ORDER = frozenset({roles.REGISTER_READ})
 CONTRACTOR_HOLDS = READ_ONLY_ORDER | roles.EVERY_ACCOUNT  # its own authenticator, like every account
 
 
-@pytest.fixture(scope="module")
-def reading_contractor(shared: Register) -> dict[str, str]:
+@pytest.fixture
+def reading_contractor(j: Juki, client: TestClient) -> dict[str, str]:
     """A contractor account of its own with one active work order: `register:read` for 住民基本台帳に関する事務."""
     username = f"reader{uuid.uuid4().hex[:6]}"
     now = datetime.now(UTC)
     secret = auth.create_staff(
-        shared.j.uow, username, "委託 読取", "contractor", PASSWORD, valid_until=now + timedelta(days=1)
+        j.uow, username, "委託 読取", "contractor", PASSWORD, valid_until=now + timedelta(days=1)
     )
     boss = roles.Actor(STAFF["supervisor"][0], STAFF["supervisor"][1], "supervisor", "test", procedure="administration")  # fmt: skip
     order = {
@@ -364,19 +298,18 @@ def reading_contractor(shared: Register) -> dict[str, str]:
         "valid_from": (now - timedelta(hours=1)).isoformat(),
         "valid_until": (now + timedelta(hours=8)).isoformat(),
     }
-    staff_admin.give_work_order(shared.j.uow, boss, order)
+    staff_admin.give_work_order(j.uow, boss, order)
     body = {"username": username, "password": PASSWORD, "otp": pyotp.TOTP(secret).now()}
-    res = shared.client.post("/api/v1/auth/login", json=body)
+    res = client.post("/api/v1/auth/login", json=body)
     assert res.status_code == 200, res.text
     return {"Authorization": f"Bearer {res.json()['access_token']}"}
 
 
 @pytest.mark.parametrize("endpoint", GUARDED, ids=lambda e: f"{e[0]} {e[1]}")
-def test_a_work_order_grants_exactly_what_it_lists(shared, reading_contractor, endpoint):
+def test_a_work_order_grants_exactly_what_it_lists(j, client, reading_contractor, endpoint):
     """Reading the register is not issuing a certificate, filing, approving or anything else close to it."""
     method, _ = endpoint
     call = EXPECTED[endpoint]
-    j, client = shared.j, shared.client
     world = build_world(j)
     url, body = call.request(world)
     before, seq = snapshot(j), last_seq(j)
