@@ -389,8 +389,8 @@ def test_the_shipped_seals_are_small_pngs(kind):
     from PIL import Image
 
     assert pdf.SEALS[kind].exists()
-    image = Image.open(pdf.SEALS[kind])
-    assert image.format == "PNG" and image.size[0] == image.size[1] and image.mode == "RGBA"
+    with Image.open(pdf.SEALS[kind]) as image:
+        assert image.format == "PNG" and image.size[0] == image.size[1] and image.mode == "RGBA"
     assert pdf.SEAL_SIZE <= 25 * 72 / 25.4  # at most 25 mm on paper (j1050)
     assert pdf.SEALS[kind].read_bytes() == pdf.placeholder_seal(pdf.SEAL_TEXT[kind])  # what the code makes
 
