@@ -13,6 +13,8 @@ import shutil
 import subprocess
 from datetime import timedelta
 
+from playwright.sync_api import expect
+
 from juki.domain.dates import today_jst
 from juki.policy.roles import Actor
 from juki.services import filings, protection
@@ -68,7 +70,7 @@ def test_a_clerk_issues_a_household_certificate_to_the_person_and_a_supervisor_d
 
     page.keyboard.press("Alt+i")  # 証明書を発行
     page.wait_for_url(re.compile(r".*/ui/certificates/new\?addressee_number=\d+$"))
-    assert page.evaluate("document.activeElement.id") == "f-kind"  # 住民票の写し, chosen and focused
+    expect(page.locator("#f-kind")).to_be_focused()  # 住民票の写し, chosen and focused
     assert page.locator("input[name=addressee_numbers]:checked").count() == 4  # 世帯: every member
     assert (
         page.is_checked("#f-requester-type")
@@ -97,7 +99,7 @@ def test_a_clerk_issues_a_household_certificate_to_the_person_and_a_supervisor_d
     page.wait_for_url(re.compile(r".*/ui/certificates/issued/\d{8}-\d{6}$"))
     number = page.locator("#issuance-number").inner_text()
     assert page.url.endswith(number) and page.locator("#fee").inner_text() == "300円"
-    assert page.evaluate("document.activeElement.id") == "pdf-link"
+    expect(page.locator("#pdf-link")).to_be_focused()
     shot(page, "issued")
     pdf = page.context.request.get(
         live.url + page.get_attribute("#pdf-link", "href")
@@ -164,7 +166,7 @@ def test_a_third_party_asking_for_the_resident_code_is_refused_beside_the_box(li
     page.locator("#f-purpose").press("Enter")  # and at the confirmation, by the service
     page.wait_for_url(re.compile(r".*/ui/certificates/confirm$"))
     assert "第三者（第12条の3）の請求には" in page.locator("#err-f-include-resident_code").inner_text()
-    assert page.evaluate("document.activeElement.id") == "f-include-resident_code"
+    expect(page.locator("#f-include-resident_code")).to_be_focused()
     assert "交付できません" in page.locator("#error-summary").inner_text()
     shot(page, "refused", full_page=True)
     page.keyboard.press("Space")  # untick it: the same request goes on without the number

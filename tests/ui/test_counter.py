@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
+from playwright.sync_api import expect
+
 from juki.domain.dates import to_wareki, to_wareki_short, today_jst
 from tests.ui.conftest import Live, csp_violations, sign_in
 
@@ -46,7 +48,7 @@ def test_a_clerk_moves_a_family_in_moves_one_within_the_city_registers_a_birth_a
     page.keyboard.press("Alt+n")  # the menu's access key for 転入届
     page.wait_for_url(re.compile(r".*/ui/filings/move-in/new$"))
     assert page.locator("h1").inner_text().startswith("転入届")
-    assert page.evaluate("document.activeElement.id") == "f-changed_on"  # the first field to type
+    expect(page.locator("#f-changed_on")).to_be_focused()  # the first field to type
     page.keyboard.type(to_wareki_short(moved_in))
     page.fill("#f-previous_address-address", "東京都武蔵野市吉祥寺本町一丁目1番1号")
     page.fill("#f-previous_address-municipality_code", "132039")
@@ -57,7 +59,7 @@ def test_a_clerk_moves_a_family_in_moves_one_within_the_city_registers_a_birth_a
     for i in range(1, 4):
         page.click("text=世帯員を追加")
         page.wait_for_selector(f"#f-persons-{i}-family_name")
-        assert page.evaluate("document.activeElement.id") == f"f-persons-{i}-family_name"
+        expect(page.locator(f"#f-persons-{i}-family_name")).to_be_focused()
         fill_person(page, i, FAMILY[i])
     page.fill("#f-persons-1-my_number", "123456789012")  # a wrong check digit: shown beside the field at once
     page.locator("#f-persons-1-my_number").press("Tab")

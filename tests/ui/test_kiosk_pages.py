@@ -13,6 +13,7 @@ import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from playwright.sync_api import expect
 from sqlalchemy import select
 
 from juki.adapters import tables as t
@@ -205,7 +206,7 @@ def test_the_administrator_registers_and_retires_a_kiosk_and_imports_jliss_crl(
     sign_in(page, live, admin)
     page.get_by_role("link", name="コンビニ交付端末").click()
     page.wait_for_url(re.compile(r".*/ui/kiosks$"))
-    assert page.evaluate("document.activeElement.id") == "f-kiosk_id"
+    expect(page.locator("#f-kiosk_id")).to_be_focused()
     page.keyboard.type("kiosk-ui-new")
     page.keyboard.press("Tab")
     page.keyboard.type("コンビニ交付端末 小川駅前店")
@@ -214,7 +215,7 @@ def test_the_administrator_registers_and_retires_a_kiosk_and_imports_jliss_crl(
     page.get_by_role("button", name="登録する").click()
     assert "信頼できない発行者" in page.locator("#err-f-certificate").inner_text()
     assert page.locator("#kiosk-kiosk-ui-new").count() == 0
-    assert page.evaluate("document.activeElement.id") == "f-certificate"
+    expect(page.locator("#f-certificate")).to_be_focused()
     page.locator("#f-certificate").fill(pem(cert))
     page.get_by_role("button", name="登録する").click()
     page.wait_for_url(re.compile(r".*/ui/kiosks\?done=register.*"))

@@ -9,6 +9,7 @@ from html import unescape
 
 import pytest
 from fastapi.testclient import TestClient
+from playwright.sync_api import expect
 
 from juki.bootstrap import Juki
 from juki.policy.roles import Actor
@@ -144,10 +145,10 @@ def test_a_clerk_finds_a_woman_by_her_maiden_name_and_old_address_by_keyboard_al
     number = _married_and_moved(live.j, "ミナミ", "南")
     page = new_page()
     sign_in(page, live, live.account("clerk", "窓口 検索"))
-    assert page.evaluate("document.activeElement.id") == "f-name"
+    expect(page.locator("#f-name")).to_be_focused()
     page.keyboard.type("みなみ")
     page.keyboard.press("Tab")  # 氏名の一致
-    assert page.evaluate("document.activeElement.id") == "f-name_match"
+    expect(page.locator("#f-name_match")).to_be_focused()
     page.keyboard.press("Tab")
     page.keyboard.type("H2.2.2")
     page.keyboard.press("Tab")
