@@ -33,7 +33,6 @@ from juki.domain.model import (
     ACTIVE,
     REMOVED,
     Address,
-    ForeignResidentItems,
     HouseholdState,
     MoveOutData,
     Removal,
@@ -234,28 +233,50 @@ def _check_change_date(work: _Work, state: ResidentState, changed_on: date, fiel
 # 標準仕様書 j600: a 除票 of these reasons belongs to someone who may come back and take their 宛名番号 again. A
 # 取消（減） undid an entry made in error, so the same person may arrive properly later. A dead person never returns.
 RETURNABLE = (c.MOVE_OUT, c.MOVE_OUT_ABROAD, c.EX_OFFICIO_REMOVAL, c.CANCELLATION_REMOVE)
-_IDENTIFIERS: tuple[tuple[str, type[DomainError], str], ...] = (
-    ("my_number", DuplicateMyNumber, "個人番号"),
-    ("resident_code", DuplicateResidentCode, "住民票コード"),
-    ("foreign.residence_card_number", DuplicateResidenceCardNumber, "在留カード番号"),
+
+
+@dataclass(frozen=True)
+class _Identifier:
+    """One of the numbers that name a person for life: its field, its duplicate error and its Japanese name."""
+
+    key: str
+    error: type[DomainError]
+    label: str
+
+    def of(self, holder: ResidentRecord | c.PersonInput) -> str | None:
+        if self.key == "my_number":
+            return holder.my_number
+        if self.key == "resident_code":
+            return holder.resident_code
+        return holder.foreign.residence_card_number if holder.foreign else None
+
+
+MY_NUMBER, RESIDENT_CODE, CARD = (
+    _Identifier("my_number", DuplicateMyNumber, "個人番号"),
+    _Identifier("resident_code", DuplicateResidentCode, "住民票コード"),
+    _Identifier("foreign.residence_card_number", DuplicateResidenceCardNumber, "在留カード番号"),
 )
+_IDENTIFIERS = (MY_NUMBER, RESIDENT_CODE, CARD)
+Given = dict[_Identifier, str | None]
 
 
-def _card(foreign: ForeignResidentItems | None) -> str | None:
-    return foreign.residence_card_number if foreign else None
+def _given(holder: ResidentRecord | c.PersonInput) -> Given:
+    return {ident: ident.of(holder) for ident in _IDENTIFIERS}
 
 
-def _shared(record: ResidentRecord, my_number: str | None, code: str | None, card: str | None) -> list[int]:
-    """Which of the identifiers (indexes into _IDENTIFIERS) `record` holds too."""
-    given = (my_number, code, card)
-    held = (record.my_number, record.resident_code, _card(record.foreign))
-    return [k for k in range(3) if given[k] and given[k] == held[k]]
+def _holders(reader: RegisterReader, given: Given) -> list[ResidentState]:
+    return reader.holders(given[MY_NUMBER], given[RESIDENT_CODE], given[CARD])
 
 
-def _refuse(shared: list[int], prefix: str, rule: str) -> DomainError:
+def _shared(record: ResidentRecord, given: Given) -> list[_Identifier]:
+    """The identifiers given that `record` holds too."""
+    return [ident for ident, value in given.items() if value and value == ident.of(record)]
+
+
+def _refuse(shared: list[_Identifier], prefix: str, rule: str) -> DomainError:
     """A collision: the code names the first identifier shared, the message the rule (never the number)."""
-    key, error, label = _IDENTIFIERS[shared[0]]
-    return error(f"この{label}は別の住民の記録にあります（{rule}）", prefix + key)
+    ident = shared[0]
+    return ident.error(f"この{ident.label}は別の住民の記録にあります（{rule}）", prefix + ident.key)
 
 
 def _check_identity(work: _Work, p: c.PersonInput, i: int, may_return: bool) -> ResidentState | None:
@@ -263,21 +284,21 @@ def _check_identity(work: _Work, p: c.PersonInput, i: int, may_return: bool) -> 
     (API.md), then any other holder, active or removed, refuses the person — except the one 除票 of a returning
     resident, which is returned so the person gets their 宛名番号 back."""
     prefix = f"persons.{i}."
-    card = _card(p.foreign)
-    found = work.reader.holders(p.my_number, p.resident_code, card)
+    given = _given(p)
+    found = _holders(work.reader, given)
     active = [s.record for s in found if s.record.is_active]
     for r in active:
-        shared = _shared(r, p.my_number, p.resident_code, card)
+        shared = _shared(r, given)
         same = (r.family_name, r.given_name, r.birth_date) == (p.family_name, p.given_name, p.birth_date)
-        if 1 in shared or same:
-            key = _IDENTIFIERS[1 if 1 in shared else shared[0]][0]
-            raise AlreadyResident("すでに住民として記録されています", prefix + key)
+        if RESIDENT_CODE in shared or same:  # API.md: the same person, already here
+            named = RESIDENT_CODE if RESIDENT_CODE in shared else shared[0]
+            raise AlreadyResident("すでに住民として記録されています", prefix + named.key)
     if active:
-        raise _refuse(_shared(active[0], p.my_number, p.resident_code, card), prefix, "現存の住民")
+        raise _refuse(_shared(active[0], given), prefix, "現存の住民")
     if not found:
         return None
     back = found[0]
-    shared = _shared(back.record, p.my_number, p.resident_code, card)
+    shared = _shared(back.record, given)
     removal = back.record.removal
     if len({s.record.addressee_number for s in found}) > 1:
         raise _refuse(shared, prefix, "番号が別々の除票の住民を指しています")
@@ -327,12 +348,12 @@ def _warn_same_three_info(work: _Work, p: c.PersonInput, i: int) -> None:
 
 
 def _check_batch_unique(persons: tuple[c.PersonInput, ...]) -> None:
-    for k, (key, error, label) in enumerate(_IDENTIFIERS):
+    for ident in _IDENTIFIERS:
         seen: set[str] = set()
         for i, p in enumerate(persons):
-            value = (p.my_number, p.resident_code, _card(p.foreign))[k]
+            value = ident.of(p)
             if value and value in seen:
-                raise error(f"同じ{label}が二人に記載されています", f"persons.{i}.{key}")
+                raise ident.error(f"同じ{ident.label}が二人に記載されています", f"persons.{i}.{ident.key}")
             if value:
                 seen.add(value)
 
@@ -873,18 +894,11 @@ def ex_officio_correction(reader: RegisterReader, cmd: c.ExOfficioCorrection) ->
 
 def _check_unclaimed(reader: RegisterReader, old: ResidentRecord, new: ResidentRecord) -> None:
     """An identifier a correction gives the person must be no one else's, active or removed (j600)."""
-    given = [
-        value if value != before else None
-        for value, before in (
-            (new.my_number, old.my_number),
-            (new.resident_code, old.resident_code),
-            (_card(new.foreign), _card(old.foreign)),
-        )
-    ]
-    for other in reader.holders(*given):
+    given = {ident: value if value != ident.of(old) else None for ident, value in _given(new).items()}
+    for other in _holders(reader, given):
         if other.record.addressee_number != old.addressee_number:
             raise _refuse(
-                _shared(other.record, *given), "corrections.", "修正で別の住民の番号は記載できません"
+                _shared(other.record, given), "corrections.", "修正で別の住民の番号は記載できません"
             )
 
 
