@@ -150,6 +150,18 @@ def test_part_of_a_move_in_can_be_cancelled_then_the_rest(client, headers):
     assert members(client, headers, hh) == []
 
 
+def test_a_reason_holding_a_number_shaped_like_a_my_number_is_refused(client, headers):
+    """Reasons are stored in plain, so the one free-text check of intake refuses a 12-digit number in any spelling,
+    for a cancellation as for an ex officio change; nothing is cancelled."""
+    body = file(client, headers, "move-in", f.move_in())
+    refused = cancel(
+        client, headers, body["filing_id"], status=422, reason="番号１２３４ ５６７８ ９０１８の誤り"
+    )
+    assert refused["errors"][0] == {**refused["errors"][0], "code": "invalid_field", "field": "reason"}
+    assert "１２３４" not in str(refused)
+    cancel(client, headers, body["filing_id"])  # the filing was left as it was, so it can still be cancelled
+
+
 def test_an_earlier_change_is_cancelled_unless_a_later_one_builds_on_it(client, headers):
     hh, numbers = family(client, headers)
     other_hh, other = family(client, headers)

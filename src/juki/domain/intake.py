@@ -357,7 +357,7 @@ def household_change(data: Data) -> c.ChangeHousehold:
 
 
 def _reason(data: Data) -> str:
-    return _text(str(_req(data, "reason", "")), "reason", 1000)
+    return free_text(data, "reason", 1000)  # stored in plain: never a number shaped like a My Number
 
 
 def ex_officio_entry(data: Data) -> c.ExOfficioEntry:
@@ -473,6 +473,16 @@ def ex_officio_restoration(data: Data) -> c.ExOfficioRestoration:
         addressee_number=validate_addressee_number(
             str(_req(data, "addressee_number", "")), "addressee_number"
         ),
+    )
+
+
+def cancellation(filing_id: str, data: Data) -> c.CancelFiling:
+    """取消し (j980) of `filing_id`, for all its persons or for `addressee_numbers` among them."""
+    return c.CancelFiling(
+        filed_on=_must_date(data, "filed_on"),
+        filing_id=filing_id,
+        reason=_reason(data),
+        addressee_numbers=_numbers(data, "addressee_numbers"),
     )
 
 

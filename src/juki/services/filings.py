@@ -13,8 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from juki.domain import commands as c
-from juki.domain import register
-from juki.domain.dates import parse_iso_date
+from juki.domain import intake, register
 from juki.domain.errors import DomainError, Forbidden, InvalidField, NotFound
 from juki.domain.identifiers import validate_addressee_number, validate_household_number
 from juki.domain.intake import PARSERS
@@ -142,7 +141,7 @@ REFUSED_STATUSES = (409, 422)
 
 
 @contextmanager
-def _held_refusals_logged(uow_factory: UnitOfWorkFactory, actor: Actor, action: str) -> Iterator[None]:
+def _refusals_logged(uow_factory: UnitOfWorkFactory, actor: Actor, action: str) -> Iterator[None]:
     """A filing refused by a hold, or by a rule of the register, leaves an operation-log entry in its own
     transaction (the filing's is rolled back). The entry names the error's code and field, never its message or
     any value entered: the message may quote what the clerk typed."""
@@ -170,7 +169,7 @@ def file(uow_factory: UnitOfWorkFactory, actor: Actor, kind: str, payload: Mappi
     parser = PARSERS.get(kind)
     if parser is None:
         raise NotFound("該当する届出の種類がありません", "kind")
-    with _held_refusals_logged(uow_factory, actor, f"filing:{kind}"), uow_factory() as uow:
+    with _refusals_logged(uow_factory, actor, f"filing:{kind}"), uow_factory() as uow:
         command = parser(payload)
         if kind in EX_OFFICIO_REASONS:
             checked_outcome(uow, command, actor, f"filing:{kind}")  # the logic checks and holds at entry too
@@ -203,7 +202,7 @@ def decide(
 ) -> FilingResult:
     """決裁: a supervisor who did not enter the change approves it (it takes effect) or sends it back."""
     authorize(uow_factory, actor, REGISTER_APPROVE, "approval")
-    with _held_refusals_logged(uow_factory, actor, "approval:approve"), uow_factory() as uow:
+    with _refusals_logged(uow_factory, actor, "approval:approve"), uow_factory() as uow:
         row = uow.queries.filing(filing_id)
         if row is None or row.approval_state != "pending":
             raise NotFound("決裁待ちの職権処理が見つかりません", "filing_id")
@@ -253,8 +252,8 @@ def cancel(
 ) -> FilingResult:
     """取消し (標準仕様書 4.6): appends versions that restore what the filing changed; deletes nothing."""
     authorize(uow_factory, actor, REGISTER_APPROVE, "filing:cancel")
-    with _held_refusals_logged(uow_factory, actor, "filing:cancel"), uow_factory() as uow:
-        command = _cancel_command(filing_id, payload)
+    with _refusals_logged(uow_factory, actor, "filing:cancel"), uow_factory() as uow:
+        command = intake.cancellation(filing_id, payload)
         stored: dict[str, Any] = {
             "filing_id": filing_id,
             "reason": command.reason,
@@ -265,18 +264,6 @@ def cancel(
         result = _apply(uow, command, "cancel", stored, actor)
         uow.commit()
         return result
-
-
-def _cancel_command(filing_id: str, payload: Mapping[str, Any]) -> c.CancelFiling:
-    filed_on = parse_iso_date(str(payload.get("filed_on") or ""), "filed_on")
-    reason = str(payload.get("reason") or "").strip()
-    if not reason:
-        raise InvalidField("取消しの理由を入力してください", "reason")
-    numbers = payload.get("addressee_numbers") or []
-    if not isinstance(numbers, list | tuple):
-        raise InvalidField("取り消す住民の宛名番号を並べて指定してください", "addressee_numbers")
-    chosen = tuple(validate_addressee_number(str(n), f"addressee_numbers.{i}") for i, n in enumerate(numbers))
-    return c.CancelFiling(filed_on=filed_on, filing_id=filing_id, reason=reason, addressee_numbers=chosen)
 
 
 # --- 記載順位の変更 (標準仕様書 j1010) -------------------------------------------------------------------------
@@ -357,7 +344,7 @@ def reorder_members(
     action = f"filing:{MEMBER_ORDER_KIND}"
     authorize(uow_factory, actor, REGISTER_FILE, action)
     number = validate_household_number(household_number)
-    with _held_refusals_logged(uow_factory, actor, action), uow_factory() as uow:
+    with _refusals_logged(uow_factory, actor, action), uow_factory() as uow:
         outcome, answer = _screened_outcome(uow, actor, number, payload, action)
         members = [m["addressee_number"] for m in answer["members"]]
         filing_id = None
@@ -409,7 +396,7 @@ def preview_member_order(
     action = f"filing:preview:{MEMBER_ORDER_KIND}"
     authorize(uow_factory, actor, REGISTER_FILE, action)
     number = validate_household_number(household_number)
-    with _held_refusals_logged(uow_factory, actor, action):
+    with _refusals_logged(uow_factory, actor, action):
         with uow_factory() as uow:  # never committed: an alert-level hold's alert is rolled back with it
             _, answer = _screened_outcome(uow, actor, number, payload, action)
         with uow_factory() as uow:

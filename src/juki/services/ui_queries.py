@@ -85,7 +85,7 @@ def preview(
     authorize(uow_factory, actor, REGISTER_FILE, f"filing:preview:{kind}")
     try:
         result = _outcome(uow_factory, actor, kind, payload)
-    except protection.HeldRecord as exc:  # logged like the filing it previews (filings._held_refusals_logged)
+    except protection.HeldRecord as exc:  # logged like the filing it previews (filings._refusals_logged)
         with uow_factory() as uow:
             uow.log(actor, LogEntry(f"filing:preview:{kind}", exc.persons, result="held"))
             uow.commit()
