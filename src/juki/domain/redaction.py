@@ -135,9 +135,8 @@ def redact(text: str) -> str:
     """The text with every spelling of a My Number-like number masked; the rest as it was written."""
     if text.isascii() and "%" not in text and not _ASCII_CANDIDATE.search(text):
         return text  # the common case (a log line, a message): no twelve digits within one chain
-    if (
-        sum(ch.isnumeric() for ch in text) < LENGTH // 2
-    ):  # each spelled digit shows one (%31, %EF%BC%91; ⑫ two)
+    # Each spelled digit shows at least one numeric character (%31, %EF%BC%91; ⑫ shows two).
+    if sum(ch.isnumeric() for ch in text) < LENGTH // 2:
         return text
     out: list[str] = []
     position = 0

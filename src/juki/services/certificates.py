@@ -269,9 +269,8 @@ def _checked(
     if error is not None:
         _refuse(uow_factory, actor, [r.addressee_number for r in rows], error)
     pairs = [(r.addressee_number, r.household_number) for r in rows]
-    if (
-        "householder_and_relationship" in req.include
-    ):  # the 世帯主's name is printed too: it names them (j440)
+    # The 世帯主's name is printed too, so the certificate names them as well (j440).
+    if "householder_and_relationship" in req.include:
         pairs += _householders(uow_factory, {h for _, h in pairs})
     own = req.requester.addressee_number if req.requester.type in rules.OWN_HOUSEHOLD else None
     protection.check_certificate(uow_factory, actor, pairs, own)
