@@ -14,10 +14,14 @@ from juki.domain.redaction import redact as redact
 class DomainError(Exception):
     code: str = "invalid_field"
     status: int = 422
+    # A subclass that names one rule says it once here: raised with no message, it speaks with this one, and
+    # with no field, it names this field.
+    default_message: str = ""
+    default_field: str | None = None
 
-    def __init__(self, message: str, field: str | None = None, code: str | None = None) -> None:
-        self.message = redact(message)
-        self.field = field
+    def __init__(self, message: str | None = None, field: str | None = None, code: str | None = None) -> None:
+        self.message = redact(message if message is not None else self.default_message)
+        self.field = field if field is not None else self.default_field
         if code is not None:
             self.code = code
         super().__init__(self.message)
@@ -33,6 +37,12 @@ class DomainError(Exception):
 class InvalidField(DomainError):
     code = "invalid_field"
     status = 422
+
+
+class Required(InvalidField):
+    """A field the rule cannot do without is missing or empty."""
+
+    default_message = "必須項目です"
 
 
 class InvalidMyNumber(DomainError):
@@ -110,6 +120,46 @@ class Conflict(DomainError):
 class NotFound(DomainError):
     code = "not_found"
     status = 404
+
+
+class ResidentNotFound(NotFound):
+    default_message = "該当する住民が見つかりません"
+    default_field = "addressee_number"
+
+
+class HouseholdNotFound(NotFound):
+    default_message = "該当する世帯が見つかりません"
+    default_field = "household_number"
+
+
+class FilingNotFound(NotFound):
+    default_message = "該当する届出が見つかりません"
+    default_field = "filing_id"
+
+
+class StaffNotFound(NotFound):
+    default_message = "該当する職員がいません"
+    default_field = "staff_id"
+
+
+class IssuanceNotFound(NotFound):
+    default_message = "該当する発行番号がありません"
+    default_field = "issuance_number"
+
+
+class PendingApprovalNotFound(NotFound):
+    default_message = "決裁待ちの職権処理が見つかりません"
+    default_field = "filing_id"
+
+
+class FilingKindNotFound(NotFound):
+    default_message = "該当する届出の種類がありません"
+    default_field = "kind"
+
+
+class ProtectionMeasureNotFound(NotFound):
+    default_message = "該当する支援措置がありません"
+    default_field = "measure_id"
 
 
 class Forbidden(DomainError):
