@@ -17,6 +17,7 @@ from sqlalchemy import (
     ForeignKeyConstraint,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -219,6 +220,8 @@ operation_log = Table(
     Column("detail", Text, nullable=False),
     Column("prev_hash", String(64), nullable=False),
     Column("hash", String(64), nullable=False),
+    # The entry's facts as data (a search's criteria names, a list's size …) for the audit reports; NULL before.
+    Column("facts", JSON),
     Index("ix_operation_log_at", "at"),
 )
 
@@ -234,6 +237,13 @@ outbox = Table(
     Column("changed_on", Date, nullable=False),
     Column("filing_id", String(40), nullable=False),
     Column("recorded_at", DateTime(timezone=True), nullable=False),
+    # The event the domain emitted (docs/events.md). NULL body: a row written before events had one.
+    Column("schema_version", Integer, nullable=False, server_default="1"),
+    Column("filed_on", Date),
+    Column("payload", JSON),
+    Column(
+        "my_number_sealed", Text
+    ),  # the event key's token; only consumers with the legal basis hold the key
     ForeignKeyConstraint(
         ["addressee_number", "version"], ["resident_versions.addressee_number", "resident_versions.version"]
     ),
@@ -657,3 +667,22 @@ kiosk_sessions = Table(
     Index("ix_kiosk_sessions_expires_at", "expires_at"),
 )
 KIOSK_APPEND_ONLY = ("card_revocations",)
+
+
+# The clerk UI's certificate hand-over (working state, not history): a confirmation's token claimed once by its
+# 発行 button, and the issued PDF, sealed with the UI key, until its one fetch (web/ui/certificate_pages.py).
+ui_certificate_handovers = Table(
+    "ui_certificate_handovers",
+    metadata,
+    Column("token", String(40), primary_key=True),
+    Column("staff_id", String(40), nullable=False),
+    Column("state", String(10), nullable=False),  # pending, busy, done, failed
+    Column("issuance_number", String(20)),
+    Column("pdf_sealed", LargeBinary),
+    Column("summary", JSON),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("claimed_at", DateTime(timezone=True)),
+    Column("issued_at", DateTime(timezone=True)),
+    Index("ix_ui_certificate_handovers_created_at", "created_at"),
+    Index("ix_ui_certificate_handovers_issuance_number", "issuance_number"),
+)
