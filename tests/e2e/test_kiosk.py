@@ -48,7 +48,8 @@ from juki.bootstrap import Juki, build
 from juki.domain.dates import JST
 from juki.domain.errors import Forbidden, InvalidField
 from juki.policy.roles import Actor
-from juki.services import filings, kiosk, protection
+from juki.services import filings, kiosk_registry, protection
+from juki.services.kiosk_desk import kiosk_actor
 from juki.web.app import create_app
 from tests import factories as f
 from tests.conftest import STAFF, TODAY
@@ -124,7 +125,7 @@ class World:
     def card(self, who: str, **kw: Any) -> SimCard:
         card = issue_card(self.pki.card_ca, now=self.clock(), **kw)
         number = {"householder": self.numbers[0], "wife": self.numbers[1], "other": self.other}[who]
-        kiosk.register_card(
+        kiosk_registry.register_card(
             self.j.uow, TrustAnchors.from_dir(self.pki.folder), CLERK, number, card.certificate_pem
         )
         return card
@@ -138,7 +139,7 @@ def world(db_url: str, pki: Pki) -> Iterator[World]:
     app.state.kiosk_desk = dataclasses.replace(kiosk_desk(j.settings, j.certificate_office), clock=clock)
     trust = TrustAnchors.from_dir(pki.folder)
     for kiosk_id, name in (("kiosk-a", "小平駅前店"), ("kiosk-b", "花小金井店")):
-        kiosk.register_kiosk(
+        kiosk_registry.register_kiosk(
             j.uow, trust, ADMIN, kiosk_id, f"コンビニ交付端末 {name}", pki.kiosks[kiosk_id][2]
         )
     people = f.family_of_four()
@@ -452,7 +453,7 @@ def test_three_wrong_pins_at_two_kiosks_lock_the_card_for_every_kiosk(world):
     ]
     # other cards are not affected; the counter's PIN reset lifts the lock
     assert sign_in(a, world.cards["wife"]).status_code == 201
-    kiosk.reset_pin_lock(world.j.uow, CLERK, card.serial)
+    kiosk_registry.reset_pin_lock(world.j.uow, CLERK, card.serial)
     assert sign_in(b, card).status_code == 201
 
 
@@ -471,7 +472,9 @@ def test_a_card_revoked_by_jlis_is_refused(world):
     client = world.client("kiosk-a")
     assert sign_in(client, card).status_code == 201
     crl = world.pki.card_ca.crl([(card.cert.serial_number, world.clock())])
-    imported = kiosk.import_revocations(world.j.uow, TrustAnchors.from_dir(world.pki.folder), ADMIN, crl)
+    imported = kiosk_registry.import_revocations(
+        world.j.uow, TrustAnchors.from_dir(world.pki.folder), ADMIN, crl
+    )
     assert imported == {"listed": 1, "added": 1}
     res = sign_in(client, card)
     assert res.status_code == 401 and code(res) == "unauthenticated"
@@ -482,7 +485,7 @@ def test_a_card_revoked_by_jlis_is_refused(world):
 def test_a_revocation_list_from_another_ca_is_refused(world):
     crl = world.pki.rogue.crl([(world.cards["householder"].cert.serial_number, world.clock())])
     with pytest.raises(InvalidField) as refused:
-        kiosk.import_revocations(world.j.uow, TrustAnchors.from_dir(world.pki.folder), ADMIN, crl)
+        kiosk_registry.import_revocations(world.j.uow, TrustAnchors.from_dir(world.pki.folder), ADMIN, crl)
     assert refused.value.field == "crl"
     entry = world.log(action="card:revocations")[-1]
     assert (entry.result, entry.detail) == ("refused", "reason=untrusted")
@@ -493,7 +496,7 @@ def test_a_card_the_city_suspended_is_refused_and_an_open_session_ends(world):
     card = world.cards["householder"]
     client = world.client("kiosk-a")
     headers = session_of(client, card)
-    kiosk.set_card_state(world.j.uow, CLERK, card.serial, "suspended")
+    kiosk_registry.set_card_state(world.j.uow, CLERK, card.serial, "suspended")
     res = client.post("/kiosk/v1/certificates", json={"scope": "self"}, headers=headers)
     assert res.status_code == 403 and code(res) == "refer_to_counter"
     assert code(sign_in(client, card)) == "unauthenticated"
@@ -602,10 +605,10 @@ def test_a_kiosk_certificate_the_city_does_not_know_is_refused(world, kiosk_id, 
 
 
 def test_a_retired_kiosk_and_a_replaced_certificate_are_refused(world):
-    kiosk.retire_kiosk(world.j.uow, ADMIN, "kiosk-b")
+    kiosk_registry.retire_kiosk(world.j.uow, ADMIN, "kiosk-b")
     assert world.client("kiosk-b").post("/kiosk/v1/challenges").status_code == 401
     _, cert = issue_kiosk(world.pki.kiosk_ca, "kiosk-a")  # a new certificate, the old one no longer valid
-    kiosk.register_kiosk(
+    kiosk_registry.register_kiosk(
         world.j.uow, TrustAnchors.from_dir(world.pki.folder), ADMIN, "kiosk-a", "新しい証明書", pem(cert)
     )
     assert world.client("kiosk-a").post("/kiosk/v1/challenges").status_code == 401
@@ -615,13 +618,15 @@ def test_a_retired_kiosk_and_a_replaced_certificate_are_refused(world):
 def test_only_an_administrator_registers_kiosks_and_only_the_counter_registers_cards(world):
     trust = TrustAnchors.from_dir(world.pki.folder)
     with pytest.raises(Forbidden):
-        kiosk.register_kiosk(world.j.uow, trust, CLERK, "kiosk-c", "x", world.pki.kiosks["kiosk-a"][2])
+        kiosk_registry.register_kiosk(
+            world.j.uow, trust, CLERK, "kiosk-c", "x", world.pki.kiosks["kiosk-a"][2]
+        )
     card = issue_card(world.pki.card_ca, now=world.clock())
     with pytest.raises(Forbidden):
-        kiosk.register_card(world.j.uow, trust, ADMIN, world.numbers[0], card.certificate_pem)
-    kiosk_actor = kiosk.kiosk_actor("kiosk-a", "x")
+        kiosk_registry.register_card(world.j.uow, trust, ADMIN, world.numbers[0], card.certificate_pem)
+    shop = kiosk_actor("kiosk-a", "x")
     with pytest.raises(Forbidden):
-        kiosk.register_card(world.j.uow, trust, kiosk_actor, world.numbers[0], card.certificate_pem)
+        kiosk_registry.register_card(world.j.uow, trust, shop, world.numbers[0], card.certificate_pem)
 
 
 # --- service hours -----------------------------------------------------------------------------------------------

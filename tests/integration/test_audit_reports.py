@@ -151,7 +151,7 @@ def test_after_hours_report_uses_the_business_hours_it_is_given(j):
 
 
 def test_after_hours_report_leaves_out_kiosks_which_serve_until_23_by_design(j):
-    from juki.services.kiosk import kiosk_actor
+    from juki.services.kiosk_desk import kiosk_actor
 
     shop = kiosk_actor("kiosk-a", "コンビニ交付端末 小平駅前店")
     stranger = Actor("kiosk:unknown", "未登録の端末", "kiosk", "203.0.113.9", procedure="kiosk_issuance")

@@ -2,7 +2,7 @@
 unlocked from their page (「暗証番号ロック解除」, by keyboard), and a card reported lost is suspended and restored; the
 administrator registers a kiosk, retires it and imports J-LIS's revocation list on 「コンビニ交付端末」.
 
-The kiosk's side is played through `services.kiosk` with a clock fixed inside the service hours; the kiosk and card
+The kiosk's side is played through `services.kiosk_session` with a clock fixed inside the service hours; the kiosk and card
 certificates come from the test PKI the served register trusts."""
 
 from __future__ import annotations
@@ -31,8 +31,8 @@ from juki.adapters.pki import (
 from juki.domain.dates import JST, today_jst
 from juki.domain.errors import DomainError
 from juki.policy.roles import Actor
-from juki.services import filings, kiosk
-from juki.services.kiosk import KioskDesk
+from juki.services import filings, kiosk_registry, kiosk_session
+from juki.services.kiosk_desk import KioskDesk, kiosk_actor
 from tests import factories as f
 from tests.ui.conftest import Live, csp_violations, sign_in
 
@@ -71,19 +71,19 @@ def _wrong_pins(live: Live, k: Kiosks, admin: str, card: SimCard, times: int) ->
     """A kiosk reports the chip's refusal of the PIN `times` times (three lock the card)."""
     kiosk_id = f"kiosk-ui-{card.serial[:8]}"
     _, cert = issue_kiosk(k.kiosk_ca, kiosk_id)
-    kiosk.register_kiosk(
+    kiosk_registry.register_kiosk(
         live.j.uow, k.trust, Actor(admin, "管理", "admin", "test"), kiosk_id, "試験端末", pem(cert)
     )
-    shop = kiosk.kiosk_actor(kiosk_id, "試験端末")
+    shop = kiosk_actor(kiosk_id, "試験端末")
     for _ in range(times):
-        challenge = kiosk.new_challenge(live.j.uow, k.desk, shop)
+        challenge = kiosk_session.new_challenge(live.j.uow, k.desk, shop)
         body = {
             "challenge_id": challenge["challenge_id"],
             "card_certificate": card.certificate_pem,
             "pin_result": "incorrect",
         }
         try:
-            kiosk.authenticate(live.j.uow, k.desk, shop, body)
+            kiosk_session.authenticate(live.j.uow, k.desk, shop, body)
         except DomainError as refused:  # あと n 回 (unauthenticated), then card_locked
             assert refused.code in ("unauthenticated", "card_locked")
 
@@ -103,7 +103,7 @@ def test_the_counter_unlocks_a_locked_card_and_suspends_and_restores_it_by_keybo
     clerk, admin = live.account("clerk", "窓口 鍵子"), live.account("admin", "管理 端末")
     numbers = _family(live, clerk, "森", "モリ")
     card = issue_card(k.card_ca, now=OPEN)
-    kiosk.register_card(
+    kiosk_registry.register_card(
         live.j.uow, k.trust, Actor(clerk, "窓口", "clerk", "test"), numbers[0], card.certificate_pem
     )
     _wrong_pins(live, k, admin, card, 3)
@@ -147,10 +147,10 @@ def test_the_counter_unlocks_a_locked_card_and_suspends_and_restores_it_by_keybo
         f"card={card.serial} state=suspended->active",
     ]
     # the kiosk takes the card again
-    shop = kiosk.kiosk_actor(f"kiosk-ui-{card.serial[:8]}", "試験端末")
-    challenge = kiosk.new_challenge(live.j.uow, k.desk, shop)
+    shop = kiosk_actor(f"kiosk-ui-{card.serial[:8]}", "試験端末")
+    challenge = kiosk_session.new_challenge(live.j.uow, k.desk, shop)
     signature = card.sign(base64.b64decode(challenge["challenge"]), card.pin)
-    session = kiosk.authenticate(
+    session = kiosk_session.authenticate(
         live.j.uow,
         k.desk,
         shop,
@@ -170,7 +170,7 @@ def test_without_javascript_the_unlock_posts_and_comes_back_to_the_card_page(liv
     clerk, admin = live.account("clerk", "窓口 無子"), live.account("admin", "管理 無二")
     numbers = _family(live, clerk, "林", "ハヤシ")
     card = issue_card(k.card_ca, now=OPEN)
-    kiosk.register_card(
+    kiosk_registry.register_card(
         live.j.uow, k.trust, Actor(clerk, "窓口", "clerk", "test"), numbers[1], card.certificate_pem
     )
     _wrong_pins(live, k, admin, card, 2)
@@ -195,7 +195,7 @@ def test_the_administrator_registers_and_retires_a_kiosk_and_imports_jliss_crl(
     admin, clerk = live.account("admin", "管理 五郎"), live.account("clerk", "窓口 失子")
     numbers = _family(live, clerk, "池田", "イケダ")
     card = issue_card(k.card_ca, now=OPEN)
-    kiosk.register_card(
+    kiosk_registry.register_card(
         live.j.uow, k.trust, Actor(clerk, "窓口", "clerk", "test"), numbers[0], card.certificate_pem
     )
     _, cert = issue_kiosk(k.kiosk_ca, "kiosk-ui-new")

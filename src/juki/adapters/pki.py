@@ -37,7 +37,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from juki.config import Settings
 from juki.domain.kiosk import PIN, CardRefused, Presented, ServiceHours
 from juki.services.certificates import CertificateOffice
-from juki.services.kiosk import KioskDesk
+from juki.services.kiosk_desk import KioskDesk
 
 CARD_CA, KIOSK_CA, SERVER = "card-ca", "kiosk-ca", "server"
 PrivateKey = ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey
@@ -359,7 +359,7 @@ def _presented(cert: x509.Certificate, subject_id: str) -> Presented:
 
 @dataclass(frozen=True)
 class TrustAnchors:
-    """The CA certificates the city trusts: J-LIS's for cards, the kiosk network's for kiosks (services.kiosk's
+    """The CA certificates the city trusts: J-LIS's for cards, the kiosk network's for kiosks (services.kiosk_desk's
     `KioskTrust`)."""
 
     card_ca: x509.Certificate | None

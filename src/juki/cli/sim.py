@@ -219,12 +219,12 @@ def unlock_card(serial: Annotated[str, typer.Option()], db: DbOpt = "var/demo.db
     from juki.bootstrap import build
     from juki.domain.errors import DomainError
     from juki.policy.roles import Actor
-    from juki.services import kiosk as service
+    from juki.services import kiosk_registry
 
     j = build(db)
     clerk = Actor("counter", "窓口（模擬）", "clerk", "sim", procedure="resident_record")
     try:
-        service.reset_pin_lock(j.uow, clerk, serial.lower())
+        kiosk_registry.reset_pin_lock(j.uow, clerk, serial.lower())
     except DomainError as e:
         console.print(f"[red]{e.code}: {e.message}[/red]")
         raise typer.Exit(1) from None

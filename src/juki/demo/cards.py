@@ -32,7 +32,7 @@ from juki.adapters.pki import (
 from juki.bootstrap import Juki
 from juki.domain.dates import today_jst
 from juki.policy.roles import Actor
-from juki.services import kiosk, protection
+from juki.services import kiosk_registry, protection
 
 DEMO_KIOSK = "kiosk-demo-01"
 DEMO_KIOSK_NAME = "コンビニ交付端末（デモ）小平駅前店"
@@ -92,7 +92,7 @@ def issue_demo_cards(j: Juki, accounts: list[dict[str, str]], seed: int) -> Path
     trust = TrustAnchors.from_dir(pki)
     key, cert = issue_kiosk(kiosk_ca, DEMO_KIOSK)
     save_pair(pki / "kiosks", DEMO_KIOSK, key, cert)
-    kiosk.register_kiosk(
+    kiosk_registry.register_kiosk(
         j.uow, trust, _actor(accounts, "admin", "administration"), DEMO_KIOSK, DEMO_KIOSK_NAME, pem(cert)
     )
     clerk = _actor(accounts, "clerk", "resident_record")
@@ -104,7 +104,7 @@ def issue_demo_cards(j: Juki, accounts: list[dict[str, str]], seed: int) -> Path
             name = f"{row.family_name} {row.given_name}"
             size = len(uow.queries.members(row.household_number))
         card = issue_card(card_ca)
-        kiosk.register_card(j.uow, trust, clerk, number, card.certificate_pem)
+        kiosk_registry.register_card(j.uow, trust, clerk, number, card.certificate_pem)
         cert_path, key_path = card.save(folder)
         listed.append(
             {

@@ -36,7 +36,7 @@ from typing import Any
 
 from juki.domain.certificates import INCLUDE as CERTIFICATE_ITEMS
 from juki.domain.dates import JST
-from juki.domain.errors import Forbidden, InvalidField, Unauthenticated
+from juki.domain.errors import Forbidden, InvalidField, NotFound, Unauthenticated
 from juki.domain.identifiers import validate_addressee_number
 
 KIND = "residence_certificate"  # what a kiosk issues
@@ -59,6 +59,18 @@ class CardRefused(Unauthenticated):
     def __init__(self, reason: str, message: str, field: str = "card_certificate") -> None:
         super().__init__(message, field)
         self.reason = reason
+
+
+class KioskNotFound(NotFound):
+    default_message = "該当する端末がありません"
+    default_field = "kiosk_id"
+
+
+class CardNotFound(NotFound):
+    """No card with this serial is registered (the counter's side; a kiosk is told `unauthenticated`)."""
+
+    default_message = "該当するカードがありません"
+    default_field = "serial"
 
 
 @dataclass(frozen=True)

@@ -44,8 +44,8 @@ from pydantic import Field, StrictBool, StrictInt, StrictStr
 from juki.adapters.pki import kiosk_desk
 from juki.config import IPNetwork
 from juki.policy.roles import Actor
-from juki.services import kiosk
-from juki.services.kiosk import KioskDesk
+from juki.services import kiosk_issuance, kiosk_session
+from juki.services.kiosk_desk import MAX_CERTIFICATE_CHARS, KioskDesk
 from juki.web.api import JukiDep
 from juki.web.schemas import Body, Text
 
@@ -65,7 +65,7 @@ DeskDep = Annotated[KioskDesk, Depends(desk)]
 
 
 CERT_HEADER = "X-SSL-Client-Cert"  # nginx: proxy_set_header X-SSL-Client-Cert $ssl_client_escaped_cert;
-MAX_HEADER_CHARS = 3 * kiosk.MAX_CERTIFICATE_CHARS  # URL-encoding at most triples a PEM
+MAX_HEADER_CHARS = 3 * MAX_CERTIFICATE_CHARS  # URL-encoding at most triples a PEM
 
 
 @dataclass(frozen=True)
@@ -109,7 +109,7 @@ def _from_header(values: list[str]) -> tuple[str | None, str | None]:
         pem = unquote(text, errors="strict")
     except UnicodeDecodeError:
         return None, "malformed_header"
-    if "-----BEGIN CERTIFICATE-----" not in pem or len(pem) > kiosk.MAX_CERTIFICATE_CHARS:
+    if "-----BEGIN CERTIFICATE-----" not in pem or len(pem) > MAX_CERTIFICATE_CHARS:
         return None, "malformed_header"
     return pem, None
 
@@ -135,7 +135,7 @@ def client_certificate(request: Request, trusted: Sequence[IPNetwork] = ()) -> C
 
 def current_kiosk(request: Request, j: JukiDep, d: DeskDep) -> Actor:
     presented = client_certificate(request, j.settings.trusted_proxy_networks())
-    return kiosk.identify(
+    return kiosk_session.identify(
         j.uow, d, presented.pem, presented.peer, via=presented.via, missing=presented.refused
     )
 
@@ -166,22 +166,22 @@ class KioskCertificateBody(Body):
 
 @router.get("/status")
 def status(actor: KioskDep, d: DeskDep) -> dict[str, Any]:
-    return kiosk.status(d, actor)
+    return kiosk_session.status(d, actor)
 
 
 @router.post("/challenges", status_code=201)
 def challenge(j: JukiDep, actor: KioskDep, d: DeskDep) -> dict[str, Any]:
-    return kiosk.new_challenge(j.uow, d, actor)
+    return kiosk_session.new_challenge(j.uow, d, actor)
 
 
 @router.post("/sessions", status_code=201)
 def card_session(body: CardAuthBody, j: JukiDep, actor: KioskDep, d: DeskDep) -> dict[str, Any]:
-    return kiosk.authenticate(j.uow, d, actor, body.model_dump(exclude_none=True))
+    return kiosk_session.authenticate(j.uow, d, actor, body.model_dump(exclude_none=True))
 
 
 @router.delete("/sessions/current", status_code=204)
 def end_card_session(j: JukiDep, actor: KioskDep, d: DeskDep, session: SessionHeader = None) -> Response:
-    kiosk.end_session(j.uow, d, actor, session)
+    kiosk_session.end_session(j.uow, d, actor, session)
     return Response(status_code=204)
 
 
@@ -194,7 +194,7 @@ def end_card_session(j: JukiDep, actor: KioskDep, d: DeskDep, session: SessionHe
 def issue_certificate(
     body: KioskCertificateBody, j: JukiDep, actor: KioskDep, d: DeskDep, session: SessionHeader = None
 ) -> Response:
-    issued = kiosk.issue(j.uow, d, actor, session, body.model_dump(exclude_none=True))
+    issued = kiosk_issuance.issue(j.uow, d, actor, session, body.model_dump(exclude_none=True))
     return Response(
         issued.pdf,
         status_code=201,

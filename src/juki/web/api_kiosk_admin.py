@@ -1,5 +1,5 @@
 """/api/v1: the コンビニ交付 registry — kiosks and J-LIS's revocation list (administrator), residents' My Number cards
-(the counter). Thin routes over `services.kiosk`, which checks the permissions and logs every call; the trust
+(the counter). Thin routes over `services.kiosk_registry`, which checks the permissions and logs every call; the trust
 anchors are the kiosk desk's (`web/api_kiosk.desk`).
 
 | call | who | body | answer |
@@ -30,8 +30,8 @@ from starlette.concurrency import run_in_threadpool
 
 from juki.domain.errors import InvalidField
 from juki.domain.identifiers import validate_addressee_number
-from juki.services import kiosk
-from juki.services.kiosk import KioskDesk
+from juki.services import kiosk_registry
+from juki.services.kiosk_desk import MAX_CERTIFICATE_CHARS, KioskDesk
 from juki.web.api import ActorDep, JukiDep
 from juki.web.api_kiosk import desk
 from juki.web.schemas import Body, Text
@@ -48,12 +48,12 @@ MAX_CRL_BYTES = (
 class KioskBody(Body):
     kiosk_id: Text = Field(max_length=32)
     name: Text = Field(max_length=100)
-    certificate: StrictStr = Field(max_length=kiosk.MAX_CERTIFICATE_CHARS)  # PEM (lines: not a Text)
+    certificate: StrictStr = Field(max_length=MAX_CERTIFICATE_CHARS)  # PEM (lines: not a Text)
 
 
 class CardBody(Body):
     addressee_number: Text = Field(max_length=20)
-    certificate: StrictStr = Field(max_length=kiosk.MAX_CERTIFICATE_CHARS)  # the user certificate, PEM
+    certificate: StrictStr = Field(max_length=MAX_CERTIFICATE_CHARS)  # the user certificate, PEM
 
 
 class CardStateBody(Body):
@@ -65,17 +65,17 @@ class CardStateBody(Body):
 
 @router.get("/kiosks")
 def list_kiosks(j: JukiDep, actor: ActorDep) -> dict[str, Any]:
-    return kiosk.list_kiosks(j.uow, actor)
+    return kiosk_registry.list_kiosks(j.uow, actor)
 
 
 @router.post("/kiosks", status_code=201)
 def register_kiosk(body: KioskBody, j: JukiDep, actor: ActorDep, d: DeskDep) -> dict[str, Any]:
-    return kiosk.register_kiosk(j.uow, d.trust, actor, body.kiosk_id, body.name, body.certificate)
+    return kiosk_registry.register_kiosk(j.uow, d.trust, actor, body.kiosk_id, body.name, body.certificate)
 
 
 @router.post("/kiosks/{kiosk_id}/retire")
 def retire_kiosk(kiosk_id: KioskId, j: JukiDep, actor: ActorDep) -> dict[str, Any]:
-    return kiosk.retire_kiosk(j.uow, actor, kiosk_id)
+    return kiosk_registry.retire_kiosk(j.uow, actor, kiosk_id)
 
 
 def _crl_from_json(raw: bytes) -> bytes:
@@ -116,7 +116,9 @@ def _crl_from_json(raw: bytes) -> bytes:
 )
 async def import_revocations(request: Request, j: JukiDep, actor: ActorDep, d: DeskDep) -> dict[str, Any]:
     """J-LIS's CRL: the body itself (DER, or PEM `-----BEGIN X509 CRL-----`), or JSON `{"crl": …}`."""
-    await run_in_threadpool(kiosk.may_import_revocations, j.uow, actor)  # before a large body is read
+    await run_in_threadpool(
+        kiosk_registry.may_import_revocations, j.uow, actor
+    )  # before a large body is read
     raw = bytearray()
     async for chunk in request.stream():
         raw += chunk
@@ -125,7 +127,9 @@ async def import_revocations(request: Request, j: JukiDep, actor: ActorDep, d: D
     data = bytes(raw)
     if request.headers.get("content-type", "").split(";")[0].strip().lower() == "application/json":
         data = _crl_from_json(data)
-    answer: dict[str, Any] = await run_in_threadpool(kiosk.import_revocations, j.uow, d.trust, actor, data)
+    answer: dict[str, Any] = await run_in_threadpool(
+        kiosk_registry.import_revocations, j.uow, d.trust, actor, data
+    )
     return answer
 
 
@@ -134,19 +138,19 @@ async def import_revocations(request: Request, j: JukiDep, actor: ActorDep, d: D
 
 @router.get("/residents/{addressee_number}/cards", tags=["register"])
 def cards_of(addressee_number: str, j: JukiDep, actor: ActorDep) -> dict[str, Any]:
-    return kiosk.cards_of(j.uow, actor, validate_addressee_number(addressee_number))
+    return kiosk_registry.cards_of(j.uow, actor, validate_addressee_number(addressee_number))
 
 
 @router.post("/cards", status_code=201)
 def register_card(body: CardBody, j: JukiDep, actor: ActorDep, d: DeskDep) -> dict[str, Any]:
-    return kiosk.register_card(j.uow, d.trust, actor, body.addressee_number, body.certificate)
+    return kiosk_registry.register_card(j.uow, d.trust, actor, body.addressee_number, body.certificate)
 
 
 @router.post("/cards/{serial}/state")
 def set_card_state(serial: Serial, body: CardStateBody, j: JukiDep, actor: ActorDep) -> dict[str, Any]:
-    return kiosk.set_card_state(j.uow, actor, serial, body.state)
+    return kiosk_registry.set_card_state(j.uow, actor, serial, body.state)
 
 
 @router.post("/cards/{serial}/unlock")
 def unlock_card(serial: Serial, j: JukiDep, actor: ActorDep) -> dict[str, Any]:
-    return kiosk.reset_pin_lock(j.uow, actor, serial)
+    return kiosk_registry.reset_pin_lock(j.uow, actor, serial)

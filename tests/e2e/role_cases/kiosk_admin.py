@@ -17,7 +17,7 @@ from typing import Any
 
 from juki.adapters.pki import SimCA, TrustAnchors, create_test_pki, issue_card, issue_kiosk, pem
 from juki.policy.roles import REGISTER_FILE, REGISTER_READ, STAFF_ADMIN, Actor
-from juki.services import kiosk
+from juki.services import kiosk_registry
 from tests.conftest import STAFF
 from tests.e2e.role_cases.common import CLERK, FILERS, READERS, Call, World, needs
 
@@ -58,7 +58,9 @@ def new_kiosk_body(w: World) -> dict[str, str]:
 def registered_kiosk(w: World) -> str:
     """A kiosk the administrator registered before the call."""
     kiosk_id, certificate = new_kiosk(w)
-    kiosk.register_kiosk(w.j.uow, _cas(w)[2], ADMIN_ACTOR, kiosk_id, "コンビニ交付端末（試験）", certificate)
+    kiosk_registry.register_kiosk(
+        w.j.uow, _cas(w)[2], ADMIN_ACTOR, kiosk_id, "コンビニ交付端末（試験）", certificate
+    )
     return kiosk_id
 
 
@@ -69,7 +71,9 @@ def card_certificate(w: World) -> str:
 
 def registered_card(w: World) -> str:
     """The serial of a card the counter registered for the householder before the call."""
-    return str(kiosk.register_card(w.j.uow, _cas(w)[2], CLERK, w.family[0], card_certificate(w))["serial"])
+    return str(
+        kiosk_registry.register_card(w.j.uow, _cas(w)[2], CLERK, w.family[0], card_certificate(w))["serial"]
+    )
 
 
 def revocation_list(w: World) -> dict[str, Any]:

@@ -2,7 +2,7 @@
 暗証番号ロック解除, 一時停止 / 利用再開 and 廃止; and the administrator's page of kiosks (コンビニ交付端末: register,
 replace a certificate, retire) and J-LIS's revocation list (upload a CRL).
 
-Every step calls `services.kiosk`, which checks the permission and logs; a 支援措置 hides the person's cards as it
+Every step calls `services.kiosk_registry`, which checks the permission and logs; a 支援措置 hides the person's cards as it
 hides the person. The card list is loaded in place on the person's page (htmx) and its buttons swap it in place;
 without JavaScript each is a page of its own (POST, then a redirect).
 """
@@ -18,7 +18,7 @@ from starlette.datastructures import UploadFile
 from juki.domain.errors import DomainError, Forbidden, InvalidField
 from juki.domain.identifiers import validate_addressee_number
 from juki.policy.roles import REGISTER_FILE
-from juki.services import kiosk, register_queries
+from juki.services import kiosk_registry, register_queries
 from juki.web.api_kiosk import desk
 from juki.web.api_kiosk_admin import MAX_CRL_BYTES
 from juki.web.ui.core import Ui, UiRoute, current, is_htmx
@@ -64,7 +64,7 @@ def _cards_page(
     failed: str = "",
     error: dict[str, Any] | None = None,
 ) -> Response:
-    listed = kiosk.cards_of(ui.uow, ui.actor, number)
+    listed = kiosk_registry.cards_of(ui.uow, ui.actor, number)
     context = {
         "number": number,
         "cards": listed["cards"],
@@ -95,10 +95,10 @@ def change_card(serial: str, action: str, ui: UiDep) -> Response:
     state = _s(ui.form, "state")
     try:
         if action == "unlock":
-            kiosk.reset_pin_lock(ui.uow, ui.actor, key)
+            kiosk_registry.reset_pin_lock(ui.uow, ui.actor, key)
             done = "unlock"
         elif action == "state":
-            kiosk.set_card_state(ui.uow, ui.actor, key, state)
+            kiosk_registry.set_card_state(ui.uow, ui.actor, key, state)
             done = state
         else:
             raise Forbidden("この操作はありません")
@@ -122,7 +122,7 @@ def _kiosks_page(
     done: str | None = None,
 ) -> Response:
     try:
-        listed = kiosk.list_kiosks(ui.uow, ui.actor)
+        listed = kiosk_registry.list_kiosks(ui.uow, ui.actor)
     except Forbidden:
         return ui.switch_to("administration", "/ui/kiosks")
     if done is None:  # after a redirect: what was done, from the address
@@ -158,7 +158,7 @@ def register_kiosk(ui: UiDep) -> Response:
     """登録 (or a new certificate for a registered kiosk id): the certificate must be the kiosk CA's, for this id."""
     values = {k: _s(ui.form, k) for k in ("kiosk_id", "name", "certificate")}
     try:
-        done = kiosk.register_kiosk(
+        done = kiosk_registry.register_kiosk(
             ui.uow,
             desk(ui.request).trust,
             ui.actor,
@@ -176,7 +176,7 @@ def register_kiosk(ui: UiDep) -> Response:
 @router.post("/ui/kiosks/{kiosk_id}/retire")
 def retire_kiosk(kiosk_id: str, ui: UiDep) -> Response:
     try:
-        kiosk.retire_kiosk(ui.uow, ui.actor, kiosk_id[:32])
+        kiosk_registry.retire_kiosk(ui.uow, ui.actor, kiosk_id[:32])
     except DomainError as exc:
         if _refusal(exc):
             raise
@@ -189,7 +189,7 @@ async def import_revocations(ui: UiDep) -> Response:
     """J-LIS's CRL as a file (DER or PEM), sent as multipart/form-data."""
     # The permission is checked before the file is read into memory; the CSRF check has already made Starlette
     # spool the upload to a temporary file (uvicorn/proxy body limits bound it; the API route streams instead).
-    await run_in_threadpool(kiosk.may_import_revocations, ui.uow, ui.actor)
+    await run_in_threadpool(kiosk_registry.may_import_revocations, ui.uow, ui.actor)
     upload = (await ui.request.form()).get("crl")  # parsed once already (CSRF); files are kept by Starlette
     data = b""
     try:
@@ -198,7 +198,7 @@ async def import_revocations(ui: UiDep) -> Response:
         if len(data) > MAX_CRL_BYTES:
             raise InvalidField("失効リストが大きすぎます", "crl")
         answer = await run_in_threadpool(
-            kiosk.import_revocations, ui.uow, desk(ui.request).trust, ui.actor, data
+            kiosk_registry.import_revocations, ui.uow, desk(ui.request).trust, ui.actor, data
         )
     except DomainError as exc:
         if _refusal(exc):
