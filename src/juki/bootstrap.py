@@ -10,6 +10,7 @@ from sqlalchemy import Engine
 
 from juki.adapters.certificate_store import certificate_office
 from juki.adapters.db import make_engine, migrate
+from juki.adapters.event_key import EventKey, load_or_create_event_key
 from juki.adapters.uow import SqlUnitOfWork
 from juki.adapters.vault import MyNumberVault, key_file_for, load_or_create
 from juki.config import Settings, load_settings
@@ -23,10 +24,11 @@ class Juki:
     settings: Settings
     engine: Engine
     vault: MyNumberVault
+    event_key: EventKey  # seals the My Number in register events (docs/events.md)
     today: date | None = None  # fixed "today" for tests; None means the real date in Japan
 
     def uow(self) -> UnitOfWork:
-        return SqlUnitOfWork(self.engine, self.vault, today=self.today)
+        return SqlUnitOfWork(self.engine, self.vault, today=self.today, event_key=self.event_key)
 
     @cached_property
     def certificate_office(self) -> CertificateOffice:
@@ -45,7 +47,10 @@ def build(
     use_password_hashing(
         cfg.password_hash_time_cost, cfg.password_hash_memory_kib, cfg.password_hash_parallelism
     )
-    vault = load_or_create(key_file_for(cfg.database_url, cfg.key_file))  # a new installation gets its keys
+    key_file = key_file_for(cfg.database_url, cfg.key_file)
+    vault = load_or_create(key_file)  # a new installation gets its keys
+    event_key = load_or_create_event_key(key_file)
     if run_migrations:
         migrate(cfg.database_url, vault)
-    return Juki(cfg, make_engine(cfg.database_url, cfg.sqlite_busy_timeout_seconds), vault, today)
+    engine = make_engine(cfg.database_url, cfg.sqlite_busy_timeout_seconds)
+    return Juki(cfg, engine, vault, event_key, today)

@@ -17,6 +17,40 @@ if TYPE_CHECKING:
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
+# What a lost race looks like on each engine, by error code rather than by message text (which varies with the
+# version and the locale): PostgreSQL's SQLSTATE, SQLite's (extended) result codes.
+_PG_RACE = {
+    "40001",  # serialization_failure
+    "40P01",  # deadlock_detected
+    "23505",  # unique_violation
+}
+_SQLITE_BUSY, _SQLITE_LOCKED = (
+    5,
+    6,
+)  # primary codes; their extended codes (BUSY_SNAPSHOT …) share the low byte
+_SQLITE_UNIQUE = {
+    2067,  # SQLITE_CONSTRAINT_UNIQUE
+    1555,  # SQLITE_CONSTRAINT_PRIMARYKEY
+}
+
+
+def is_conflict(exc: BaseException) -> bool:
+    """Whether a database error is a lost race another attempt may win: SQLite busy or locked past the timeout,
+    PostgreSQL's serialization failure or deadlock, or a unique key taken by a concurrent writer.
+
+    A unique violation can only be a race here: the domain checks every number before writing (a number held by
+    someone else is refused with its own code first), so the loser of two concurrent writers gets `conflict`.
+    """
+    orig = getattr(exc, "orig", exc)
+    sqlstate = getattr(orig, "sqlstate", None)
+    if sqlstate is not None:
+        return sqlstate in _PG_RACE
+    code = getattr(orig, "sqlite_errorcode", None)
+    if isinstance(code, int):
+        return code & 0xFF in (_SQLITE_BUSY, _SQLITE_LOCKED) or code in _SQLITE_UNIQUE
+    return False
+
+
 def dumps(value: Any) -> str:
     """How JSON columns are written: UTF-8 text as is (a register of names and addresses; half the size)."""
     return json.dumps(value, ensure_ascii=False)

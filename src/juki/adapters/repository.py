@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Any
 
@@ -10,8 +9,11 @@ from sqlalchemy import Connection, and_, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from juki.adapters import tables as t
+from juki.adapters.db import is_conflict
+from juki.adapters.event_key import EventKey
 from juki.adapters.vault import MyNumberVault
 from juki.domain.errors import Conflict
+from juki.domain.events import SCHEMA_VERSION, RegisterEvent, body
 from juki.domain.identifiers import make_addressee_number, make_household_number
 from juki.domain.model import (
     ACTIVE,
@@ -178,16 +180,21 @@ def write_outcome(
     staff_id: str,
     now: datetime,
     vault: MyNumberVault,
+    event_key: EventKey,
 ) -> None:
-    """Write each change as a new version, move the current state on, and check nobody else did first."""
+    """Write each change as a new version, move the current state on, and check nobody else did first; the
+    events go to the outbox in the same transaction."""
     try:
         for hh in outcome.households.values():
             _write_household(conn, hh)
         for ch in outcome.changes:
             _write_change(conn, ch, filing_id, staff_id, now, vault)
-    except IntegrityError as exc:  # a concurrent writer took the same version or number first
+    except IntegrityError as exc:
+        if not is_conflict(exc):  # any other constraint is a fault of juki's, not a race: a 500, not a retry
+            raise
+        # a concurrent writer took the same version or number first
         raise Conflict("他の操作で更新されました。もう一度照会してください") from exc
-    _write_outbox(conn, outcome.changes, filing_id, now)
+    _write_outbox(conn, outcome.events, filing_id, now, event_key)
 
 
 def _write_household(conn: Connection, hh: HouseholdState) -> None:
@@ -270,25 +277,34 @@ def _write_change(
         raise Conflict("住民が他の操作で更新されました。もう一度照会してください", "addressee_number")
 
 
-def _write_outbox(conn: Connection, changes: Iterable[Change], filing_id: str, now: datetime) -> None:
-    """One outbox row per change. The counter row is locked last, so sequence order is commit order."""
-    changes = list(changes)
-    if not changes:
+def _write_outbox(
+    conn: Connection, events: list[RegisterEvent], filing_id: str, now: datetime, event_key: EventKey
+) -> None:
+    """One outbox row per event. The counter row is locked last, so sequence order is commit order."""
+    if not events:
         return
-    last = next_counter(conn, "outbox", len(changes))
+    last = next_counter(conn, "outbox", len(events))
     rows = [
         dict(
-            seq=last - len(changes) + i + 1,
-            event="ResidentRemoved" if ch.record.status == REMOVED else "ResidentChanged",
-            addressee_number=ch.record.addressee_number,
-            version=ch.previous_version + 1,
-            household_number=ch.record.household_number,
-            change_reason=ch.change_reason,
-            changed_on=ch.changed_on,
+            seq=last - len(events) + i + 1,
+            event=ev.name,
+            addressee_number=ev.addressee_number,
+            version=ev.version,
+            household_number=ev.household.household_number,
+            change_reason=ev.change_reason,
+            changed_on=ev.changed_on,
             filing_id=filing_id,
             recorded_at=now,
+            schema_version=SCHEMA_VERSION,
+            filed_on=ev.filed_on,
+            payload=body(ev, filing_id),
+            my_number_sealed=(
+                event_key.seal_for(ev.record.my_number, ev.addressee_number, ev.version)
+                if ev.record.my_number
+                else None
+            ),
         )
-        for i, ch in enumerate(changes)
+        for i, ev in enumerate(events)
     ]
     conn.execute(insert(t.outbox), rows)
 

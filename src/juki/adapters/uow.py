@@ -13,6 +13,8 @@ from juki.adapters import tables as t
 from juki.adapters.audit_store import SqlAuditStore
 from juki.adapters.card_store import SqlCardStore
 from juki.adapters.controls_store import SqlControlsStore
+from juki.adapters.db import is_conflict
+from juki.adapters.event_key import EventKey
 from juki.adapters.queries import SqlQueries, seal_secrets
 from juki.adapters.repository import SqlRegisterReader, next_counter, write_outcome
 from juki.adapters.staff_store import SqlStaffStore
@@ -29,10 +31,16 @@ from juki.services.unit_of_work import utc_now
 
 class SqlUnitOfWork:
     def __init__(
-        self, engine: Engine, vault: MyNumberVault, today: date | None = None, now: datetime | None = None
+        self,
+        engine: Engine,
+        vault: MyNumberVault,
+        today: date | None = None,
+        now: datetime | None = None,
+        event_key: EventKey | None = None,
     ) -> None:
         self.engine = engine
         self.vault = vault
+        self.event_key = event_key  # None: a unit of work that reads, or writes no register change
         self._today = today
         self._now = now
         self.conn: Connection
@@ -44,7 +52,7 @@ class SqlUnitOfWork:
             self.tx = self.conn.begin()
         except OperationalError as exc:
             self.conn.close()
-            if _is_conflict(exc):  # another unit of work held the lock past the busy timeout: try again
+            if is_conflict(exc):  # another unit of work held the lock past the busy timeout: try again
                 raise Conflict("他の操作と競合しました。もう一度照会してください") from exc
             raise
         self.reader: RegisterReader = SqlRegisterReader(self.conn, self._today or today_jst(), self.vault)
@@ -65,11 +73,13 @@ class SqlUnitOfWork:
                 self.tx.rollback()
         finally:
             self.conn.close()
-        if isinstance(exc, OperationalError | IntegrityError) and _is_conflict(exc):
+        if isinstance(exc, OperationalError | IntegrityError) and is_conflict(exc):
             raise Conflict("他の操作と競合しました。もう一度照会してください") from exc
 
     def write(self, outcome: Outcome, filing_id: str, actor: Actor) -> None:
-        write_outcome(self.conn, outcome, filing_id, actor.staff_id, self.now, self.vault)
+        if self.event_key is None:
+            raise RuntimeError("a unit of work without the event key cannot write register changes")
+        write_outcome(self.conn, outcome, filing_id, actor.staff_id, self.now, self.vault, self.event_key)
 
     def add_filing(self, values: dict[str, Any]) -> str:
         seq = next_counter(self.conn, "filing")
@@ -111,19 +121,6 @@ class SqlUnitOfWork:
         try:
             self.tx.commit()
         except DBAPIError as exc:
-            if _is_conflict(exc):
+            if is_conflict(exc):
                 raise Conflict("他の操作と競合しました。もう一度照会してください") from exc
             raise
-
-
-def _is_conflict(exc: DBAPIError) -> bool:
-    """SQLite's busy/stale snapshot and PostgreSQL's serialization failures or unique violations on a race.
-
-    A unique violation can only be a race here: the domain checks every number before writing (a number held by
-    someone else is refused with its own code first), so the loser of two concurrent writers gets `conflict`.
-    """
-    text = str(exc.orig).lower()
-    return any(
-        s in text
-        for s in ("database is locked", "could not serialize", "deadlock", "unique", "duplicate key")
-    )

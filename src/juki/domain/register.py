@@ -28,6 +28,7 @@ from juki.domain.errors import (
     NotFound,
     NotResident,
 )
+from juki.domain.events import HouseholdAfter, RegisterEvent, event_name
 from juki.domain.member_order import standard_order
 from juki.domain.model import (
     ACTIVE,
@@ -93,6 +94,7 @@ class Change:
     previous_version: int  # 0 for a new person
     # The latest 異動日 the person has after this change, when not `changed_on`: a 取消し restores the one before.
     last_changed_on: date | None = None
+    previous_household_number: str | None = None  # before the command; None for a person new to the register
 
 
 @dataclass
@@ -102,6 +104,9 @@ class Outcome:
     households: dict[str, HouseholdState] = field(default_factory=dict)
     late: bool = False
     warnings: list[dict[str, str]] = field(default_factory=list)  # アラート: valid, but worth a look (j1440)
+    events: list[RegisterEvent] = field(
+        default_factory=list
+    )  # one per change, for the outbox (domain/events.py)
 
 
 class _Work:
@@ -151,8 +156,9 @@ class _Work:
             hh.members = [m for m in hh.members if m.addressee_number != new.addressee_number]
         if new.is_active:
             self.household_of(new.household_number).members.append(new)
+        before = state.record.household_number if state else None
         self.changes.append(
-            Change(new, reason, changed_on, self.cmd.filed_on, previous, last_changed_on)
+            Change(new, reason, changed_on, self.cmd.filed_on, previous, last_changed_on, before)
         )  # merged in outcome()
         last = last_changed_on or (max(changed_on, state.last_changed_on) if state else changed_on)
         # The state keeps the version as read, not +1: every change of this command builds on that version.
@@ -186,7 +192,31 @@ class _Work:
         changes = sorted(
             _merge_changes(self.changes), key=lambda ch: order.get(ch.record.addressee_number, len(order))
         )
-        return Outcome(household_number, changes, self.households, late, self.warnings)
+        events = [self._event(ch, changes) for ch in changes]
+        return Outcome(household_number, changes, self.households, late, self.warnings, events)
+
+    def _event(self, ch: Change, changes: list[Change]) -> RegisterEvent:
+        """What happened to one person, with the household they are in after it (the one left, if removed)."""
+        number = ch.record.household_number
+        hh = self.households.get(number) or self.reader.household(number)
+        head = hh.householder if hh else None
+        after = HouseholdAfter(
+            number,
+            hh.address.address if hh else ch.record.address.address,
+            head.addressee_number if head else None,
+            len(hh.members) if hh else 0,
+        )
+        return RegisterEvent(
+            event_name(ch.change_reason),
+            ch.change_reason,
+            ch.changed_on,
+            ch.filed_on,
+            ch.record,
+            ch.previous_version + 1,
+            after,
+            ch.previous_household_number,
+            tuple(other.record.addressee_number for other in changes),
+        )
 
 
 def _merge_changes(changes: list[Change]) -> list[Change]:
@@ -197,7 +227,10 @@ def _merge_changes(changes: list[Change]) -> list[Change]:
         first = merged.get(key)
         merged[key] = (
             dataclasses.replace(
-                ch, change_reason=first.change_reason, previous_version=first.previous_version
+                ch,
+                change_reason=first.change_reason,
+                previous_version=first.previous_version,
+                previous_household_number=first.previous_household_number,
             )
             if first
             else ch
