@@ -23,7 +23,7 @@ from typing import Any
 
 from juki.domain import protection as rules
 from juki.domain.dates import parse_date
-from juki.domain.errors import InvalidDate, InvalidField, NotFound, ProtectedRecord
+from juki.domain.errors import InvalidDate, InvalidField, NotFound, ProtectedRecord, ProtectionMeasureNotFound
 from juki.domain.identifiers import validate_addressee_number, validate_household_number
 from juki.domain.intake import free_text
 from juki.policy.roles import PROTECTION_END, PROTECTION_RELEASE, PROTECTION_SET, PROTECTION_VIEW, Actor
@@ -119,7 +119,7 @@ def _change(
     with uow_factory() as uow:
         row = uow.controls.measure(measure_id)
         if row is None:
-            raise NotFound("該当する支援措置がありません", "measure_id")
+            raise ProtectionMeasureNotFound()
         if row.state != "active":
             raise InvalidField("終了した支援措置は変更できません", "measure_id")
         values = values_for(uow, row)
@@ -192,7 +192,7 @@ def get_measure(uow_factory: UnitOfWorkFactory, actor: Actor, measure_id: str) -
     with uow_factory() as uow:
         row = uow.controls.measure(measure_id)
         if row is None:
-            raise NotFound("該当する支援措置がありません", "measure_id")
+            raise ProtectionMeasureNotFound()
         uow.log(actor, LogEntry("protection:view", _targets(uow, row.subject_kind, row.subject)))
         uow.commit()
         return view(row, uow.reader.today, uow.now)

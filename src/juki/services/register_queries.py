@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from juki.domain.errors import NotFound
+from juki.domain.errors import FilingNotFound, HouseholdNotFound, NotFound, ResidentNotFound
 from juki.domain.model import record_from_row, to_plain
 from juki.policy.roles import MY_NUMBER_REVEAL, MY_NUMBER_SEARCH, REGISTER_READ, Actor
 from juki.policy.search import parse_criteria
@@ -74,7 +74,7 @@ def get_resident(
     with uow_factory() as uow:
         row = uow.queries.resident(addressee_number)
         if row is None or _hidden(uow, actor, [row], "resident:view"):
-            raise NotFound("該当する住民が見つかりません", "addressee_number")
+            raise ResidentNotFound()
         uow.log(
             actor,
             LogEntry(
@@ -112,7 +112,7 @@ def get_history(
         rows = uow.queries.history(addressee_number)
         current = uow.queries.resident(addressee_number)
         if not rows or (current is not None and _hidden(uow, actor, [current], "resident:history")):
-            raise NotFound("該当する住民が見つかりません", "addressee_number")
+            raise ResidentNotFound()
         uow.log(
             actor,
             LogEntry("resident:history", [addressee_number], my_number_shown=include_my_number),
@@ -131,7 +131,7 @@ def get_household(uow_factory: UnitOfWorkFactory, actor: Actor, household_number
     with uow_factory() as uow:
         hh = uow.queries.household(household_number)
         if hh is None:
-            raise NotFound("該当する世帯が見つかりません", "household_number")
+            raise HouseholdNotFound()
         members = uow.queries.members(household_number)
         removed = [
             m for m in uow.queries.members(household_number, active_only=False) if m.status != "active"
@@ -141,7 +141,7 @@ def get_household(uow_factory: UnitOfWorkFactory, actor: Actor, household_number
         if hidden and not shown:
             uow.log(actor, LogEntry("household:view", sorted(hidden), result="hidden"))
             uow.commit()
-            raise NotFound("該当する世帯が見つかりません", "household_number")
+            raise HouseholdNotFound()
         uow.log(actor, LogEntry("household:view", [m.addressee_number for m in shown]))
         uow.commit()
     address = record_from_row(shown[0].record, None).address if shown else None
@@ -295,7 +295,7 @@ def get_filing(uow_factory: UnitOfWorkFactory, actor: Actor, filing_id: str) -> 
     with uow_factory() as uow:
         row = uow.queries.filing(filing_id)
         if row is None:
-            raise NotFound("該当する届出が見つかりません", "filing_id")
+            raise FilingNotFound()
         changes = uow.queries.filing_changes(filing_id)
         named = _named(row, changes)
         hidden = protection.screen(uow, actor, named, "filing:view")
@@ -304,7 +304,7 @@ def get_filing(uow_factory: UnitOfWorkFactory, actor: Actor, filing_id: str) -> 
         uow.log(actor, LogEntry("filing:view", sorted(named - hidden), detail=filing_id, result=result))
         uow.commit()
     if view is None:
-        raise NotFound("該当する届出が見つかりません", "filing_id")
+        raise FilingNotFound()
     return view
 
 

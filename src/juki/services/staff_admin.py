@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from juki.domain.dates import parse_date
-from juki.domain.errors import Conflict, InvalidDate, InvalidField, NotFound
+from juki.domain.errors import Conflict, InvalidDate, InvalidField, NotFound, Required, StaffNotFound
 from juki.domain.intake import free_text
 from juki.policy.roles import PROCEDURES, STAFF_ADMIN, WORK_ORDER_MANAGE, Actor
 from juki.services import auth
@@ -29,7 +29,7 @@ MAX_WORK_ORDER_DAYS = 366
 def _moment(value: Any, field: str) -> datetime:
     """An ISO date-time with an offset, or a date (ISO or 和暦), taken as that day's midnight UTC."""
     if not isinstance(value, str) or not value:
-        raise InvalidField("必須項目です", field)
+        raise Required(field=field)
     try:
         moment = datetime.fromisoformat(value)
     except ValueError:
@@ -101,7 +101,7 @@ def reset_password(uow_factory: UnitOfWorkFactory, actor: Actor, staff_id: str) 
     authorize(uow_factory, actor, STAFF_ADMIN, "staff:reset_password")
     with uow_factory() as uow:
         if uow.staff.by_id(staff_id) is None:
-            raise NotFound("該当する職員がいません", "staff_id")
+            raise StaffNotFound()
     password = auth.reset_password(uow_factory, staff_id)
     with uow_factory() as uow:
         uow.log(actor, LogEntry("staff:reset_password", detail=staff_id))
@@ -115,7 +115,7 @@ def _change_account(
     authorize(uow_factory, actor, STAFF_ADMIN, action)
     with uow_factory() as uow:
         if uow.staff.by_id(staff_id) is None:
-            raise NotFound("該当する職員がいません", "staff_id")
+            raise StaffNotFound()
         if staff_id == actor.staff_id and values.get("active") is False:
             raise InvalidField("自分のアカウントは無効にできません", "staff_id")
         uow.staff.change(staff_id, values)

@@ -21,7 +21,7 @@ from typing import Any
 
 from juki.domain import subject_requests as rules
 from juki.domain.dates import parse_date
-from juki.domain.errors import InvalidField, NotFound, ProtectedRecord
+from juki.domain.errors import InvalidField, NotFound, ProtectedRecord, Required, ResidentNotFound
 from juki.domain.identifiers import validate_addressee_number
 from juki.policy.roles import MY_NUMBER_REVEAL, SUBJECT_REQUEST_DECIDE, SUBJECT_REQUEST_FILE, Actor
 from juki.services import protection
@@ -40,7 +40,7 @@ def _text(payload: Mapping[str, Any], key: str, field: str, limit: int, required
     value = payload.get(key)
     if value is None or (isinstance(value, str) and not value.strip()):
         if required:
-            raise InvalidField("必須項目です", field)
+            raise Required(field=field)
         return None
     if not isinstance(value, str):
         raise InvalidField("文字列で入力してください", field)
@@ -52,14 +52,14 @@ def _text(payload: Mapping[str, Any], key: str, field: str, limit: int, required
 def _date(payload: Mapping[str, Any], key: str) -> date:
     value = payload.get(key)
     if not isinstance(value, str) or not value.strip():
-        raise InvalidField("必須項目です", key)
+        raise Required(field=key)
     return parse_date(value, key)
 
 
 def _section(payload: Mapping[str, Any], key: str) -> Mapping[str, Any]:
     value = payload.get(key)
     if not isinstance(value, Mapping):
-        raise InvalidField("必須項目です", key)
+        raise Required(field=key)
     return value
 
 
@@ -175,7 +175,7 @@ def create(uow_factory: UnitOfWorkFactory, actor: Actor, payload: Mapping[str, A
         if staff is None or not staff.active:
             raise InvalidField("本人確認をした職員が見つかりません", "identity_check.checked_by")
         if uow.queries.resident(number) is None:
-            raise NotFound("該当する住民が見つかりません", "addressee_number")
+            raise ResidentNotFound()
         due = rules.due_date(received_on)
         request_id = uow.subject_requests.add(
             dict(
@@ -411,7 +411,7 @@ def disclosure_package(
         current = uow.queries.resident(number)
         versions = uow.queries.history(number)
         if current is None or not versions:
-            raise NotFound("該当する住民が見つかりません", "addressee_number")
+            raise ResidentNotFound()
         # 支援措置: only the person themself may receive a protected record's disclosure (as with certificates),
         # and the package is built only by who may see the record: the officer lifts the screen for it with a
         # temporary release after review (j440), as for any other read.

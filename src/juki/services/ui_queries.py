@@ -13,7 +13,13 @@ from datetime import UTC
 from typing import Any
 
 from juki.domain import protection as hold_rules
-from juki.domain.errors import DomainError, NotFound, Unauthenticated
+from juki.domain.errors import (
+    DomainError,
+    FilingKindNotFound,
+    PendingApprovalNotFound,
+    ResidentNotFound,
+    Unauthenticated,
+)
 from juki.domain.intake import PARSERS
 from juki.domain.model import ResidentRecord, to_plain
 from juki.domain.register import Outcome
@@ -44,7 +50,7 @@ def _outcome(
     would make. A blocking hold raises `HeldRecord`; an alert-level one is a warning (its alert is rolled back)."""
     parser = PARSERS.get(kind)
     if parser is None:
-        raise NotFound("該当する届出の種類がありません", "kind")
+        raise FilingKindNotFound()
     command = parser(payload)
     with uow_factory() as uow:  # never committed: the counters a new person or household takes are given back
         outcome: Outcome = checked_outcome(uow, command, actor, f"filing:preview:{kind}")
@@ -98,7 +104,7 @@ def preview(
         uow.log(actor, LogEntry(f"filing:preview:{kind}", _targets(result), result=shown))
         uow.commit()
     if hidden:  # someone the actor may not see: the record looks not found, as on every read
-        raise NotFound("該当する住民が見つかりません", "addressee_number")
+        raise ResidentNotFound()
     return result
 
 
@@ -116,7 +122,7 @@ def pending_change(uow_factory: UnitOfWorkFactory, actor: Actor, filing_id: str)
     with uow_factory() as uow:
         row = uow.queries.filing(filing_id)
         if row is None or row.approval_state != "pending":
-            raise NotFound("決裁待ちの職権処理が見つかりません", "filing_id")
+            raise PendingApprovalNotFound()
         payload = join_secrets(row.payload, row.secret_payload)
         filing = {
             "filing_id": row.filing_id,
@@ -144,7 +150,7 @@ def pending_change(uow_factory: UnitOfWorkFactory, actor: Actor, filing_id: str)
         uow.log(actor, LogEntry("approval:view", sorted(named - hidden), detail=filing_id, result=result_of))
         uow.commit()
     if hidden:
-        raise NotFound("決裁待ちの職権処理が見つかりません", "filing_id")
+        raise PendingApprovalNotFound()
     return {"filing": filing, "preview": result, "error": error}
 
 

@@ -66,6 +66,7 @@ from juki.domain.errors import (
     Forbidden,
     InvalidField,
     NotFound,
+    StaffNotFound,
     Unauthenticated,
     WebAuthnRequired,
 )
@@ -257,7 +258,7 @@ def issue_enrolment_code(
     with uow_factory() as uow:
         row = uow.webauthn.staff(staff_id[:40])
         if row is None:
-            raise NotFound("該当する職員がいません", "staff_id")
+            raise StaffNotFound()
         if not row.active:
             raise InvalidField("無効にされたアカウントには登録コードを発行できません", "staff_id")
         expires = uow.now + valid_for
