@@ -356,17 +356,31 @@ def test_number_lookups_lists_searches_by_resident_code_or_my_number_and_refusal
     assert people[0]["my_number"] not in repr(report.as_dict())
 
 
-def test_search_keys_reads_what_a_search_logged():
-    assert ar.search_keys("resident:search", "criteria=['my_number', 'resident_code'] results=1") == [
+def test_search_keys_reads_the_criteria_a_search_logged_as_facts():
+    assert ar.search_keys("resident:search", {"criteria": ["my_number", "resident_code"], "results": 1}) == [
         "住民票コード",
         "個人番号",
     ]
-    assert ar.search_keys("resident:search", "criteria=['address', 'name'] results=3") == []
-    assert ar.search_keys("resident:search:my_number", "my_number:search") == ["個人番号"]
-    assert ar.search_keys("resident:search", "criteria=['addressee_number'] results=1") == ["宛名番号"]
-    assert ar.search_keys("resident:search", "criteria=['residence_card_number'] results=0") == [
+    assert ar.search_keys("resident:search", {"criteria": ["address", "name"], "results": 3}) == []
+    assert ar.search_keys("resident:search:my_number", None, "my_number:search") == ["個人番号"]
+    assert ar.search_keys("resident:search", {"criteria": ["addressee_number"], "results": 1}) == ["宛名番号"]
+    assert ar.search_keys("resident:search", {"criteria": ["residence_card_number"], "results": 0}) == [
         "在留カード番号"
     ]
+
+
+def test_search_keys_reads_an_entry_written_before_facts_from_its_detail():
+    assert ar.search_keys("resident:search", None, "criteria=['my_number', 'resident_code'] results=1") == [
+        "住民票コード",
+        "個人番号",
+    ]
+    assert ar.search_keys("resident:search", None, "criteria=['address', 'name'] results=3") == []
+    assert ar.search_keys("resident:search", None, "criteria=['addressee_number'] results=1") == ["宛名番号"]
+    assert ar.search_keys("resident:search", None, "criteria=['residence_card_number'] results=0") == [
+        "在留カード番号"
+    ]
+    # Facts, once an entry has them, are what counts: the sentence for people is not parsed.
+    assert ar.search_keys("resident:search", {"criteria": ["name"]}, "criteria=['resident_code']") == []
 
 
 # --- look-ups with no related filing ------------------------------------------------------------------------------

@@ -1,8 +1,9 @@
 """The operation log's read side for the auditor (標準仕様書 j1370), and the relations a look-up
 is checked against.
 
-Every query filters the period in SQL (`at` is indexed) and hands rows back in log order; the service classifies
-them. Long results are streamed (`yield_per`), never loaded whole. Times are UTC on both engines.
+Every query filters the period in SQL (`at` is indexed) and hands rows back in log order, as the typed rows of
+services/audit_records.py; the service classifies them. Long results are streamed (`yield_per`), never loaded
+whole. Times are UTC on both engines.
 """
 
 from __future__ import annotations
@@ -11,17 +12,60 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Select, String, and_, case, cast, func, or_, select
+from sqlalchemy import ColumnElement, Connection, Row, Select, String, and_, case, cast, func, or_, select
 
 from juki.adapters import tables as t
 from juki.services.audit import utc
+from juki.services.audit_records import LogRecord, SignInTally
 
 _LOG = t.operation_log
 _ENTRY_COLUMNS = [c for c in _LOG.c if c.name not in ("prev_hash", "hash")]
+Condition = ColumnElement[bool]
+AnyRow = Row[*tuple[Any, ...]]
 
 
-def _period(start: datetime | None, end: datetime | None) -> list[Any]:
-    conds: list[Any] = []
+def _record(row: AnyRow) -> LogRecord:
+    return LogRecord(
+        seq=row.seq,
+        at=utc(row.at),
+        staff_id=row.staff_id,
+        staff_name=row.staff_name,
+        role=row.role,
+        terminal=row.terminal,
+        procedure=row.procedure,
+        action=row.action,
+        targets=tuple(row.targets or ()),
+        my_number_shown=bool(row.my_number_shown),
+        result=row.result,
+        detail=row.detail,
+        facts=row.facts or None,
+    )
+
+
+def _utc_or_none(at: datetime | None) -> datetime | None:
+    return None if at is None else utc(at)
+
+
+def _tally(row: AnyRow, by_terminal: bool) -> SignInTally:
+    return SignInTally(
+        staff_id=row.staff_id,
+        terminal=row.terminal if by_terminal else None,
+        staff_name=row.staff_name,
+        role=row.role,
+        ok=int(row.ok),
+        failed=int(row.failed),
+        rate_limited=int(row.rate_limited),
+        attempts=int(row.attempts),
+        terminals=int(row.terminals),
+        first_ok_at=_utc_or_none(row.first_ok_at),
+        last_ok_at=_utc_or_none(row.last_ok_at),
+        first_failed_at=_utc_or_none(row.first_failed_at),
+        last_failed_at=_utc_or_none(row.last_failed_at),
+    )
+
+
+def _period(start: datetime | None, end: datetime | None) -> list[Condition]:
+    conds: list[Condition] = []
     if start is not None:
         conds.append(_LOG.c.at >= start)
     if end is not None:
@@ -29,10 +73,10 @@ def _period(start: datetime | None, end: datetime | None) -> list[Any]:
     return conds
 
 
-def _actions(actions: Sequence[str] = (), prefixes: Sequence[str] = ()) -> list[Any]:
+def _actions(actions: Sequence[str] = (), prefixes: Sequence[str] = ()) -> list[Condition]:
     if not actions and not prefixes:
         return []
-    either: list[Any] = [_LOG.c.action.in_(list(actions))] if actions else []
+    either: list[Condition] = [_LOG.c.action.in_(list(actions))] if actions else []
     either += [_LOG.c.action.startswith(p, autoescape=True) for p in prefixes]
     return [or_(*either)]
 
@@ -118,7 +162,7 @@ class SqlAuditStore:
         my_number_shown: bool | None = None,
         after: int = 0,
         limit: int = 100,
-    ) -> list[Any]:
+    ) -> list[LogRecord]:
         """One page of log entries in log order, after seq `after`."""
         conds = [*_period(start, end), _LOG.c.seq > after]
         conds += _actions([action] if action else (), [action_prefix] if action_prefix else ())
@@ -133,7 +177,7 @@ class SqlAuditStore:
         if my_number_shown is not None:
             conds.append(_LOG.c.my_number_shown.is_(my_number_shown))
         query = select(*_ENTRY_COLUMNS).where(*conds).order_by(_LOG.c.seq).limit(limit)
-        return list(self.conn.execute(query).all())
+        return [_record(row) for row in self.conn.execute(query)]
 
     def stream(
         self,
@@ -144,31 +188,38 @@ class SqlAuditStore:
         actions: Sequence[str] = (),
         prefixes: Sequence[str] = (),
         results: Sequence[str] = (),
-        detail_contains: Sequence[str] = (),
+        facts_mention: Sequence[str] = (),
         by_staff: bool = False,
-    ) -> Iterator[Any]:
-        """Entries of the period (optionally of some actions, results, details), in log order — or grouped by
-        staff member and in time order within each (`by_staff`)."""
+    ) -> Iterator[LogRecord]:
+        """Entries of the period (optionally of some actions, results), in log order — or grouped by staff member
+        and in time order within each (`by_staff`).
+
+        `facts_mention` keeps the entries whose facts hold one of these strings (a key, or a string in a value),
+        and those without facts, for the caller to judge (an entry written before facts, or a refusal, has none).
+        """
         conds = [*_period(start, end), *_actions(actions, prefixes)]
         if staff_id is not None:
             conds.append(_LOG.c.staff_id == staff_id)
         if results:
             conds.append(_LOG.c.result.in_(list(results)))
-        if detail_contains:
-            conds.append(or_(*[_LOG.c.detail.contains(s, autoescape=True) for s in detail_contains]))
+        if facts_mention:
+            as_text = cast(_LOG.c.facts, String)  # the facts' JSON: a string in it is quoted
+            mentions = [as_text.contains(f'"{s}"', autoescape=True) for s in facts_mention]
+            conds.append(or_(_LOG.c.facts.is_(None), *mentions))
         order = (_LOG.c.staff_id, _LOG.c.at, _LOG.c.seq) if by_staff else (_LOG.c.seq,)
         query: Select[Any] = select(*_ENTRY_COLUMNS).where(*conds).order_by(*order)
         with self.conn.execute(query.execution_options(yield_per=5000)) as result:
-            yield from result
+            for row in result:
+                yield _record(row)
 
     def sign_ins(
         self, start: datetime, end: datetime, staff_id: str | None = None, by_terminal: bool = False
-    ) -> list[Any]:
+    ) -> list[SignInTally]:
         """Sign-in attempts (`auth:login`) of the period per account (and terminal): counts by result, first and
         last time. The account is the staff id logged, or the masked name typed for an unknown account."""
         c = _LOG.c
 
-        def count(*results: str) -> Any:
+        def count(*results: str) -> ColumnElement[int]:
             return func.sum(case((c.result.in_(results), 1), else_=0))
 
         keys = [c.staff_id, c.terminal] if by_terminal else [c.staff_id]
@@ -196,7 +247,7 @@ class SqlAuditStore:
             .group_by(*keys)
             .order_by(*keys)
         )
-        return list(self.conn.execute(query).all())
+        return [_tally(row, by_terminal) for row in self.conn.execute(query)]
 
     def relations(self, start: datetime, end: datetime) -> Iterator[tuple[str, str, datetime]]:
         """(staff_id, addressee_number, at UTC) from every relation in RELATIONS, within the period."""
