@@ -1,7 +1,7 @@
 """Commands: what a filing (届出) or an ex officio change (職権) asks the register to do.
 
 Values here are already parsed and validated one by one (identifiers, names, dates); the rules that need the
-register's state (who is active, who heads which household) live in `register.py`.
+register's state (who is active, who heads which household) live in the `register` package.
 """
 
 from __future__ import annotations

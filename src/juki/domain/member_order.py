@@ -25,7 +25,7 @@ the household, the family's eldest's), and inside a family by generation (the ba
 birth date, 宛名番号.
 
 A 続柄 outside the standard (older data) comes last, by birth date. The order is a suggestion the clerk may
-override by hand; new members still join at the end (`register._new_record`).
+override by hand; new members still join at the end (`register.arrivals.new_record`).
 """
 
 from __future__ import annotations
