@@ -4,14 +4,23 @@ written through the unit of work. Identifiers come from the counters table, so t
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Connection, and_, insert, or_, select, update
 
 from juki.adapters import tables as t
 from juki.adapters.repository import next_counter
+from juki.adapters.rows import model_or_none, models
 from juki.domain.errors import Conflict
+from juki.services.read_models import (
+    Alert,
+    BulkOutput,
+    MediaRecord,
+    ProtectionMeasure,
+    SelectedResident,
+    WorkOrder,
+)
 
 
 class SqlControlsStore:
@@ -27,14 +36,15 @@ class SqlControlsStore:
         self.conn.execute(insert(t.work_orders).values(order_id=order_id, **values))
         return order_id
 
-    def work_orders(self, contractor_id: str | None = None) -> list[Any]:
+    def work_orders(self, contractor_id: str | None = None) -> list[WorkOrder]:
         q = select(t.work_orders).order_by(t.work_orders.c.order_id)
         if contractor_id:
             q = q.where(t.work_orders.c.contractor_id == contractor_id)
-        return list(self.conn.execute(q).all())
+        return models(WorkOrder, self.conn.execute(q))
 
-    def work_order(self, order_id: str) -> Any:
-        return self.conn.execute(select(t.work_orders).where(t.work_orders.c.order_id == order_id)).first()
+    def work_order(self, order_id: str) -> WorkOrder | None:
+        q = select(t.work_orders).where(t.work_orders.c.order_id == order_id)
+        return model_or_none(WorkOrder, self.conn.execute(q).first())
 
     def revoke_work_order(self, order_id: str, at: datetime) -> None:
         c = t.work_orders.c
@@ -50,16 +60,17 @@ class SqlControlsStore:
         self.conn.execute(insert(t.protection_measures).values(measure_id=measure_id, version=1, **values))
         return measure_id
 
-    def measure(self, measure_id: str) -> Any:
+    def measure(self, measure_id: str) -> ProtectionMeasure | None:
         c = t.protection_measures.c
-        return self.conn.execute(select(t.protection_measures).where(c.measure_id == measure_id)).first()
+        q = select(t.protection_measures).where(c.measure_id == measure_id)
+        return model_or_none(ProtectionMeasure, self.conn.execute(q).first())
 
-    def measures(self, state: str | None = None) -> list[Any]:
+    def measures(self, state: str | None = None) -> list[ProtectionMeasure]:
         c = t.protection_measures.c
         q = select(t.protection_measures).order_by(c.measure_id)
         if state:
             q = q.where(c.state == state)
-        return list(self.conn.execute(q).all())
+        return models(ProtectionMeasure, self.conn.execute(q))
 
     def change_measure(self, measure_id: str, version: int, values: dict[str, Any]) -> None:
         """Optimistic: the caller read `version`; a concurrent change makes this a conflict."""
@@ -72,7 +83,7 @@ class SqlControlsStore:
         if done.rowcount != 1:
             raise Conflict("この支援措置は他の職員が変更しました", "measure_id")
 
-    def measures_naming(self, persons: Iterable[str], households: Iterable[str]) -> list[Any]:
+    def measures_naming(self, persons: Iterable[str], households: Iterable[str]) -> list[ProtectionMeasure]:
         """Every measure naming any of these persons or households, ended ones too: whether one is in force on a
         day (its start, an end recorded for a later day) is the domain's question (`MeasureState`)."""
         c = t.protection_measures.c
@@ -85,7 +96,7 @@ class SqlControlsStore:
                 and_(c.subject_kind == "household", c.subject.in_(households or [""])),
             ),
         )
-        return list(self.conn.execute(q).all())
+        return models(ProtectionMeasure, self.conn.execute(q))
 
     # --- alerts ---------------------------------------------------------------------------------------------
     def add_alert(self, values: dict[str, Any]) -> str:
@@ -93,11 +104,11 @@ class SqlControlsStore:
         self.conn.execute(insert(t.alerts).values(alert_id=alert_id, **values))
         return alert_id
 
-    def alerts(self, open_only: bool) -> list[Any]:
+    def alerts(self, open_only: bool) -> list[Alert]:
         q = select(t.alerts).order_by(t.alerts.c.alert_id)
         if open_only:
             q = q.where(t.alerts.c.acknowledged_at.is_(None))
-        return list(self.conn.execute(q).all())
+        return models(Alert, self.conn.execute(q))
 
     def acknowledge_alert(self, alert_id: str, staff_id: str, at: datetime) -> bool:
         c = t.alerts.c
@@ -114,16 +125,15 @@ class SqlControlsStore:
         self.conn.execute(insert(t.bulk_outputs).values(output_id=output_id, **values))
         return output_id
 
-    def output(self, output_id: str) -> Any:
-        return self.conn.execute(
-            select(t.bulk_outputs).where(t.bulk_outputs.c.output_id == output_id)
-        ).first()
+    def output(self, output_id: str) -> BulkOutput | None:
+        q = select(t.bulk_outputs).where(t.bulk_outputs.c.output_id == output_id)
+        return model_or_none(BulkOutput, self.conn.execute(q).first())
 
-    def outputs(self, state: str | None = None) -> list[Any]:
+    def outputs(self, state: str | None = None) -> list[BulkOutput]:
         q = select(t.bulk_outputs).order_by(t.bulk_outputs.c.output_id)
         if state:
             q = q.where(t.bulk_outputs.c.state == state)
-        return list(self.conn.execute(q).all())
+        return models(BulkOutput, self.conn.execute(q))
 
     def change_output(self, output_id: str, from_state: str, values: dict[str, Any]) -> None:
         c = t.bulk_outputs.c
@@ -138,13 +148,19 @@ class SqlControlsStore:
         self.conn.execute(insert(t.media_exports).values(record_id=record_id, **values))
         return record_id
 
-    def media_records(self) -> list[Any]:
-        return list(self.conn.execute(select(t.media_exports).order_by(t.media_exports.c.record_id)).all())
+    def media_records(self) -> list[MediaRecord]:
+        q = select(t.media_exports).order_by(t.media_exports.c.record_id)
+        return models(MediaRecord, self.conn.execute(q))
 
     # --- the population a bulk output selects ------------------------------------------------------------------
     def select_residents(
-        self, town: str | None, born_from: Any, born_to: Any, status: str, with_record: bool = False
-    ) -> list[Any]:
+        self,
+        town: str | None,
+        born_from: date | None,
+        born_to: date | None,
+        status: str,
+        with_record: bool = False,
+    ) -> list[SelectedResident]:
         """Who a bulk output selects; the records themselves only when it runs (counting needs the numbers)."""
         c = t.residents.c
         columns = [c.addressee_number, c.household_number]
@@ -159,4 +175,4 @@ class SqlControlsStore:
             q = q.where(c.birth_date >= born_from)
         if born_to:
             q = q.where(c.birth_date <= born_to)
-        return list(self.conn.execute(q).all())
+        return models(SelectedResident, self.conn.execute(q))

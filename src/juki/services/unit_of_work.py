@@ -10,17 +10,28 @@ from typing import Any, Protocol
 from juki.domain.register import Outcome, RegisterReader
 from juki.policy.roles import Actor
 from juki.services.audit import LogEntry
+from juki.services.ports import (
+    AuditStore,
+    CardStore,
+    ControlsStore,
+    Queries,
+    StaffStore,
+    SubjectRequestStore,
+    WebAuthnStore,
+)
 
 
 class UnitOfWork(Protocol):
     reader: RegisterReader
-    queries: Any  # the read side (adapters.queries.SqlQueries): searches, history, lists
-    staff: Any  # accounts and sessions (adapters.staff_store.SqlStaffStore)
-    controls: Any  # work orders, 支援措置, alerts, bulk outputs, media records (adapters.controls_store)
-    webauthn: Any  # WebAuthn credentials and challenges (adapters.webauthn_store)
-    subject_requests: Any  # 開示・訂正・利用停止請求 (adapters.subject_request_store)
-    audit: Any  # the operation log's read side for the auditor (adapters.audit_store)
-    cards: Any  # コンビニ交付: kiosks, cards, revocations, challenges, sessions (adapters.card_store)
+    queries: Queries  # the read side (adapters.queries.SqlQueries): searches, history, lists
+    staff: StaffStore  # accounts and sessions (adapters.staff_store.SqlStaffStore)
+    controls: (
+        ControlsStore  # work orders, 支援措置, alerts, bulk outputs, media records (adapters.controls_store)
+    )
+    webauthn: WebAuthnStore  # WebAuthn credentials and challenges (adapters.webauthn_store)
+    subject_requests: SubjectRequestStore  # 開示・訂正・利用停止請求 (adapters.subject_request_store)
+    audit: AuditStore  # the operation log's read side for the auditor (adapters.audit_store)
+    cards: CardStore  # コンビニ交付: kiosks, cards, revocations, challenges, sessions (adapters.card_store)
     now: datetime
 
     def __enter__(self) -> UnitOfWork: ...

@@ -317,9 +317,9 @@ def enrolment_options(
             else "expired_enrolment_code" if _aware(code.expires_at) <= uow.now
             else None
         )  # fmt: skip
-        if reason is not None:
+        if reason is not None or code is None:  # code is None: reason says so
             uow.staff.record_failure(row.staff_id)
-            _refuse(uow, actor, "enrolment_options", reason, Unauthenticated(_CODE_REFUSED))
+            _refuse(uow, actor, "enrolment_options", str(reason), Unauthenticated(_CODE_REFUSED))
         ceremony = _registration(uow, rp, row, terminal, code.code_id)
         uow.log(actor, LogEntry(ACTION, detail="enrolment_options"))
         uow.commit()
