@@ -14,7 +14,14 @@ from typing import Any
 
 from juki.domain import commands as c
 from juki.domain import intake, register
-from juki.domain.errors import DomainError, Forbidden, InvalidField, NotFound
+from juki.domain.errors import (
+    DomainError,
+    FilingKindNotFound,
+    Forbidden,
+    HouseholdNotFound,
+    InvalidField,
+    PendingApprovalNotFound,
+)
 from juki.domain.identifiers import validate_addressee_number, validate_household_number
 from juki.domain.intake import PARSERS
 from juki.domain.register import Outcome
@@ -168,7 +175,7 @@ def file(uow_factory: UnitOfWorkFactory, actor: Actor, kind: str, payload: Mappi
     authorize(uow_factory, actor, REGISTER_FILE, f"filing:{kind}")
     parser = PARSERS.get(kind)
     if parser is None:
-        raise NotFound("該当する届出の種類がありません", "kind")
+        raise FilingKindNotFound()
     with _refusals_logged(uow_factory, actor, f"filing:{kind}"), uow_factory() as uow:
         command = parser(payload)
         if kind in EX_OFFICIO_REASONS:
@@ -205,7 +212,7 @@ def decide(
     with _refusals_logged(uow_factory, actor, "approval:approve"), uow_factory() as uow:
         row = uow.queries.filing(filing_id)
         if row is None or row.approval_state != "pending":
-            raise NotFound("決裁待ちの職権処理が見つかりません", "filing_id")
+            raise PendingApprovalNotFound()
         if row.staff_id == actor.staff_id:
             raise Forbidden("入力した職員は自分の職権処理を決裁できません", "filing_id")
         decided = {
@@ -310,7 +317,7 @@ def _screened_outcome(
     if pairs and protection.screen(uow, actor, pairs, action):
         uow.log(actor, LogEntry(action, [p for p, _ in pairs], result="hidden"))
         uow.commit()
-        raise NotFound("該当する世帯が見つかりません", "household_number")
+        raise HouseholdNotFound()
     outcome = checked_outcome(uow, command, actor, action)
     before = {r.addressee_number: r.position for r in rows if r.status == "active"}
     hh = outcome.households[household_number]

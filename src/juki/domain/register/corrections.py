@@ -6,9 +6,10 @@ import dataclasses
 
 from juki.domain import commands as c
 from juki.domain.errors import (
+    FilingNotFound,
     InvalidField,
     LaterChangeExists,
-    NotFound,
+    ResidentNotFound,
 )
 from juki.domain.model import (
     ACTIVE,
@@ -85,7 +86,7 @@ def ex_officio_restoration(reader: RegisterReader, cmd: c.ExOfficioRestoration) 
     work = Work(reader, cmd)
     state = reader.resident(cmd.addressee_number)
     if state is None:
-        raise NotFound("該当する住民が見つかりません", "addressee_number")
+        raise ResidentNotFound()
     if state.record.is_active:
         raise InvalidField("消除されていない住民は回復できません", "addressee_number")
     work.states[cmd.addressee_number] = state
@@ -125,7 +126,7 @@ def _cancellation_reason(cancelled: ResidentRecord, restored: ResidentRecord) ->
 def _cancelled_persons(reader: RegisterReader, cmd: c.CancelFiling) -> list[tuple[str, int]]:
     touched = reader.filing_versions(cmd.filing_id)
     if not touched:
-        raise NotFound("該当する届出が見つかりません", "filing_id")
+        raise FilingNotFound()
     if not cmd.addressee_numbers:
         return touched
     versions = dict(touched)
@@ -162,7 +163,7 @@ def cancel_filing(reader: RegisterReader, cmd: c.CancelFiling) -> Outcome:
     for addressee_number, version in _cancelled_persons(reader, cmd):
         state = reader.resident(addressee_number)
         if state is None:
-            raise NotFound("該当する住民が見つかりません", "filing_id")
+            raise ResidentNotFound(field="filing_id")
         before = reader.version_state(addressee_number, version - 1) if version > 1 else None
         chosen.append((addressee_number, state, before))
         stale = stale or state.version != version

@@ -11,11 +11,12 @@ from typing import Protocol
 
 from juki.domain import commands as c
 from juki.domain.errors import (
+    HouseholdNotFound,
     InvalidDate,
     InvalidField,
     MultipleHouseholders,
-    NotFound,
     NotResident,
+    ResidentNotFound,
 )
 from juki.domain.events import HouseholdAfter, RegisterEvent, event_name
 from juki.domain.model import (
@@ -109,7 +110,7 @@ class Work:
     def active(self, addressee_number: str, field_name: str) -> ResidentState:
         state = self.states.get(addressee_number) or self.reader.resident(addressee_number)
         if state is None:
-            raise NotFound("該当する住民が見つかりません", field_name)
+            raise ResidentNotFound(field=field_name)
         if not state.record.is_active:
             raise NotResident("消除された住民には行えない異動です", field_name)
         self.states[addressee_number] = state
@@ -121,7 +122,7 @@ class Work:
         if household_number not in self.households:
             found = self.reader.household(household_number)
             if found is None or not (found.members or allow_empty):
-                raise NotFound("該当する世帯が見つかりません", field_name)
+                raise HouseholdNotFound(field=field_name)
             self.households[household_number] = found
         return self.households[household_number]
 
