@@ -175,8 +175,8 @@ def test_serve_turns_forwarded_headers_off_once_a_tls_terminator_is_trusted(tmp_
 def test_demo_prints_the_kiosk_command_whole_with_the_base_it_serves_on(tmp_path, monkeypatch):
     """A terminal narrower than the command must not break it across lines (it is copied and pasted), and the
     kiosk's QR codes must point at the port this demo serves on, not at 8000."""
-    from juki.cli import sim
     from juki.demo import generator
+    from juki.sim import kiosk as sim
 
     monkeypatch.delenv("JUKI_PUBLIC_BASE_URL", raising=False)
     monkeypatch.setenv("COLUMNS", "60")
@@ -187,11 +187,11 @@ def test_demo_prints_the_kiosk_command_whole_with_the_base_it_serves_on(tmp_path
     command = f"juki sim kiosk --db {db} --always-open --verify-base http://localhost:8123/"
     assert any(line.endswith(command) for line in result.output.splitlines()), result.output
     # the simulator, given no --verify-base, takes the demo's own
-    assert sim._verify_base(str(db)) == "http://localhost:8123/"
+    assert sim.verify_base(str(db)) == "http://localhost:8123/"
 
 
 def test_the_kiosk_simulator_falls_back_to_the_configured_base_without_a_demo(tmp_path, monkeypatch):
-    from juki.cli import sim
+    from juki.sim import kiosk as sim
 
     monkeypatch.setenv("JUKI_PUBLIC_BASE_URL", "https://juki.city.example/")
-    assert sim._verify_base(str(tmp_path / "register.db")) == "https://juki.city.example/"
+    assert sim.verify_base(str(tmp_path / "register.db")) == "https://juki.city.example/"

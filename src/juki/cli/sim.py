@@ -16,17 +16,14 @@ demo on (`demo-server.json` beside the demo's cards), else JUKI_PUBLIC_BASE_URL 
 `--always-open` lifts the service hours of a server it starts (6:30–23:00 otherwise).
 
 `kiosk-server` serves the kiosk API over mutual TLS (client certificates of the kiosk CA required) until
-interrupted; `unlock-card` is the counter's PIN reset for a locked card.
+interrupted; `unlock-card` is the counter's PIN reset for a locked card. The simulators themselves live in
+`juki.sim` (here: `juki.sim.kiosk`); this module parses the arguments and prints.
 """
 
 from __future__ import annotations
 
-import base64
-import json
-import socket
-from contextlib import nullcontext
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -35,69 +32,13 @@ sim_app = typer.Typer(help="外部システムの模擬 (simulators): コンビ�
 console = Console()
 
 DbOpt = Annotated[str, typer.Option("--db", help="SQLAlchemy URL or SQLite file path of the demo register")]
-ALWAYS_OPEN = {"kiosk_hours_start": "00:00", "kiosk_hours_end": "24:00", "kiosk_year_end_closed": False}
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _pki(db: str) -> Path:
-    from juki.adapters.pki import kiosk_pki_dir
-    from juki.config import load_settings
-
-    return kiosk_pki_dir(load_settings(database_url=db))
-
-
-def _cards(pki: Path) -> dict[str, Any]:
-    path = pki.parent / "demo-cards" / "cards.json"
-    if not path.exists():
-        console.print(f"[red]{path} がありません。先に juki demo でデモ台帳を作成してください[/red]")
-        raise typer.Exit(2)
-    listed: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-    return listed
-
-
-def _demo_server_file(db: str) -> Path:
-    return _pki(db).parent / "demo-server.json"
 
 
 def remember_demo_server(db: str, base_url: str) -> None:
     """`juki demo` notes where its clerk server answers, so that a kiosk's QR code can point there."""
-    path = _demo_server_file(db)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({"base_url": base_url}) + "\n", encoding="utf-8")
+    from juki.sim import kiosk as sim
 
-
-def _verify_base(db: str) -> str:
-    """Where the demo's clerk server answers, as `juki demo` noted it; else the configured public base URL."""
-    from juki.config import load_settings
-
-    path = _demo_server_file(db)
-    if path.exists():
-        noted = json.loads(path.read_text(encoding="utf-8")).get("base_url")
-        if isinstance(noted, str) and noted:
-            return noted
-    return load_settings().public_base_url
-
-
-def _app(db: str, always_open: bool, verify_base: str) -> Any:
-    from juki.bootstrap import build
-    from juki.web.app import create_app
-
-    overrides: dict[str, Any] = dict(ALWAYS_OPEN) if always_open else {}
-    overrides["public_base_url"] = verify_base
-    return create_app(build(db, **overrides))
-
-
-def _problem(res: Any) -> str:
-    try:
-        error = res.json()["errors"][0]
-        return f"{error['code']}: {error['message']}"
-    except (ValueError, KeyError, IndexError):
-        return f"HTTP {res.status_code}"
+    sim.remember_demo_server(db, base_url)
 
 
 @sim_app.command("kiosk")
@@ -122,69 +63,34 @@ def kiosk(
     ] = None,
 ) -> None:
     """Play a kiosk (MFP): card + PIN → 住民票の写し (PDF), 発行番号 and verify URL."""
-    import httpx
+    from juki.sim import kiosk as sim
 
-    from juki.adapters.kiosk_tls import BackgroundServer, kiosk_client_context, server_config
-    from juki.adapters.pki import SimCard, WrongPin
-
-    pki = _pki(db)
-    listed = _cards(pki)
-    entries = listed["cards"]
-    entry = entries[int(card)] if card.isdigit() and int(card) < len(entries) else None
-    entry = entry or next((c for c in entries if c["serial"].startswith(card.lower())), None)
+    pki = sim.pki_dir(db)
+    listed = sim.demo_cards(pki)
+    if listed is None:
+        console.print(
+            f"[red]{sim.cards_file(pki)} がありません。先に juki demo でデモ台帳を作成してください[/red]"
+        )
+        raise typer.Exit(2)
+    entry = sim.pick_card(listed, card)
     if entry is None:
         console.print(f"[red]カード {card} は cards.json にありません[/red]")
         raise typer.Exit(2)
-    sim_card = SimCard.load(Path(entry["certificate"]), Path(entry["key"]), entry["pin"])
+    sim_card = sim.load_card(entry)
     kid = kiosk_id or listed["kiosk"]
-    context = kiosk_client_context(pki, pki / "kiosks" / f"{kid}.pem", pki / "kiosks" / f"{kid}.key")
-    server: Any = nullcontext()
-    if url is None:
-        port = _free_port()
-        app = _app(db, always_open, verify_base or _verify_base(db))
-        server = BackgroundServer(server_config(app, pki, port=port, log_level="warning"))
-        url = f"https://127.0.0.1:{port}"
-    with server, httpx.Client(base_url=url, verify=context, timeout=60) as client:
-        console.print(f"端末 {kid} → {url}　カード {entry['serial'][:12]}…（{entry['note']}）")
-        res = client.post("/kiosk/v1/challenges")
-        if res.status_code != 201:
-            console.print(f"[red]{_problem(res)}[/red]")
-            raise typer.Exit(1)
-        challenge = res.json()
-        body: dict[str, Any] = {
-            "challenge_id": challenge["challenge_id"],
-            "card_certificate": sim_card.certificate_pem,
-        }
+    request = sim.Request(scope, relationship, honseki, copies, pin)
+    with (
+        sim.kiosk_server(db, url, always_open, verify_base) as base,
+        sim.kiosk_client(pki, kid, base) as client,
+    ):
+        console.print(f"端末 {kid} → {base}　カード {entry['serial'][:12]}…（{entry['note']}）")
         try:
-            signature = sim_card.sign(base64.b64decode(challenge["challenge"]), pin or sim_card.pin)
-            body |= {"pin_result": "ok", "signature": base64.b64encode(signature).decode()}
-        except WrongPin:
-            body["pin_result"] = "incorrect"
-        res = client.post("/kiosk/v1/sessions", json=body)
-        if res.status_code != 201:
-            console.print(f"[red]{_problem(res)}[/red]")
-            raise typer.Exit(1)
-        session = res.json()
-        headers = {"X-Kiosk-Session": session["session"]}
-        console.print(f"ようこそ {session['holder']['name']} 様（世帯 {len(session['household'])} 人）")
-        include = {"householder_and_relationship": relationship, "honseki": honseki}
-        res = client.post(
-            "/kiosk/v1/certificates",
-            json={"scope": scope, "include": include, "copies": copies},
-            headers=headers,
-        )
-        client.delete("/kiosk/v1/sessions/current", headers=headers)
-        if res.status_code != 201:
-            console.print(f"[red]{_problem(res)}[/red]")
-            raise typer.Exit(1)
-        number = res.headers["X-Issuance-Number"]
-        path = out or Path("var") / f"kiosk-{number}.pdf"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(res.content)
-        check = client.get(f"/verify/{number}", params={"sha256": res.headers["X-Content-SHA256"]})
-        matches = check.status_code == 200 and check.json().get("matches") is True
-        console.print(f"発行番号: {number}　手数料: {res.headers['X-Issuance-Fee']}円　PDF: {path}")
-        console.print(f"照合URL: {res.headers['X-Verify-URL']}　（照合: {'一致' if matches else '不一致'}）")
+            printed = sim.play(client, sim_card, request, out, console.print)
+        except sim.KioskRefused as refused:
+            console.print(f"[red]{refused}[/red]")
+            raise typer.Exit(1) from None
+        console.print(f"発行番号: {printed.number}　手数料: {printed.fee}円　PDF: {printed.path}")
+        console.print(f"照合URL: {printed.verify_url}　（照合: {'一致' if printed.matches else '不一致'}）")
 
 
 @sim_app.command("kiosk-server")
@@ -198,19 +104,15 @@ def kiosk_server(
     ] = None,
 ) -> None:
     """Serve the kiosk API over mutual TLS (a client certificate of the kiosk CA is required)."""
-    import uvicorn
+    from juki.sim import kiosk as sim
 
-    from juki.adapters.kiosk_tls import server_config
-
-    pki = _pki(db)
+    pki = sim.pki_dir(db)
     if not (pki / "server.pem").exists():
         console.print(f"[red]{pki}/server.pem がありません（juki demo が作成します）[/red]")
         raise typer.Exit(2)
-    config = server_config(
-        _app(db, always_open, verify_base or _verify_base(db)), pki, host=host, port=port, log_level="info"
-    )
+    server = sim.kiosk_tls_server(db, always_open, verify_base, host, port)
     console.print(f"コンビニ交付 API: https://{host}:{port}/kiosk/v1 （相互TLS, 信頼点 {pki}）")
-    uvicorn.Server(config).run()
+    server.run()
 
 
 @sim_app.command("unlock-card")
