@@ -1,7 +1,7 @@
 """Who may do what: roles, the procedures (事務) they act for, and each procedure's permissions, as data.
 
 Every request acts for one procedure (header `X-Juki-Procedure`, else the role's default). The service layer
-asks `allows(role, permission, procedure)`; no view or handler branches on a role name (ARCHITECTURE.md).
+asks `allows(role, permission, procedure)`; no view or handler branches on a role name (docs/architecture.md).
 A procedure that does not use My Numbers never reveals one, whatever the role (seed III-3 リスク1:
 個人番号を必要としない業務では画面表示しない). A contractor holds no permission of its own: each active work order
 grants its listed permissions for its procedure and period, and nothing close to them (services/auth.authenticate).

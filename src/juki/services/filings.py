@@ -1,6 +1,6 @@
 """Command handlers: every change to the register goes through `file`, `approve` or `cancel` here.
 
-One door (ARCHITECTURE.md): authorise the actor, parse the filing, let the domain decide, and write the new
+One door (docs/architecture.md): authorise the actor, parse the filing, let the domain decide, and write the new
 versions, the filing, the operation-log entry and the outbox rows in one transaction.
 """
 

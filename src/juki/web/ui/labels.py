@@ -1,4 +1,4 @@
-"""The Japanese words the clerk sees for the register's identifiers (GLOSSARY.md, read right to left)."""
+"""The Japanese words the clerk sees for the register's identifiers (docs/glossary.md, read right to left)."""
 
 from __future__ import annotations
 
