@@ -126,7 +126,7 @@ def test_role_may_or_may_not_call_the_endpoint(j, client, headers, totp, endpoin
 
     if endpoint == ("POST", "/api/v1/auth/login") and role in STRONG_FACTOR_ROLES:
         assert res.status_code == 401 and res.json()["errors"][0]["code"] == "webauthn_required", res.text
-        return  # password and one-time code are not enough for this role (issue 3 §1)
+        return  # password and one-time code are not enough for this role (WebAuthn required, policy/roles.py)
     if role in call.allowed:
         assert res.status_code == call.ok_status, res.text
         assert not [r for r in log_rows(j, seq) if r.result == "denied"], (

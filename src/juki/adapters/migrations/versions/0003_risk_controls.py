@@ -1,4 +1,4 @@
-"""The risk controls (issue 3): account validity, work orders, 支援措置, alerts, bulk outputs, media export records
+"""The risk controls of the assessment's section III: account validity, work orders, 支援措置, alerts, bulk outputs, media export records
 
 `media_exports` is append-only like the history and the log (triggers as in 0001).
 

@@ -1,4 +1,4 @@
-"""WebAuthn credentials and challenges (issue 3 §1)
+"""WebAuthn credentials and challenges (section III: authenticated staff)
 
 Authenticators, one-time challenges, administrators' enrolment codes, and which authenticator opened a session.
 From this revision on a CS operator's session counts only if an authenticator opened it (services/auth.py), so

@@ -1,4 +1,4 @@
-"""Data-subject requests (issue 3 §7): 開示・訂正・利用停止請求, and indexes for one person's log and outbox entries
+"""Data-subject requests (個人情報保護法 76条・90条・98条): 開示・訂正・利用停止請求, and indexes for one person's log and outbox entries
 
 - `subject_requests` and its counter.
 - `ix_outbox_addressee`: the outbox rows of one person (the change feed the disclosure package lists).

@@ -1,4 +1,4 @@
-"""Clerk UI sessions: idle lock and CSRF (issue 4, issue 3 §1 and §8)
+"""Clerk UI sessions: idle lock and CSRF
 
 Deliberately empty. The UI keeps its per-session state (last activity, lock, CSRF secret, chosen 事務) in a cookie
 sealed with AES-GCM under a key held only in the server's memory (src/juki/web/ui/session.py); the existing

@@ -1,4 +1,4 @@
-"""Certificates (issue 5): the issuance record (交付履歴, j300) and the disposal of a wrongly issued one (処分情報)
+"""Certificates: the issuance record (交付履歴, j300) and the disposal of a wrongly issued one (処分情報)
 
 Both tables are append-only like the history, the log and the media records (triggers as in 0001/0003). The
 発行番号 is sequential per day: its counter row (`certificate:YYYYMMDD`) is made on the day's first issuance.

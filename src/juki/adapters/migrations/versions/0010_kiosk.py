@@ -1,4 +1,4 @@
-"""証明書コンビニ交付 (issue 5 §4): registered kiosks, residents' My Number cards, J-LIS's revoked serials,
+"""証明書コンビニ交付: registered kiosks, residents' My Number cards, J-LIS's revoked serials,
 one-time challenges and card sessions
 
 `card_revocations` is append-only (triggers as in 0001/0009): a serial J-LIS revoked stays revoked.

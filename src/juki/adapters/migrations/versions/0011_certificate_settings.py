@@ -1,4 +1,4 @@
-"""Certificates, continued (issue 5): the city's certificate settings as versions, the 文字超過リスト (j1070), and
+"""Certificates, continued: the city's certificate settings as versions, the 文字超過リスト (j1070), and
 the printer of each issuance (j1040)
 
 Both new tables are append-only (triggers as in 0001/0009): a setting changes by a new version, an overflow line
