@@ -21,6 +21,7 @@ CLERK = Actor("clerk1", "窓口 一郎", "clerk", "test")
 BODY_KEYS = {
     "schema_version", "event", "change_reason", "changed_on", "filed_on", "filing_id", "addressee_number",
     "version", "removed", "household", "previous_household_number", "persons", "has_my_number", "record",
+    "recorded_by",
 }  # fmt: skip
 
 
@@ -45,6 +46,7 @@ def test_a_move_in_emits_one_event_per_person_with_the_household_after_it(j):
     assert first["persons"] == numbers and first["previous_household_number"] is None
     assert [e.body["version"] for e in events] == [1, 1, 1, 1] and not first["removed"]
     assert first["record"]["family_name"] == "山田" and first["filing_id"] == done.filing_id
+    assert first["recorded_by"] == {"staff_id": "clerk1", "terminal": "test"}  # the 操作者ID and 操作端末ID
 
 
 def test_a_householders_death_emits_the_death_and_the_successions_own_events(j):

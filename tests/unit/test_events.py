@@ -6,7 +6,7 @@ import re
 from datetime import date
 
 from juki.domain import commands as c
-from juki.domain.events import EVENT_NAMES, SCHEMA_VERSION, HouseholdAfter, RegisterEvent, body
+from juki.domain.events import EVENT_NAMES, SCHEMA_VERSION, HouseholdAfter, RecordedBy, RegisterEvent, body
 from juki.domain.model import Address, ResidentRecord
 
 REASONS = {v for k, v in vars(c).items() if k.isupper() and isinstance(v, str)}
@@ -38,6 +38,6 @@ def test_the_body_carries_the_record_without_the_my_number():
         None,
         (),
     )
-    plain = body(event, "F1")
+    plain = body(event, "F1", RecordedBy("clerk1", "窓口01"))
     assert plain["has_my_number"] and "my_number" not in plain["record"]
     assert "123456789018" not in repr(plain) and plain["schema_version"] == SCHEMA_VERSION

@@ -13,7 +13,7 @@ from juki.adapters.db import is_conflict
 from juki.adapters.event_key import EventKey
 from juki.adapters.vault import MyNumberVault
 from juki.domain.errors import Conflict
-from juki.domain.events import SCHEMA_VERSION, RegisterEvent, body
+from juki.domain.events import SCHEMA_VERSION, RecordedBy, RegisterEvent, body
 from juki.domain.identifiers import make_addressee_number, make_household_number
 from juki.domain.model import (
     ACTIVE,
@@ -177,7 +177,7 @@ def write_outcome(
     conn: Connection,
     outcome: Outcome,
     filing_id: str,
-    staff_id: str,
+    recorded_by: RecordedBy,
     now: datetime,
     vault: MyNumberVault,
     event_key: EventKey,
@@ -188,13 +188,13 @@ def write_outcome(
         for hh in outcome.households.values():
             _write_household(conn, hh)
         for ch in outcome.changes:
-            _write_change(conn, ch, filing_id, staff_id, now, vault)
+            _write_change(conn, ch, filing_id, recorded_by.staff_id, now, vault)
     except IntegrityError as exc:
         if not is_conflict(exc):  # any other constraint is a fault of juki's, not a race: a 500, not a retry
             raise
         # a concurrent writer took the same version or number first
         raise Conflict("他の操作で更新されました。もう一度照会してください") from exc
-    _write_outbox(conn, outcome.events, filing_id, now, event_key)
+    _write_outbox(conn, outcome.events, filing_id, recorded_by, now, event_key)
 
 
 def _write_household(conn: Connection, hh: HouseholdState) -> None:
@@ -278,7 +278,12 @@ def _write_change(
 
 
 def _write_outbox(
-    conn: Connection, events: list[RegisterEvent], filing_id: str, now: datetime, event_key: EventKey
+    conn: Connection,
+    events: list[RegisterEvent],
+    filing_id: str,
+    recorded_by: RecordedBy,
+    now: datetime,
+    event_key: EventKey,
 ) -> None:
     """One outbox row per event. The counter row is locked last, so sequence order is commit order."""
     if not events:
@@ -297,7 +302,7 @@ def _write_outbox(
             recorded_at=now,
             schema_version=SCHEMA_VERSION,
             filed_on=ev.filed_on,
-            payload=body(ev, filing_id),
+            payload=body(ev, filing_id, recorded_by),
             my_number_sealed=(
                 event_key.seal_for(ev.record.my_number, ev.addressee_number, ev.version)
                 if ev.record.my_number

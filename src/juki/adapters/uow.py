@@ -23,6 +23,7 @@ from juki.adapters.vault import MyNumberVault
 from juki.adapters.webauthn_store import SqlWebAuthnStore
 from juki.domain.dates import today_jst
 from juki.domain.errors import Conflict
+from juki.domain.events import RecordedBy
 from juki.domain.register import Outcome, RegisterReader
 from juki.policy.roles import Actor
 from juki.services.audit import GENESIS, LogEntry, chain_hash, entry_fields
@@ -79,7 +80,8 @@ class SqlUnitOfWork:
     def write(self, outcome: Outcome, filing_id: str, actor: Actor) -> None:
         if self.event_key is None:
             raise RuntimeError("a unit of work without the event key cannot write register changes")
-        write_outcome(self.conn, outcome, filing_id, actor.staff_id, self.now, self.vault, self.event_key)
+        by = RecordedBy(actor.staff_id, actor.terminal)
+        write_outcome(self.conn, outcome, filing_id, by, self.now, self.vault, self.event_key)
 
     def add_filing(self, values: dict[str, Any]) -> str:
         seq = next_counter(self.conn, "filing")

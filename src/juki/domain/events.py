@@ -19,6 +19,7 @@ from typing import Any
 
 from juki.domain import commands as c
 from juki.domain.model import REMOVED, ResidentRecord, to_plain
+from juki.domain.redaction import redact
 
 # 1: the outbox rows written before events had a body (only the version they point at). 2: this body.
 SCHEMA_VERSION = 2
@@ -86,7 +87,15 @@ class RegisterEvent:
         return self.record.status == REMOVED
 
 
-def body(event: RegisterEvent, filing_id: str) -> dict[str, Any]:
+@dataclass(frozen=True)
+class RecordedBy:
+    """Who wrote the change, from which terminal: the 住基ネット's 操作者ID and 操作端末ID travel with it."""
+
+    staff_id: str
+    terminal: str
+
+
+def body(event: RegisterEvent, filing_id: str, recorded_by: RecordedBy) -> dict[str, Any]:
     """The event as the outbox stores it and every consumer reads it (docs/events.md): JSON, no My Number."""
     record = to_plain(event.record)
     has_my_number = record.pop("my_number", None) is not None
@@ -97,6 +106,7 @@ def body(event: RegisterEvent, filing_id: str) -> dict[str, Any]:
         "changed_on": event.changed_on.isoformat(),
         "filed_on": event.filed_on.isoformat(),
         "filing_id": filing_id,
+        "recorded_by": {"staff_id": recorded_by.staff_id, "terminal": redact(recorded_by.terminal)},
         "addressee_number": event.addressee_number,
         "version": event.version,
         "removed": event.removed,
