@@ -319,22 +319,22 @@ def test_text_that_does_not_fit_is_shrunk_then_cut_with_a_warning():
 
 def _demo_text() -> set[str]:
     """Every character the demo city's names and addresses can use (the generator's source tables and towns)."""
-    from juki.demo import generator as g
+    from juki.demo import sources as g
     from juki.domain.address import towns
 
     texts: list[str] = []
-    for pairs in (g._FAMILY, *g._GIVEN.values()):
+    for pairs in (g.FAMILY, *g.GIVEN.values()):
         texts += [w for pair in pairs for w in pair]
-    for n in g._NATIONS:
+    for n in g.NATIONS:
         texts += [
             n.name,
             n.abroad,
             *n.statuses,
             *(w for pairs in (n.families, n.male, n.female) for p in pairs for w in p),
         ]
-    for m in g._OTHER_MUNICIPALITIES:
+    for m in g.OTHER_MUNICIPALITIES:
         texts += [m.name, *m.towns]
-    texts += list(g._BUILDINGS)
+    texts += list(g.BUILDINGS)
     texts += [t.town for t in towns()]
     texts += ["東京都小平市", "〒", "番地", "号", "丁目", "０１２３４５６７８９", "0123456789-", "ー・（）"]
     return {ch for text in texts for ch in text if not ch.isspace()}

@@ -31,6 +31,7 @@ from juki.adapters.db import dumps
 from juki.adapters.repository import record_to_json, search_columns
 from juki.bootstrap import Juki, build
 from juki.demo import generator
+from juki.demo.city import City
 from juki.demo.generator import NotADemoRegister, build_demo
 from juki.domain.address import canonical_address, parse_city_address
 from juki.domain.errors import DomainError, WebAuthnRequired
@@ -448,7 +449,7 @@ def test_a_register_that_is_not_a_demo_is_refused(tmp_path):
 
 def test_ages_follow_the_day_the_demo_is_built():
     """Dates are drawn relative to "today", so a demo built later still has children and recent arrivals."""
-    city = generator._City(random.Random(1), date(2030, 1, 1))
-    births = [v.record.birth_date for b in city.batches(500) for v in b.versions]
+    city = City(random.Random(1), date(2030, 1, 1))
+    births = [v.record.birth_date for b in city.batches(500, generator.BATCH_PERSONS) for v in b.versions]
     assert max(births) > date(2025, 1, 1)
     assert max(births) < date(2030, 1, 1)

@@ -8,7 +8,7 @@ log entry that records it share one transaction. The failure count is raised in 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, delete, func, insert, select, update
@@ -127,3 +127,26 @@ class SqlCardStore:
             .values(ended_at=at)
         )
         return bool(done.rowcount)
+
+    # --- who gets a demo card (`juki demo`: demo/cards.py)
+    def householders_of_size(self, members: int, limit: int) -> list[tuple[str, str]]:
+        """(householder, household number) of active households of `members` persons, by household number."""
+        h = t.households.c
+        q = (
+            select(h.householder, h.household_number)
+            .where(h.status == "active", h.member_count == members, h.householder.is_not(None))
+            .order_by(h.household_number)
+            .limit(limit)
+        )
+        return [(head, number) for head, number in self.conn.execute(q).all()]
+
+    def residents_born_by(self, born_by: date, limit: int) -> list[tuple[str, str]]:
+        """(addressee number, household number) of active residents born on `born_by` or before, by number."""
+        p = t.residents.c
+        q = (
+            select(p.addressee_number, p.household_number)
+            .where(p.status == "active", p.birth_date <= born_by)
+            .order_by(p.addressee_number)
+            .limit(limit)
+        )
+        return [(number, household) for number, household in self.conn.execute(q).all()]

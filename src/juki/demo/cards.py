@@ -17,9 +17,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
-
-from juki.adapters import tables as t
+from juki.adapters.card_store import SqlCardStore
 from juki.adapters.pki import (
     TrustAnchors,
     create_test_pki,
@@ -49,36 +47,24 @@ def _actor(accounts: list[dict[str, str]], role: str, procedure: str) -> Actor:
 
 
 def _holders(j: Juki, seed: int) -> list[tuple[str, str]]:
-    """(addressee number, note) of the residents who get a card."""
+    """(addressee number, note) of the residents who get a card: a four-person household's householder, a few
+    adults drawn by the seed, and one person under a 支援措置 (to see the kiosk refuse)."""
     today = j.today or today_jst()
     adult = date(today.year - 20, today.month, min(today.day, 28))
-    r, h = t.residents.c, t.households.c
-    with j.engine.connect() as conn:
-        fours = conn.execute(
-            select(h.householder, h.household_number)
-            .where(h.status == "active", h.member_count == 4, h.householder.is_not(None))
-            .order_by(h.household_number)
-            .limit(50)
-        ).all()
-        adults = conn.execute(
-            select(r.addressee_number, r.household_number)
-            .where(r.status == "active", r.birth_date <= adult)
-            .order_by(r.addressee_number)
-            .limit(5000)
-        ).all()
+    with j.engine.connect() as conn:  # a set-up read, not a view of persons: no unit of work, no log entry
+        store = SqlCardStore(conn)
+        fours = store.householders_of_size(4, limit=50)
+        adults = store.residents_born_by(adult, limit=5000)
     with j.uow() as uow:
-        pairs = [(a, hh) for a, hh in adults] + [(a, hh) for a, hh in fours]
-        protected = protection.in_force_for(uow, pairs, for_other_systems=True, operation="certificate")
+        protected = protection.in_force_for(
+            uow, adults + fours, for_other_systems=True, operation="certificate"
+        )
         members = {hh: [m.addressee_number for m in uow.queries.members(hh)] for _, hh in fours}
-    chosen: list[tuple[str, str]] = []
-    for householder, hh in fours:
-        if not protected & set(members[hh]):
-            chosen.append((householder, "4人世帯の世帯主"))
-            break
+    chosen = [(head, "4人世帯の世帯主") for head, hh in fours if not protected & set(members[hh])][:1]
     rng = random.Random(seed)
-    ordinary = [a for a, _ in adults if a not in protected and a not in {c for c, _ in chosen}]
-    for number in rng.sample(ordinary, min(CARDS - 1 - len(chosen), len(ordinary))):
-        chosen.append((number, "住民"))
+    taken = {number for number, _ in chosen}
+    ordinary = [a for a, _ in adults if a not in protected and a not in taken]
+    chosen += [(n, "住民") for n in rng.sample(ordinary, min(CARDS - 1 - len(chosen), len(ordinary)))]
     shielded = sorted(a for a, _ in adults if a in protected)
     if shielded:
         chosen.append((shielded[0], "支援措置の対象者（コンビニ交付は「窓口でお問い合わせください」）"))
