@@ -1,0 +1,101 @@
+"""What travels between the city's CS and the 住基ネット beyond it (the prefecture server), and the port the CS's
+delivery uses. The simulator (juki.sim.juki_net) and the real client (cs/adapters/prefecture_client.py) both
+follow this; docs/cs.md describes it for people.
+
+A notice (本人確認情報の通知, 住基法30条の6) is one person's change:
+
+    POST {url}/prefecture/v1/notices        (mutual TLS; JSON)
+    {"notice_id": "<the CS's id>", "kind": "<NoticeKind value>", "resident_code": "<11 digits>",
+     "sequence": <更新順番号, 1, 2, … per person>, "items": {"<item name of identity_info_items.csv>": "<str>" | null}}
+
+Answers:
+    200 {"resident_code", "sequence", "duplicate": false}   applied
+    200 {"resident_code", "sequence", "duplicate": true}    the same notice again (same sequence, same items): not
+                                                           applied twice, acknowledged
+    409 {"code": "out_of_order", "expected": <n>, "message"}  a sequence other than the next one
+    409 {"code": "sequence_reused", "message"}               the same sequence with other items
+    422 {"code": "<format_error | logic_error | unknown_resident_code>", "item": "<item name>" | null, "message"}
+Any other status, a malformed answer, a refused TLS handshake or no answer at all is `Unreachable`: the notice
+waits and is tried again later; nothing after it for the same person goes first.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Protocol
+
+
+class NoticeKind(StrEnum):
+    """The kinds of 本人確認情報の通知 (the 住基ネット's 異動事由 of a notice)."""
+
+    MOVE_IN = "転入"
+    CARD_MOVE_IN = "特例転入"
+    MOVE_OUT = "転出"
+    MOVE_IN_NOTICE_RECEIVED = "転入通知受理"
+    MOVE_WITHIN = "転居"
+    BIRTH = "出生"
+    DEATH = "死亡"
+    EX_OFFICIO_ENTRY = "職権記載"
+    EX_OFFICIO_CORRECTION = "職権修正"
+    EX_OFFICIO_REMOVAL = "職権消除"
+    CANCELLATION = "取消し"
+    HOUSEHOLD_CHANGE = "世帯変更"
+    MINOR_CORRECTION = "軽微な修正"
+
+
+# Kinds that may open a person's record at the prefecture (sequence 1 of a 住民票コード it does not hold).
+OPENING_KINDS = frozenset(
+    {
+        NoticeKind.MOVE_IN,
+        NoticeKind.CARD_MOVE_IN,
+        NoticeKind.BIRTH,
+        NoticeKind.EX_OFFICIO_ENTRY,
+    }
+)
+
+
+@dataclass(frozen=True)
+class Notice:
+    notice_id: str
+    kind: NoticeKind
+    resident_code: str
+    sequence: int
+    items: dict[str, str | None]
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "notice_id": self.notice_id,
+            "kind": self.kind.value,
+            "resident_code": self.resident_code,
+            "sequence": self.sequence,
+            "items": dict(self.items),
+        }
+
+
+@dataclass(frozen=True)
+class Accepted:
+    duplicate: bool
+
+
+@dataclass(frozen=True)
+class Refused:
+    """The prefecture refused the notice for a reason a person must look at: it goes to the error queue."""
+
+    code: str  # out_of_order, sequence_reused, format_error, logic_error, unknown_resident_code
+    item: str | None
+    message: str
+
+
+class Unreachable(Exception):
+    """No usable answer (down, TLS refused, timeout, malformed answer): try again later. Never holds item values."""
+
+
+class PrefectureClient(Protocol):
+    def send(self, notice: Notice) -> Accepted | Refused:
+        """Deliver one notice; raises Unreachable when there is no usable answer."""
+        ...
+
+    def identity(self, resident_code: str) -> dict[str, object] | None:
+        """What the prefecture holds for one person (`GET /prefecture/v1/identity/{code}`), None when nothing."""
+        ...
