@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import date, datetime
-from typing import Any
 
 from sqlalchemy import Connection, and_, insert, or_, select, update
 
@@ -13,6 +12,7 @@ from juki.adapters import tables as t
 from juki.adapters.repository import next_counter
 from juki.adapters.rows import model_or_none, models
 from juki.domain.errors import Conflict
+from juki.services.ports import ControlsStore, Values
 from juki.services.read_models import (
     Alert,
     BulkOutput,
@@ -23,7 +23,7 @@ from juki.services.read_models import (
 )
 
 
-class SqlControlsStore:
+class SqlControlsStore(ControlsStore):
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
 
@@ -31,7 +31,7 @@ class SqlControlsStore:
         return f"{prefix}{next_counter(self.conn, counter):07d}"
 
     # --- work orders ---------------------------------------------------------------------------------------
-    def add_work_order(self, values: dict[str, Any]) -> str:
+    def add_work_order(self, values: Values) -> str:
         order_id = self._id("work_order", "W")
         self.conn.execute(insert(t.work_orders).values(order_id=order_id, **values))
         return order_id
@@ -55,7 +55,7 @@ class SqlControlsStore:
             raise Conflict("この作業指示は取り消し済みです", "order_id")
 
     # --- 支援措置 ------------------------------------------------------------------------------------------------
-    def add_measure(self, values: dict[str, Any]) -> str:
+    def add_measure(self, values: Values) -> str:
         measure_id = self._id("measure", "P")
         self.conn.execute(insert(t.protection_measures).values(measure_id=measure_id, version=1, **values))
         return measure_id
@@ -72,7 +72,7 @@ class SqlControlsStore:
             q = q.where(c.state == state)
         return models(ProtectionMeasure, self.conn.execute(q))
 
-    def change_measure(self, measure_id: str, version: int, values: dict[str, Any]) -> None:
+    def change_measure(self, measure_id: str, version: int, values: Values) -> None:
         """Optimistic: the caller read `version`; a concurrent change makes this a conflict."""
         c = t.protection_measures.c
         done = self.conn.execute(
@@ -99,7 +99,7 @@ class SqlControlsStore:
         return models(ProtectionMeasure, self.conn.execute(q))
 
     # --- alerts ---------------------------------------------------------------------------------------------
-    def add_alert(self, values: dict[str, Any]) -> str:
+    def add_alert(self, values: Values) -> str:
         alert_id = self._id("alert", "A")
         self.conn.execute(insert(t.alerts).values(alert_id=alert_id, **values))
         return alert_id
@@ -120,7 +120,7 @@ class SqlControlsStore:
         return done.rowcount == 1
 
     # --- bulk outputs and media records -----------------------------------------------------------------------
-    def add_output(self, values: dict[str, Any]) -> str:
+    def add_output(self, values: Values) -> str:
         output_id = self._id("output", "B")
         self.conn.execute(insert(t.bulk_outputs).values(output_id=output_id, **values))
         return output_id
@@ -135,7 +135,7 @@ class SqlControlsStore:
             q = q.where(t.bulk_outputs.c.state == state)
         return models(BulkOutput, self.conn.execute(q))
 
-    def change_output(self, output_id: str, from_state: str, values: dict[str, Any]) -> None:
+    def change_output(self, output_id: str, from_state: str, values: Values) -> None:
         c = t.bulk_outputs.c
         done = self.conn.execute(
             update(t.bulk_outputs).where(c.output_id == output_id, c.state == from_state).values(**values)
@@ -143,7 +143,7 @@ class SqlControlsStore:
         if done.rowcount != 1:
             raise Conflict("この出力依頼は既に処理されています", "output_id")
 
-    def add_media_record(self, values: dict[str, Any]) -> str:
+    def add_media_record(self, values: Values) -> str:
         record_id = self._id("media", "M")
         self.conn.execute(insert(t.media_exports).values(record_id=record_id, **values))
         return record_id

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import MISSING, fields
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
 
 from sqlalchemy import Row
 
@@ -12,9 +12,10 @@ if TYPE_CHECKING:
     from _typeshed import DataclassInstance
 
 T = TypeVar("T", bound="DataclassInstance")
+AnyRow: TypeAlias = Row[*tuple[Any, ...]]  # a row of any columns
 
 
-def model(cls: type[T], row: Row[Any]) -> T:
+def model(cls: type[T], row: AnyRow) -> T:
     """The model of one row. A column the model does not name stays behind; a field the row lacks keeps its
     default, and without one it is an error (KeyError): a model never stands in for a column it did not get."""
     values = row._mapping
@@ -27,9 +28,9 @@ def model(cls: type[T], row: Row[Any]) -> T:
     )
 
 
-def model_or_none(cls: type[T], row: Row[Any] | None) -> T | None:
+def model_or_none(cls: type[T], row: AnyRow | None) -> T | None:
     return None if row is None else model(cls, row)
 
 
-def models(cls: type[T], rows: Iterable[Row[Any]]) -> list[T]:
+def models(cls: type[T], rows: Iterable[AnyRow]) -> list[T]:
     return [model(cls, row) for row in rows]

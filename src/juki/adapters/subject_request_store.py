@@ -16,35 +16,38 @@ who used their record (the operation log) and what went out about them (the outb
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
 
 from sqlalchemy import Connection, Text, and_, cast, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import JSONB
 
 from juki.adapters import tables as t
 from juki.adapters.repository import next_counter
+from juki.adapters.rows import model, model_or_none, models
 from juki.domain.errors import Conflict
 from juki.domain.subject_requests import ANSWERED
+from juki.services.ports import SubjectRequestStore, Values
+from juki.services.read_models import ChangeSent, StaffStatus, SubjectRequest, UseOfRecord
 
 sr = t.subject_requests.c
 
 
-class SqlSubjectRequestStore:
+class SqlSubjectRequestStore(SubjectRequestStore):
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
 
     # --- the requests -------------------------------------------------------------------------------------------
 
-    def add(self, values: dict[str, Any], today: date) -> str:
+    def add(self, values: Values, today: date) -> str:
         seq = next_counter(self.conn, "subject_request")
         request_id = f"SR{today:%Y%m%d}-{seq:07d}"
         self.conn.execute(insert(t.subject_requests).values(request_id=request_id, version=1, **values))
         return request_id
 
-    def get(self, request_id: str) -> Any:
-        return self.conn.execute(select(t.subject_requests).where(sr.request_id == request_id)).first()
+    def get(self, request_id: str) -> SubjectRequest | None:
+        q = select(t.subject_requests).where(sr.request_id == request_id)
+        return model_or_none(SubjectRequest, self.conn.execute(q).first())
 
-    def change(self, request_id: str, version: int, values: dict[str, Any]) -> None:
+    def change(self, request_id: str, version: int, values: Values) -> None:
         """One step of the request, if nobody took another step since it was read."""
         done = self.conn.execute(
             update(t.subject_requests)
@@ -63,7 +66,7 @@ class SqlSubjectRequestStore:
         overdue_on: date | None = None,
         not_overdue_on: date | None = None,
         limit: int = 200,
-    ) -> list[Any]:
+    ) -> list[SubjectRequest]:
         """Requests by filter; `overdue_on=today`: not answered and past their last day (`not_overdue_on`: the rest)."""
         q = select(t.subject_requests)
         if kind:
@@ -76,16 +79,15 @@ class SqlSubjectRequestStore:
             q = q.where(sr.state != ANSWERED, sr.due_on < overdue_on)
         if not_overdue_on is not None:
             q = q.where(or_(sr.state == ANSWERED, sr.due_on >= not_overdue_on))
-        return list(self.conn.execute(q.order_by(sr.due_on, sr.request_id).limit(limit)).all())
+        return models(SubjectRequest, self.conn.execute(q.order_by(sr.due_on, sr.request_id).limit(limit)))
 
-    def staff_member(self, staff_id: str) -> Any:
-        return self.conn.execute(
-            select(t.staff.c.staff_id, t.staff.c.active).where(t.staff.c.staff_id == staff_id)
-        ).first()
+    def staff_member(self, staff_id: str) -> StaffStatus | None:
+        q = select(t.staff.c.staff_id, t.staff.c.active).where(t.staff.c.staff_id == staff_id)
+        return model_or_none(StaffStatus, self.conn.execute(q).first())
 
     # --- what the disclosure package shows ----------------------------------------------------------------------
 
-    def log_entries_about(self, addressee_number: str, since: datetime) -> list[Any]:
+    def log_entries_about(self, addressee_number: str, since: datetime) -> list[UseOfRecord]:
         """Completed operations (`result = ok`) whose targets name the person, oldest first, with the department
         of the staff member who did them."""
         log = t.operation_log.c
@@ -109,17 +111,18 @@ class SqlSubjectRequestStore:
             .where(and_(log.at >= since, log.result == "ok", names_person))
             .order_by(log.at, log.seq)
         )
-        return [row for row in self.conn.execute(q) if addressee_number in (row.targets or ())]
+        return [
+            model(UseOfRecord, row) for row in self.conn.execute(q) if addressee_number in (row.targets or ())
+        ]
 
-    def change_feed(self, addressee_number: str) -> list[Any]:
+    def change_feed(self, addressee_number: str) -> list[ChangeSent]:
         o = t.outbox.c
-        return list(
-            self.conn.execute(
-                select(o.seq, o.event, o.version, o.change_reason, o.changed_on, o.filing_id, o.recorded_at)
-                .where(o.addressee_number == addressee_number)
-                .order_by(o.seq)
-            ).all()
+        q = (
+            select(o.seq, o.event, o.version, o.change_reason, o.changed_on, o.filing_id, o.recorded_at)
+            .where(o.addressee_number == addressee_number)
+            .order_by(o.seq)
         )
+        return models(ChangeSent, self.conn.execute(q))
 
     def cursors(self) -> dict[str, int]:
         c = t.subscriber_cursors.c

@@ -3,21 +3,24 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import Connection, delete, insert, select, update
 
 from juki.adapters import tables as t
+from juki.adapters.rows import model_or_none, models
+from juki.services.ports import Values, WebAuthnStore
+from juki.services.read_models import EnrolmentCodeRecord, StaffAccount, WebAuthnChallenge, WebAuthnCredential
 
 
-class SqlWebAuthnStore:
+class SqlWebAuthnStore(WebAuthnStore):
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
 
     # --- accounts (the sign-in steps find the account by id, and note a one-time code's step) ---------------
 
-    def staff(self, staff_id: str) -> Any:
-        return self.conn.execute(select(t.staff).where(t.staff.c.staff_id == staff_id)).first()
+    def staff(self, staff_id: str) -> StaffAccount | None:
+        q = select(t.staff).where(t.staff.c.staff_id == staff_id)
+        return model_or_none(StaffAccount, self.conn.execute(q).first())
 
     def record_otp_step(self, staff_id: str, otp_step: int) -> None:
         """The one-time code is used up; failures are not reset until the authenticator has answered too."""
@@ -31,20 +34,19 @@ class SqlWebAuthnStore:
 
     # --- credentials -----------------------------------------------------------------------------------------
 
-    def credential(self, credential_id: str) -> Any:
+    def credential(self, credential_id: str) -> WebAuthnCredential | None:
         c = t.webauthn_credentials.c
-        return self.conn.execute(
-            select(t.webauthn_credentials).where(c.credential_id == credential_id)
-        ).first()
+        q = select(t.webauthn_credentials).where(c.credential_id == credential_id)
+        return model_or_none(WebAuthnCredential, self.conn.execute(q).first())
 
-    def credentials_of(self, staff_id: str, active_only: bool = True) -> list[Any]:
+    def credentials_of(self, staff_id: str, active_only: bool = True) -> list[WebAuthnCredential]:
         c = t.webauthn_credentials.c
         q = select(t.webauthn_credentials).where(c.staff_id == staff_id)
         if active_only:
             q = q.where(c.active.is_(True))
-        return list(self.conn.execute(q.order_by(c.created_at)).all())
+        return models(WebAuthnCredential, self.conn.execute(q.order_by(c.created_at)))
 
-    def add_credential(self, values: dict[str, Any]) -> None:
+    def add_credential(self, values: Values) -> None:
         self.conn.execute(insert(t.webauthn_credentials).values(**values))
 
     def used_credential(self, credential_id: str, old_count: int, new_count: int, at: datetime) -> bool:
@@ -67,12 +69,13 @@ class SqlWebAuthnStore:
 
     # --- challenges ------------------------------------------------------------------------------------------
 
-    def add_challenge(self, values: dict[str, Any]) -> None:
+    def add_challenge(self, values: Values) -> None:
         self.conn.execute(insert(t.webauthn_challenges).values(**values))
 
-    def challenge(self, challenge_id: str) -> Any:
+    def challenge(self, challenge_id: str) -> WebAuthnChallenge | None:
         c = t.webauthn_challenges.c
-        return self.conn.execute(select(t.webauthn_challenges).where(c.challenge_id == challenge_id)).first()
+        q = select(t.webauthn_challenges).where(c.challenge_id == challenge_id)
+        return model_or_none(WebAuthnChallenge, self.conn.execute(q).first())
 
     def use_challenge(self, challenge_id: str, at: datetime) -> bool:
         """Mark a challenge used; False when it already was (also by a concurrent request)."""
@@ -90,7 +93,7 @@ class SqlWebAuthnStore:
 
     # --- enrolment codes -------------------------------------------------------------------------------------
 
-    def add_enrolment_code(self, values: dict[str, Any]) -> None:
+    def add_enrolment_code(self, values: Values) -> None:
         c = t.webauthn_enrolment_codes.c
         self.conn.execute(
             update(t.webauthn_enrolment_codes)
@@ -99,13 +102,15 @@ class SqlWebAuthnStore:
         )
         self.conn.execute(insert(t.webauthn_enrolment_codes).values(**values))
 
-    def enrolment_code(self, code_hash: str) -> Any:
+    def enrolment_code(self, code_hash: str) -> EnrolmentCodeRecord | None:
         c = t.webauthn_enrolment_codes.c
-        return self.conn.execute(select(t.webauthn_enrolment_codes).where(c.code_hash == code_hash)).first()
+        q = select(t.webauthn_enrolment_codes).where(c.code_hash == code_hash)
+        return model_or_none(EnrolmentCodeRecord, self.conn.execute(q).first())
 
-    def enrolment_code_by_id(self, code_id: str) -> Any:
+    def enrolment_code_by_id(self, code_id: str) -> EnrolmentCodeRecord | None:
         c = t.webauthn_enrolment_codes.c
-        return self.conn.execute(select(t.webauthn_enrolment_codes).where(c.code_id == code_id)).first()
+        q = select(t.webauthn_enrolment_codes).where(c.code_id == code_id)
+        return model_or_none(EnrolmentCodeRecord, self.conn.execute(q).first())
 
     def use_enrolment_code(self, code_id: str, at: datetime) -> bool:
         c = t.webauthn_enrolment_codes.c

@@ -203,7 +203,7 @@ class WebAuthnChallenge:
 
 
 @dataclass(frozen=True)
-class EnrolmentCode:
+class EnrolmentCodeRecord:
     code_id: str
     staff_id: str
     code_hash: str

@@ -27,6 +27,7 @@ from juki.policy.roles import MY_NUMBER_REVEAL, SUBJECT_REQUEST_DECIDE, SUBJECT_
 from juki.services import protection
 from juki.services.audit import LogEntry
 from juki.services.authorization import authorize
+from juki.services.read_models import SubjectRequest
 from juki.services.register_queries import resident_view, version_view
 from juki.services.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
@@ -66,11 +67,11 @@ def _section(payload: Mapping[str, Any], key: str) -> Mapping[str, Any]:
 # --- the view of a request ------------------------------------------------------------------------------------
 
 
-def _iso(value: Any) -> str | None:
+def _iso(value: date | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-def view(row: Any, today: date) -> dict[str, Any]:
+def view(row: SubjectRequest, today: date) -> dict[str, Any]:
     return {
         "request_id": row.request_id,
         "kind": row.kind,
@@ -124,7 +125,7 @@ def view(row: Any, today: date) -> dict[str, Any]:
     }
 
 
-def _load(uow: UnitOfWork, request_id: str) -> Any:
+def _load(uow: UnitOfWork, request_id: str) -> SubjectRequest:
     row = uow.subject_requests.get(request_id)
     if row is None:
         raise NotFound(_NOT_FOUND, "request_id")
@@ -134,7 +135,7 @@ def _load(uow: UnitOfWork, request_id: str) -> Any:
 # --- recording, reading ---------------------------------------------------------------------------------------
 
 
-def _screened(uow: UnitOfWork, actor: Actor, rows: list[Any], action: str) -> list[dict[str, Any]]:
+def _screened(uow: UnitOfWork, actor: Actor, rows: list[SubjectRequest], action: str) -> list[dict[str, Any]]:
     """Requests as this actor may see them (支援措置, j440): one about a person the actor may not see keeps its
     request id, kind, state and dates for the work to go on, without whom it is about (the 宛名番号, the
     requester's name, the request's text). A temporary release (一時解除) by the officer shows it whole."""
@@ -253,7 +254,7 @@ def _step(
     actor: Actor,
     request_id: str,
     action: str,
-    values_for: Callable[[UnitOfWork, Any], dict[str, Any]],
+    values_for: Callable[[UnitOfWork, SubjectRequest], dict[str, Any]],
 ) -> dict[str, Any]:
     authorize(uow_factory, actor, SUBJECT_REQUEST_DECIDE, action)
     with uow_factory() as uow:
@@ -276,7 +277,7 @@ def extend(
         raise InvalidField("日数は整数で入力してください", "days")
     reason = _text(payload, "reason", "reason", 2000)
 
-    def values(uow: UnitOfWork, row: Any) -> dict[str, Any]:
+    def values(uow: UnitOfWork, row: SubjectRequest) -> dict[str, Any]:
         rules.check_extension(row.state, days, uow.reader.today, row.due_on)
         return {
             "state": rules.EXTENDED,
@@ -314,7 +315,7 @@ def decide(
     filing_id = payload.get("correction_filing_id")
     filing_id = str(filing_id) if filing_id else None
 
-    def values(uow: UnitOfWork, row: Any) -> dict[str, Any]:
+    def values(uow: UnitOfWork, row: SubjectRequest) -> dict[str, Any]:
         rules.check_decision(row.kind, row.state, decision, reason, filing_id)
         on = rules.check_decided_on(decided_on or uow.reader.today, row.received_on, uow.reader.today)
         if filing_id is not None:
@@ -341,7 +342,7 @@ def answer(
     filing_id = payload.get("correction_filing_id")
     filing_id = str(filing_id) if filing_id else None
 
-    def values(uow: UnitOfWork, row: Any) -> dict[str, Any]:
+    def values(uow: UnitOfWork, row: SubjectRequest) -> dict[str, Any]:
         rules.check_answer(row.state, answered_on, row.decided_on or row.received_on, uow.reader.today)
         extra: dict[str, Any] = {}
         if filing_id is not None:

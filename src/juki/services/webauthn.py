@@ -37,7 +37,7 @@ import hashlib
 import json
 import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, NoReturn
 
@@ -74,7 +74,8 @@ from juki.policy.roles import STAFF_ADMIN, WEBAUTHN_ENROL, Actor
 from juki.services import auth
 from juki.services.audit import LogEntry
 from juki.services.authorization import authorize
-from juki.services.unit_of_work import UnitOfWorkFactory
+from juki.services.read_models import StaffAccount, WebAuthnChallenge, WebAuthnCredential
+from juki.services.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
 ACTION = "auth:webauthn"
 CHALLENGE_TTL = timedelta(minutes=5)
@@ -166,7 +167,7 @@ def _reason(exc: Exception) -> str:
     return next((reason for phrase, reason in _REASONS if phrase.lower() in text.lower()), "invalid_response")
 
 
-def _descriptors(rows: list[Any]) -> list[PublicKeyCredentialDescriptor]:
+def _descriptors(rows: list[WebAuthnCredential]) -> list[PublicKeyCredentialDescriptor]:
     return [
         PublicKeyCredentialDescriptor(
             id=base64url_to_bytes(r.credential_id),
@@ -176,7 +177,7 @@ def _descriptors(rows: list[Any]) -> list[PublicKeyCredentialDescriptor]:
     ]
 
 
-def _refuse(uow: Any, actor: Actor, step: str, reason: str, error: DomainError) -> NoReturn:
+def _refuse(uow: UnitOfWork, actor: Actor, step: str, reason: str, error: DomainError) -> NoReturn:
     """Log the refusal with its reason, commit (a challenge stays used), raise."""
     uow.log(actor, LogEntry(ACTION, result="failed", detail=f"{step}: {reason}"))
     uow.commit()
@@ -184,7 +185,7 @@ def _refuse(uow: Any, actor: Actor, step: str, reason: str, error: DomainError) 
 
 
 def _new_challenge(
-    uow: Any, row: Any, purpose: str, terminal: str, code_id: str | None = None
+    uow: UnitOfWork, row: StaffAccount, purpose: str, terminal: str, code_id: str | None = None
 ) -> tuple[str, bytes, datetime]:
     challenge = secrets.token_bytes(32)
     challenge_id = secrets.token_urlsafe(24)
@@ -200,7 +201,9 @@ def _new_challenge(
     return challenge_id, challenge, expires
 
 
-def _registration(uow: Any, rp: RelyingParty, row: Any, terminal: str, code_id: str | None) -> Ceremony:
+def _registration(
+    uow: UnitOfWork, rp: RelyingParty, row: StaffAccount, terminal: str, code_id: str | None
+) -> Ceremony:
     challenge_id, challenge, expires = _new_challenge(uow, row, "register", terminal, code_id)
     options = generate_registration_options(
         rp_id=rp.id,
@@ -221,13 +224,21 @@ def _registration(uow: Any, rp: RelyingParty, row: Any, terminal: str, code_id: 
 
 
 def _take_challenge(
-    uow: Any, challenge_id: str, purpose: str, terminal: str, step: str, max_failures: int, error: DomainError
-) -> tuple[Any, Any, Actor]:
+    uow: UnitOfWork,
+    challenge_id: str,
+    purpose: str,
+    terminal: str,
+    step: str,
+    max_failures: int,
+    error: DomainError,
+) -> tuple[WebAuthnChallenge, StaffAccount, Actor]:
     """The challenge and its account, the challenge marked used; a refusal is logged, committed and raised."""
     ch = uow.webauthn.challenge(challenge_id[:64])
     if ch is None:
         _refuse(uow, auth.anonymous("(不明)", terminal), step, "unknown_challenge", error)
     row = uow.webauthn.staff(ch.staff_id)
+    if row is None:  # the challenge names its account (a foreign key): not reached
+        _refuse(uow, auth.anonymous("(不明)", terminal), step, "unknown_account", error)
     actor = auth.actor_of(row, terminal)
     if ch.used_at is not None or not uow.webauthn.use_challenge(ch.challenge_id, uow.now):
         _refuse(uow, actor, step, "replayed_challenge", error)
@@ -286,6 +297,8 @@ def registration_options(uow_factory: UnitOfWorkFactory, actor: Actor, rp: Relyi
     authorize(uow_factory, actor, WEBAUTHN_ENROL, ACTION)
     with uow_factory() as uow:
         row = uow.webauthn.staff(actor.staff_id)
+        if row is None:  # a signed-in actor's account: not reached
+            raise StaffNotFound()
         ceremony = _registration(uow, rp, row, actor.terminal, None)
         uow.log(actor, LogEntry(ACTION, detail="registration_options"))
         uow.commit()
@@ -368,17 +381,17 @@ def register(
         response = credential.get("response")
         sent = response.get("transports") if isinstance(response, dict) else None
         transports = [t for t in sent if t in _TRANSPORTS] if isinstance(sent, list) else []
-        values = dict(
+        added = WebAuthnCredential(
             credential_id=credential_id, staff_id=row.staff_id,
             public_key=bytes_to_base64url(verified.credential_public_key), sign_count=verified.sign_count,
             transports=transports, aaguid=verified.aaguid, name=(name or "認証器")[:100], created_at=uow.now,
             last_used_at=None, active=True, deactivated_at=None, deactivated_by=None,
         )  # fmt: skip
-        uow.webauthn.add_credential(values)
+        uow.webauthn.add_credential(asdict(added))
         how = "enrolment code" if ch.enrolment_code_id else "session"
         uow.log(actor, LogEntry(ACTION, detail=f"registration: {credential_id[:16]}… ({how})"))
         uow.commit()
-    return credential_view(values)
+    return credential_view(added)
 
 
 # --- sign-in ----------------------------------------------------------------------------------------------------
@@ -476,21 +489,19 @@ def sign_in(
 # --- the account's authenticators ------------------------------------------------------------------------------
 
 
-def credential_view(row: Any) -> dict[str, Any]:
-    get = row.get if isinstance(row, dict) else lambda k: getattr(row, k)
-
+def credential_view(row: WebAuthnCredential) -> dict[str, Any]:
     def moment(at: datetime | None) -> str | None:
         return None if at is None else _aware(at).isoformat()
 
     return {
-        "credential_id": get("credential_id"),
-        "staff_id": get("staff_id"),
-        "name": get("name"),
-        "transports": list(get("transports") or []),
-        "aaguid": get("aaguid"),
-        "created_at": moment(get("created_at")),
-        "last_used_at": moment(get("last_used_at")),
-        "active": bool(get("active")),
+        "credential_id": row.credential_id,
+        "staff_id": row.staff_id,
+        "name": row.name,
+        "transports": list(row.transports or []),
+        "aaguid": row.aaguid,
+        "created_at": moment(row.created_at),
+        "last_used_at": moment(row.last_used_at),
+        "active": bool(row.active),
     }
 
 
