@@ -12,7 +12,7 @@ import secrets
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, NoReturn
 
 import pyotp
 from argon2 import PasswordHasher
@@ -189,25 +189,39 @@ def check_password_and_otp(
     A terminal with `rate_limit` failed attempts in the last minute is refused before any password is checked
     (guessing across many accounts from one place is slowed as well as guessing at one account).
     """
-    # What is looked up and logged must be storable text (no NUL, no lone surrogates).
-    username = "".join(ch for ch in username if ch.isprintable() and not 0xD800 <= ord(ch) <= 0xDFFF)
-    if uow.staff.failures_from(terminal[:100], uow.now - timedelta(minutes=1)) >= rate_limit:
-        uow.log(anonymous(username, terminal), LogEntry("auth:login", result="rate_limited"))
-        uow.commit()
-        raise RateLimited("ログインの試行が多すぎます。しばらく待ってからやり直してください")
+    username = _storable(username)
+    _check_rate_limit(uow, username, terminal, rate_limit)
     row = uow.staff.by_username(username)
     ok = row is not None and usable(uow, row, max_failures) and password_ok(row, password)
     step = _otp_step(row, otp, time.time()) if ok else None
     if row is None or step is None:
-        if row is not None:
-            uow.staff.record_failure(row.staff_id)
-        uow.log(
-            actor_of(row, terminal) if row else anonymous(username, terminal),
-            LogEntry("auth:login", result="failed"),
-        )
-        uow.commit()
-        raise Unauthenticated(_REFUSED)
+        _refuse_sign_in(uow, row, username, terminal)
     return row, step
+
+
+def _storable(username: str) -> str:
+    """What is looked up and logged must be storable text (no NUL, no lone surrogates)."""
+    return "".join(ch for ch in username if ch.isprintable() and not 0xD800 <= ord(ch) <= 0xDFFF)
+
+
+def _check_rate_limit(uow: Any, username: str, terminal: str, rate_limit: int) -> None:
+    """A terminal with `rate_limit` failed sign-ins in the last minute is refused (logged `rate_limited`)."""
+    if uow.staff.failures_from(terminal[:100], uow.now - timedelta(minutes=1)) >= rate_limit:
+        uow.log(anonymous(username, terminal), LogEntry("auth:login", result="rate_limited"))
+        uow.commit()
+        raise RateLimited("ログインの試行が多すぎます。しばらく待ってからやり直してください")
+
+
+def _refuse_sign_in(uow: Any, row: Any, username: str, terminal: str) -> NoReturn:
+    """A wrong password or one-time code (or an unusable account): counted towards lock-out, logged, refused."""
+    if row is not None:
+        uow.staff.record_failure(row.staff_id)
+    uow.log(
+        actor_of(row, terminal) if row else anonymous(username, terminal),
+        LogEntry("auth:login", result="failed"),
+    )
+    uow.commit()
+    raise Unauthenticated(_REFUSED)
 
 
 def open_session(uow: Any, row: Any, terminal: str, ttl_seconds: int) -> Token:
@@ -260,6 +274,29 @@ def authenticate(
     A role that has no part in the procedure, or a contractor without an active work order for it, is refused
     (`forbidden`, logged). A contractor's permissions are those its active work orders grant.
     """
+    signed_in = _signed_in(uow_factory, token)
+    row = signed_in.row
+    code = _procedure_code(procedure, row.role, signed_in.orders)
+    actor = Actor(
+        row.staff_id, row.display_name, row.role, terminal or row.terminal, row.department, code,
+        _work_order_grants(signed_in.orders, code, row.role),
+    )  # fmt: skip
+    if row.role not in PROCEDURES[code].grants:
+        _refuse_procedure(uow_factory, actor, code)
+    return actor
+
+
+@dataclass(frozen=True)
+class _SignedIn:
+    """A session that is still good, with its account and the account's active work orders."""
+
+    row: Any  # the session joined with its account (adapters.staff_store.SqlStaffStore.session)
+    orders: list[Any]  # a contractor's active work orders, oldest first
+
+
+def _signed_in(uow_factory: UnitOfWorkFactory, token: str) -> _SignedIn:
+    """The session a token opened, if it is open: not revoked, not expired, its account active and within its
+    validity period, and — for a strong-factor role — the authenticator that opened it still active."""
     with uow_factory() as uow:
         row = uow.staff.session(token_hash(token))
         now = uow.now
@@ -272,21 +309,29 @@ def authenticate(
     expires = row.expires_at if row.expires_at.tzinfo else row.expires_at.replace(tzinfo=UTC)
     if expires <= now:
         raise Unauthenticated("認証の有効期限が切れました")
+    return _SignedIn(row, orders)
+
+
+def _procedure_code(procedure: str | None, role: str, orders: list[Any]) -> str:
+    """The procedure asked for (X-Juki-Procedure), else a contractor's first work order's, else the role's."""
     if procedure is not None and procedure not in PROCEDURES:
         raise InvalidField("事務の指定が正しくありません", "X-Juki-Procedure")
-    code = procedure or (orders[0].procedure if orders else DEFAULT_PROCEDURE.get(row.role, ""))
+    return procedure or (orders[0].procedure if orders else DEFAULT_PROCEDURE.get(role, ""))
+
+
+def _work_order_grants(orders: list[Any], code: str, role: str) -> frozenset[str]:
+    """What the work orders for the procedure grant, within what the procedure lets the role have."""
     grants = frozenset(p for o in orders if o.procedure == code for p in o.permissions)
-    ceiling = PROCEDURES[code].grants.get(row.role, frozenset()) if code in PROCEDURES else frozenset()
-    actor = Actor(
-        row.staff_id, row.display_name, row.role, terminal or row.terminal, row.department, code,
-        grants & ceiling,
-    )  # fmt: skip
-    if row.role not in PROCEDURES[code].grants:
-        with uow_factory() as uow:
-            uow.log(actor, LogEntry("procedure:enter", result="denied", detail=code))
-            uow.commit()
-        raise Forbidden("この事務を行う権限がありません")
-    return actor
+    ceiling = PROCEDURES[code].grants.get(role, frozenset()) if code in PROCEDURES else frozenset()
+    return grants & ceiling
+
+
+def _refuse_procedure(uow_factory: UnitOfWorkFactory, actor: Actor, code: str) -> NoReturn:
+    """A role with no part in the procedure is refused, and the refusal logged."""
+    with uow_factory() as uow:
+        uow.log(actor, LogEntry("procedure:enter", result="denied", detail=code))
+        uow.commit()
+    raise Forbidden("この事務を行う権限がありません")
 
 
 def logout(uow_factory: UnitOfWorkFactory, token: str, actor: Actor) -> None:
