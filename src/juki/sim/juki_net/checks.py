@@ -1,0 +1,268 @@
+"""The prefecture server's format and logic checks of a notice (本人確認情報の通知, 住基法30条の6), as a real one
+applies them before it records anything: pure functions over the notice and what the server already holds.
+
+A refusal is a `Problem` (the wire's answer: status, code, the item it is about, a message). Messages name items,
+never their values: a 個人番号 or a name must not reach a log or an error queue through them.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+
+from juki.cs.wire import OPENING_KINDS, Notice, NoticeKind
+from juki.domain.identifiers import my_number_check_digit, resident_code_check_digit
+
+# The 本人確認情報's 36 items (shared/data/identity_info_items.csv, in its order): the only names a notice carries.
+ITEMS = (
+    "住民票コード",
+    "漢字氏名",
+    "外字数(氏名)",
+    "ふりがな氏名",
+    "清音化かな氏名",
+    "生年月日",
+    "性別",
+    "市町村コード",
+    "大字・字コード",
+    "郵便番号",
+    "住所",
+    "外字数(住所)",
+    "個人番号",
+    "住民となった日",
+    "住所を定めた日",
+    "届出の年月日",
+    "市町村コード(転入前)",
+    "転入前住所",
+    "外字数(転入前住所)",
+    "続柄",
+    "異動事由",
+    "異動年月日",
+    "異動事由詳細",
+    "旧住民票コード",
+    "住民票コード使用年月日",
+    "依頼管理番号",
+    "操作者ID",
+    "操作端末ID",
+    "更新順番号",
+    "異常時更新順番号",
+    "更新禁止フラグ",
+    "予定者フラグ",
+    "排他フラグ",
+    "外字フラグ",
+    "レコード状況フラグ",
+    "タイムスタンプ",
+)
+RESIDENT_CODE, MY_NUMBER, REASON, SEQUENCE = "住民票コード", "個人番号", "異動事由", "更新順番号"
+DATES = (
+    "生年月日",
+    "住民となった日",
+    "住所を定めた日",
+    "届出の年月日",
+    "異動年月日",
+    "住民票コード使用年月日",
+)
+COUNTS = ("外字数(氏名)", "外字数(住所)", "外字数(転入前住所)")
+SEXES = ("男", "女")
+# What a 転居 may change (住基法23条: a move within the city changes the address and what records the move); any
+# other item changed with it is another change, notified as its own (a new 続柄 is a 世帯変更).
+MOVE_WITHIN_ITEMS = frozenset(
+    {
+        "大字・字コード",
+        "郵便番号",
+        "住所",
+        "外字数(住所)",
+        "住所を定めた日",
+        "届出の年月日",
+        "異動事由",
+        "異動年月日",
+        "異動事由詳細",
+        "依頼管理番号",
+        "操作者ID",
+        "操作端末ID",
+        "更新順番号",
+        "異常時更新順番号",
+        "更新禁止フラグ",
+        "予定者フラグ",
+        "排他フラグ",
+        "外字フラグ",
+        "レコード状況フラグ",
+        "タイムスタンプ",
+    }
+)
+# After these the person is no longer a resident the city notifies changes of (an opening kind may follow).
+CLOSING_KINDS = frozenset(
+    {NoticeKind.MOVE_OUT, NoticeKind.MOVE_IN_NOTICE_RECEIVED, NoticeKind.EX_OFFICIO_REMOVAL}
+)
+# What may still follow a death: its own cancellation or an ex-officio correction or re-entry.
+AFTER_DEATH = frozenset(
+    {NoticeKind.CANCELLATION, NoticeKind.EX_OFFICIO_CORRECTION, NoticeKind.EX_OFFICIO_ENTRY}
+)
+
+
+@dataclass(frozen=True)
+class Problem(Exception):
+    """A refusal as the wire answers it."""
+
+    status: int
+    code: str
+    item: str | None
+    message: str
+    expected: int | None = None
+
+    def body(self) -> dict[str, object]:
+        if self.code in ("out_of_order", "sequence_reused"):
+            answer: dict[str, object] = {"code": self.code, "message": self.message}
+            if self.expected is not None:
+                answer["expected"] = self.expected
+            return answer
+        return {"code": self.code, "item": self.item, "message": self.message}
+
+
+def format_error(item: str | None, message: str) -> Problem:
+    return Problem(422, "format_error", item, message)
+
+
+def logic_error(item: str | None, message: str) -> Problem:
+    return Problem(422, "logic_error", item, message)
+
+
+@dataclass(frozen=True)
+class Held:
+    """What the prefecture server holds for a person: the last sequence, its kind, the items as they stand."""
+
+    sequence: int
+    kind: NoticeKind
+    items: dict[str, str | None]
+
+
+# --- format -------------------------------------------------------------------------------------------------------
+
+
+def is_resident_code(value: object) -> bool:
+    return (
+        isinstance(value, str)
+        and re.fullmatch(r"[0-9]{11}", value) is not None
+        and resident_code_check_digit(value[:10]) == value[10]
+    )
+
+
+def _is_my_number(value: str) -> bool:
+    return re.fullmatch(r"[0-9]{12}", value) is not None and my_number_check_digit(value[:11]) == value[11]
+
+
+def _is_iso_date(value: str) -> bool:
+    try:
+        date.fromisoformat(value)
+    except ValueError:
+        return False
+    return re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value) is not None
+
+
+def _check_value(name: str, value: str) -> None:
+    if name == MY_NUMBER and not _is_my_number(value):
+        raise format_error(name, f"{name}は12桁の数字で検査数字が正しくなければなりません")
+    if name in DATES and not _is_iso_date(value):
+        raise format_error(name, f"{name}は YYYY-MM-DD の日付でなければなりません")
+    if name in COUNTS and re.fullmatch(r"[0-9]+", value) is None:
+        raise format_error(name, f"{name}は数字でなければなりません")
+    if name == "性別" and value not in SEXES:
+        raise format_error(name, f"{name}は「男」か「女」でなければなりません")
+    if name in ("住民票コード", "旧住民票コード") and not is_resident_code(value):
+        raise format_error(name, f"{name}は11桁の数字で検査数字が正しくなければなりません")
+
+
+def _items(raw: object) -> dict[str, str | None]:
+    if not isinstance(raw, dict):
+        raise format_error(None, "items は項目名と値の対応でなければなりません")
+    for name, value in raw.items():
+        if name not in ITEMS:
+            raise format_error(str(name), "本人確認情報の項目ではありません")
+        if value is not None and not isinstance(value, str):
+            raise format_error(name, f"{name}の値は文字列か null でなければなりません")
+        if value is not None:
+            _check_value(name, value)
+    if raw.get(RESIDENT_CODE) is None:
+        raise format_error(RESIDENT_CODE, f"{RESIDENT_CODE}がありません")
+    return dict(raw)
+
+
+def _field(body: dict[str, object], name: str, item: str | None) -> object:
+    if name not in body:
+        raise format_error(item, f"{name} がありません")
+    return body[name]
+
+
+def parse(body: object) -> Notice:
+    """The notice the body carries, or the format error that refuses it."""
+    if not isinstance(body, dict):
+        raise format_error(None, "通知は JSON のオブジェクトでなければなりません")
+    notice_id = _field(body, "notice_id", None)
+    if not isinstance(notice_id, str) or not notice_id:
+        raise format_error(None, "notice_id は空でない文字列でなければなりません")
+    kind = _field(body, "kind", REASON)
+    if kind not in {k.value for k in NoticeKind}:
+        raise format_error(REASON, "通知の種類（異動事由）が正しくありません")
+    code = _field(body, "resident_code", RESIDENT_CODE)
+    if not is_resident_code(code):
+        raise format_error(RESIDENT_CODE, f"{RESIDENT_CODE}は11桁の数字で検査数字が正しくなければなりません")
+    sequence = _field(body, "sequence", SEQUENCE)
+    if not isinstance(sequence, int) or isinstance(sequence, bool) or sequence < 1:
+        raise format_error(SEQUENCE, f"{SEQUENCE}は1以上の整数でなければなりません")
+    items = _items(_field(body, "items", None))
+    return Notice(str(notice_id), NoticeKind(str(kind)), str(code), sequence, items)
+
+
+# --- order and logic ------------------------------------------------------------------------------------------------
+
+
+def check_order(notice: Notice, held: Held | None) -> None:
+    """A person's first notice opens the record; later ones come one after the other (更新順番号)."""
+    if held is None:
+        if notice.kind not in OPENING_KINDS:
+            raise Problem(
+                422,
+                "unknown_resident_code",
+                RESIDENT_CODE,
+                f"この{RESIDENT_CODE}の本人確認情報を保有していません",
+            )
+        expected = 1
+    else:
+        expected = held.sequence + 1
+    if notice.sequence != expected:
+        raise Problem(409, "out_of_order", None, f"{SEQUENCE}は {expected} でなければなりません", expected)
+
+
+def check_logic(notice: Notice, held: Held | None) -> None:
+    """The checks of the notice's content against itself and what is held (the next sequence only)."""
+    items = notice.items
+    if items.get(RESIDENT_CODE) != notice.resident_code:
+        raise logic_error(RESIDENT_CODE, f"{RESIDENT_CODE}が通知の対象と一致しません")
+    stated = items.get(SEQUENCE)
+    if stated is not None and stated != str(notice.sequence):
+        raise logic_error(SEQUENCE, f"{SEQUENCE}が通知の順番と一致しません")
+    if held is None:
+        return
+    if notice.kind in OPENING_KINDS and held.kind not in CLOSING_KINDS and held.kind != NoticeKind.DEATH:
+        raise logic_error(REASON, f"既に住民である者への{notice.kind.value}です")
+    if held.kind == NoticeKind.DEATH and notice.kind not in AFTER_DEATH:
+        raise logic_error(REASON, f"死亡により消除された者への{notice.kind.value}です")
+    if notice.kind == NoticeKind.MOVE_WITHIN:
+        _check_move_within(items, held.items)
+
+
+def _check_move_within(items: dict[str, str | None], held: dict[str, str | None]) -> None:
+    for name in ITEMS:
+        if name in items and name not in MOVE_WITHIN_ITEMS and items[name] != held.get(name):
+            raise logic_error(name, f"転居で{name}は変わりません（別の異動として通知してください）")
+
+
+def applied(notice: Notice, held: Held | None) -> dict[str, str | None]:
+    """The items held after the notice: what was held, overwritten by what the notice carries; its sequence and
+    異動事由 filled in when it leaves them out."""
+    items = dict(held.items) if held is not None else {}
+    items.update(notice.items)
+    items[SEQUENCE] = str(notice.sequence)
+    if items.get(REASON) is None:
+        items[REASON] = notice.kind.value
+    return items
