@@ -11,8 +11,11 @@ from juki.domain.identifiers import validate_addressee_number, validate_househol
 from juki.policy.roles import Actor
 from juki.services import auth, filings, register_queries
 from juki.web import schemas
+from juki.web.responses import NO_CONTENT, PROBLEMS
+from juki.web.responses import register as answers
+from juki.web.responses.auth import Token
 
-router = APIRouter(prefix="/api/v1")
+router = APIRouter(prefix="/api/v1", responses=PROBLEMS)
 _bearer = HTTPBearer(auto_error=False)
 
 
@@ -41,7 +44,7 @@ ActorDep = Annotated[Actor, Depends(current_actor)]
 JukiDep = Annotated[Juki, Depends(juki)]
 
 
-@router.post("/auth/login", tags=["auth"])
+@router.post("/auth/login", tags=["auth"], response_model=Token)
 def login(body: schemas.LoginBody, j: JukiDep, term: Annotated[str, Depends(terminal)]) -> dict[str, Any]:
     s = j.settings
     token = auth.login(
@@ -57,7 +60,7 @@ def login(body: schemas.LoginBody, j: JukiDep, term: Annotated[str, Depends(term
     return {"access_token": token.access_token, "token_type": "bearer", "expires_in": token.expires_in}
 
 
-@router.post("/auth/logout", status_code=204, tags=["auth"])
+@router.post("/auth/logout", status_code=204, tags=["auth"], responses={204: NO_CONTENT})
 def logout(
     j: JukiDep, actor: ActorDep, creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 ) -> Response:
@@ -79,6 +82,12 @@ def _filing_answer(result: filings.FilingResult, response: Response) -> dict[str
     }
 
 
+# A change that needs a supervisor's approval (an ex officio one) answers 202 with its state alone.
+PENDING: dict[int | str, dict[str, Any]] = {
+    202: {"model": answers.FilingState, "description": "waiting for a supervisor's approval"}
+}
+
+
 def _add_filing_route(kind: str, model: type[schemas.Body]) -> None:
     def route(body: model, j: JukiDep, actor: ActorDep, response: Response) -> dict[str, Any]:  # type: ignore[valid-type]
         payload = body.model_dump(exclude_none=True)  # type: ignore[attr-defined]
@@ -90,6 +99,8 @@ def _add_filing_route(kind: str, model: type[schemas.Body]) -> None:
         route,
         methods=["POST"],
         status_code=status,
+        response_model=answers.FilingAnswer,
+        responses={} if status == 202 else PENDING,
         tags=["filings"],
         name=f"file_{kind.replace('-', '_')}",
         summary=f"{kind} filing",
@@ -100,43 +111,54 @@ for _kind, _model in schemas.BODIES.items():
     _add_filing_route(_kind, _model)
 
 
-@router.get("/filings", tags=["filings"])
+@router.get("/filings", tags=["filings"], response_model=answers.Filings)
 def list_filings(
     j: JukiDep, actor: ActorDep, late: bool | None = None, approval_state: str | None = None
 ) -> dict[str, Any]:
     return register_queries.list_filings(j.uow, actor, late=late, approval_state=approval_state)
 
 
-@router.get("/filings/{filing_id}", tags=["filings"])
+@router.get("/filings/{filing_id}", tags=["filings"], response_model=answers.Filing)
 def get_filing(filing_id: str, j: JukiDep, actor: ActorDep) -> dict[str, Any]:
     return register_queries.get_filing(j.uow, actor, filing_id)
 
 
-@router.post("/filings/{filing_id}/cancel", status_code=201, tags=["filings"])
+@router.post(
+    "/filings/{filing_id}/cancel",
+    status_code=201,
+    tags=["filings"],
+    response_model=answers.FilingAnswer,
+    responses=PENDING,
+)
 def cancel_filing(
     filing_id: str, body: schemas.CancelBody, j: JukiDep, actor: ActorDep, response: Response
 ) -> dict[str, Any]:
     return _filing_answer(filings.cancel(j.uow, actor, filing_id, body.model_dump()), response)
 
 
-@router.get("/approvals", tags=["approvals"])
+@router.get("/approvals", tags=["approvals"], response_model=answers.Filings)
 def pending_approvals(j: JukiDep, actor: ActorDep) -> dict[str, Any]:
     return register_queries.list_filings(j.uow, actor, approval_state="pending")
 
 
-@router.post("/approvals/{filing_id}/approve", status_code=201, tags=["approvals"])
+@router.post(
+    "/approvals/{filing_id}/approve",
+    status_code=201,
+    tags=["approvals"],
+    response_model=answers.ApprovalAnswer,
+)
 def approve(filing_id: str, j: JukiDep, actor: ActorDep, response: Response) -> dict[str, Any]:
     result = filings.decide(j.uow, actor, filing_id, approve=True)
     return {**_filing_answer(result, response), "approval_state": result.approval_state}
 
 
-@router.post("/approvals/{filing_id}/return", tags=["approvals"])
+@router.post("/approvals/{filing_id}/return", tags=["approvals"], response_model=answers.FilingState)
 def send_back(filing_id: str, body: schemas.DecisionBody, j: JukiDep, actor: ActorDep) -> dict[str, Any]:
     result = filings.decide(j.uow, actor, filing_id, approve=False, comment=body.comment or "")
     return {"filing_id": result.filing_id, "approval_state": result.approval_state}
 
 
-@router.get("/residents", tags=["register"])
+@router.get("/residents", tags=["register"], response_model=answers.SearchResults)
 def search_residents(
     request: Request,
     j: JukiDep,
@@ -171,7 +193,7 @@ def search_residents(
     return register_queries.search(j.uow, actor, {k: v for k, v in params.items() if v})
 
 
-@router.post("/residents/lookup", tags=["register"])
+@router.post("/residents/lookup", tags=["register"], response_model=answers.SearchResults)
 def look_up_by_my_number(body: schemas.LookupBody, j: JukiDep, actor: ActorDep) -> dict[str, Any]:
     """The exact look-up by My Number (the results of a search): logged as a number look-up, for roles whose
     procedure may search by number. Posted, so the number stays out of URLs and so out of every access log."""
@@ -182,7 +204,12 @@ def _include_my_number(include: str | None) -> bool:
     return include is not None and "my_number" in include.split(",")
 
 
-@router.get("/residents/{addressee_number}", tags=["register"])
+@router.get(
+    "/residents/{addressee_number}",
+    tags=["register"],
+    response_model=answers.Resident,
+    response_model_exclude_unset=True,  # `my_number` stays absent unless asked for
+)
 def get_resident(
     addressee_number: str,
     j: JukiDep,
@@ -193,7 +220,12 @@ def get_resident(
     return register_queries.get_resident(j.uow, actor, number, _include_my_number(include))
 
 
-@router.get("/residents/{addressee_number}/history", tags=["register"])
+@router.get(
+    "/residents/{addressee_number}/history",
+    tags=["register"],
+    response_model=answers.History,
+    response_model_exclude_unset=True,  # `my_number` stays absent unless asked for
+)
 def get_history(
     addressee_number: str,
     j: JukiDep,
@@ -204,19 +236,30 @@ def get_history(
     return register_queries.get_history(j.uow, actor, number, _include_my_number(include))
 
 
-@router.get("/residents/{addressee_number}/move-out-certificate", tags=["register"])
+@router.get(
+    "/residents/{addressee_number}/move-out-certificate",
+    tags=["register"],
+    response_model=answers.MoveOutCertificate,
+)
 def move_out_certificate(addressee_number: str, j: JukiDep, actor: ActorDep) -> dict[str, Any]:
     return register_queries.move_out_certificate_data(
         j.uow, actor, validate_addressee_number(addressee_number)
     )
 
 
-@router.get("/households/{household_number}", tags=["register"])
+@router.get(
+    "/households/{household_number}",
+    tags=["register"],
+    response_model=answers.Household,
+    response_model_exclude_unset=True,  # a household without a current member: its address line alone
+)
 def get_household(household_number: str, j: JukiDep, actor: ActorDep) -> dict[str, Any]:
     return register_queries.get_household(j.uow, actor, validate_household_number(household_number))
 
 
-@router.post("/households/{household_number}/member-order", tags=["register"])
+@router.post(
+    "/households/{household_number}/member-order", tags=["register"], response_model=answers.MemberOrder
+)
 def reorder_members(
     household_number: str, body: schemas.MemberOrderBody, j: JukiDep, actor: ActorDep
 ) -> dict[str, Any]:

@@ -11,8 +11,10 @@ from fastapi import APIRouter, Query, Response
 from juki.config import Settings
 from juki.services import audit_queries, audit_reports
 from juki.web.api import ActorDep, JukiDep
+from juki.web.responses import CSV, PROBLEMS
+from juki.web.responses import audit as answers
 
-router = APIRouter(prefix="/api/v1")
+router = APIRouter(prefix="/api/v1", responses=PROBLEMS)
 
 Param = Annotated[str | None, Query(max_length=100)]
 
@@ -42,7 +44,12 @@ def _csv(report: audit_reports.Report, headers: dict[str, str] | None = None) ->
     )
 
 
-@router.get("/audit/log", tags=["audit"], response_model=None)
+@router.get(
+    "/audit/log",
+    tags=["audit"],
+    response_model=answers.LogPage,
+    responses={200: {**CSV, "description": "a page of entries; with `format=csv`, header X-Juki-Next"}},
+)
 def search_log(
     j: JukiDep,
     actor: ActorDep,
@@ -81,7 +88,12 @@ def search_log(
     }
 
 
-@router.get("/audit/reports/{kind}", tags=["audit"], response_model=None)
+@router.get(
+    "/audit/reports/{kind}",
+    tags=["audit"],
+    response_model=answers.Report,
+    responses={200: {**CSV, "description": "the report; with `format=csv`, as CSV"}},
+)
 def report(
     kind: str,
     j: JukiDep,
@@ -111,7 +123,12 @@ def report(
     return _csv(found) if found.format == "csv" else found.as_dict()
 
 
-@router.get("/audit/verify", tags=["audit"])
+@router.get(
+    "/audit/verify",
+    tags=["audit"],
+    response_model=answers.ChainCheck,
+    response_model_exclude_unset=True,  # `code` only when broken
+)
 def verify(j: JukiDep, actor: ActorDep) -> dict[str, Any]:
     """Walk the operation log's hash chain: `{"intact", "entries_intact", "first_broken"}` (+ `code` when broken)."""
     return audit_queries.verify_for(j.uow, actor)

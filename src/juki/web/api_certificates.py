@@ -15,10 +15,12 @@ from juki.domain.identifiers import validate_addressee_number
 from juki.services import certificates
 from juki.services.certificates import CertificateOffice
 from juki.web.api import ActorDep, JukiDep
+from juki.web.responses import PDF, PROBLEMS
+from juki.web.responses import certificates as answers
 from juki.web.schemas import Body, Text
 
-api = APIRouter(prefix="/api/v1/certificates", tags=["certificates"])
-public = APIRouter(tags=["certificates"])  # /verify: outside /api/v1, no sign-in
+api = APIRouter(prefix="/api/v1/certificates", tags=["certificates"], responses=PROBLEMS)
+public = APIRouter(tags=["certificates"], responses=PROBLEMS)  # /verify: outside /api/v1, no sign-in
 Number = Annotated[str, Path(max_length=20)]
 MAX_PDF_BYTES = 10 * 1024 * 1024
 
@@ -86,7 +88,7 @@ class SettingsBody(Body):
     "",
     status_code=201,
     response_class=Response,
-    responses={201: {"content": {"application/pdf": {}}, "description": "the certificate"}},
+    responses={201: {**PDF, "description": "the certificate"}},
 )
 def issue_certificate(body: CertificateBody, j: JukiDep, actor: ActorDep, office: OfficeDep) -> Response:
     issued = certificates.issue(j.uow, actor, body.model_dump(exclude_none=True), office)
@@ -107,7 +109,7 @@ def issue_certificate(body: CertificateBody, j: JukiDep, actor: ActorDep, office
     )
 
 
-@api.get("")
+@api.get("", response_model=answers.Issuances)
 def list_issuances(
     j: JukiDep,
     actor: ActorDep,
@@ -117,17 +119,21 @@ def list_issuances(
     return certificates.issuances_of(j.uow, actor, office, validate_addressee_number(addressee_number))
 
 
-@api.get("/settings")
+@api.get("/settings", response_model=answers.Settings)
 def settings(j: JukiDep, actor: ActorDep, office: OfficeDep) -> dict[str, Any]:
     return certificates.settings_of(j.uow, actor, office)
 
 
-@api.put("/settings")
+@api.put("/settings", response_model=answers.Settings)
 def change_settings(body: SettingsBody, j: JukiDep, actor: ActorDep, office: OfficeDep) -> dict[str, Any]:
     return certificates.change_settings(j.uow, actor, office, body.model_dump(exclude_none=True))
 
 
-@api.get("/overflow-list", response_model=None)
+@api.get(
+    "/overflow-list",
+    response_model=answers.OverflowList,
+    responses={200: {**PDF, "description": "the list; with `format=pdf`, printed"}},
+)
 def overflow_list(
     j: JukiDep,
     actor: ActorDep,
@@ -142,14 +148,18 @@ def overflow_list(
     return certificates.overflow_list(j.uow, actor, office, on)
 
 
-@api.post("/{issuance_number}/disposal", status_code=201)
+@api.post("/{issuance_number}/disposal", status_code=201, response_model=answers.Issuance)
 def dispose(
     issuance_number: Number, body: DisposalBody, j: JukiDep, actor: ActorDep, office: OfficeDep
 ) -> dict[str, Any]:
     return certificates.dispose(j.uow, actor, office, issuance_number, body.model_dump())
 
 
-@public.get("/verify/{issuance_number}")
+@public.get(
+    "/verify/{issuance_number}",
+    response_model=answers.Verification,
+    response_model_exclude_unset=True,  # `matches` only when a digest was sent
+)
 def verify(
     issuance_number: Number,
     j: JukiDep,
@@ -161,7 +171,10 @@ def verify(
     return certificates.verify(j.uow, office, issuance_number, sha256)
 
 
-@public.post("/verify/{issuance_number}")
+@public.post(
+    "/verify/{issuance_number}",
+    response_model=answers.PdfVerification,
+)
 async def verify_pdf(
     issuance_number: Number, request: Request, j: JukiDep, office: OfficeDep
 ) -> dict[str, Any]:

@@ -10,9 +10,11 @@ from pydantic import Field, StrictBool, StrictInt
 
 from juki.services import subject_requests
 from juki.web.api import ActorDep, JukiDep
+from juki.web.responses import PROBLEMS
+from juki.web.responses import subject_requests as answers
 from juki.web.schemas import Body, Short, Text
 
-router = APIRouter(prefix="/api/v1/subject-requests", tags=["subject requests"])
+router = APIRouter(prefix="/api/v1/subject-requests", tags=["subject requests"], responses=PROBLEMS)
 RequestId = Annotated[str, Path(max_length=40)]
 
 
@@ -56,12 +58,12 @@ class AnswerBody(Body):
     correction_filing_id: Text | None = Short
 
 
-@router.post("", status_code=201)
+@router.post("", status_code=201, response_model=answers.SubjectRequest)
 def create_request(body: CreateBody, j: JukiDep, actor: ActorDep) -> dict[str, Any]:
     return subject_requests.create(j.uow, actor, body.model_dump())
 
 
-@router.get("")
+@router.get("", response_model=answers.SubjectRequests)
 def list_requests(
     j: JukiDep,
     actor: ActorDep,
@@ -75,27 +77,31 @@ def list_requests(
     )
 
 
-@router.get("/{request_id}")
+@router.get("/{request_id}", response_model=answers.SubjectRequest)
 def get_request(request_id: RequestId, j: JukiDep, actor: ActorDep) -> dict[str, Any]:
     return subject_requests.get(j.uow, actor, request_id)
 
 
-@router.post("/{request_id}/extend")
+@router.post("/{request_id}/extend", response_model=answers.SubjectRequest)
 def extend_request(request_id: RequestId, body: ExtendBody, j: JukiDep, actor: ActorDep) -> dict[str, Any]:
     return subject_requests.extend(j.uow, actor, request_id, body.model_dump())
 
 
-@router.post("/{request_id}/decide")
+@router.post("/{request_id}/decide", response_model=answers.SubjectRequest)
 def decide_request(request_id: RequestId, body: DecideBody, j: JukiDep, actor: ActorDep) -> dict[str, Any]:
     return subject_requests.decide(j.uow, actor, request_id, body.model_dump())
 
 
-@router.post("/{request_id}/answer")
+@router.post("/{request_id}/answer", response_model=answers.SubjectRequest)
 def answer_request(request_id: RequestId, body: AnswerBody, j: JukiDep, actor: ActorDep) -> dict[str, Any]:
     return subject_requests.answer(j.uow, actor, request_id, body.model_dump())
 
 
-@router.get("/{request_id}/disclosure")
+@router.get(
+    "/{request_id}/disclosure",
+    response_model=answers.Disclosure,
+    response_model_exclude_unset=True,  # `my_number` stays absent unless included
+)
 def disclosure_package(
     request_id: RequestId,
     j: JukiDep,

@@ -11,9 +11,10 @@ from pydantic import Field, StrictStr
 
 from juki.services import webauthn
 from juki.web.api import ActorDep, JukiDep, terminal
+from juki.web.responses import NO_CONTENT, PROBLEMS, auth
 from juki.web.schemas import Body, LoginBody, Text
 
-router = APIRouter(prefix="/api/v1")
+router = APIRouter(prefix="/api/v1", responses=PROBLEMS)
 TerminalDep = Annotated[str, Depends(terminal)]
 
 
@@ -41,7 +42,7 @@ def _rp(j: Any) -> webauthn.RelyingParty:
 # --- without a token ---------------------------------------------------------------------------------------------
 
 
-@router.post("/auth/webauthn/options", tags=["auth"])
+@router.post("/auth/webauthn/options", tags=["auth"], response_model=auth.Ceremony)
 def sign_in_options(body: LoginBody, j: JukiDep, term: TerminalDep) -> dict[str, Any]:
     s = j.settings
     ceremony = webauthn.sign_in_options(
@@ -50,7 +51,7 @@ def sign_in_options(body: LoginBody, j: JukiDep, term: TerminalDep) -> dict[str,
     return ceremony.to_json()
 
 
-@router.post("/auth/webauthn/login", tags=["auth"])
+@router.post("/auth/webauthn/login", tags=["auth"], response_model=auth.Token)
 def sign_in(body: AssertionBody, j: JukiDep, term: TerminalDep) -> dict[str, Any]:
     s = j.settings
     token = webauthn.sign_in(
@@ -59,7 +60,7 @@ def sign_in(body: AssertionBody, j: JukiDep, term: TerminalDep) -> dict[str, Any
     return {"access_token": token.access_token, "token_type": "bearer", "expires_in": token.expires_in}
 
 
-@router.post("/auth/webauthn/enrolment/options", tags=["auth"])
+@router.post("/auth/webauthn/enrolment/options", tags=["auth"], response_model=auth.Ceremony)
 def enrolment_options(body: EnrolmentOptionsBody, j: JukiDep, term: TerminalDep) -> dict[str, Any]:
     s = j.settings
     ceremony = webauthn.enrolment_options(
@@ -69,7 +70,7 @@ def enrolment_options(body: EnrolmentOptionsBody, j: JukiDep, term: TerminalDep)
     return ceremony.to_json()
 
 
-@router.post("/auth/webauthn/registration", status_code=201, tags=["auth"])
+@router.post("/auth/webauthn/registration", status_code=201, tags=["auth"], response_model=auth.Credential)
 def register(body: RegistrationBody, j: JukiDep, term: TerminalDep) -> dict[str, Any]:
     return webauthn.register(
         j.uow, _rp(j), body.challenge_id, body.credential, body.name, term, j.settings.max_failed_logins
@@ -79,25 +80,30 @@ def register(body: RegistrationBody, j: JukiDep, term: TerminalDep) -> dict[str,
 # --- signed in -------------------------------------------------------------------------------------------------
 
 
-@router.post("/webauthn/registration/options", tags=["auth"])
+@router.post("/webauthn/registration/options", tags=["auth"], response_model=auth.Ceremony)
 def registration_options(j: JukiDep, actor: ActorDep) -> dict[str, Any]:
     return webauthn.registration_options(j.uow, actor, _rp(j)).to_json()
 
 
-@router.get("/webauthn/credentials", tags=["auth"])
+@router.get("/webauthn/credentials", tags=["auth"], response_model=auth.Credentials)
 def list_credentials(
     j: JukiDep, actor: ActorDep, staff_id: Annotated[str | None, Query(max_length=40)] = None
 ) -> dict[str, Any]:
     return {"credentials": webauthn.list_credentials(j.uow, actor, staff_id)}
 
 
-@router.post("/webauthn/credentials/{credential_id}/deactivate", status_code=204, tags=["auth"])
+@router.post(
+    "/webauthn/credentials/{credential_id}/deactivate",
+    status_code=204,
+    tags=["auth"],
+    responses={204: NO_CONTENT},
+)
 def deactivate(credential_id: str, j: JukiDep, actor: ActorDep) -> Response:
     webauthn.deactivate(j.uow, actor, credential_id)
     return Response(status_code=204)
 
 
-@router.post("/webauthn/enrolment-codes", status_code=201, tags=["staff"])
+@router.post("/webauthn/enrolment-codes", status_code=201, tags=["staff"], response_model=auth.EnrolmentCode)
 def issue_enrolment_code(body: EnrolmentCodeBody, j: JukiDep, actor: ActorDep) -> dict[str, Any]:
     code = webauthn.issue_enrolment_code(j.uow, actor, body.staff_id)
     return {"staff_id": code.staff_id, "enrolment_code": code.code, "expires_at": code.expires_at.isoformat()}
