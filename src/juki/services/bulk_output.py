@@ -27,6 +27,7 @@ from juki.policy.roles import EXPORT_APPROVE, EXPORT_REQUEST, LOG_READ, MEDIA_RE
 from juki.services import protection
 from juki.services.audit import LogEntry
 from juki.services.authorization import authorize
+from juki.services.read_models import BulkOutput, SelectedResident
 from juki.services.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
 STATUSES = ("active", "removed", "all")
@@ -61,7 +62,9 @@ def _criteria(raw: Any) -> dict[str, Any]:
     return criteria
 
 
-def _select(uow: UnitOfWork, criteria: Mapping[str, Any], with_record: bool = False) -> tuple[list[Any], int]:
+def _select(
+    uow: UnitOfWork, criteria: Mapping[str, Any], with_record: bool = False
+) -> tuple[list[SelectedResident], int]:
     rows = uow.controls.select_residents(
         criteria["town"],
         parse_date(criteria["born_from"], "criteria.born_from") if criteria["born_from"] else None,
@@ -73,7 +76,14 @@ def _select(uow: UnitOfWork, criteria: Mapping[str, Any], with_record: bool = Fa
     return [r for r in rows if r.addressee_number not in hidden], len(hidden)
 
 
-def _view(row: Any) -> dict[str, Any]:
+def _output(uow: UnitOfWork, output_id: str) -> BulkOutput:
+    row = uow.controls.output(output_id)
+    if row is None:
+        raise NotFound("該当する出力依頼がありません", "output_id")
+    return row
+
+
+def _view(row: BulkOutput) -> dict[str, Any]:
     return {
         "output_id": row.output_id,
         "requested_by": row.requested_by,
@@ -112,7 +122,7 @@ def request(
         )
         uow.log(actor, LogEntry("bulk_output:request", detail=f"{output_id} persons={len(rows)}"))
         uow.commit()
-        return _view(uow.controls.output(output_id))
+        return _view(_output(uow, output_id))
 
 
 def decide(
@@ -135,7 +145,7 @@ def decide(
         )
         uow.log(actor, LogEntry("bulk_output:approve" if approve else "bulk_output:reject", detail=output_id))
         uow.commit()
-        return _view(uow.controls.output(output_id))
+        return _view(_output(uow, output_id))
 
 
 @dataclass(frozen=True)
@@ -149,9 +159,7 @@ def run(uow_factory: UnitOfWorkFactory, actor: Actor, output_id: str) -> Output:
     """Write the CSV of an approved output, once, for the staff member who asked for it."""
     authorize(uow_factory, actor, EXPORT_REQUEST, "bulk_output:run")
     with uow_factory() as uow:
-        row = uow.controls.output(output_id)
-        if row is None:
-            raise NotFound("該当する出力依頼がありません", "output_id")
+        row = _output(uow, output_id)
         if row.requested_by != actor.staff_id:
             uow.log(actor, LogEntry("bulk_output:run", result="denied", detail=f"{output_id} not own"))
             uow.commit()
@@ -176,7 +184,7 @@ def run(uow_factory: UnitOfWorkFactory, actor: Actor, output_id: str) -> Output:
     return Output(f"{output_id}.csv", content, digest)
 
 
-def _csv(rows: list[Any]) -> bytes:
+def _csv(rows: list[SelectedResident]) -> bytes:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow([label for _, label in COLUMNS])

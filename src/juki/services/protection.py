@@ -17,8 +17,8 @@ on with a warning and an alert. A 支援措置 holds certificates and views at e
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
-from datetime import timedelta
+from collections.abc import Callable, Iterable, Mapping
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from juki.domain import protection as rules
@@ -29,18 +29,19 @@ from juki.domain.intake import free_text
 from juki.policy.roles import PROTECTION_END, PROTECTION_RELEASE, PROTECTION_SET, PROTECTION_VIEW, Actor
 from juki.services.audit import LogEntry, utc
 from juki.services.authorization import authorize
+from juki.services.read_models import ProtectionMeasure
 from juki.services.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
 MAX_RELEASE_MINUTES = 8 * 60  # a release longer than a working day is not "temporary"
 
 
-def _state(row: Any, for_other_systems: bool = False) -> rules.MeasureState:
+def _state(row: ProtectionMeasure, for_other_systems: bool = False) -> rules.MeasureState:
     """A measure's dates and state; `for_other_systems`: a temporary release does not count (j410)."""
     released = None if for_other_systems or row.released_until is None else utc(row.released_until)
     return rules.MeasureState(row.state, released, row.starts_on, row.ended_on)
 
 
-def view(row: Any, today: Any, now: Any) -> dict[str, Any]:
+def view(row: ProtectionMeasure, today: date, now: datetime) -> dict[str, Any]:
     return {
         "measure_id": row.measure_id,
         "kind": row.kind,
@@ -62,6 +63,13 @@ def view(row: Any, today: Any, now: Any) -> dict[str, Any]:
         "warning": rules.period_warning(today, row.ends_on) if row.state == "active" else None,
         "in_force": _state(row).in_force(now, today),  # today, for ordinary work (a release counts)
     }
+
+
+def _measure(uow: UnitOfWork, measure_id: str) -> ProtectionMeasure:
+    row = uow.controls.measure(measure_id)
+    if row is None:
+        raise ProtectionMeasureNotFound()
+    return row
 
 
 def set_measure(uow_factory: UnitOfWorkFactory, actor: Actor, payload: Mapping[str, Any]) -> dict[str, Any]:
@@ -98,7 +106,7 @@ def set_measure(uow_factory: UnitOfWorkFactory, actor: Actor, payload: Mapping[s
         measure_id = uow.controls.add_measure({**values, "created_at": uow.now})
         uow.log(actor, LogEntry("protection:set", _targets(uow, kind, subject), detail=measure_id))
         uow.commit()
-        return view(uow.controls.measure(measure_id), uow.reader.today, uow.now)
+        return view(_measure(uow, measure_id), uow.reader.today, uow.now)
 
 
 def _targets(uow: UnitOfWork, kind: str, subject: str) -> list[str]:
@@ -113,24 +121,22 @@ def _change(
     measure_id: str,
     permission: str,
     action: str,
-    values_for: Any,
+    values_for: Callable[[UnitOfWork, ProtectionMeasure], dict[str, Any]],
 ) -> dict[str, Any]:
     authorize(uow_factory, actor, permission, action)
     with uow_factory() as uow:
-        row = uow.controls.measure(measure_id)
-        if row is None:
-            raise ProtectionMeasureNotFound()
+        row = _measure(uow, measure_id)
         if row.state != "active":
             raise InvalidField("終了した支援措置は変更できません", "measure_id")
         values = values_for(uow, row)
         uow.controls.change_measure(measure_id, row.version, values)
         uow.log(actor, LogEntry(action, _targets(uow, row.subject_kind, row.subject), detail=measure_id))
         uow.commit()
-        return view(uow.controls.measure(measure_id), uow.reader.today, uow.now)
+        return view(_measure(uow, measure_id), uow.reader.today, uow.now)
 
 
 def extend(uow_factory: UnitOfWorkFactory, actor: Actor, measure_id: str) -> dict[str, Any]:
-    def values(uow: UnitOfWork, row: Any) -> dict[str, Any]:
+    def values(uow: UnitOfWork, row: ProtectionMeasure) -> dict[str, Any]:
         _, ends = rules.extension(uow.reader.today, row.ends_on)
         return {"ends_on": ends}
 
@@ -155,7 +161,7 @@ def end(
     reason = rules.check_end_reason(str(payload.get("end_reason", "")))
     ended_on = parse_date(str(payload.get("ended_on", "")), "ended_on")
 
-    def values(uow: UnitOfWork, row: Any) -> dict[str, Any]:
+    def values(uow: UnitOfWork, row: ProtectionMeasure) -> dict[str, Any]:
         if ended_on < row.starts_on:
             raise InvalidDate("終了日が開始日より前です", "ended_on")
         return {"state": "ended", "ended_on": ended_on, "end_reason": reason, "released_until": None}
@@ -172,7 +178,7 @@ def release(
         raise InvalidField(f"一時解除の時間は1〜{MAX_RELEASE_MINUTES}分です", "minutes")
     reason = free_text(payload, "reason")
 
-    def values(uow: UnitOfWork, row: Any) -> dict[str, Any]:
+    def values(uow: UnitOfWork, row: ProtectionMeasure) -> dict[str, Any]:
         return {"released_until": uow.now + timedelta(minutes=minutes), "release_reason": reason}
 
     return _change(uow_factory, actor, measure_id, PROTECTION_RELEASE, "protection:release", values)
@@ -190,9 +196,7 @@ def list_measures(uow_factory: UnitOfWorkFactory, actor: Actor, state: str | Non
 def get_measure(uow_factory: UnitOfWorkFactory, actor: Actor, measure_id: str) -> dict[str, Any]:
     authorize(uow_factory, actor, PROTECTION_VIEW, "protection:view")
     with uow_factory() as uow:
-        row = uow.controls.measure(measure_id)
-        if row is None:
-            raise ProtectionMeasureNotFound()
+        row = _measure(uow, measure_id)
         uow.log(actor, LogEntry("protection:view", _targets(uow, row.subject_kind, row.subject)))
         uow.commit()
         return view(row, uow.reader.today, uow.now)
@@ -207,7 +211,7 @@ def measures_holding(
     operation: str,
     for_other_systems: bool = False,
     level: str | None = None,
-) -> list[tuple[Any, set[str]]]:
+) -> list[tuple[ProtectionMeasure, set[str]]]:
     """The measures in force that hold `operation` for any of these (addressee, household) pairs, each with the
     persons it covers. `for_other_systems`: a temporary release does not count (it is never passed on, j410)."""
     found = []

@@ -21,7 +21,9 @@ from juki.policy.roles import PROCEDURES, STAFF_ADMIN, WORK_ORDER_MANAGE, Actor
 from juki.services import auth
 from juki.services.audit import LogEntry
 from juki.services.authorization import authorize
-from juki.services.unit_of_work import UnitOfWorkFactory
+from juki.services.ports import StoredRow
+from juki.services.read_models import WorkOrder
+from juki.services.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
 MAX_WORK_ORDER_DAYS = 366
 
@@ -40,7 +42,8 @@ def _moment(value: Any, field: str) -> datetime:
     return moment.astimezone(UTC)
 
 
-def staff_view(row: Any) -> dict[str, Any]:
+def staff_view(row: StoredRow) -> dict[str, Any]:
+    """An account as the staff store answers it (its rows are not read models yet)."""
     return {
         "staff_id": row.staff_id,
         "username": row.username,
@@ -138,7 +141,7 @@ def disable(uow_factory: UnitOfWorkFactory, actor: Actor, staff_id: str) -> dict
 # --- work orders ----------------------------------------------------------------------------------------------
 
 
-def order_view(row: Any, now: datetime | None = None) -> dict[str, Any]:
+def order_view(row: WorkOrder, now: datetime | None = None) -> dict[str, Any]:
     def aware(at: datetime) -> datetime:
         return at if at.tzinfo else at.replace(tzinfo=UTC)
 
@@ -157,6 +160,13 @@ def order_view(row: Any, now: datetime | None = None) -> dict[str, Any]:
         "revoked": row.revoked_at is not None,
         "active": active,
     }
+
+
+def _work_order(uow: UnitOfWork, order_id: str) -> WorkOrder:
+    row = uow.controls.work_order(order_id)
+    if row is None:
+        raise NotFound("該当する作業指示がありません", "order_id")
+    return row
 
 
 def give_work_order(
@@ -198,7 +208,7 @@ def give_work_order(
         )
         uow.log(actor, LogEntry("work_order:give", detail=f"{order_id} {contractor_id} {procedure}"))
         uow.commit()
-        return order_view(uow.controls.work_order(order_id), uow.now)
+        return order_view(_work_order(uow, order_id), uow.now)
 
 
 def list_work_orders(
@@ -215,9 +225,8 @@ def list_work_orders(
 def revoke_work_order(uow_factory: UnitOfWorkFactory, actor: Actor, order_id: str) -> dict[str, Any]:
     authorize(uow_factory, actor, WORK_ORDER_MANAGE, "work_order:revoke")
     with uow_factory() as uow:
-        if uow.controls.work_order(order_id) is None:
-            raise NotFound("該当する作業指示がありません", "order_id")
+        _work_order(uow, order_id)
         uow.controls.revoke_work_order(order_id, uow.now)
         uow.log(actor, LogEntry("work_order:revoke", detail=order_id))
         uow.commit()
-        return order_view(uow.controls.work_order(order_id), uow.now)
+        return order_view(_work_order(uow, order_id), uow.now)
