@@ -45,6 +45,20 @@ class Required(InvalidField):
     default_message = "必須項目です"
 
 
+class InvalidSex(InvalidField):
+    """性別 is one of the two the register records (男・女)."""
+
+    default_message = "性別は male か female です"
+    default_field = "sex"
+
+
+class InvalidResidenceCardNumber(InvalidField):
+    """在留カード番号: 2 letters, 8 digits, 2 letters (出入国管理及び難民認定法施行規則 様式)."""
+
+    default_message = "在留カード番号は英字2桁・数字8桁・英字2桁です"
+    default_field = "residence_card_number"
+
+
 class InvalidMyNumber(DomainError):
     code = "invalid_my_number"
     status = 422

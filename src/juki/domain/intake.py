@@ -1,7 +1,11 @@
-"""From a filing as entered (plain JSON-like data) to a command: every value parsed and checked on its own.
+"""From a filing's body to a command: every value parsed and checked against its rule.
 
-The web layer has already refused unknown fields and wrong JSON types; here each value meets its rule
-(identifier check digits, kana, real dates, this city's towns) and errors carry the field's path.
+The body's shape and JSON types are checked once, before it gets here, by the request models (`web/schemas.py`),
+for the API and the clerk's forms alike: objects are mappings, lists are lists, strings are strings, unknown fields
+are refused. So these parsers check values only — identifier check digits, kana, real dates, this city's towns,
+the code lists, which field a filing may name — and take the typed body as it is; errors carry the field's path.
+`free_text` is the exception: services outside the filings call it on bodies no model has typed, so it still
+checks that its value is a string.
 """
 
 from __future__ import annotations
@@ -14,7 +18,14 @@ from typing import Any
 from juki.domain import address as addr
 from juki.domain import commands as c
 from juki.domain.dates import parse_iso_date, parse_unknown_parts
-from juki.domain.errors import InvalidField, NonAddressChange, redact
+from juki.domain.errors import (
+    InvalidField,
+    InvalidResidenceCardNumber,
+    InvalidSex,
+    NonAddressChange,
+    Required,
+    redact,
+)
 from juki.domain.identifiers import (
     validate_addressee_number,
     validate_household_number,
@@ -56,13 +67,13 @@ Data = Mapping[str, Any]
 def _req(data: Data, key: str, path: str) -> Any:
     value = data.get(key)
     if value is None or value == "":
-        raise InvalidField("必須項目です", path + key)
+        raise Required(field=path + key)
     return value
 
 
 def _date(data: Data, key: str, path: str = "", required: bool = True) -> date | None:
     value = _req(data, key, path) if required else data.get(key)
-    return None if value is None else parse_iso_date(str(value), path + key)
+    return None if value is None else parse_iso_date(value, path + key)
 
 
 def _must_date(data: Data, key: str, path: str = "") -> date:
@@ -73,7 +84,7 @@ def _must_date(data: Data, key: str, path: str = "") -> date:
 
 def _opt(data: Data, key: str, fn: Callable[[str, str], str], path: str) -> str | None:
     value = data.get(key)
-    return None if value in (None, "") else fn(str(value), path + key)
+    return None if value in (None, "") else fn(value, path + key)
 
 
 def _text(value: str, field: str, limit: int = 200) -> str:
@@ -90,8 +101,9 @@ def free_text(payload: Data, key: str, limit: int = 500) -> str:
     """A required free-text item (a reason, a purpose, a requester): printable, within `limit`, and never a
     number shaped like a My Number — free text is stored in plain, so one typed there would leak at rest."""
     value = payload.get(key)
+    # Its callers include services whose bodies no request model has typed (see above): the type is checked here.
     if not isinstance(value, str) or not value.strip():
-        raise InvalidField("必須項目です", key)
+        raise Required(field=key)
     text = value.strip()
     if len(text) > limit:
         raise InvalidField(f"{limit}文字以内で入力してください", key)
@@ -103,10 +115,8 @@ def free_text(payload: Data, key: str, limit: int = 500) -> str:
 
 
 def city_address(data: Data, path: str) -> Address:
-    if not isinstance(data, Mapping):
-        raise InvalidField("住所を指定してください", path.rstrip("."))
     katagaki = _opt(data, "katagaki", _text, path) or ""
-    parsed = addr.parse_city_address(str(_req(data, "address", path)), katagaki)
+    parsed = addr.parse_city_address(_req(data, "address", path), katagaki)
     postal = _opt(data, "postal_code", lambda v, f: addr.validate_postal_code(v), path)
     if postal and parsed.postal_code and postal != parsed.postal_code:
         raise InvalidField("郵便番号が住所と一致しません", path + "postal_code")
@@ -121,13 +131,11 @@ def city_address(data: Data, path: str) -> Address:
 
 def other_address(data: Data, path: str) -> Address:
     """A previous address or destination: another municipality (with its code) or abroad (with the country)."""
-    if not isinstance(data, Mapping):
-        raise InvalidField("住所を指定してください", path.rstrip("."))
     country = _opt(data, "country", _text, path)
     code = _opt(data, "municipality_code", validate_local_gov_code, path)
     if not country and not code:
         raise InvalidField("市区町村コード（国外の場合は国名）を指定してください", path + "municipality_code")
-    text = addr.normalise_other_address(_text(str(_req(data, "address", path)), path + "address", 300))
+    text = addr.normalise_other_address(_text(_req(data, "address", path), path + "address", 300))
     postal = _opt(data, "postal_code", lambda v, f: addr.validate_postal_code(v), path)
     katagaki = _opt(data, "katagaki", _text, path) or ""
     return Address(text, katagaki, postal, None, code, country)
@@ -136,22 +144,22 @@ def other_address(data: Data, path: str) -> Address:
 def _foreign(data: Data | None, path: str) -> ForeignResidentItems | None:
     if data is None:
         return None
-    category = str(_req(data, "article_30_45_category", path))
+    category = _req(data, "article_30_45_category", path)
     if category not in ARTICLE_30_45:
         raise InvalidField("第30条の45の区分が正しくありません", path + "article_30_45_category")
     card = data.get("residence_card_number")
     if category == "中長期在留者" and not card:
         raise InvalidField("中長期在留者は在留カード番号が必須です", path + "residence_card_number")
-    if card and not _is_card_number(str(card)):
-        raise InvalidField("在留カード番号は英字2桁・数字8桁・英字2桁です", path + "residence_card_number")
+    if card and not _is_card_number(card):
+        raise InvalidResidenceCardNumber(field=path + "residence_card_number")
     alias = _opt(data, "alias_name", normalize_name, path)
     return ForeignResidentItems(
-        nationality=_text(str(_req(data, "nationality", path)), path + "nationality", 60),
+        nationality=_text(_req(data, "nationality", path), path + "nationality", 60),
         article_30_45_category=category,
         status_of_residence=_opt(data, "status_of_residence", _text, path),
         period_of_stay=_opt(data, "period_of_stay", _text, path),
         stay_expires_on=_date(data, "stay_expires_on", path, required=False),
-        residence_card_number=str(card).upper() if card else None,
+        residence_card_number=card.upper() if card else None,
         special_permanent_resident_certificate_number=_opt(
             data, "special_permanent_resident_certificate_number", _text, path
         ),
@@ -174,19 +182,15 @@ def _is_card_number(value: str) -> bool:
 
 
 def person(data: Data, path: str) -> c.PersonInput:
-    if not isinstance(data, Mapping):
-        raise InvalidField("住民の記載事項を指定してください", path.rstrip("."))
-    sex = _req(data, "sex", path)
-    if sex not in SEXES:
-        raise InvalidField("性別は male か female です", path + "sex")
+    sex = _sex(_req(data, "sex", path), path + "sex")
     return c.PersonInput(
-        family_name=normalize_name(str(_req(data, "family_name", path)), path + "family_name"),
-        given_name=normalize_name(str(_req(data, "given_name", path)), path + "given_name"),
-        family_name_kana=normalize_kana(str(_req(data, "family_name_kana", path)), path + "family_name_kana"),
-        given_name_kana=normalize_kana(str(_req(data, "given_name_kana", path)), path + "given_name_kana"),
+        family_name=normalize_name(_req(data, "family_name", path), path + "family_name"),
+        given_name=normalize_name(_req(data, "given_name", path), path + "given_name"),
+        family_name_kana=normalize_kana(_req(data, "family_name_kana", path), path + "family_name_kana"),
+        given_name_kana=normalize_kana(_req(data, "given_name_kana", path), path + "given_name_kana"),
         birth_date=_must_date(data, "birth_date", path),
         sex=sex,
-        relationship=normalize_relationship(str(_req(data, "relationship", path)), path + "relationship"),
+        relationship=normalize_relationship(_req(data, "relationship", path), path + "relationship"),
         my_number=_opt(data, "my_number", validate_my_number, path),
         resident_code=_opt(data, "resident_code", validate_resident_code, path),
         honseki=_opt(data, "honseki", _text, path),
@@ -211,17 +215,11 @@ def _unknown_parts(data: Data, path: str) -> tuple[str, ...]:
 
 
 def _persons(data: Data) -> tuple[c.PersonInput, ...]:
-    items = _req(data, "persons", "")
-    if not isinstance(items, list):
-        raise InvalidField("persons は配列です", "persons")
-    return tuple(person(p, f"persons.{i}.") for i, p in enumerate(items))
+    return tuple(person(p, f"persons.{i}.") for i, p in enumerate(_req(data, "persons", "")))
 
 
 def _numbers(data: Data, key: str) -> tuple[str, ...]:
-    items = data.get(key) or []
-    if not isinstance(items, list):
-        raise InvalidField("配列で指定してください", key)
-    return tuple(validate_addressee_number(str(n), f"{key}.{i}") for i, n in enumerate(items))
+    return tuple(validate_addressee_number(n, f"{key}.{i}") for i, n in enumerate(data.get(key) or []))
 
 
 def _an(data: Data, key: str) -> str | None:
@@ -233,25 +231,22 @@ def _hn(data: Data, key: str) -> str | None:
 
 
 def _relationships(data: Data) -> dict[str, str]:
-    items = data.get("new_relationships") or {}
-    if not isinstance(items, Mapping):
-        raise InvalidField("宛名番号と続柄の組で指定してください", "new_relationships")
     return {
-        validate_addressee_number(str(k), f"new_relationships.{k}"): normalize_relationship(
-            str(v), f"new_relationships.{k}"
+        validate_addressee_number(k, f"new_relationships.{k}"): normalize_relationship(
+            v, f"new_relationships.{k}"
         )
-        for k, v in items.items()
+        for k, v in (data.get("new_relationships") or {}).items()
     }
 
 
 def _household_ref(data: Data) -> str | None:
     ref = _req(data, "household", "")
-    if not isinstance(ref, Mapping) or (ref.get("new") is True) == ("household_number" in ref):
+    if (ref.get("new") is True) == ("household_number" in ref):  # a new household, or the one it joins
         raise InvalidField('{"new": true} か {"household_number"} のどちらかを指定してください', "household")
     return (
         None
         if ref.get("new") is True
-        else validate_household_number(str(ref["household_number"]), "household.household_number")
+        else validate_household_number(ref["household_number"], "household.household_number")
     )
 
 
@@ -290,9 +285,7 @@ def move_within(data: Data) -> c.MoveWithin:
     return c.MoveWithin(
         filed_on=_must_date(data, "filed_on"),
         changed_on=_must_date(data, "changed_on"),
-        household_number=validate_household_number(
-            str(_req(data, "household_number", "")), "household_number"
-        ),
+        household_number=validate_household_number(_req(data, "household_number", ""), "household_number"),
         addressee_numbers=_numbers(data, "addressee_numbers"),
         address=city_address(_req(data, "address", ""), "address."),
         new_household=data.get("new_household") is True,
@@ -321,9 +314,7 @@ def birth(data: Data) -> c.RegisterBirth:
     return c.RegisterBirth(
         filed_on=_must_date(data, "filed_on"),
         birth_date=born,
-        household_number=validate_household_number(
-            str(_req(data, "household_number", "")), "household_number"
-        ),
+        household_number=validate_household_number(_req(data, "household_number", ""), "household_number"),
         person=person(raw, "person."),
     )
 
@@ -332,9 +323,7 @@ def death(data: Data) -> c.RegisterDeath:
     return c.RegisterDeath(
         filed_on=_must_date(data, "filed_on"),
         died_on=_must_date(data, "died_on"),
-        addressee_number=validate_addressee_number(
-            str(_req(data, "addressee_number", "")), "addressee_number"
-        ),
+        addressee_number=validate_addressee_number(_req(data, "addressee_number", ""), "addressee_number"),
         new_householder=_an(data, "new_householder"),
         new_relationships=_relationships(data),
     )
@@ -344,10 +333,8 @@ def household_change(data: Data) -> c.ChangeHousehold:
     return c.ChangeHousehold(
         filed_on=_must_date(data, "filed_on"),
         changed_on=_must_date(data, "changed_on"),
-        type=str(_req(data, "type", "")),
-        household_number=validate_household_number(
-            str(_req(data, "household_number", "")), "household_number"
-        ),
+        type=_req(data, "type", ""),
+        household_number=validate_household_number(_req(data, "household_number", ""), "household_number"),
         new_householder=_an(data, "new_householder"),
         addressee_numbers=_numbers(data, "addressee_numbers"),
         householder=_an(data, "householder"),
@@ -372,58 +359,15 @@ def ex_officio_entry(data: Data) -> c.ExOfficioEntry:
     )
 
 
-def _corrections(data: Data) -> dict[str, object]:
-    raw = _req(data, "corrections", "")
-    if not isinstance(raw, Mapping):
-        raise InvalidField("修正する項目を指定してください", "corrections")
-    parsers: dict[str, Callable[[Any, str], object]] = {
-        "family_name": normalize_name,
-        "given_name": normalize_name,
-        "former_surname": normalize_name,
-        "family_name_kana": normalize_kana,
-        "given_name_kana": normalize_kana,
-        "former_surname_kana": normalize_kana,
-        "birth_date": lambda v, f: parse_iso_date(str(v), f),
-        "birth_date_unknown_parts": parse_unknown_parts,
-        "resident_since": lambda v, f: parse_iso_date(str(v), f),
-        "honseki": _text,
-        "family_register_head": normalize_name,
-        "relationship": normalize_relationship,
-        "my_number": validate_my_number,
-        "resident_code": validate_resident_code,
-        "sex": lambda v, f: v if v in SEXES else _bad(f),
-        "voter_registered": lambda v, f: bool(v),
-        "school_district": _text,
-        "voting_district": _text,
-        "foreign": lambda v, f: _foreign(v, f + "."),
-        **{
-            k: lambda v, f: _enrollment(v, f)
-            for k in (
-                "national_health_insurance",
-                "late_elderly_insurance",
-                "long_term_care_insurance",
-                "national_pension",
-                "child_allowance",
-            )
-        },
-    }
-    out: dict[str, object] = {}
-    for key, value in raw.items():
-        if key not in parsers:
-            raise InvalidField("修正できない項目です", f"corrections.{key}")
-        out[key] = parsers[key](value, f"corrections.{key}")
-    return out
+def _sex(value: str, field: str) -> str:
+    if value not in SEXES:
+        raise InvalidSex(field=field)
+    return value
 
 
-def _bad(field: str) -> object:
-    raise InvalidField("値が正しくありません", field)
-
-
-def _enrollment(value: Any, field: str) -> Enrollment:
-    if not isinstance(value, Mapping):
-        raise InvalidField("資格の記載事項を指定してください", field)
+def _enrollment(value: Data, field: str) -> Enrollment:
     return Enrollment(
-        enrolled=bool(value.get("enrolled")),
+        enrolled=value.get("enrolled") is True,
         acquired_on=_date(value, "acquired_on", field + ".", False),
         lost_on=_date(value, "lost_on", field + ".", False),
         number=value.get("number"),
@@ -431,14 +375,53 @@ def _enrollment(value: Any, field: str) -> Enrollment:
     )
 
 
+ENROLLMENTS = (
+    "national_health_insurance",
+    "late_elderly_insurance",
+    "long_term_care_insurance",
+    "national_pension",
+    "child_allowance",
+)
+# The items a 職権修正 may change, each with its parser; any other item is refused by name.
+_CORRECTIONS: dict[str, Callable[[Any, str], object]] = {
+    "family_name": normalize_name,
+    "given_name": normalize_name,
+    "former_surname": normalize_name,
+    "family_name_kana": normalize_kana,
+    "given_name_kana": normalize_kana,
+    "former_surname_kana": normalize_kana,
+    "birth_date": parse_iso_date,
+    "birth_date_unknown_parts": parse_unknown_parts,
+    "resident_since": parse_iso_date,
+    "honseki": _text,
+    "family_register_head": normalize_name,
+    "relationship": normalize_relationship,
+    "my_number": validate_my_number,
+    "resident_code": validate_resident_code,
+    "sex": _sex,
+    "voter_registered": lambda v, f: v,  # a JSON boolean (the request model's)
+    "school_district": _text,
+    "voting_district": _text,
+    "foreign": lambda v, f: _foreign(v, f + "."),
+    **{k: _enrollment for k in ENROLLMENTS},
+}
+
+
+def _corrections(data: Data) -> dict[str, object]:
+    out: dict[str, object] = {}
+    for key, value in _req(data, "corrections", "").items():
+        if key not in _CORRECTIONS:
+            raise InvalidField("修正できない項目です", f"corrections.{key}")
+        out[key] = _CORRECTIONS[key](value, f"corrections.{key}")
+    return out
+
+
 def ex_officio_correction(data: Data) -> c.ExOfficioCorrection:
     return c.ExOfficioCorrection(
         filed_on=_must_date(data, "filed_on"),
         changed_on=_must_date(data, "changed_on"),
         reason=_reason(data),
-        addressee_number=validate_addressee_number(
-            str(_req(data, "addressee_number", "")), "addressee_number"
-        ),
+        addressee_number=validate_addressee_number(_req(data, "addressee_number", ""), "addressee_number"),
         corrections=_corrections(data),
         change_reason=_correction_reason(data),
     )
@@ -451,7 +434,7 @@ def _correction_reason(data: Data) -> str:
         raise InvalidField(
             "異動事由は " + "、".join(c.CORRECTION_REASONS) + " のいずれかです", "change_reason"
         )
-    return str(value)
+    return value
 
 
 def ex_officio_removal(data: Data) -> c.ExOfficioRemoval:
@@ -470,9 +453,7 @@ def ex_officio_restoration(data: Data) -> c.ExOfficioRestoration:
         filed_on=_must_date(data, "filed_on"),
         changed_on=_must_date(data, "changed_on"),
         reason=_reason(data),
-        addressee_number=validate_addressee_number(
-            str(_req(data, "addressee_number", "")), "addressee_number"
-        ),
+        addressee_number=validate_addressee_number(_req(data, "addressee_number", ""), "addressee_number"),
     )
 
 

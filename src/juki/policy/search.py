@@ -15,6 +15,11 @@
   own: a maiden name and today's address find her. Birth date and sex are always today's;
 - exact look-ups by a number stand alone: 住民票コード, 個人番号, 宛名番号, 世帯番号, 在留カード番号.
 The two-criteria rule holds in every mode: a partial name or an old address is no less a search of the register.
+
+The criteria arrive typed: the API's query parameters and the search screen's `SearchCriteriaIn` (web/schemas.py)
+give text, and `history` as the text `"true"` when asked for. So `parse_criteria` checks values only; it refuses
+control characters itself because the API's query string reaches it through no request model (the URL check in
+web/errors.py refuses only C0 and DEL).
 """
 
 from __future__ import annotations
@@ -27,7 +32,13 @@ from datetime import date
 
 from juki.domain import address as addr
 from juki.domain.dates import parse_date
-from juki.domain.errors import DomainError, InsufficientSearchCriteria, InvalidField
+from juki.domain.errors import (
+    DomainError,
+    InsufficientSearchCriteria,
+    InvalidField,
+    InvalidResidenceCardNumber,
+    InvalidSex,
+)
 from juki.domain.identifiers import (
     validate_addressee_number,
     validate_household_number,
@@ -44,8 +55,8 @@ _CARD = re.compile(r"^[A-Z]{2}[0-9]{8}[A-Z]{2}$")
 EXACT, PREFIX, PARTIAL = "exact", "prefix", "partial"
 NAME_MATCHES = (EXACT, PREFIX, PARTIAL)  # 完全一致・前方一致・部分一致 (j330)
 CRITERIA = ("name", "birth_date", "address")  # two of these, at least
+SEXES = ("male", "female")
 LOOKUPS = ("resident_code", "my_number", "addressee_number", "household_number", "residence_card_number")
-_TRUE, _FALSE = ("true", "1", "on", "yes"), ("false", "0", "off", "no")
 
 
 @dataclass(frozen=True)
@@ -134,14 +145,6 @@ def address_term(text: str) -> str:
     return addr.canonical_address(parsed, with_katagaki=False).removeprefix("東京都小平市")
 
 
-def _flag(value: str | None, field: str) -> bool:
-    if value is None or value.lower() in _FALSE:
-        return False
-    if value.lower() in _TRUE:
-        return True
-    raise InvalidField("true か false を指定してください", field)
-
-
 def _lookup(key: str, value: str) -> SearchQuery:
     if key == "resident_code":
         return SearchQuery(resident_code=validate_resident_code(value))
@@ -153,7 +156,7 @@ def _lookup(key: str, value: str) -> SearchQuery:
         return SearchQuery(household_number=validate_household_number(value))
     card = unicodedata.normalize("NFKC", value).strip().upper()
     if not _CARD.match(card):
-        raise InvalidField("在留カード番号は英字2桁・数字8桁・英字2桁です", key)
+        raise InvalidResidenceCardNumber(field=key)
     return SearchQuery(residence_card_number=card)
 
 
@@ -187,16 +190,20 @@ def parse_criteria(params: Mapping[str, str]) -> SearchQuery:
                 lookups[0],
             )
         return _lookup(lookups[0], params[lookups[0]])
-    given = sum(1 for key in CRITERIA if key in params)
-    if given < 2:
+    return _criteria(params)
+
+
+def _criteria(params: Mapping[str, str]) -> SearchQuery:
+    """Two of name / birth date / address, how the name matches, sex, and whether earlier versions count."""
+    if sum(1 for key in CRITERIA if key in params) < 2:
         raise InsufficientSearchCriteria("氏名・生年月日・住所のうち二つ以上を指定してください")
     name_match = params.get("name_match", EXACT)
     if name_match not in NAME_MATCHES:
         raise InvalidField("一致の方法は exact・prefix・partial のいずれかです", "name_match")
     splits, either, other_name = _name(params["name"]) if "name" in params else ((), None, None)
     sex = params.get("sex")
-    if sex is not None and sex not in ("male", "female"):
-        raise InvalidField("性別は male か female です", "sex")
+    if sex is not None and sex not in SEXES:
+        raise InvalidSex()
     return SearchQuery(
         splits=splits,
         either=either,
@@ -205,5 +212,5 @@ def parse_criteria(params: Mapping[str, str]) -> SearchQuery:
         address=address_term(params["address"]) if "address" in params else None,
         sex=sex,
         name_match=name_match,
-        history=_flag(params.get("history"), "history"),
+        history=params.get("history") == "true",
     )

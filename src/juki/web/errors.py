@@ -1,4 +1,8 @@
-"""The one error handler: domain errors and schema errors become application/problem+json."""
+"""The one error handler: domain errors and schema errors become application/problem+json.
+
+A schema error is listed by `schemas.problems`, which the clerk's forms use too: the same input is refused with
+the same code, field and message on both.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +18,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from juki.domain.errors import DomainError
-from juki.web import hardening
+from juki.web import hardening, schemas
 from juki.web.ui.core import error_page
 
 log = logging.getLogger("juki.web")
@@ -43,11 +47,6 @@ def problem(
         "errors": errors,
     }
     return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
-
-
-def _field(loc: tuple[Any, ...]) -> str:
-    parts = [str(p) for p in loc if p not in ("body", "query", "path")]
-    return ".".join(parts)
 
 
 # No character below U+0020 (nor DEL) belongs in a URL anyone types; NUL in particular cannot be stored as text by
@@ -79,16 +78,8 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _schema(_: Request, exc: RequestValidationError) -> JSONResponse:
-        # Never echo the input back: it may hold a My Number.
-        errors = [
-            {
-                "code": "invalid_field",
-                "field": _field(tuple(e.get("loc", ()))),
-                "message": _schema_message(e.get("type", "")),
-            }
-            for e in exc.errors()
-        ]
-        return problem(422, "入力の形式が正しくありません", errors[:50])
+        # The same list a clerk's form shows for the same input (schemas.problems); never the input itself.
+        return problem(422, "入力の形式が正しくありません", schemas.problems(exc.errors())[:50])
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
@@ -126,12 +117,3 @@ def _is_ui(request: Request) -> bool:
 async def _ui_error(request: Request, status: int) -> Response:
     message, code = _UI_MESSAGES[status]
     return await error_page(request, status, message, code)
-
-
-def _schema_message(kind: str) -> str:
-    return {
-        "missing": "必須項目です",
-        "extra_forbidden": "この項目は指定できません",
-        "json_invalid": "JSONの形式が正しくありません",
-        "string_too_long": "長すぎます",
-    }.get(kind, "値の型が正しくありません")

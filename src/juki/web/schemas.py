@@ -1,18 +1,37 @@
-"""Request bodies: shapes and JSON types only (unknown fields refused); the values' rules are the domain's."""
+"""Request bodies: the one check of shape and JSON types, for the API and the clerk's forms alike.
+
+A JSON body of `/api/v1` and a filing form (which `web/ui/forms.py` turns into the same dict) are validated by the
+same model here — strings are strings, lists are lists, unknown fields are refused — before any domain parser sees
+them; `problems` turns a refusal into API.md's error list (`invalid_field`, the field's path, a message), so a form
+shows the code and message the API answers for the same input. The values' rules (formats, dates, code lists, the
+register's rules) are the domain's (`domain/intake.py`, `policy/search.py`): they take this typed input and do not
+check its types again.
+"""
 
 from __future__ import annotations
 
 import unicodedata
-from typing import Annotated, Literal
+from collections.abc import Iterable, Mapping
+from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    StrictStr,
+    ValidationError,
+)
+from pydantic_core import PydanticCustomError
 
 
 def _no_control(value: str) -> str:
     # NUL and other control characters have no place in any field (PostgreSQL cannot even store NUL), nor
     # lone surrogates, which no database encoding can hold.
     if any(unicodedata.category(ch) in ("Cc", "Cs") for ch in value):
-        raise ValueError("control characters are not allowed")
+        raise PydanticCustomError("control_character", "control characters are not allowed")
     return value
 
 
@@ -157,12 +176,53 @@ class ExOfficioEntryBody(Body):
     persons: list[PersonIn] = Field(max_length=50)
 
 
+class EnrollmentIn(Body):
+    """An insurance or benefit status (国保・後期高齢・介護・国民年金・児童手当) as a correction gives it."""
+
+    enrolled: StrictBool | None = None
+    acquired_on: Text | None = Short
+    lost_on: Text | None = Short
+    number: Text | None = Short
+    category: Text | None = Short
+
+
+class CorrectionsIn(Body):
+    """The items a 職権修正 changes, each typed. An item that is not one of them is let through to the domain,
+    whose rule names it (`修正できない項目です`), as a move-within's person field is."""
+
+    model_config = ConfigDict(extra="allow")
+    family_name: Text | None = Short
+    given_name: Text | None = Short
+    former_surname: Text | None = Short
+    family_name_kana: Text | None = Short
+    given_name_kana: Text | None = Short
+    former_surname_kana: Text | None = Short
+    birth_date: Text | None = Short
+    birth_date_unknown_parts: list[DatePart] | None = Field(default=None, max_length=3)
+    resident_since: Text | None = Short
+    honseki: Text | None = Short
+    family_register_head: Text | None = Short
+    relationship: Text | None = Field(default=None, max_length=100)
+    my_number: Text | None = Short
+    resident_code: Text | None = Short
+    sex: Text | None = Field(default=None, max_length=20)
+    voter_registered: StrictBool | None = None
+    school_district: Text | None = Short
+    voting_district: Text | None = Short
+    foreign: ForeignIn | None = None
+    national_health_insurance: EnrollmentIn | None = None
+    late_elderly_insurance: EnrollmentIn | None = None
+    long_term_care_insurance: EnrollmentIn | None = None
+    national_pension: EnrollmentIn | None = None
+    child_allowance: EnrollmentIn | None = None
+
+
 class ExOfficioCorrectionBody(Body):
     filed_on: Text
     changed_on: Text
     reason: Text = Field(max_length=1000)
     addressee_number: Text
-    corrections: dict[Text, object]
+    corrections: CorrectionsIn
     change_reason: Text | None = None  # 職権修正 (default), 特別養子縁組, 特別養子縁組解消 or 性別変更 (j40)
 
 
@@ -207,6 +267,23 @@ class MemberOrderBody(Body):
     version: StrictInt | None = Field(default=None, ge=1)
 
 
+class SearchCriteriaIn(Body):
+    """The search screen's criteria (two of name / birth date / address; how to match), as `GET /api/v1/residents`
+    takes them in its query; `params` is what the search service takes from either."""
+
+    name: Text | None = Field(default=None, max_length=200)
+    birth_date: Text | None = Field(default=None, max_length=40)
+    address: Text | None = Field(default=None, max_length=300)
+    sex: Text | None = Field(default=None, max_length=10)
+    name_match: Text | None = Field(default=None, max_length=10)
+    history: StrictBool = False
+
+    def params(self) -> dict[str, str]:
+        given = self.model_dump(exclude={"history"}, exclude_none=True)
+        flags = {"history": "true"} if self.history else {}
+        return {**{k: v.strip() for k, v in given.items() if v.strip()}, **flags}
+
+
 BODIES: dict[str, type[Body]] = {
     "move-in": MoveInBody,
     "move-within": MoveWithinBody,
@@ -219,3 +296,45 @@ BODIES: dict[str, type[Body]] = {
     "ex-officio-removal": ExOfficioRemovalBody,
     "ex-officio-restoration": ExOfficioRestorationBody,
 }
+
+
+# --- a refusal as API.md's error list ------------------------------------------------------------------------
+
+_MESSAGES = {
+    "missing": "必須項目です",
+    "extra_forbidden": "この項目は指定できません",
+    "json_invalid": "JSONの形式が正しくありません",
+    "string_too_long": "長すぎます",
+    "too_long": "長すぎます",  # a list, or a Text (its length is checked after its own validator)
+    "control_character": "制御文字は使えません",
+}
+WRONG_TYPE = "値の型が正しくありません"
+_LOCATIONS = ("body", "query", "path")  # where FastAPI found the value: not part of the field's path
+
+
+def field_path(loc: Iterable[Any]) -> str:
+    """`("body", "persons", 0, "sex")` → `persons.0.sex`: the path API.md errors name a field by."""
+    return ".".join(str(p) for p in loc if p not in _LOCATIONS)
+
+
+def problems(errors: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Pydantic's errors as API.md's `errors` entries. Never the input itself: it may hold a My Number."""
+    return [
+        {
+            "code": "invalid_field",
+            "field": field_path(e.get("loc", ())),
+            "message": _MESSAGES.get(str(e.get("type", "")), WRONG_TYPE),
+        }
+        for e in errors
+    ]
+
+
+B = TypeVar("B", bound=Body)
+
+
+def check(model: type[B], data: Mapping[str, Any]) -> tuple[B | None, list[dict[str, Any]]]:
+    """`data` (a form's body) through `model`, as FastAPI puts a JSON body through it: the body, or its problems."""
+    try:
+        return model.model_validate(data), []
+    except ValidationError as exc:
+        return None, problems(exc.errors())

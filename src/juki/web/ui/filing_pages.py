@@ -1,8 +1,8 @@
 """Filing at the counter: a form per kind → a confirmation of what will change → the result (new versions).
 
-The form builds the same body as `POST /api/v1/filings/{kind}`; the confirmation runs the same parser and domain
-handler without writing (`ui_queries.preview`), and 登録 calls `filings.file` — so the rules, error codes and
-messages are the API's. Ex officio changes go to the supervisor's approval queue, where the diff is shown again.
+The form builds the same body as `POST /api/v1/filings/{kind}` and puts it through the same request model and
+parser (`forms.parse_with_intake`); the confirmation runs the domain handler without writing (`ui_queries.preview`),
+and 登録 calls `filings.file` — so the rules, error codes and messages are the API's. Ex officio changes go to the supervisor's approval queue, where the diff is shown again.
 """
 
 from __future__ import annotations

@@ -1,5 +1,9 @@
 """From a filing form to the API's body: the same payload dict `filings.file` takes from `/api/v1`.
 
+One path for input: the body a form builds goes through the API's own request model (`web/schemas.py`, the one
+check of shape and types) and then the API's own parser (`domain/intake.py`, values only), and an error of either
+is shown beside its input with the code and message the API answers (`schemas.problems`).
+
 Inputs are named by their path in the body (`persons.0.family_name`, `address.address`, `new_relationships.<宛名番号>`),
 so an error's `field` from the domain names the input it belongs to. Names starting with `_` are the form's own
 controls (which household, which kind of 世帯変更) and never reach the body.
@@ -31,10 +35,12 @@ from juki.domain.identifiers import (
 )
 from juki.domain.names import normalize_kana, normalize_name
 from juki.domain.relationship import normalize_relationship
+from juki.web import schemas
 
 LIST_KEYS = frozenset({"persons"})  # a number after these is a list index
 MULTI_KEYS = frozenset({"addressee_numbers", "operations"})  # repeated inputs (check boxes) → a list
 BOOL_KEYS = frozenset({"new_household"})
+TRUE_TEXTS = ("true", "on", "1")  # a ticked check box, whatever its value
 DATE_KEYS = frozenset(
     {
         "filed_on",
@@ -52,6 +58,9 @@ NAME_KEYS = frozenset({"family_name", "given_name", "former_surname", "family_re
 ADDRESSEE_KEYS = frozenset({"addressee_number", "householder", "new_householder"})
 HOUSEHOLD_KEYS = frozenset({"household_number", "join_household_number", "into_household_number"})
 NOT_SENT = frozenset({"csrf_token"})
+# Inputs naming the household or person a form acts on (to offer its members): sent only when the kind's body has
+# such a field (a move-out names its household, an ex officio removal its person, to list whom it may concern).
+SUBJECT_KEYS = frozenset({"household_number", "addressee_number"})
 
 _CHECKS: dict[str, Callable[[str, str], object]] = {
     **{k: normalize_name for k in NAME_KEYS},
@@ -167,7 +176,7 @@ def read(kind: str, values: Mapping[str, Any]) -> FormResult:
         key = _last(name)
         converted: Any = text
         if key in BOOL_KEYS:
-            converted = text in ("true", "on", "1")
+            converted = text in TRUE_TEXTS
         elif key in DATE_KEYS:
             converted = _date(result, name, text)
         elif key in KANA_KEYS:
@@ -301,17 +310,30 @@ _SHAPERS: dict[str, Callable[[FormResult], None]] = {
 
 
 def parse_with_intake(kind: str, result: FormResult, *, inline: bool = False) -> None:
-    """Run the API's own parser over the body; its first error joins the form's (inline: only for a filled
-    field, so a form half way through is not told about the fields still ahead)."""
+    """Put the body through the API's request model and the API's own parser, as `POST /api/v1/filings/{kind}`
+    does; their errors join the form's (inline: only for a filled field, so a form half way through is not told
+    about the fields still ahead). The body becomes the model's, as the API hands it to `filings.file`."""
     if not result.ok:
         return
+    model = schemas.BODIES[kind]
+    sent = {k: v for k, v in result.payload.items() if k not in SUBJECT_KEYS or k in model.model_fields}
+    body, problems = schemas.check(model, sent)
+    for problem in problems:
+        _join(result, InvalidField(problem["message"], problem["field"]), inline)
+    if body is None:
+        return
+    result.payload = body.model_dump(exclude_none=True)
     try:
         intake.PARSERS[kind](result.payload)
     except DomainError as exc:
-        key = resolve_field(exc.field, result.values)
-        if inline and (key is None or not _filled(result.values.get(key))):
-            return
-        result.add(exc)
+        _join(result, exc, inline)
+
+
+def _join(result: FormResult, exc: DomainError, inline: bool) -> None:
+    key = resolve_field(exc.field, result.values)
+    if inline and (key is None or not _filled(result.values.get(key))):
+        return
+    result.add(exc)
 
 
 def _filled(value: Any) -> bool:

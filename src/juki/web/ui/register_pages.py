@@ -20,7 +20,8 @@ from juki.policy.roles import (
     REGISTER_READ,
 )
 from juki.services import filings, protection, register_queries, ui_queries
-from juki.web.ui import labels
+from juki.web import schemas
+from juki.web.ui import forms, labels
 from juki.web.ui.core import Ui, UiRoute, current
 from juki.web.ui.forms import whole_number
 
@@ -56,8 +57,11 @@ def _search(ui: Ui, criteria: dict[str, str]) -> Response:
     results: dict[str, Any] | None = None
     errors: dict[str, dict[str, Any]] = {}
     if any(v.strip() for k, v in criteria.items() if k not in _SEARCH_OPTIONS):
+        body, problems = _search_body(criteria)
+        errors = {p["field"]: p for p in problems}
         try:
-            results = register_queries.search(ui.uow, ui.actor, {k: v.strip() for k, v in criteria.items()})
+            if body is not None:
+                results = register_queries.search(ui.uow, ui.actor, body.params())
         except DomainError as exc:
             errors[exc.field or ""] = exc.to_dict()
     return ui.render(
@@ -68,6 +72,13 @@ def _search(ui: Ui, criteria: dict[str, str]) -> Response:
         results=results,
         protected=_flags(ui, results["results"] if results else []),
     )
+
+
+def _search_body(criteria: dict[str, str]) -> tuple[schemas.SearchCriteriaIn | None, list[dict[str, Any]]]:
+    """The criteria through the request model and error list every input goes through (web/schemas.py): the check
+    box sends `true`; every other criterion is text."""
+    typed = {**criteria, "history": criteria.get("history", "") in forms.TRUE_TEXTS}
+    return schemas.check(schemas.SearchCriteriaIn, typed)
 
 
 def _flags(ui: Ui, people: list[dict[str, Any]], household: str | None = None) -> dict[str, str]:

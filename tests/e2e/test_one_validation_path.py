@@ -1,0 +1,160 @@
+"""One path for input: the request models (web/schemas.py) are the one check of shape and types for the API and
+for the clerk's forms alike, so the same bad input is refused with the same code, field and message by both; the
+domain's parsers then check values only."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from html import unescape
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from juki.bootstrap import Juki
+from juki.web.app import create_app
+from juki.web.ui import forms
+from tests import factories as f
+from tests.ui.test_session import sign_in as sign_in_to_the_ui
+
+
+@pytest.fixture
+def ui(j: Juki) -> Iterator[TestClient]:
+    with TestClient(create_app(j), follow_redirects=False) as c:
+        yield c
+
+
+def _flat(node: Any, path: str = "") -> dict[str, Any]:
+    """A JSON body as a filing form's inputs (`persons.0.family_name` …); the household choice is the form's own."""
+    if isinstance(node, dict):
+        if path == "household.":
+            return {"_household": "new"} if node.get("new") else {"_household": "existing"}
+        out: dict[str, Any] = {}
+        for key, value in node.items():
+            out.update(_flat(value, f"{path}{key}."))
+        return out
+    if isinstance(node, list) and node and isinstance(node[0], dict):
+        return {k: v for i, item in enumerate(node) for k, v in _flat(item, f"{path}{i}.").items()}
+    return {path.rstrip("."): "" if node is None else node}  # None: an input left empty
+
+
+def _api_errors(client: TestClient, headers: Any, kind: str, body: dict[str, Any]) -> list[dict[str, Any]]:
+    res = client.post(f"/api/v1/filings/{kind}", json=body, headers=headers("clerk"))
+    assert res.status_code == 422, res.text
+    return list(res.json()["errors"])
+
+
+def _form_errors(kind: str, body: dict[str, Any]) -> list[dict[str, Any]]:
+    result = forms.read(kind, _flat(body))
+    forms.parse_with_intake(kind, result)
+    return list(result.errors.values())
+
+
+def _move_in(**person: Any) -> dict[str, Any]:
+    """A move-in of one person with `person`'s items changed (None: left out of the body, left empty on a form)."""
+    return f.move_in([f.person(**person)])
+
+
+def _sent(body: dict[str, Any]) -> dict[str, Any]:
+    return {**body, "persons": [{k: v for k, v in p.items() if v is not None} for p in body["persons"]]}
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        (_move_in(sex=None), {"code": "invalid_field", "field": "persons.0.sex", "message": "必須項目です"}),
+        (
+            _move_in(colour="赤"),
+            {"code": "invalid_field", "field": "persons.0.colour", "message": "この項目は指定できません"},
+        ),
+        (
+            _move_in(honseki="東京都\x85小平市"),
+            {"code": "invalid_field", "field": "persons.0.honseki", "message": "制御文字は使えません"},
+        ),
+    ],
+    ids=["missing", "unknown", "control-character"],
+)
+def test_the_api_and_the_form_refuse_the_same_input_with_the_same_error(client, headers, body, expected):
+    assert _api_errors(client, headers, "move-in", _sent(body)) == [expected]
+    assert _form_errors("move-in", body) == [expected]
+
+
+def test_a_form_sends_the_household_it_shows_only_when_the_body_names_one():
+    """A move-out's form names its household (to list the members), the body only who moves and where."""
+    values = {
+        "filed_on": "R7.6.2",
+        "planned_on": "R7.6.20",
+        "household_number": "0000000019",
+        "addressee_numbers": ["0000000019"],
+        "destination.address": "東京都武蔵野市吉祥寺本町一丁目1番1号",
+        "destination.municipality_code": "132039",
+    }
+    result = forms.read("move-out", values)
+    forms.parse_with_intake("move-out", result)
+    assert result.ok, result.errors
+    assert "household_number" not in result.payload and result.payload["addressee_numbers"] == ["0000000019"]
+
+
+def _correction(number: str, corrections: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "filed_on": "2025-06-20",
+        "changed_on": "2025-06-20",
+        "reason": "戸籍照合により誤記を修正",
+        "addressee_number": number,
+        "corrections": corrections,
+    }
+
+
+@pytest.mark.parametrize(
+    ("corrections", "field", "message"),
+    [
+        ({"honseki": 5}, "corrections.honseki", "値の型が正しくありません"),
+        ({"voter_registered": "yes"}, "corrections.voter_registered", "値の型が正しくありません"),
+        (
+            {"national_pension": {"number": 1234}},
+            "corrections.national_pension.number",
+            "値の型が正しくありません",
+        ),
+        ({"foreign": "ベトナム"}, "corrections.foreign", "値の型が正しくありません"),
+        ({"colour": "赤"}, "corrections.colour", "修正できない項目です"),  # the domain's rule names the item
+        ({"sex": "other"}, "corrections.sex", "性別は male か female です"),
+    ],
+)
+def test_each_correction_item_is_typed_by_the_request_model(client, headers, corrections, field, message):
+    number = client.post("/api/v1/filings/move-in", json=f.move_in([f.person()]), headers=headers("clerk"))
+    addressee = number.json()["changes"][0]["addressee_number"]
+    errors = _api_errors(client, headers, "ex-officio-correction", _correction(addressee, corrections))
+    assert errors == [{"code": "invalid_field", "field": field, "message": message}]
+
+
+def _field_error(html: str, name: str) -> str:
+    slot = re.search(rf'id="err-f-{name}"[^>]*>(.*?)</p>', html, re.S)
+    assert slot, f"no error slot for {name}"
+    return unescape(re.sub(r"<[^>]+>", "", slot.group(1))).strip()
+
+
+def test_the_search_screen_refuses_what_the_api_refuses_with_the_same_words(client, headers, ui, totp):
+    name = "ヤマダ" * 70  # longer than a search name may be (200)
+    api = client.get(
+        "/api/v1/residents", params={"name": name, "birth_date": "1980-04-01"}, headers=headers("clerk")
+    )
+    assert api.status_code == 422
+    assert api.json()["errors"] == [{"code": "invalid_field", "field": "name", "message": "長すぎます"}]
+    csrf = sign_in_to_the_ui(ui, totp, "supervisor")  # another account: a one-time code is used once
+    page = ui.post("/ui/search", data={"csrf_token": csrf, "name": name, "birth_date": "1980-04-01"})
+    assert page.status_code == 422
+    assert _field_error(page.text, "name") == "長すぎます （invalid_field）"
+
+
+def test_the_search_screens_history_box_searches_earlier_names_as_the_apis_flag_does(
+    client, headers, ui, totp
+):
+    csrf = sign_in_to_the_ui(ui, totp, "supervisor")  # another account: a one-time code is used once
+    criteria = {"name": "ヤマダ タロウ", "birth_date": "1980-04-01"}
+    for ticked in ("true", "on"):
+        page = ui.post("/ui/search", data={"csrf_token": csrf, **criteria, "history": ticked})
+        assert page.status_code == 200, page.text
+        assert re.search(r'id="f-history"[^>]*checked', page.text)
+    api = client.get("/api/v1/residents", params={**criteria, "history": "true"}, headers=headers("clerk"))
+    assert api.status_code == 200, api.text
