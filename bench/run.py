@@ -269,8 +269,9 @@ def measure_kiosk(url: str, n: int) -> dict[str, Any]:
     import base64
 
     from juki.adapters.kiosk_tls import kiosk_client_context
-    from juki.adapters.pki import SimCard, kiosk_pki_dir
+    from juki.adapters.pki import kiosk_pki_dir
     from juki.config import load_settings
+    from juki.sim.pki import SimCard
 
     pki = kiosk_pki_dir(load_settings(database_url=url))
     listed = json.loads((pki.parent / "demo-cards" / "cards.json").read_text(encoding="utf-8"))

@@ -32,24 +32,14 @@ from juki.adapters.kiosk_tls import (
     kiosk_client_context,
     server_config,
 )
-from juki.adapters.pki import (
-    SimCA,
-    SimCard,
-    TrustAnchors,
-    WrongPin,
-    create_test_pki,
-    issue_card,
-    issue_kiosk,
-    kiosk_desk,
-    pem,
-    save_pair,
-)
+from juki.adapters.pki import TrustAnchors, kiosk_desk, pem
 from juki.bootstrap import Juki, build
 from juki.domain.dates import JST
 from juki.domain.errors import Forbidden, InvalidField
 from juki.policy.roles import Actor
 from juki.services import filings, kiosk_registry, protection
 from juki.services.kiosk_desk import kiosk_actor
+from juki.sim.pki import SimCA, SimCard, WrongPin, create_test_pki, issue_card, issue_kiosk, save_pair
 from juki.web.app import create_app
 from tests import factories as f
 from tests.conftest import STAFF, TODAY

@@ -16,9 +16,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from juki.adapters import tables as t
-from juki.adapters.pki import issue_card, issue_kiosk, pem
+from juki.adapters.pki import pem
 from juki.domain.identifiers import make_addressee_number
 from juki.services import filings
+from juki.sim.pki import issue_card, issue_kiosk
 from tests import factories as f
 from tests.e2e import test_kiosk as kiosk_tests
 from tests.e2e.test_kiosk import CLERK, World, _protect, code, session_of, sign_in, wrong

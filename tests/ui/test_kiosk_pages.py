@@ -17,22 +17,13 @@ from playwright.sync_api import expect
 from sqlalchemy import select
 
 from juki.adapters import tables as t
-from juki.adapters.pki import (
-    SimCA,
-    SimCard,
-    TrustAnchors,
-    create_test_pki,
-    issue_card,
-    issue_kiosk,
-    kiosk_desk,
-    kiosk_pki_dir,
-    pem,
-)
+from juki.adapters.pki import TrustAnchors, kiosk_desk, kiosk_pki_dir, pem
 from juki.domain.dates import JST, today_jst
 from juki.domain.errors import DomainError
 from juki.policy.roles import Actor
 from juki.services import filings, kiosk_registry, kiosk_session
 from juki.services.kiosk_desk import KioskDesk, kiosk_actor
+from juki.sim.pki import SimCA, SimCard, create_test_pki, issue_card, issue_kiosk
 from tests import factories as f
 from tests.ui.conftest import Live, csp_violations, sign_in
 
@@ -52,10 +43,9 @@ def _kiosks(live: Live) -> Kiosks:
     """The test PKI beside the served register (its kiosk desk is read again on the next kiosk request)."""
     folder = kiosk_pki_dir(live.j.settings)
     card_ca, kiosk_ca = create_test_pki(folder)
-    live.server.config.app.state.kiosk_desk = None  # built again from the folder by the next request
-    desk = dataclasses.replace(
-        kiosk_desk(live.j.settings, live.j.certificate_office), clock=lambda: OPEN.astimezone(UTC)
-    )
+    served = kiosk_desk(live.j.settings, live.j.certificate_office)  # the trust anchors just written
+    live.server.config.app.state.kiosk_desk = served
+    desk = dataclasses.replace(served, clock=lambda: OPEN.astimezone(UTC))
     return Kiosks(folder, card_ca, kiosk_ca, TrustAnchors.from_dir(folder), desk)
 
 

@@ -1,4 +1,5 @@
-"""コンビニ交付's rules (domain/kiosk.py) and the city's certificate checks (adapters/pki.py), without a register."""
+"""コンビニ交付's rules (domain/kiosk.py) and the city's certificate checks (adapters/pki.py, against the test PKI of
+sim/pki.py), without a register."""
 
 from __future__ import annotations
 
@@ -6,11 +7,12 @@ from datetime import UTC, datetime, time, timedelta
 
 import pytest
 
-from juki.adapters.pki import SimCA, TrustAnchors, WrongPin, issue_card, issue_kiosk, pem
+from juki.adapters.pki import TrustAnchors, pem
 from juki.domain import kiosk as rules
 from juki.domain.dates import JST
 from juki.domain.errors import Forbidden, InvalidField
 from juki.domain.kiosk import CardRefused, CardState, Holder, KioskRequest, ServiceHours
+from juki.sim.pki import SimCA, WrongPin, issue_card, issue_kiosk
 
 HOURS = ServiceHours.parse("06:30", "23:00")
 NOW = datetime(2025, 6, 30, 1, 0, tzinfo=UTC)  # 10:00 in Japan

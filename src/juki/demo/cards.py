@@ -18,19 +18,12 @@ from pathlib import Path
 from typing import Any
 
 from juki.adapters.card_store import SqlCardStore
-from juki.adapters.pki import (
-    TrustAnchors,
-    create_test_pki,
-    issue_card,
-    issue_kiosk,
-    kiosk_pki_dir,
-    pem,
-    save_pair,
-)
+from juki.adapters.pki import TrustAnchors, kiosk_pki_dir, pem
 from juki.bootstrap import Juki
 from juki.domain.dates import today_jst
 from juki.policy.roles import Actor
 from juki.services import kiosk_registry, protection
+from juki.sim.pki import create_test_pki, issue_card, issue_kiosk, save_pair
 
 DEMO_KIOSK = "kiosk-demo-01"
 DEMO_KIOSK_NAME = "コンビニ交付端末（デモ）小平駅前店"

@@ -26,9 +26,10 @@ import uvicorn
 from fastapi import FastAPI
 
 from juki.adapters.kiosk_tls import BackgroundServer, kiosk_client_context, server_config
-from juki.adapters.pki import SimCard, WrongPin, kiosk_pki_dir
+from juki.adapters.pki import kiosk_pki_dir
 from juki.bootstrap import build
 from juki.config import load_settings
+from juki.sim.pki import SimCard, WrongPin
 from juki.web.app import create_app
 
 # The service hours lifted (`--always-open`): a demo is shown at any hour.

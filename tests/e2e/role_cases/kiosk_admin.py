@@ -15,9 +15,10 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from juki.adapters.pki import SimCA, TrustAnchors, create_test_pki, issue_card, issue_kiosk, pem
+from juki.adapters.pki import TrustAnchors, pem
 from juki.policy.roles import REGISTER_FILE, REGISTER_READ, STAFF_ADMIN, Actor
 from juki.services import kiosk_registry
+from juki.sim.pki import SimCA, create_test_pki, issue_card, issue_kiosk
 from tests.conftest import STAFF
 from tests.e2e.role_cases.common import CLERK, FILERS, READERS, Call, World, needs
 
