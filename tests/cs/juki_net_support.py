@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import ssl
+import uuid
 from pathlib import Path
 
 from juki.cs.adapters.prefecture_client import HttpsPrefectureClient
@@ -46,7 +47,7 @@ def my_number() -> str:
 
 def notice(code: str, sequence: int, kind: NoticeKind, number: str, **changes: str | None) -> Notice:
     items = person_items(code, number, sequence, kind) | changes
-    return Notice(f"n-{code}-{sequence}", kind, code, sequence, items)
+    return Notice(f"n-{uuid.uuid4().hex[:12]}-{sequence}", kind, code, sequence, items)  # names nobody
 
 
 def mutual_tls(ca: Path, folder: Path, stem: str = "client") -> ssl.SSLContext:

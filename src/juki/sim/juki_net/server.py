@@ -8,6 +8,7 @@ never gets an HTTP answer. uvicorn's access log is off: its lines name the ä½æ°
 
 from __future__ import annotations
 
+import socket
 import ssl
 import threading
 import time
@@ -52,6 +53,19 @@ def serve(data_dir: Path, host: str = "127.0.0.1", port: int = 8445) -> None:
         store.close()
 
 
+class _GoesDown(uvicorn.Server):
+    """A server that drops its connections when it stops, as a server going down does: a TLS connection a client
+    keeps alive would otherwise hold a graceful shutdown until its close_notify, which an idle client never
+    sends."""
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        for connection in list(self.server_state.connections):
+            transport = getattr(connection, "transport", None)
+            if transport is not None:
+                transport.abort()
+        await super().shutdown(sockets)
+
+
 class Running(NamedTuple):
     """A simulator running in a thread: where it answers, and how to stop it (waits until it has)."""
 
@@ -75,7 +89,7 @@ def start_in_thread(
 ) -> Running:
     """Start the simulator in a daemon thread and return once it listens (`port` 0: a free one)."""
     store = JukiNetStore(data_dir)
-    server = uvicorn.Server(server_config(data_dir, store, host, port, log_level=log_level))
+    server = _GoesDown(server_config(data_dir, store, host, port, log_level=log_level))
     thread = threading.Thread(target=server.run, name="juki-net", daemon=True)
     thread.start()
     deadline = time.monotonic() + START_SECONDS
