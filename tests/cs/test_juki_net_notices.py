@@ -138,6 +138,8 @@ def test_a_first_notice_that_does_not_open_a_record_names_an_unknown_person(
         ({"個人番号": "123456789012"}, "個人番号"),  # wrong check digit
         ({"生年月日": "昭和55年4月1日"}, "生年月日"),
         ({"性別": "M"}, "性別"),
+        ({"郵便番号": "187-0001"}, "郵便番号"),
+        ({"外字数(氏名)": "一"}, "外字数(氏名)"),
     ],
 )
 def test_format_errors_name_the_item(
@@ -196,6 +198,20 @@ def test_a_person_removed_by_death_keeps_the_record(cs: HttpsPrefectureClient) -
     assert held is not None and held["sequence"] == 2 and held["items"]["異動事由"] == "死亡"  # type: ignore[index]
     after = cs.send(notice(code, 3, MOVE_WITHIN, number, 住所="東京都小平市仲町1番1号"))
     assert isinstance(after, Refused) and after.code == "logic_error"
+    assert cs.send(notice(code, 3, NoticeKind.CANCELLATION, number)) == Accepted(duplicate=False)
+
+
+def test_who_is_a_resident_decides_what_may_follow(cs: HttpsPrefectureClient) -> None:
+    code, number = resident_code(), my_number()
+    assert cs.send(notice(code, 1, MOVE_IN, number)) == Accepted(duplicate=False)
+    assert cs.send(notice(code, 2, NoticeKind.MOVE_OUT, number)) == Accepted(duplicate=False)
+    moved = cs.send(notice(code, 3, MOVE_WITHIN, number, 住所="東京都小平市仲町1番1号"))  # gone: no 転居
+    assert isinstance(moved, Refused) and (moved.code, moved.item) == ("logic_error", "異動事由")
+    assert cs.send(notice(code, 3, MOVE_IN, number)) == Accepted(duplicate=False)  # back again
+    # the record's status (レコード状況フラグ) says it when the CS sends it: a 転入 cancelled leaves nobody
+    cancelled = notice(code, 4, NoticeKind.CANCELLATION, number, レコード状況フラグ="1")
+    assert cs.send(cancelled) == Accepted(duplicate=False)
+    assert cs.send(notice(code, 5, MOVE_IN, number, レコード状況フラグ="0")) == Accepted(duplicate=False)
 
 
 def test_no_item_value_reaches_the_log_or_the_file_in_plain(

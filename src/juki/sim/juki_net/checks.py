@@ -8,6 +8,7 @@ never their values: a 個人番号 or a name must not reach a log or an error qu
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
@@ -90,13 +91,21 @@ MOVE_WITHIN_ITEMS = frozenset(
         "タイムスタンプ",
     }
 )
-# After these the person is no longer a resident the city notifies changes of (an opening kind may follow).
-CLOSING_KINDS = frozenset(
-    {NoticeKind.MOVE_OUT, NoticeKind.MOVE_IN_NOTICE_RECEIVED, NoticeKind.EX_OFFICIO_REMOVAL}
+# レコード状況フラグ: 0 a resident of the city, 1 removed (転出, 職権消除 …), 2 removed by death.
+RECORD_STATUS, PRESENT = "レコード状況フラグ", "0"
+# Without the flag, the last notice says it: after these the person is no longer a resident of the city.
+REMOVING_KINDS = frozenset(
+    {NoticeKind.MOVE_OUT, NoticeKind.MOVE_IN_NOTICE_RECEIVED, NoticeKind.EX_OFFICIO_REMOVAL, NoticeKind.DEATH}
 )
-# What may still follow a death: its own cancellation or an ex-officio correction or re-entry.
-AFTER_DEATH = frozenset(
-    {NoticeKind.CANCELLATION, NoticeKind.EX_OFFICIO_CORRECTION, NoticeKind.EX_OFFICIO_ENTRY}
+# Changes only a resident of the city can have (a 転居 or a death of someone removed is a logic error).
+NEED_PRESENT = frozenset(
+    {
+        NoticeKind.MOVE_WITHIN,
+        NoticeKind.MOVE_OUT,
+        NoticeKind.DEATH,
+        NoticeKind.HOUSEHOLD_CHANGE,
+        NoticeKind.EX_OFFICIO_REMOVAL,
+    }
 )
 
 
@@ -135,6 +144,12 @@ class Held:
     kind: NoticeKind
     items: dict[str, str | None]
 
+    @property
+    def present(self) -> bool:
+        """A resident of the city: as its レコード状況フラグ says, else as its last notice does."""
+        status = self.items.get(RECORD_STATUS)
+        return status == PRESENT if status is not None else self.kind not in REMOVING_KINDS
+
 
 # --- format -------------------------------------------------------------------------------------------------------
 
@@ -159,17 +174,30 @@ def _is_iso_date(value: str) -> bool:
     return re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value) is not None
 
 
+def _digits(length: int | None) -> Callable[[str], bool]:
+    pattern = re.compile(r"[0-9]+" if length is None else f"[0-9]{{{length}}}")
+    return lambda value: pattern.fullmatch(value) is not None
+
+
+_CHECK_DIGITS = "桁の数字で検査数字が正しくなければなりません"
+# Each item's format on the wire (values are strings as the register holds them: shared/spec/API.md, 住基ネット).
+FORMATS: dict[str, tuple[Callable[[str], bool], str]] = {
+    RESIDENT_CODE: (is_resident_code, f"11{_CHECK_DIGITS}"),
+    "旧住民票コード": (is_resident_code, f"11{_CHECK_DIGITS}"),
+    MY_NUMBER: (_is_my_number, f"12{_CHECK_DIGITS}"),
+    "性別": (lambda value: value in SEXES, "「男」か「女」でなければなりません"),
+    "市町村コード": (_digits(6), "6桁の数字でなければなりません"),
+    "市町村コード(転入前)": (_digits(6), "6桁の数字でなければなりません"),
+    "郵便番号": (_digits(7), "7桁の数字でなければなりません"),
+    **{name: (_is_iso_date, "YYYY-MM-DD の日付でなければなりません") for name in DATES},
+    **{name: (_digits(None), "数字でなければなりません") for name in COUNTS},
+}
+
+
 def _check_value(name: str, value: str) -> None:
-    if name == MY_NUMBER and not _is_my_number(value):
-        raise format_error(name, f"{name}は12桁の数字で検査数字が正しくなければなりません")
-    if name in DATES and not _is_iso_date(value):
-        raise format_error(name, f"{name}は YYYY-MM-DD の日付でなければなりません")
-    if name in COUNTS and re.fullmatch(r"[0-9]+", value) is None:
-        raise format_error(name, f"{name}は数字でなければなりません")
-    if name == "性別" and value not in SEXES:
-        raise format_error(name, f"{name}は「男」か「女」でなければなりません")
-    if name in ("住民票コード", "旧住民票コード") and not is_resident_code(value):
-        raise format_error(name, f"{name}は11桁の数字で検査数字が正しくなければなりません")
+    rule = FORMATS.get(name)
+    if rule is not None and not rule[0](value):
+        raise format_error(name, f"{name}は{rule[1]}")
 
 
 def _items(raw: object) -> dict[str, str | None]:
@@ -243,10 +271,11 @@ def check_logic(notice: Notice, held: Held | None) -> None:
         raise logic_error(SEQUENCE, f"{SEQUENCE}が通知の順番と一致しません")
     if held is None:
         return
-    if notice.kind in OPENING_KINDS and held.kind not in CLOSING_KINDS and held.kind != NoticeKind.DEATH:
-        raise logic_error(REASON, f"既に住民である者への{notice.kind.value}です")
-    if held.kind == NoticeKind.DEATH and notice.kind not in AFTER_DEATH:
-        raise logic_error(REASON, f"死亡により消除された者への{notice.kind.value}です")
+    present = held.present
+    if notice.kind in OPENING_KINDS and present:
+        raise logic_error(REASON, f"現存する住民に対する{notice.kind.value}です")
+    if notice.kind in NEED_PRESENT and not present:
+        raise logic_error(REASON, f"現存しない者に対する{notice.kind.value}です")
     if notice.kind == NoticeKind.MOVE_WITHIN:
         _check_move_within(items, held.items)
 
