@@ -18,7 +18,7 @@ import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Protocol
 
 from juki.domain.certificates import is_present
 from juki.domain.errors import OutsideServiceHours
@@ -27,6 +27,7 @@ from juki.domain.model import record_from_row
 from juki.policy.roles import Actor
 from juki.services.audit import LogEntry, utc
 from juki.services.certificates import CertificateOffice
+from juki.services.ports import StoredRow
 from juki.services.unit_of_work import UnitOfWork, UnitOfWorkFactory, utc_now
 
 PROCEDURE = "kiosk_issuance"
@@ -89,8 +90,8 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def live_session(uow: UnitOfWork, actor: Actor, token: str | None, at: datetime) -> Any:
-    """The live card session of this kiosk, or None."""
+def live_session(uow: UnitOfWork, actor: Actor, token: str | None, at: datetime) -> StoredRow:
+    """The live card session of this kiosk (a `kiosk_sessions` row), or None."""
     if not token or len(token) > 100:
         return None
     row = uow.cards.session(token_hash(token))

@@ -26,6 +26,7 @@ from juki.services import protection
 from juki.services.audit import LogEntry
 from juki.services.authorization import authorize
 from juki.services.kiosk_desk import MAX_CERTIFICATE_CHARS, KioskTrust, iso, log_one
+from juki.services.ports import StoredRow, Values
 from juki.services.unit_of_work import UnitOfWorkFactory, utc_now
 
 
@@ -45,13 +46,13 @@ def _refuse(
     return InvalidField(refused.message, field)
 
 
-def _stamp(value: Any) -> str | None:
+def _stamp(value: datetime | date | None) -> str | None:
     if value is None:
         return None
     return iso(value) if isinstance(value, datetime) else str(value.isoformat())
 
 
-def kiosk_view(row: Any) -> dict[str, Any]:
+def kiosk_view(row: StoredRow) -> dict[str, Any]:
     return {
         "kiosk_id": row.kiosk_id,
         "name": row.name,
@@ -62,7 +63,7 @@ def kiosk_view(row: Any) -> dict[str, Any]:
     }
 
 
-def card_view(row: Any, revoked_by_jlis: bool, today: date, holder: bool = True) -> dict[str, Any]:
+def card_view(row: StoredRow, revoked_by_jlis: bool, today: date, holder: bool = True) -> dict[str, Any]:
     """What the counter sees of a card: never a PIN (the city has none), never a My Number (the certificate has
     none). `usable`: whether a kiosk would take it today — `rules.card_refusal`, with the validity by date."""
     state = CardState(
@@ -227,7 +228,7 @@ def _card_change(
     actor: Actor,
     serial: str,
     action: str,
-    change: Callable[[Any], dict[str, Any]],
+    change: Callable[[StoredRow], Values],
 ) -> dict[str, Any]:
     """A change the counter makes to a card it holds (found by the serial its certificate shows). Like a filing,
     it is not hidden by a 支援措置 (the holder is at the counter); the answer leaves the holder out."""
@@ -251,7 +252,7 @@ def _card_change(
     return view
 
 
-def _shown(key: str, value: Any) -> tuple[str, Any]:
+def _shown(key: str, value: object) -> tuple[str, object]:
     return ("locked", value is not None) if key == "locked_at" else (key, value)
 
 

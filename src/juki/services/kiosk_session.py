@@ -47,6 +47,7 @@ from juki.services.kiosk_desk import (
     open_now,
     token_hash,
 )
+from juki.services.ports import StoredRow
 from juki.services.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
 
@@ -141,7 +142,7 @@ def new_challenge(uow_factory: UnitOfWorkFactory, desk: KioskDesk, actor: Actor)
     return {"challenge_id": challenge_id, "challenge": challenge, "expires_at": iso(expires)}
 
 
-def _b64(value: Any, field: str, limit: int = 2048) -> bytes:
+def _b64(value: object, field: str, limit: int = 2048) -> bytes:
     if not isinstance(value, str) or not value or len(value) > limit:
         raise InvalidField("base64 で指定してください", field)
     try:
@@ -168,7 +169,7 @@ def _auth_fields(payload: Mapping[str, Any]) -> tuple[str, str, str, bytes | Non
     return challenge_id, cert, pin_result, None
 
 
-def _card_state(uow: UnitOfWork, row: Any, cert: Presented) -> CardState | None:
+def _card_state(uow: UnitOfWork, row: StoredRow, cert: Presented) -> CardState | None:
     if row is None:
         return None
     return CardState(
