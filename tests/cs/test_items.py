@@ -153,3 +153,15 @@ def test_a_changed_resident_code_keeps_the_old_one_and_its_first_use():
 def test_stamping_numbers_the_version():
     items = stamp(build(record(), change(), None, "132110", None), 3, "2025-06-02T00:00:00+00:00")
     assert items["更新順番号"] == "3" and items["タイムスタンプ"] == "2025-06-02T00:00:00+00:00"
+
+
+def test_the_address_before_the_move_in_stays_through_a_move_within():
+    first = build(record(), change(), None, "132110", None)
+    moved = record(
+        previous_address={"address": "東京都小平市小川町一丁目100番地5", "municipality_code": "132110"}
+    )
+    second = build(moved, change("転居"), None, "132110", first)
+    assert (second["市町村コード(転入前)"], second["転入前住所"]) == (
+        "132039",
+        "東京都武蔵野市吉祥寺本町一丁目1番1号",
+    )

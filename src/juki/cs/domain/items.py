@@ -39,6 +39,10 @@ ADDRESS_ITEMS = frozenset(
     {"大字・字コード", "郵便番号", "住所", "外字数(住所)", "住所を定めた日", "外字フラグ"}
 )
 RELATIONSHIP = "続柄"
+# 転入前: the address before the person came to the city. The register's 前住所 follows every 転居; these items
+# change only with a change that brings the person in (and stay as they were through a 転居 or any other change).
+BEFORE_ITEMS = ("市町村コード(転入前)", "転入前住所", "外字数(転入前住所)")
+ARRIVALS = frozenset({"転入", "国外転入", "職権記載", "職権回復"})
 
 # レコード状況フラグ
 PRESENT, REMOVED, DEAD = "0", "1", "2"
@@ -157,6 +161,8 @@ def build(
     住民票コード使用年月日 follow from it.
     """
     items = dict.fromkeys(ITEMS, None) | record_items(record, my_number, city_code)
+    if previous is not None and change.change_reason not in ARRIVALS:
+        items.update({item: previous.get(item) for item in BEFORE_ITEMS})
     code = items["住民票コード"]
     old_code = previous.get("住民票コード") if previous else None
     kept = previous is not None and old_code == code

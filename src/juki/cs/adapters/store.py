@@ -1,0 +1,215 @@
+"""The CS's storage on SQLAlchemy Core: the 本人確認情報ファイル, its history, the queue and the CS log.
+
+The services see items with the 個人番号 in them; here it is taken out of the JSON and kept encrypted in its own
+column with the CS's key (vault.MyNumberVault), and put back on reading.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, exists, insert, select, update
+
+from juki.adapters.vault import MyNumberVault
+from juki.cs.adapters import tables as t
+from juki.cs.domain.items import MY_NUMBER, Items
+from juki.cs.services.ports import FINAL, Current, Entry, LogLine
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    """SQLite gives back naive datetimes: they were written in UTC."""
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=UTC)
+
+
+class SqlCsStore:
+    def __init__(self, conn: Connection, vault: MyNumberVault, now: datetime) -> None:
+        self.conn, self.vault, self.now = conn, vault, now
+
+    # -- the 個人番号 at rest
+    def _split(self, items: Items) -> tuple[dict[str, Any], str | None]:
+        number = items.get(MY_NUMBER)
+        return dict(items) | {MY_NUMBER: None}, self.vault.encrypt(number) if number else None
+
+    def _join(self, items: Mapping[str, Any], token: str | None) -> Items:
+        return dict(items) | {MY_NUMBER: self.vault.decrypt(token) if token else None}
+
+    # -- events taken in
+    def seen(self, addressee_number: str, register_version: int) -> bool:
+        query = select(exists().where(
+            t.seen.c.addressee_number == addressee_number, t.seen.c.register_version == register_version
+        ))  # fmt: skip
+        return bool(self.conn.scalar(query))
+
+    def mark_seen(self, addressee_number: str, register_version: int, position: int) -> None:
+        self.conn.execute(
+            insert(t.seen).values(
+                addressee_number=addressee_number,
+                register_version=register_version,
+                position=position,
+                seen_at=self.now,
+            )
+        )
+
+    # -- the file
+    def _current(self, row: Any) -> Current:
+        return Current(
+            row.addressee_number,
+            row.sequence,
+            row.register_version,
+            row.status,
+            row.in_scope,
+            self._join(row.items, row.my_number),
+        )
+
+    def current(self, addressee_number: str) -> Current | None:
+        row = self.conn.execute(
+            select(t.identity).where(t.identity.c.addressee_number == addressee_number)
+        ).first()
+        return self._current(row) if row is not None else None
+
+    def in_scope(self) -> list[Current]:
+        rows = self.conn.execute(
+            select(t.identity).where(t.identity.c.in_scope).order_by(t.identity.c.addressee_number)
+        )
+        return [self._current(r) for r in rows]
+
+    def put_version(self, current: Current, kind: str) -> None:
+        """A new version: into the history and as the person's current one."""
+        items, token = self._split(current.items)
+        self.conn.execute(
+            insert(t.identity_history).values(
+                addressee_number=current.addressee_number,
+                sequence=current.sequence,
+                register_version=current.register_version,
+                kind=kind,
+                items=items,
+                my_number=token,
+                recorded_at=self.now,
+            )
+        )
+        values = {
+            "resident_code": items.get("住民票コード"),
+            "sequence": current.sequence,
+            "register_version": current.register_version,
+            "status": current.status,
+            "in_scope": current.in_scope,
+            "items": items,
+            "my_number": token,
+            "updated_at": self.now,
+        }
+        done = self.conn.execute(
+            update(t.identity).where(t.identity.c.addressee_number == current.addressee_number).values(values)
+        )
+        if done.rowcount == 0:
+            self.conn.execute(insert(t.identity).values(addressee_number=current.addressee_number, **values))
+
+    def history(self, addressee_number: str) -> list[tuple[int, str, Items]]:
+        rows = self.conn.execute(
+            select(t.identity_history)
+            .where(t.identity_history.c.addressee_number == addressee_number)
+            .order_by(t.identity_history.c.sequence)
+        )
+        return [(r.sequence, r.kind, self._join(r.items, r.my_number)) for r in rows]
+
+    def leave_scope(self, addressee_number: str) -> None:
+        self.conn.execute(
+            update(t.identity)
+            .where(t.identity.c.addressee_number == addressee_number)
+            .values(in_scope=False, updated_at=self.now)
+        )
+
+    # -- the queue
+    def _entry(self, row: Any) -> Entry:
+        return Entry(
+            row.id, row.notice_id, row.addressee_number, row.change_reason, row.kind, row.event_position,
+            row.part, row.register_version, row.household_changed, row.sequence,
+            self._join(row.items, row.my_number), row.state, row.attempts, _aware(row.next_attempt_at),
+            row.error_code, row.error_item, row.error_message, row.send_back_reason,
+        )  # fmt: skip
+
+    def _entry_values(self, values: Mapping[str, object]) -> dict[str, object]:
+        out = dict(values)
+        items = out.pop("items", None)
+        if isinstance(items, dict):
+            out["items"], out["my_number"] = self._split(items)
+            out["resident_code"] = items.get("住民票コード")
+        return out | {"updated_at": self.now}
+
+    def add_entry(self, values: dict[str, object]) -> int:
+        row = self._entry_values(values) | {"created_at": self.now}
+        result = self.conn.execute(insert(t.notices).values(row).returning(t.notices.c.id))
+        return int(result.scalar_one())
+
+    def change_entry(self, entry_id: int, values: dict[str, object]) -> None:
+        self.conn.execute(
+            update(t.notices).where(t.notices.c.id == entry_id).values(self._entry_values(values))
+        )
+
+    def entry(self, entry_id: int) -> Entry | None:
+        row = self.conn.execute(select(t.notices).where(t.notices.c.id == entry_id)).first()
+        return self._entry(row) if row is not None else None
+
+    def entries_of(self, addressee_number: str) -> list[Entry]:
+        """A person's queue in order (the order of the register's changes)."""
+        rows = self.conn.execute(
+            select(t.notices)
+            .where(t.notices.c.addressee_number == addressee_number)
+            .order_by(t.notices.c.event_position, t.notices.c.part)
+        )
+        return [self._entry(r) for r in rows]
+
+    def entries(self, states: tuple[str, ...]) -> list[Entry]:
+        rows = self.conn.execute(
+            select(t.notices).where(t.notices.c.state.in_(states)).order_by(t.notices.c.id)
+        )
+        return [self._entry(r) for r in rows]
+
+    def persons_waiting(self) -> list[str]:
+        """Persons with a notice not yet acknowledged, the longest waiting first."""
+        rows = self.conn.execute(
+            select(t.notices.c.addressee_number, t.notices.c.id)
+            .where(t.notices.c.state.not_in(FINAL))
+            .order_by(t.notices.c.id)
+        )
+        persons: dict[str, None] = {}
+        for row in rows:
+            persons.setdefault(row.addressee_number, None)
+        return list(persons)
+
+    # -- the CS log
+    def log(self, line: LogLine) -> None:
+        self.conn.execute(
+            insert(t.log).values(
+                at=self.now,
+                action=line.action,
+                entry=line.entry,
+                addressee_number=line.addressee_number,
+                kind=line.kind,
+                sequence=line.sequence,
+                result=line.result,
+                message=line.message,
+                staff_id=line.staff_id,
+                terminal=line.terminal,
+            )
+        )
+
+    def log_lines(self) -> list[LogLine]:
+        rows = self.conn.execute(select(t.log).order_by(t.log.c.id))
+        return [
+            LogLine(
+                r.action,
+                r.result,
+                r.message,
+                r.staff_id,
+                r.terminal,
+                r.entry,
+                r.addressee_number,
+                r.kind,
+                r.sequence,
+            )
+            for r in rows
+        ]
