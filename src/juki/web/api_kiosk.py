@@ -47,6 +47,7 @@ from juki.policy.roles import Actor
 from juki.services import kiosk_issuance, kiosk_session
 from juki.services.kiosk_desk import MAX_CERTIFICATE_CHARS, KioskDesk
 from juki.web.api import JukiDep
+from juki.web.kiosk_responses import CardSession, Challenge, KioskStatus
 from juki.web.schemas import Body, Text
 
 router = APIRouter(prefix="/kiosk/v1", tags=["kiosk"])
@@ -164,17 +165,17 @@ class KioskCertificateBody(Body):
     copies: StrictInt = 1
 
 
-@router.get("/status")
+@router.get("/status", response_model=KioskStatus)
 def status(actor: KioskDep, d: DeskDep) -> dict[str, Any]:
     return kiosk_session.status(d, actor)
 
 
-@router.post("/challenges", status_code=201)
+@router.post("/challenges", status_code=201, response_model=Challenge)
 def challenge(j: JukiDep, actor: KioskDep, d: DeskDep) -> dict[str, Any]:
     return kiosk_session.new_challenge(j.uow, d, actor)
 
 
-@router.post("/sessions", status_code=201)
+@router.post("/sessions", status_code=201, response_model=CardSession)
 def card_session(body: CardAuthBody, j: JukiDep, actor: KioskDep, d: DeskDep) -> dict[str, Any]:
     return kiosk_session.authenticate(j.uow, d, actor, body.model_dump(exclude_none=True))
 

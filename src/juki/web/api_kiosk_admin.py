@@ -34,6 +34,7 @@ from juki.services import kiosk_registry
 from juki.services.kiosk_desk import MAX_CERTIFICATE_CHARS, KioskDesk
 from juki.web.api import ActorDep, JukiDep
 from juki.web.api_kiosk import desk
+from juki.web.kiosk_responses import Card, CardList, HeldCard, Kiosk, KioskList, RevocationImport
 from juki.web.schemas import Body, Text
 
 router = APIRouter(prefix="/api/v1", tags=["kiosk registry"])
@@ -63,17 +64,17 @@ class CardStateBody(Body):
 # --- kiosks (administrator) ----------------------------------------------------------------------------------------
 
 
-@router.get("/kiosks")
+@router.get("/kiosks", response_model=KioskList)
 def list_kiosks(j: JukiDep, actor: ActorDep) -> dict[str, Any]:
     return kiosk_registry.list_kiosks(j.uow, actor)
 
 
-@router.post("/kiosks", status_code=201)
+@router.post("/kiosks", status_code=201, response_model=Kiosk)
 def register_kiosk(body: KioskBody, j: JukiDep, actor: ActorDep, d: DeskDep) -> dict[str, Any]:
     return kiosk_registry.register_kiosk(j.uow, d.trust, actor, body.kiosk_id, body.name, body.certificate)
 
 
-@router.post("/kiosks/{kiosk_id}/retire")
+@router.post("/kiosks/{kiosk_id}/retire", response_model=Kiosk)
 def retire_kiosk(kiosk_id: KioskId, j: JukiDep, actor: ActorDep) -> dict[str, Any]:
     return kiosk_registry.retire_kiosk(j.uow, actor, kiosk_id)
 
@@ -96,6 +97,7 @@ def _crl_from_json(raw: bytes) -> bytes:
 
 @router.post(
     "/card-revocations",
+    response_model=RevocationImport,
     openapi_extra={
         "requestBody": {
             "required": True,
@@ -136,21 +138,21 @@ async def import_revocations(request: Request, j: JukiDep, actor: ActorDep, d: D
 # --- cards (the counter) -------------------------------------------------------------------------------------------
 
 
-@router.get("/residents/{addressee_number}/cards", tags=["register"])
+@router.get("/residents/{addressee_number}/cards", tags=["register"], response_model=CardList)
 def cards_of(addressee_number: str, j: JukiDep, actor: ActorDep) -> dict[str, Any]:
     return kiosk_registry.cards_of(j.uow, actor, validate_addressee_number(addressee_number))
 
 
-@router.post("/cards", status_code=201)
+@router.post("/cards", status_code=201, response_model=Card)
 def register_card(body: CardBody, j: JukiDep, actor: ActorDep, d: DeskDep) -> dict[str, Any]:
     return kiosk_registry.register_card(j.uow, d.trust, actor, body.addressee_number, body.certificate)
 
 
-@router.post("/cards/{serial}/state")
+@router.post("/cards/{serial}/state", response_model=HeldCard)
 def set_card_state(serial: Serial, body: CardStateBody, j: JukiDep, actor: ActorDep) -> dict[str, Any]:
     return kiosk_registry.set_card_state(j.uow, actor, serial, body.state)
 
 
-@router.post("/cards/{serial}/unlock")
+@router.post("/cards/{serial}/unlock", response_model=HeldCard)
 def unlock_card(serial: Serial, j: JukiDep, actor: ActorDep) -> dict[str, Any]:
     return kiosk_registry.reset_pin_lock(j.uow, actor, serial)
