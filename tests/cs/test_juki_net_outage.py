@@ -4,13 +4,20 @@ whose answer was lost (the CS stopped mid-delivery) is sent again and acknowledg
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from juki.cs.adapters.prefecture_client import HttpsPrefectureClient
 from juki.cs.wire import Accepted, NoticeKind, Unreachable
 from juki.sim.juki_net import Running, restart, start_in_thread
+from juki.sim.juki_net.pki import ensure_pki
+from juki.sim.kiosk import free_port
 from tests.cs.juki_net_support import cs_client, my_number, notice, resident_code
 
 MOVE_IN, MOVE_WITHIN = NoticeKind.MOVE_IN, NoticeKind.MOVE_WITHIN
@@ -69,3 +76,54 @@ def test_a_notice_whose_answer_was_lost_is_acknowledged_not_applied_twice(
         assert cs.send(notice(code, 3, MOVE_WITHIN, number, 住所=_address(3))) == Accepted(duplicate=False)
         held = cs.identity(code)
         assert held is not None and held["sequence"] == 3
+
+
+def _serve(folder: Path, port: int) -> subprocess.Popen[bytes]:
+    """`serve` in a process of its own (what `juki sim juki-net` runs)."""
+    code = f"from pathlib import Path; from juki.sim.juki_net import serve; serve(Path({str(folder)!r}), port={port})"
+    return subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+
+
+def _until_up(cs: HttpsPrefectureClient, code: str, process: subprocess.Popen[bytes]) -> object:
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            return cs.identity(code)
+        except Unreachable:
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
+def test_a_killed_simulator_keeps_what_it_had_applied(folder: Path) -> None:
+    port, code, number = free_port(), resident_code(), my_number()
+    ensure_pki(folder)  # the CS's certificate before the first start (the simulator keeps what it finds)
+    process = _serve(folder, port)
+    try:
+        with cs_client(f"https://127.0.0.1:{port}", folder, timeout=2) as cs:
+            assert _until_up(cs, code, process) is None
+            assert cs.send(notice(code, 1, MOVE_IN, number)) == Accepted(duplicate=False)
+            process.kill()  # no shutdown at all
+            process.wait(10)
+            with pytest.raises(Unreachable):
+                cs.send(notice(code, 2, MOVE_WITHIN, number, 住所=_address(2)))
+            process = _serve(folder, port)
+            held = _until_up(cs, code, process)
+            assert isinstance(held, dict) and held["sequence"] == 1
+            assert cs.send(notice(code, 2, MOVE_WITHIN, number, 住所=_address(2))) == Accepted(
+                duplicate=False
+            )
+        process.send_signal(
+            signal.SIGINT
+        )  # interrupted, it stops cleanly (uvicorn then re-raises the signal)
+        assert process.wait(20) in (0, -signal.SIGINT)
+        output = process.stdout.read().decode() if process.stdout else ""
+        assert "Finished server process" in output
+        for value in (code, number, "山田", "小平市"):  # what it printed names nobody
+            assert value not in output
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(10)
+        if process.stdout:
+            process.stdout.close()
