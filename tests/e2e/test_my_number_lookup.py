@@ -36,7 +36,8 @@ def test_the_lookup_takes_the_number_in_the_body_and_answers_like_a_search(
     assert "my_number" not in found and not spellings(res.text) & {my_number}
     (entry,) = [r for r in log_rows(j, seq) if r.action == "resident:search"]
     assert entry.result == "ok" and list(entry.targets) == [number] and not spellings(entry.detail)
-    assert audit_reports.search_keys(entry.action, entry.detail) == ["個人番号"]  # a look-up by number
+    # A look-up by number, as the auditor's report reads it.
+    assert audit_reports.search_keys(entry.action, entry.facts, entry.detail) == ["個人番号"]
     by_name = client.get(
         "/api/v1/residents",
         params={"name": f"{found['family_name']} {found['given_name']}", "birth_date": found["birth_date"]},
