@@ -6,14 +6,18 @@ when a service reads it, so a list that never shows the number never decrypts it
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import Connection, and_, case, exists, func, literal, or_, select
 
 from juki.adapters import tables as t
 from juki.adapters.repository import read_outbox
+from juki.adapters.rows import AnyRow, model_or_none, models
 from juki.adapters.vault import MyNumberVault
 from juki.policy.search import EXACT, PARTIAL, PREFIX, NameTerm, SearchQuery
+from juki.services.ports import Queries
+from juki.services.read_models import FilingChange, Household, MatchedVersion
 
 r = t.residents.c
 v = t.resident_versions.c
@@ -33,7 +37,7 @@ class SealedRow:
 
     __slots__ = ("_row", "_vault")
 
-    def __init__(self, row: Any, vault: MyNumberVault) -> None:
+    def __init__(self, row: AnyRow, vault: MyNumberVault) -> None:
         self._row = row
         self._vault = vault
 
@@ -54,7 +58,7 @@ class FilingRow:
 
     __slots__ = ("_row", "_vault")
 
-    def __init__(self, row: Any, vault: MyNumberVault) -> None:
+    def __init__(self, row: AnyRow, vault: MyNumberVault) -> None:
         self._row = row
         self._vault = vault
 
@@ -74,19 +78,19 @@ def open_secrets(vault: MyNumberVault, stored: Any) -> Any:
     return None if stored is None else vault.decrypt_json(stored)
 
 
-class SqlQueries:
+class SqlQueries(Queries):
     def __init__(self, conn: Connection, vault: MyNumberVault) -> None:
         self.conn = conn
         self.vault = vault
 
-    def _wrap(self, rows: Any) -> list[Any]:
+    def _wrap(self, rows: Iterable[AnyRow]) -> list[SealedRow]:
         return [SealedRow(row, self.vault) for row in rows]
 
-    def resident(self, addressee_number: str) -> Any:
+    def resident(self, addressee_number: str) -> SealedRow | None:
         row = self.conn.execute(select(t.residents).where(r.addressee_number == addressee_number)).first()
         return SealedRow(row, self.vault) if row is not None else None
 
-    def history(self, addressee_number: str) -> list[Any]:
+    def history(self, addressee_number: str) -> list[SealedRow]:
         v = t.resident_versions.c
         return self._wrap(
             self.conn.execute(
@@ -94,12 +98,11 @@ class SqlQueries:
             ).all()
         )
 
-    def household(self, household_number: str) -> Any:
-        return self.conn.execute(
-            select(t.households).where(t.households.c.household_number == household_number)
-        ).first()
+    def household(self, household_number: str) -> Household | None:
+        q = select(t.households).where(t.households.c.household_number == household_number)
+        return model_or_none(Household, self.conn.execute(q).first())
 
-    def members(self, household_number: str, active_only: bool = True) -> list[Any]:
+    def members(self, household_number: str, active_only: bool = True) -> list[SealedRow]:
         q = select(t.residents).where(r.household_number == household_number)
         if active_only:
             q = q.where(r.status == "active")
@@ -168,7 +171,7 @@ class SqlQueries:
             either.append(and_(family.in_(heads), self._match(family + given, term.joined_keys, mode)))
         return or_(*either)
 
-    def search(self, q: SearchQuery) -> list[Any]:
+    def search(self, q: SearchQuery) -> list[SealedRow]:
         """Matching residents (current and removed), at most `q.limit + 1`.
 
         With `q.history` the name and the address may match any version of the person (the current one
@@ -211,7 +214,7 @@ class SqlQueries:
         stmt = select(*columns).where(and_(*conditions)).order_by(*order)
         return self._wrap(self.conn.execute(stmt.limit(q.limit + 1)).all())
 
-    def matched_versions(self, q: SearchQuery, addressee_numbers: list[str]) -> list[Any]:
+    def matched_versions(self, q: SearchQuery, addressee_numbers: list[str]) -> list[MatchedVersion]:
         """The versions of these persons, oldest first, each saying whether its name (`name_hit`) and address
         (`address_hit`) match `q` (1/0): what a history search found them by."""
         if not addressee_numbers:
@@ -232,15 +235,15 @@ class SqlQueries:
             .where(v.addressee_number.in_(addressee_numbers))
             .order_by(v.addressee_number, v.version)
         )
-        return list(self.conn.execute(stmt).all())
+        return models(MatchedVersion, self.conn.execute(stmt))
 
-    def filing(self, filing_id: str) -> Any:
+    def filing(self, filing_id: str) -> FilingRow | None:
         row = self.conn.execute(select(t.filings).where(t.filings.c.filing_id == filing_id)).first()
         return FilingRow(row, self.vault) if row is not None else None
 
     def filings(
         self, *, late: bool | None = None, approval_state: str | None = None, limit: int = 200
-    ) -> list[Any]:
+    ) -> list[AnyRow]:
         f = t.filings.c
         q = select(t.filings)
         if late is not None:
@@ -249,15 +252,14 @@ class SqlQueries:
             q = q.where(f.approval_state == approval_state)
         return list(self.conn.execute(q.order_by(f.recorded_at.desc()).limit(limit)).all())
 
-    def filing_changes(self, filing_id: str) -> list[Any]:
+    def filing_changes(self, filing_id: str) -> list[FilingChange]:
         v = t.resident_versions.c
-        return list(
-            self.conn.execute(
-                select(v.addressee_number, v.version, v.change_reason)
-                .where(v.filing_id == filing_id)
-                .order_by(v.recorded_at, v.addressee_number)
-            ).all()
+        q = (
+            select(v.addressee_number, v.version, v.change_reason)
+            .where(v.filing_id == filing_id)
+            .order_by(v.recorded_at, v.addressee_number)
         )
+        return models(FilingChange, self.conn.execute(q))
 
     def active_addressee_numbers(self, limit: int = 10_000) -> list[str]:
         q = select(r.addressee_number).where(r.status == "active").order_by(r.addressee_number).limit(limit)
@@ -279,7 +281,7 @@ class SqlQueries:
         ).scalar()
         return int(value or 0)
 
-    def operation_log(self) -> Any:
+    def operation_log(self) -> Iterable[AnyRow]:
         return self.conn.execute(select(t.operation_log).order_by(t.operation_log.c.seq)).yield_per(5000)
 
     def counter(self, name: str) -> int:

@@ -29,7 +29,7 @@ from juki.services.audit import LogEntry, utc
 from juki.services.auth import actor_of, password_ok, token_hash, usable
 from juki.services.authorization import authorize
 from juki.services.filings import checked_outcome, join_secrets
-from juki.services.unit_of_work import UnitOfWorkFactory
+from juki.services.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
 _PASSWORD_WRONG = "パスワードが正しくありません"
 
@@ -108,7 +108,7 @@ def preview(
     return result
 
 
-def _screened(uow: Any, actor: Actor, preview: dict[str, Any], action: str) -> dict[str, Any]:
+def _screened(uow: UnitOfWork, actor: Actor, preview: dict[str, Any], action: str) -> dict[str, Any]:
     """A preview's warnings as the actor may see them (a protected namesake is not named)."""
     return {**preview, "warnings": protection.screen_warnings(uow, actor, preview["warnings"], action)}
 
