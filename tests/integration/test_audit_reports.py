@@ -37,7 +37,7 @@ def jst(*args: int) -> datetime:
 def at(j, when: datetime) -> Callable[[], SqlUnitOfWork]:
     """A unit-of-work factory whose clock stands at `when` (and whose today is that day in Japan)."""
     return lambda: SqlUnitOfWork(
-        j.engine, j.vault, today=when.astimezone(JST).date(), now=when.astimezone(UTC)
+        j.engine, j.vault, today=when.astimezone(JST).date(), now=when.astimezone(UTC), event_key=j.event_key
     )
 
 

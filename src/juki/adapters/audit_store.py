@@ -2,7 +2,7 @@
 is checked against.
 
 Every query filters the period in SQL (`at` is indexed) and hands rows back in log order, as the typed rows of
-services/audit_records.py; the service classifies them. Long results are streamed (`yield_per`), never loaded
+services/read_models.py; the service classifies them. Long results are streamed (`yield_per`), never loaded
 whole. Times are UTC on both engines.
 """
 
@@ -16,7 +16,8 @@ from sqlalchemy import ColumnElement, Connection, Row, Select, String, and_, cas
 
 from juki.adapters import tables as t
 from juki.services.audit import utc
-from juki.services.audit_records import LogRecord, SignInTally
+from juki.services.ports import AuditStore
+from juki.services.read_models import LogRecord, SignInTally
 
 _LOG = t.operation_log
 _ENTRY_COLUMNS = [c for c in _LOG.c if c.name not in ("prev_hash", "hash")]
@@ -144,7 +145,7 @@ def _subject_requests(
 RELATIONS: tuple[Relation, ...] = (_filing_changes, _filing_subjects, _subject_requests)
 
 
-class SqlAuditStore:
+class SqlAuditStore(AuditStore):
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
 

@@ -1,4 +1,5 @@
-"""Staff accounts and sessions in SQL (read and written through the unit of work)."""
+"""Staff accounts and sessions in SQL (read and written through the unit of work); rows are answered as the
+services' read models (StaffAccount, StaffSession, WorkOrder)."""
 
 from __future__ import annotations
 
@@ -8,23 +9,38 @@ from typing import Any
 from sqlalchemy import Connection, func, insert, select, update
 
 from juki.adapters import tables as t
+from juki.adapters.rows import model_or_none, models
+from juki.services.ports import StaffStore
+from juki.services.read_models import StaffAccount, StaffSession, WorkOrder
+
+_SESSION = t.sessions.c
+# The session's own columns beside the account's (the account's created_at is its own; the session's is opened_at).
+_SESSION_COLUMNS = (
+    _SESSION.token_hash,
+    _SESSION.created_at.label("opened_at"),
+    _SESSION.expires_at,
+    _SESSION.revoked,
+    _SESSION.terminal,
+)
 
 
-class SqlStaffStore:
+class SqlStaffStore(StaffStore):
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
 
-    def by_username(self, username: str) -> Any:
-        return self.conn.execute(select(t.staff).where(t.staff.c.username == username)).first()
+    def by_username(self, username: str) -> StaffAccount | None:
+        row = self.conn.execute(select(t.staff).where(t.staff.c.username == username)).first()
+        return model_or_none(StaffAccount, row)
 
     def add(self, values: dict[str, Any]) -> None:
         self.conn.execute(insert(t.staff).values(**values))
 
-    def all(self) -> list[Any]:
-        return list(self.conn.execute(select(t.staff).order_by(t.staff.c.staff_id)).all())
+    def all(self) -> list[StaffAccount]:
+        return models(StaffAccount, self.conn.execute(select(t.staff).order_by(t.staff.c.staff_id)))
 
-    def by_id(self, staff_id: str) -> Any:
-        return self.conn.execute(select(t.staff).where(t.staff.c.staff_id == staff_id)).first()
+    def by_id(self, staff_id: str) -> StaffAccount | None:
+        row = self.conn.execute(select(t.staff).where(t.staff.c.staff_id == staff_id)).first()
+        return model_or_none(StaffAccount, row)
 
     def change(self, staff_id: str, values: dict[str, Any]) -> None:
         self.conn.execute(update(t.staff).where(t.staff.c.staff_id == staff_id).values(**values))
@@ -44,7 +60,7 @@ class SqlStaffStore:
             .values(failed_logins=t.staff.c.failed_logins + 1)
         )
 
-    def record_success(self, staff_id: str, otp_step: int) -> None:
+    def record_success(self, staff_id: str, otp_step: int | None) -> None:
         self.conn.execute(
             update(t.staff)
             .where(t.staff.c.staff_id == staff_id)
@@ -54,21 +70,23 @@ class SqlStaffStore:
     def add_session(self, values: dict[str, Any]) -> None:
         self.conn.execute(insert(t.sessions).values(**values))
 
-    def session(self, token_hash: str) -> Any:
-        return self.conn.execute(
-            select(t.sessions, t.staff)
-            .join(t.staff, t.staff.c.staff_id == t.sessions.c.staff_id)
-            .where(t.sessions.c.token_hash == token_hash)
+    def session(self, token_hash: str) -> StaffSession | None:
+        row = self.conn.execute(
+            select(t.staff, *_SESSION_COLUMNS)
+            .join(t.sessions, t.staff.c.staff_id == _SESSION.staff_id)
+            .where(_SESSION.token_hash == token_hash)
         ).first()
+        return model_or_none(StaffSession, row)
 
     def revoke(self, token_hash: str) -> None:
         self.conn.execute(
             update(t.sessions).where(t.sessions.c.token_hash == token_hash).values(revoked=True)
         )
 
-    def active_work_orders(self, contractor_id: str, now: datetime) -> list[Any]:
+    def active_work_orders(self, contractor_id: str, now: datetime) -> list[WorkOrder]:
         c = t.work_orders.c
-        return list(
+        return models(
+            WorkOrder,
             self.conn.execute(
                 select(t.work_orders)
                 .where(
@@ -78,7 +96,7 @@ class SqlStaffStore:
                     c.revoked_at.is_(None),
                 )
                 .order_by(c.valid_from)
-            ).all()
+            ),
         )
 
     def failures_from(self, terminal: str, since: datetime) -> int:

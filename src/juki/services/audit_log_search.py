@@ -20,9 +20,10 @@ from juki.services.audit_params import (
     period,
     text_param,
 )
-from juki.services.audit_records import AuditLogReader, LogRecord
 from juki.services.audit_report_table import Cell, Column, Report, TableRow
 from juki.services.authorization import authorize
+from juki.services.ports import AuditStore
+from juki.services.read_models import LogRecord
 from juki.services.unit_of_work import UnitOfWorkFactory
 
 MAX_PAGE = 500
@@ -108,7 +109,7 @@ class LogQuery:
             "limit": self.limit,
         }
 
-    def fetch(self, audit: AuditLogReader) -> list[LogRecord]:
+    def fetch(self, audit: AuditStore) -> list[LogRecord]:
         """One entry more than the page, to tell whether there is a next page."""
         prefix = self.action[:-1] if self.action and self.action.endswith("*") else None
         return audit.entries(

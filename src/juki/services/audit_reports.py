@@ -30,9 +30,10 @@ from juki.services.audit import Facts, LogEntry, utc
 from juki.services.audit_hours import AuditSettings, jst_iso, off_hours_reason, start_of
 from juki.services.audit_log_search import LOG_COLUMNS, entry_view, search_log
 from juki.services.audit_params import describe, given, int_param, output_format, period, text_param
-from juki.services.audit_records import AuditLogReader, LogRecord
 from juki.services.audit_report_table import Cell, Column, Report, TableRow, csv_bytes
 from juki.services.authorization import authorize
+from juki.services.ports import AuditStore
+from juki.services.read_models import LogRecord
 from juki.services.unit_of_work import UnitOfWorkFactory
 
 # The web layer reaches the auditor's views through this module.
@@ -80,7 +81,7 @@ class _Query:
 class _Kind:
     title: str
     columns: tuple[Column, ...]
-    build: Callable[[AuditLogReader, _Query], Iterable[TableRow]]
+    build: Callable[[AuditStore, _Query], Iterable[TableRow]]
     settings: tuple[str, ...] = ()  # the thresholds it uses, shown with the report
 
 
@@ -93,7 +94,7 @@ AFTER_HOURS_EXEMPT_ROLES = frozenset({"kiosk"})
 UNREGISTERED_KIOSK = "kiosk:unknown"
 
 
-def _after_hours(log: AuditLogReader, q: _Query) -> Iterator[TableRow]:
+def _after_hours(log: AuditStore, q: _Query) -> Iterator[TableRow]:
     s = q.settings
     for row in log.stream(q.start, q.end, staff_id=q.staff_id):
         if row.role in AFTER_HOURS_EXEMPT_ROLES and row.staff_id != UNREGISTERED_KIOSK:
@@ -107,7 +108,7 @@ def _jst_or_none(at: datetime | None) -> str | None:
     return None if at is None else jst_iso(at)
 
 
-def _failed_logins(log: AuditLogReader, q: _Query) -> list[TableRow]:
+def _failed_logins(log: AuditStore, q: _Query) -> list[TableRow]:
     tallies = [r for r in log.sign_ins(q.start, q.end, q.staff_id, by_terminal=True) if r.attempts > r.ok]
     tallies.sort(key=lambda r: (-(r.failed + r.rate_limited), r.staff_id, r.terminal or ""))
     return [
@@ -125,7 +126,7 @@ def _failed_logins(log: AuditLogReader, q: _Query) -> list[TableRow]:
     ]
 
 
-def _logins(log: AuditLogReader, q: _Query) -> list[TableRow]:
+def _logins(log: AuditStore, q: _Query) -> list[TableRow]:
     return [
         {
             "staff_id": r.staff_id,
@@ -225,7 +226,7 @@ def _bursts(entries: Iterable[LogRecord], s: AuditSettings) -> Iterator[_Burst]:
         yield burst
 
 
-def _mass_searches(log: AuditLogReader, q: _Query) -> list[TableRow]:
+def _mass_searches(log: AuditStore, q: _Query) -> list[TableRow]:
     s = q.settings
     entries = log.stream(
         q.start,
@@ -284,7 +285,7 @@ def search_keys(action: str, facts: Facts | None, detail: str = "") -> list[str]
     return [label for key, label in NUMBER_KEYS.items() if key in used]
 
 
-def _number_lookups(log: AuditLogReader, q: _Query) -> Iterator[TableRow]:
+def _number_lookups(log: AuditStore, q: _Query) -> Iterator[TableRow]:
     entries = log.stream(
         q.start,
         q.end,
@@ -311,7 +312,7 @@ def _number_lookups(log: AuditLogReader, q: _Query) -> Iterator[TableRow]:
         }
 
 
-def _unrelated_lookups(log: AuditLogReader, q: _Query) -> Iterator[TableRow]:
+def _unrelated_lookups(log: AuditStore, q: _Query) -> Iterator[TableRow]:
     """Persons a staff member viewed with no filing (or other relation) of theirs for that person within
     ± `related_days` days of the view (days in Japan)."""
     days = q.settings.related_days
@@ -459,7 +460,7 @@ def _settings(spec: _Kind, params: Mapping[str, str], settings: AuditSettings | 
     return replace(cfg, **overrides)
 
 
-def _rows(spec: _Kind, log: AuditLogReader, q: _Query) -> tuple[list[TableRow], bool]:
+def _rows(spec: _Kind, log: AuditStore, q: _Query) -> tuple[list[TableRow], bool]:
     """At most `max_rows` rows, and whether there were more."""
     found = spec.build(log, q)
     rows = list(islice(found, q.settings.max_rows + 1))

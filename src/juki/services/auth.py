@@ -12,7 +12,7 @@ import secrets
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, NoReturn
+from typing import NoReturn
 
 import pyotp
 from argon2 import PasswordHasher
@@ -28,7 +28,8 @@ from juki.domain.errors import (
 )
 from juki.policy.roles import DEFAULT_PROCEDURE, PROCEDURES, ROLES, STRONG_FACTOR_ROLES, Actor
 from juki.services.audit import LogEntry
-from juki.services.unit_of_work import UnitOfWorkFactory, utc_now
+from juki.services.read_models import StaffAccount, StaffSession, WorkOrder
+from juki.services.unit_of_work import UnitOfWork, UnitOfWorkFactory, utc_now
 
 _hasher = (
     PasswordHasher()
@@ -133,7 +134,7 @@ def reset_password(uow_factory: UnitOfWorkFactory, staff_id: str) -> str:
     return password
 
 
-def actor_of(row: Any, terminal: str) -> Actor:
+def actor_of(row: StaffAccount, terminal: str) -> Actor:
     return Actor(row.staff_id, row.display_name, row.role, terminal, row.department)
 
 
@@ -142,13 +143,13 @@ def anonymous(username: str, terminal: str) -> Actor:
     return Actor(redact(username)[:40], "(不明)", "none", terminal)
 
 
-def _expired(row: Any, now: datetime) -> bool:
+def _expired(row: StaffAccount, now: datetime) -> bool:
     """An account past its validity period (j1380; every contractor account has one) can no longer sign in."""
     until = row.valid_until
     return until is not None and (until if until.tzinfo else until.replace(tzinfo=UTC)) <= now
 
 
-def _otp_step(row: Any, otp: str, now: float) -> int | None:
+def _otp_step(row: StaffAccount, otp: str, now: float) -> int | None:
     """The TOTP step the code matches (±1 step for clock drift), if it is newer than the last one used."""
     totp = pyotp.TOTP(row.totp_secret)
     step = int(now // totp.interval)
@@ -160,28 +161,28 @@ def _otp_step(row: Any, otp: str, now: float) -> int | None:
     return None
 
 
-def password_ok(row: Any, password: str) -> bool:
+def password_ok(row: StaffAccount, password: str) -> bool:
     try:
         return bool(_hasher.verify(row.password_hash, password))
     except (VerificationError, InvalidHashError):
         return False
 
 
-def usable(uow: Any, row: Any, max_failures: int) -> bool:
+def usable(uow: UnitOfWork, row: StaffAccount, max_failures: int) -> bool:
     """Active, within its validity period, not locked out, and not a demo account in a production register."""
     demo_ok = not row.is_demo or uow.staff.setting("register_kind") == DEMO_REGISTER
     return bool(row.active and not _expired(row, uow.now) and row.failed_logins < max_failures and demo_ok)
 
 
 def check_password_and_otp(
-    uow: Any,
+    uow: UnitOfWork,
     username: str,
     password: str,
     otp: str,
     terminal: str,
     max_failures: int,
     rate_limit: int,
-) -> tuple[Any, int]:
+) -> tuple[StaffAccount, int]:
     """The first two factors, inside the caller's unit of work: the account's row and the one-time code's step.
 
     A refusal is counted towards lock-out, logged (`auth:login` failed: the terminal's rate limit counts these
@@ -192,9 +193,10 @@ def check_password_and_otp(
     username = _storable(username)
     _check_rate_limit(uow, username, terminal, rate_limit)
     row = uow.staff.by_username(username)
-    ok = row is not None and usable(uow, row, max_failures) and password_ok(row, password)
-    step = _otp_step(row, otp, time.time()) if ok else None
-    if row is None or step is None:
+    if row is None or not usable(uow, row, max_failures) or not password_ok(row, password):
+        _refuse_sign_in(uow, row, username, terminal)
+    step = _otp_step(row, otp, time.time())
+    if step is None:
         _refuse_sign_in(uow, row, username, terminal)
     return row, step
 
@@ -204,7 +206,7 @@ def _storable(username: str) -> str:
     return "".join(ch for ch in username if ch.isprintable() and not 0xD800 <= ord(ch) <= 0xDFFF)
 
 
-def _check_rate_limit(uow: Any, username: str, terminal: str, rate_limit: int) -> None:
+def _check_rate_limit(uow: UnitOfWork, username: str, terminal: str, rate_limit: int) -> None:
     """A terminal with `rate_limit` failed sign-ins in the last minute is refused (logged `rate_limited`)."""
     if uow.staff.failures_from(terminal[:100], uow.now - timedelta(minutes=1)) >= rate_limit:
         uow.log(anonymous(username, terminal), LogEntry("auth:login", result="rate_limited"))
@@ -212,7 +214,7 @@ def _check_rate_limit(uow: Any, username: str, terminal: str, rate_limit: int) -
         raise RateLimited("ログインの試行が多すぎます。しばらく待ってからやり直してください")
 
 
-def _refuse_sign_in(uow: Any, row: Any, username: str, terminal: str) -> NoReturn:
+def _refuse_sign_in(uow: UnitOfWork, row: StaffAccount | None, username: str, terminal: str) -> NoReturn:
     """A wrong password or one-time code (or an unusable account): counted towards lock-out, logged, refused."""
     if row is not None:
         uow.staff.record_failure(row.staff_id)
@@ -224,7 +226,7 @@ def _refuse_sign_in(uow: Any, row: Any, username: str, terminal: str) -> NoRetur
     raise Unauthenticated(_REFUSED)
 
 
-def open_session(uow: Any, row: Any, terminal: str, ttl_seconds: int) -> Token:
+def open_session(uow: UnitOfWork, row: StaffAccount, terminal: str, ttl_seconds: int) -> Token:
     token = secrets.token_urlsafe(32)
     now = utc_now()
     uow.staff.add_session(
@@ -290,8 +292,8 @@ def authenticate(
 class _SignedIn:
     """A session that is still good, with its account and the account's active work orders."""
 
-    row: Any  # the session joined with its account (adapters.staff_store.SqlStaffStore.session)
-    orders: list[Any]  # a contractor's active work orders, oldest first
+    row: StaffSession
+    orders: list[WorkOrder]  # a contractor's active work orders, oldest first
 
 
 def _signed_in(uow_factory: UnitOfWorkFactory, token: str) -> _SignedIn:
@@ -312,14 +314,14 @@ def _signed_in(uow_factory: UnitOfWorkFactory, token: str) -> _SignedIn:
     return _SignedIn(row, orders)
 
 
-def _procedure_code(procedure: str | None, role: str, orders: list[Any]) -> str:
+def _procedure_code(procedure: str | None, role: str, orders: list[WorkOrder]) -> str:
     """The procedure asked for (X-Juki-Procedure), else a contractor's first work order's, else the role's."""
     if procedure is not None and procedure not in PROCEDURES:
         raise InvalidField("事務の指定が正しくありません", "X-Juki-Procedure")
     return procedure or (orders[0].procedure if orders else DEFAULT_PROCEDURE.get(role, ""))
 
 
-def _work_order_grants(orders: list[Any], code: str, role: str) -> frozenset[str]:
+def _work_order_grants(orders: list[WorkOrder], code: str, role: str) -> frozenset[str]:
     """What the work orders for the procedure grant, within what the procedure lets the role have."""
     grants = frozenset(p for o in orders if o.procedure == code for p in o.permissions)
     ceiling = PROCEDURES[code].grants.get(role, frozenset()) if code in PROCEDURES else frozenset()

@@ -7,7 +7,7 @@ a row as the adapter returns it today (attributes named as its columns), to be r
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import date, datetime
 from typing import Any, Protocol, TypeAlias
 
@@ -19,11 +19,14 @@ from juki.services.read_models import (
     EnrolmentCodeRecord,
     FilingChange,
     Household,
+    LogRecord,
     MatchedVersion,
     MediaRecord,
     ProtectionMeasure,
     SelectedResident,
+    SignInTally,
     StaffAccount,
+    StaffSession,
     StaffStatus,
     SubjectRequest,
     UseOfRecord,
@@ -61,21 +64,21 @@ class Queries(Protocol):
 
 
 class StaffStore(Protocol):
-    """Accounts, sessions and settings (adapters.staff_store.SqlStaffStore). Its rows are loose for now."""
+    """Accounts, sessions and settings (adapters.staff_store.SqlStaffStore)."""
 
-    def by_username(self, username: str) -> StoredRow: ...  # None: not found
-    def by_id(self, staff_id: str) -> StoredRow: ...  # None: not found
-    def all(self) -> list[StoredRow]: ...
+    def by_username(self, username: str) -> StaffAccount | None: ...
+    def by_id(self, staff_id: str) -> StaffAccount | None: ...
+    def all(self) -> list[StaffAccount]: ...
     def add(self, values: Values) -> None: ...
     def change(self, staff_id: str, values: Values) -> None: ...
     def count_role(self, role: str) -> int: ...
     def record_failure(self, staff_id: str) -> None: ...
-    def record_success(self, staff_id: str, otp_step: int) -> None: ...
+    def record_success(self, staff_id: str, otp_step: int | None) -> None: ...
     def add_session(self, values: Values) -> None: ...
-    def session(self, token_hash: str) -> StoredRow: ...  # None: not found
+    def session(self, token_hash: str) -> StaffSession | None: ...
     def revoke(self, token_hash: str) -> None: ...
     def revoke_all(self, staff_id: str) -> None: ...
-    def active_work_orders(self, contractor_id: str, now: datetime) -> list[StoredRow]: ...
+    def active_work_orders(self, contractor_id: str, now: datetime) -> list[WorkOrder]: ...
     def failures_from(self, terminal: str, since: datetime) -> int: ...
     def setting(self, key: str) -> str | None: ...
     def put_setting(self, key: str, value: str) -> None: ...
@@ -159,14 +162,38 @@ class SubjectRequestStore(Protocol):
 
 
 class AuditStore(Protocol):
-    """The operation log's read side for the auditor (adapters.audit_store.SqlAuditStore). Its filters and rows
-    are loose for now: the auditor's reports are being reworked and name their own."""
+    """The operation log's read side for the auditor (adapters.audit_store.SqlAuditStore)."""
 
-    def entries(self, **filters: Any) -> list[StoredRow]: ...
-    def stream(self, start: datetime, end: datetime, **filters: Any) -> Iterator[StoredRow]: ...
+    def entries(
+        self,
+        *,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        staff_id: str | None = None,
+        action: str | None = None,
+        action_prefix: str | None = None,
+        target: str | None = None,
+        result: str | None = None,
+        terminal: str | None = None,
+        my_number_shown: bool | None = None,
+        after: int = 0,
+        limit: int = 100,
+    ) -> list[LogRecord]: ...
+    def stream(
+        self,
+        start: datetime,
+        end: datetime,
+        *,
+        staff_id: str | None = None,
+        actions: Sequence[str] = (),
+        prefixes: Sequence[str] = (),
+        results: Sequence[str] = (),
+        facts_mention: Sequence[str] = (),
+        by_staff: bool = False,
+    ) -> Iterator[LogRecord]: ...
     def sign_ins(
         self, start: datetime, end: datetime, staff_id: str | None = None, by_terminal: bool = False
-    ) -> list[StoredRow]: ...
+    ) -> list[SignInTally]: ...
     def relations(self, start: datetime, end: datetime) -> Iterator[tuple[str, str, datetime]]: ...
 
 

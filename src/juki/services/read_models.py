@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+from juki.services.audit import Fact
+
 # --- the register's read side (adapters.queries) -----------------------------------------------------------------
 
 
@@ -174,6 +176,17 @@ class StaffAccount:
 
 
 @dataclass(frozen=True)
+class StaffSession(StaffAccount):
+    """A bearer token's session (adapters.staff_store), with the account that opened it."""
+
+    token_hash: str
+    opened_at: datetime
+    expires_at: datetime
+    revoked: bool
+    terminal: str  # as the client named itself at sign-in
+
+
+@dataclass(frozen=True)
 class WebAuthnCredential:
     credential_id: str  # base64url
     staff_id: str
@@ -286,3 +299,47 @@ class ChangeSent:
     changed_on: date
     filing_id: str
     recorded_at: datetime
+
+
+# --- the operation log's read side for the auditor (adapters.audit_store) ---------------------------------------------
+
+
+@dataclass(frozen=True)
+class LogRecord:
+    """One stored entry of the operation log, without its chain hashes; `at` is UTC."""
+
+    seq: int
+    at: datetime
+    staff_id: str
+    staff_name: str
+    role: str
+    terminal: str
+    procedure: str
+    action: str
+    targets: tuple[str, ...]
+    my_number_shown: bool
+    result: str
+    detail: str
+    facts: dict[str, Fact] | None  # None: written without facts
+
+
+@dataclass(frozen=True)
+class SignInTally:
+    """Sign-in attempts (`auth:login`) of one account — and terminal, when counted per terminal — in a period.
+
+    The account is the staff id logged, or the masked name typed for an unknown one. Times are UTC; a `first_ok_at`
+    or `first_failed_at` is None when there was no such attempt."""
+
+    staff_id: str
+    terminal: str | None  # None: counted over every terminal
+    staff_name: str
+    role: str
+    ok: int
+    failed: int
+    rate_limited: int
+    attempts: int
+    terminals: int
+    first_ok_at: datetime | None
+    last_ok_at: datetime | None
+    first_failed_at: datetime | None
+    last_failed_at: datetime | None
