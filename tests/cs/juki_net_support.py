@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import socket
 import ssl
 import uuid
 from pathlib import Path
@@ -60,3 +61,9 @@ def cs_client(url: str, folder: Path, *, timeout: float = 5.0) -> HttpsPrefectur
     return HttpsPrefectureClient.over_mutual_tls(
         url, folder / "ca.pem", folder / "client.pem", folder / "client.key", timeout=timeout
     )
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])

@@ -17,8 +17,7 @@ from juki.cs.adapters.prefecture_client import HttpsPrefectureClient
 from juki.cs.wire import Accepted, NoticeKind, Unreachable
 from juki.sim.juki_net import Running, restart, start_in_thread
 from juki.sim.juki_net.pki import ensure_pki
-from juki.sim.kiosk import free_port
-from tests.cs.juki_net_support import cs_client, my_number, notice, resident_code
+from tests.cs.juki_net_support import cs_client, free_port, my_number, notice, resident_code
 
 MOVE_IN, MOVE_WITHIN = NoticeKind.MOVE_IN, NoticeKind.MOVE_WITHIN
 
