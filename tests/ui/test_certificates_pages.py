@@ -420,26 +420,3 @@ def test_an_entry_certificate_certifies_the_items_chosen(client, totp, j, family
         values.pop(f"items.{code}")
     none = _post(client, "/ui/certificates/confirm", csrf, values)
     assert "1つ以上" in _error(none.text, "items")
-
-
-def test_a_confirmation_issues_once_even_when_pressed_twice_at_the_same_time() -> None:
-    import threading
-
-    from juki.web.ui.certificate_pages import IssuedPdfs
-
-    kept = IssuedPdfs()
-    token = kept.begin("clerk1")
-    assert kept.claim(token, "clerk2") == ("unknown", None)  # another's confirmation
-    assert kept.claim(token, "clerk1") == ("go", None)
-    answers: list[tuple[str, str | None]] = []
-    second = threading.Thread(target=lambda: answers.append(kept.claim(token, "clerk1")))
-    second.start()
-    second.join(0.1)
-    assert second.is_alive() and answers == []  # waits for the first
-    kept.finish(token, "20250630-000001")
-    second.join(5)
-    assert answers == [("done", "20250630-000001")]
-    refused = kept.begin("clerk1")
-    assert kept.claim(refused, "clerk1") == ("go", None)
-    kept.finish(refused, None)  # refused by the service: a new confirmation is needed
-    assert kept.claim(refused, "clerk1") == ("unknown", None)

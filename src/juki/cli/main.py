@@ -12,6 +12,8 @@ from juki.cli.sim import remember_demo_server, sim_app
 from juki.domain.errors import DomainError
 
 if TYPE_CHECKING:
+    from fastapi import FastAPI
+
     from juki.bootstrap import Juki
     from juki.policy.roles import Actor
 
@@ -64,24 +66,63 @@ def _local_base(port: int) -> str | None:
     return None if "JUKI_PUBLIC_BASE_URL" in os.environ else f"http://localhost:{port}/"
 
 
-def _run(j: Juki, host: str, port: int) -> None:
+def _run(j: Juki, host: str, port: int, workers: int = 1) -> None:
     """uvicorn, with its X-Forwarded-For handling off once a TLS terminator is trusted (JUKI_TRUSTED_PROXIES): the
     kiosk API must see the proxy's own address, which a forwarded header could otherwise claim
-    (docs/kiosk-behind-a-proxy.md)."""
+    (docs/kiosk-behind-a-proxy.md).
+
+    With more than one worker, each worker process builds its own app (`worker_app`) from the settings this
+    command exported; the schema is migrated once, here, before they start. The workers share the database and
+    the key files, so any of them serves a clerk's next request (the UI's cookie and certificate hand-over too)."""
     import uvicorn
 
     from juki.web.app import create_app
 
     proxied = bool(j.settings.trusted_proxy_networks())
+    if workers > 1:
+        _export(j)
+        uvicorn.run(
+            "juki.cli.main:worker_app",
+            factory=True,
+            workers=workers,
+            host=host,
+            port=port,
+            log_level="info",
+            proxy_headers=not proxied,
+        )
+        return
     uvicorn.run(create_app(j), host=host, port=port, log_level="info", proxy_headers=not proxied)
 
 
+def _export(j: Juki) -> None:
+    """The settings a serving command chose, for its worker processes (they read the environment)."""
+    import os
+
+    os.environ["JUKI_DATABASE_URL"] = j.settings.database_url
+    os.environ["JUKI_WEBAUTHN_ORIGIN"] = j.settings.webauthn_origin
+    os.environ["JUKI_PUBLIC_BASE_URL"] = j.settings.public_base_url
+
+
+def worker_app() -> FastAPI:
+    """One worker process's app (`juki serve --workers N`), built from the environment `_export` set."""
+    from juki.bootstrap import build
+    from juki.web.app import create_app
+
+    return create_app(build(run_migrations=False))
+
+
 @app.command()
-def serve(db: DbOpt = None, host: str = "127.0.0.1", port: int = 8000) -> None:
+def serve(
+    db: DbOpt = None,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    workers: Annotated[int, typer.Option("--workers", min=1, help="worker processes (uvicorn)")] = 1,
+) -> None:
     """Serve an existing register."""
     from juki.bootstrap import build
 
-    _run(build(_db(db), webauthn_origin=_local_origin(port), public_base_url=_local_base(port)), host, port)
+    j = build(_db(db), webauthn_origin=_local_origin(port), public_base_url=_local_base(port))
+    _run(j, host, port, workers)
 
 
 @app.command()

@@ -6,11 +6,11 @@ The form builds the same body as `POST /api/v1/certificates`, and every step cal
   支援措置 (a refusal is logged and a protected access alerted; a permitted certificate of a protected person
   therefore alerts at 確認 and again at 発行) — and nothing is kept; the confirmation shows what the layout holds:
   the persons, the items, the pages, whether a My Number is printed, and the fee (`rules.fee`).
-- Each confirmation's 発行 issues once (`IssuedPdfs.claim`): pressed twice, or again after 戻る, it leads to what
-  it issued.
-- 発行 calls `certificates.issue` with the register's office. The PDF is kept in this process's memory, for the
+- Each confirmation's 発行 issues once (`Handovers.claim`, services/certificate_handover.py): pressed twice, or
+  again after 戻る, it leads to what it issued.
+- 発行 calls `certificates.issue` with the register's office. The PDF waits in the database, sealed, for the
   staff member who issued it, until it is fetched once (`/ui/certificates/issued/<n>/pdf`) or ten minutes pass;
-  nothing is written to disk, and a GET never issues. The result page shows the 発行番号, the fee and `/verify/<n>`.
+  a GET never issues. The result page shows the 発行番号, the fee and `/verify/<n>`.
 - Inline checks (htmx, on change) run the request's pure rules (`domain.certificates.parse_request`,
   `check_items`): a 住民票コード asked for by a third party is refused beside its box as soon as it is ticked.
 Errors go beside their fields; a 支援措置 refusal (`protected_record`) stands above the form, saying no more than the
@@ -19,244 +19,44 @@ service does.
 
 from __future__ import annotations
 
-import secrets
-import threading
-import time
-from collections import OrderedDict
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Mapping
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Response
 
 from juki.domain import certificates as rules
 from juki.domain.certificates import CertificateDocument
-from juki.domain.errors import Conflict, DomainError, NotFound
+from juki.domain.errors import Conflict, DomainError, IssuanceNotFound, NotFound
 from juki.domain.identifiers import validate_addressee_number, validate_household_number
 from juki.policy.roles import CERTIFICATE_DISPOSE, MY_NUMBER_REVEAL
 from juki.services import certificates, register_queries, ui_queries
-from juki.services.certificates import CertificateOffice, Issued
+from juki.services.certificate_handover import Handovers
+from juki.services.certificates import CertificateOffice
+from juki.web.ui.certificate_form import (
+    ALL_SLOTS,
+    AUTHORITY_DOCUMENTS,
+    CHANNELS,
+    ENTRY_CHOICES,
+    FOREIGN_CHOICES,
+    IDENTITY_DOCUMENTS,
+    INCLUDE_CHOICES,
+    KIND_CHOICES,
+    KIND_HELP,
+    LAYOUTS,
+    OWN,
+    REQUESTER_CHOICES,
+    SLOT_NAMES,
+    WITH_REASON,
+    errors_of,
+    item_names,
+    persons_of,
+    request_body,
+    text_of,
+)
 from juki.web.ui.core import Ui, UiRoute, current, is_htmx
-from juki.web.ui.forms import whole_number
 
 router = APIRouter(route_class=UiRoute)
 UiDep = Annotated[Ui, Depends(current)]
-
-# --- the words of the form ---------------------------------------------------------------------------------------
-
-KIND_CHOICES = [(code, k.name) for code, k in rules.KINDS.items()]
-KIND_HELP = {
-    "residence_certificate": "現存の世帯員",
-    "entry_certificate": "現存の世帯員・証明する事項を選択",
-    "removed_record_certificate": "消除された者（除票）",
-    "move_out_certificate": "転出届をした者・手数料なし",
-}
-LAYOUTS = [("household", "世帯（世帯連記式）"), ("individual", "個人票（1人1枚）")]
-REQUESTER_CHOICES = [
-    ("self", "本人"),
-    ("household_member", "同一世帯の者"),
-    ("agent", "代理人（委任状）"),
-    ("third_party", "第三者（第12条の3）"),
-    ("official", "公用（第12条の2）"),
-]
-OWN = (
-    "self",
-    "household_member",
-    "agent",
-)  # a resident named by 宛名番号: the person, or the agent's principal
-WITH_REASON = ("third_party", "official")
-INCLUDE_CHOICES = [
-    ("householder_and_relationship", "世帯主・続柄"),
-    ("honseki", "本籍・筆頭者"),
-    ("resident_code", "住民票コード"),
-    ("my_number", "個人番号"),
-    ("history", "異動履歴"),
-]
-FOREIGN_CHOICES = [
-    *rules.FOREIGN_ITEMS.items(),
-    (rules.ALIAS_HISTORY, "通称の記載及び削除に関する事項（別紙）"),
-]
-ENTRY_CHOICES = [
-    ("name", "氏名"),
-    ("birth_date", "生年月日"),
-    ("sex", "性別"),
-    ("address", "住所"),
-    ("resident_since", "住民となった年月日"),
-    ("address_since", "住所を定めた年月日"),
-    ("previous_address", "従前の住所"),
-]
-IDENTITY_DOCUMENTS = (
-    "個人番号カード",
-    "運転免許証",
-    "旅券",
-    "在留カード",
-    "特別永住者証明書",
-    "健康保険の資格確認書等（2点）",
-    "その他の官公署発行の書類",
-)
-AUTHORITY_DOCUMENTS = ("委任状", "戸籍謄本等（親権者）", "登記事項証明書（成年後見人）")
-# What the issuance records say was printed (rules.printed_items), in the clerk's words.
-ITEM_NAMES = {
-    "name": "氏名",
-    "birth_date": "生年月日",
-    "sex": "性別",
-    "former_surname": "旧氏",
-    "alias_name": "通称",
-    "householder_and_relationship": "世帯主・続柄",
-    "address": "住所",
-    "resident_since": "住民となった年月日",
-    "address_since": "住所を定めた年月日",
-    "previous_address": "従前の住所",
-    "honseki": "本籍・筆頭者",
-    "resident_code": "住民票コード",
-    "my_number": "個人番号",
-    **rules.FOREIGN_ITEMS,
-    "removal": "消除・転出の事項",
-    "history": "異動履歴",
-    rules.ALIAS_HISTORY: "通称の記載及び削除に関する事項",
-}
-# On a 写し (not a 記載事項証明書) one printed row carries more than its code says.
-ROW_NAMES = {
-    "name": "氏名・生年月日・性別",
-    "resident_since": "住民となった年月日・住所を定めた年月日",
-    "previous_address": "届出日・従前の住所",
-}
-CHANNELS = {"counter": "窓口", "kiosk": "コンビニ交付"}
-
-
-def item_names(codes: Sequence[str], kind: str) -> list[str]:
-    """The printed items (as the issuance record keeps them) in the clerk's words and the page's order."""
-    order = list(ITEM_NAMES)
-    names = ITEM_NAMES if kind == "entry_certificate" else {**ITEM_NAMES, **ROW_NAMES}
-    ranked = sorted(set(codes), key=lambda c: order.index(c) if c in order else len(order))
-    return [names.get(code, code) for code in ranked]
-
-
-# The input (error slot) each field an error names belongs to. `free_text` names the key alone (`name`).
-SLOTS = {
-    "kind": "kind",
-    "layout": "layout",
-    "household_number": "addressee_numbers",
-    "addressee_numbers": "addressee_numbers",
-    "include.my_number": "include.my_number",
-    "omit": "omit",
-    "items": "items",
-    "copies": "copies",
-    "purpose": "purpose",
-    "requester": "requester.type",
-    "requester.type": "requester.type",
-    "name": "requester.name",
-    "requester.name": "requester.name",
-    "requester.addressee_number": "requester.addressee_number",
-    "reason": "requester.reason",
-    "requester.reason": "requester.reason",
-    "identity_check": "identity_check.document",
-    "document": "identity_check.document",
-    "identity_check.document": "identity_check.document",
-    "authority_document": "identity_check.authority_document",
-    "identity_check.authority_document": "identity_check.authority_document",
-}
-SLOT_NAMES = {
-    "kind": "証明書の種類",
-    "layout": "様式",
-    "addressee_numbers": "記載する人",
-    "include.resident_code": "住民票コード",
-    "include.my_number": "個人番号",
-    "items": "証明する事項",
-    "omit": "外国人住民の記載事項",
-    "copies": "通数",
-    "requester.type": "請求者",
-    "requester.addressee_number": "請求者（本人）",
-    "requester.name": "請求者の氏名",
-    "requester.reason": "請求事由",
-    "identity_check.document": "本人確認書類",
-    "identity_check.authority_document": "委任状等",
-    "purpose": "使用目的",
-}
-ALL_SLOTS = tuple(SLOT_NAMES)  # in the order of the form: the first with an error takes the focus
-TEXT_KEYS = ("requester.name", "requester.reason", "purpose", "copies")
-
-
-def _s(values: Mapping[str, Any], key: str) -> str:
-    value = values.get(key)
-    return value.strip() if isinstance(value, str) else ""
-
-
-def _typed(values: Mapping[str, Any], key: str) -> str:
-    """Free text as typed: the ideographic space a Japanese input method puts between 氏 and 名 is a space (the
-    service's `free_text` refuses it as unprintable; the name check ignores spaces of either width)."""
-    return _s(values, key).replace("\u3000", " ")
-
-
-def _persons(values: Mapping[str, Any]) -> list[str]:
-    picked = values.get("addressee_numbers") or []
-    if isinstance(picked, str):
-        picked = [picked]
-    return [n.strip() for n in picked if isinstance(n, str) and n.strip()][: rules.MAX_PERSONS + 1]
-
-
-def _copies(text: str) -> int | str:
-    number = whole_number(text, 3)  # full-width digits as typed
-    return number if number is not None else text.strip()
-
-
-def request_body(values: Mapping[str, Any]) -> dict[str, Any]:
-    """The form's values → the body of `POST /api/v1/certificates` (what `certificates.issue` takes)."""
-    kind = _s(values, "kind")
-    body: dict[str, Any] = {
-        "kind": kind,
-        "layout": _s(values, "layout") or "household",
-        "addressee_numbers": _persons(values),
-        "include": {code: bool(_s(values, f"include.{code}")) for code, _ in INCLUDE_CHOICES},
-        "omit": [code for code, _ in FOREIGN_CHOICES if _s(values, f"omit.{code}")],
-        "copies": _copies(_s(values, "copies") or "1"),
-        "purpose": _typed(values, "purpose"),
-    }
-    if kind == "entry_certificate":  # only it certifies chosen items and may leave the 方書 out (j1030)
-        body["items"] = [code for code, _ in ENTRY_CHOICES if _s(values, f"items.{code}")]
-        if _s(values, "omit.katagaki"):
-            body["omit"].append("katagaki")
-    kind_of = _s(values, "requester.type")
-    requester: dict[str, Any] = {"type": kind_of, "name": _typed(values, "requester.name")}
-    if kind_of in OWN and _s(values, "requester.addressee_number"):
-        requester["addressee_number"] = _s(values, "requester.addressee_number")
-    if kind_of in WITH_REASON:
-        requester["reason"] = _typed(values, "requester.reason")
-    body["requester"] = requester
-    identity = {}
-    if _s(values, "identity_check.document"):
-        identity["document"] = _s(values, "identity_check.document")
-    if kind_of == "agent" and _s(values, "identity_check.authority_document"):
-        identity["authority_document"] = _s(values, "identity_check.authority_document")
-    if identity:
-        body["identity_check"] = identity
-    return body
-
-
-def slot_of(exc: DomainError, values: Mapping[str, Any]) -> str:
-    """The input an error belongs beside. 第12条's refusal of the numbers names `include`: it goes beside each
-    number asked for. A refusal that names no field is about the persons (支援措置, a removed record)."""
-    name = exc.field or ""
-    if name == "include":
-        asked = [f"include.{c}" for c in ("resident_code", "my_number") if _s(values, f"include.{c}")]
-        return asked[0] if asked else "include.resident_code"
-    if name in SLOTS:
-        return SLOTS[name]
-    if name.startswith("include."):
-        return name
-    if name.startswith(("omit", "items", "addressee_numbers")):
-        return name.split(".")[0]
-    return "addressee_numbers"
-
-
-def errors_of(exc: DomainError, values: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
-    slot = slot_of(exc, values)
-    entry = {**exc.to_dict(), "field": slot}
-    errors = {slot: entry}
-    if exc.field == "include" and slot == "include.resident_code" and _s(values, "include.my_number"):
-        errors["include.my_number"] = entry  # both numbers asked for: the refusal stands beside each
-    return errors
-
 
 # --- the dry run (確認) ---------------------------------------------------------------------------------------------
 
@@ -274,130 +74,10 @@ def preview(ui: Ui, body: Mapping[str, Any]) -> tuple[CertificateDocument, ...]:
 # --- the PDFs handed over once -------------------------------------------------------------------------------------
 
 
-@dataclass
-class _Kept:
-    staff_id: str
-    issued: Issued  # its `pdf` is dropped (replaced by b"") once fetched
-    summary: dict[str, Any]
-    at: float
-    fetched: bool = False
-
-
-@dataclass
-class _Once:
-    """A confirmation's 発行 button: it issues once; pressed again (twice in a hurry, or after 戻る) it leads to
-    what it issued."""
-
-    staff_id: str
-    at: float
-    busy: bool = False
-    number: str | None = None
-    failed: bool = False
-
-
-class IssuedPdfs:
-    """The issued PDFs of this process, in memory only: each for the staff member who issued it, fetched once;
-    and the confirmations whose 発行 has not been pressed yet.
-
-    A PDF may hold a My Number; it is never written to disk and goes after the one fetch or ten minutes (the
-    result page's facts — number, fee, digest — stay for half an hour, without the PDF)."""
-
-    PDF_SECONDS = 600
-    KEEP_SECONDS = 1800
-    MAX = 64
-    WAIT_SECONDS = 20.0
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._changed = threading.Condition(self._lock)
-        self._items: OrderedDict[str, _Kept] = OrderedDict()
-        self._once: OrderedDict[str, _Once] = OrderedDict()
-
-    def _expire(self, now: float) -> None:
-        for number, kept in list(self._items.items()):
-            if now - kept.at > self.KEEP_SECONDS:
-                del self._items[number]
-            elif now - kept.at > self.PDF_SECONDS and kept.issued.pdf:
-                kept.issued = replace(kept.issued, pdf=b"")
-        while len(self._items) > self.MAX:
-            self._items.popitem(last=False)
-        for token, once in list(self._once.items()):
-            if now - once.at > self.KEEP_SECONDS and not once.busy:
-                del self._once[token]
-        while len(self._once) > self.MAX * 8:
-            self._once.popitem(last=False)
-
-    def begin(self, staff_id: str) -> str:
-        """A confirmation shown: the token its 発行 button sends."""
-        token = secrets.token_urlsafe(18)
-        with self._lock:
-            self._expire(time.monotonic())
-            self._once[token] = _Once(staff_id, time.monotonic())
-        return token
-
-    def claim(self, token: str, staff_id: str) -> tuple[str, str | None]:
-        """`go` (issue now), `done` with the number this confirmation issued, `busy` (still issuing after the
-        wait) or `unknown` (no such confirmation for this staff member, expired, or its 発行 was refused)."""
-        with self._changed:
-            once = self._once.get(token)
-            if once is None or once.staff_id != staff_id:
-                return "unknown", None
-            deadline = time.monotonic() + self.WAIT_SECONDS
-            while once.busy and not once.failed:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    return "busy", None
-                self._changed.wait(left)
-            if once.number is not None:
-                return "done", once.number
-            if once.failed:
-                return "unknown", None
-            once.busy = True
-            return "go", None
-
-    def finish(self, token: str, number: str | None) -> None:
-        with self._changed:
-            once = self._once.get(token)
-            if once is not None:
-                once.busy, once.number, once.failed = False, number, number is None
-                if number is None:
-                    del self._once[token]
-            self._changed.notify_all()
-
-    def put(self, staff_id: str, issued: Issued, summary: dict[str, Any]) -> None:
-        with self._lock:
-            self._items[issued.issuance_number] = _Kept(staff_id, issued, summary, time.monotonic())
-            self._expire(time.monotonic())
-
-    def get(self, number: str, staff_id: str) -> _Kept | None:
-        with self._lock:
-            self._expire(time.monotonic())
-            kept = self._items.get(number)
-            return kept if kept is not None and kept.staff_id == staff_id else None
-
-    def take(self, number: str, staff_id: str) -> Issued | None:
-        """The issued certificate with its PDF, once; None when fetched already, expired or another's."""
-        with self._lock:
-            self._expire(time.monotonic())
-            kept = self._items.get(number)
-            if kept is None or kept.staff_id != staff_id or not kept.issued.pdf:
-                return None
-            issued = kept.issued
-            kept.issued, kept.fetched = replace(issued, pdf=b""), True
-            return issued
-
-
-_pdfs_lock = threading.Lock()
-
-
-def pdfs_of(ui: Ui) -> IssuedPdfs:
-    state = ui.request.app.state
-    with _pdfs_lock:
-        kept: IssuedPdfs | None = getattr(state, "ui_issued_pdfs", None)
-        if kept is None:
-            kept = IssuedPdfs()
-            state.ui_issued_pdfs = kept
-    return kept
+def handovers_of(ui: Ui) -> Handovers:
+    """The confirmations' 発行 and the issued PDFs, in the database: any worker process serves any step."""
+    built: Handovers = ui.request.app.state.juki.certificate_handovers
+    return built
 
 
 # --- the form ---------------------------------------------------------------------------------------------------
@@ -405,8 +85,8 @@ def pdfs_of(ui: Ui) -> IssuedPdfs:
 
 def _subject(ui: Ui, values: dict[str, Any]) -> dict[str, Any]:
     """The person or household the form was opened from, read through the services (logged, 支援措置 screened)."""
-    number = _s(values, "_addressee_number")
-    household = _s(values, "_household_number")
+    number = text_of(values, "_addressee_number")
+    household = text_of(values, "_household_number")
     resident = None
     if number:
         resident = register_queries.get_resident(ui.uow, ui.actor, validate_addressee_number(number))
@@ -538,7 +218,7 @@ def _confirm(ui: Ui, values: dict[str, Any], notice: str = "") -> Response:
     return ui.render(
         "certificates/confirm.html",
         values=values,
-        once=pdfs_of(ui).begin(ui.actor.staff_id),
+        once=handovers_of(ui).begin(ui.actor.staff_id),
         notice=notice,
         kind=rules.KINDS[request.kind],
         individual=request.layout == "individual"
@@ -594,10 +274,10 @@ def validate_inline(ui: UiDep) -> Response:
 
 def _filled(values: Mapping[str, Any], slot: str) -> bool:
     if slot == "addressee_numbers":
-        return bool(_persons(values))
+        return bool(persons_of(values))
     if slot in ("omit", "items"):
-        return any(k.startswith(slot + ".") and _s(values, k) for k in values)
-    return bool(_s(values, slot))
+        return any(k.startswith(slot + ".") and text_of(values, k) for k in values)
+    return bool(text_of(values, slot))
 
 
 # --- 発行 -------------------------------------------------------------------------------------------------------
@@ -608,9 +288,9 @@ def issue(ui: UiDep) -> Response:
     """発行: `certificates.issue` once per confirmation; the PDF is kept for one fetch and the result page (a reload,
     a second press or 戻る and 発行 again issue nothing more)."""
     values = dict(ui.form)
-    pdfs = pdfs_of(ui)
-    token = _s(values, "_once")
-    state, number = pdfs.claim(token, ui.actor.staff_id)
+    handovers = handovers_of(ui)
+    token = text_of(values, "_once")
+    state, number = handovers.claim(token, ui.actor.staff_id)
     if state == "done":
         return ui.redirect(f"/ui/certificates/issued/{number}")
     if state == "busy":
@@ -625,22 +305,21 @@ def issue(ui: UiDep) -> Response:
     try:
         issued = certificates.issue(ui.uow, ui.actor, body, office_of(ui))
     except DomainError as exc:
-        pdfs.finish(token, None)
+        handovers.refused(token)
         if _refusal(exc):
             raise
         return _form(ui, values, errors_of(exc, values), exc.status)
     except BaseException:
-        pdfs.finish(token, None)
+        handovers.refused(token)
         raise
     summary = {
-        "addressee_number": _s(values, "_addressee_number"),
-        "household_number": _s(values, "_household_number"),
+        "addressee_number": text_of(values, "_addressee_number"),
+        "household_number": text_of(values, "_household_number"),
         "persons": len(body["addressee_numbers"]),
         "requester": dict(REQUESTER_CHOICES).get(body["requester"]["type"], ""),
         "copies": len(issued.issuance_numbers),
     }
-    pdfs.put(ui.actor.staff_id, issued, summary)
-    pdfs.finish(token, issued.issuance_number)
+    handovers.issued(token, issued, summary)
     return ui.redirect(f"/ui/certificates/issued/{issued.issuance_number}")
 
 
@@ -653,7 +332,7 @@ class Gone(DomainError):
 
 def _number(text: str) -> str:
     if not certificates.ISSUANCE_NUMBER.fullmatch(text):
-        raise NotFound("該当する発行番号がありません", "issuance_number")
+        raise IssuanceNotFound()
     return text
 
 
@@ -661,7 +340,7 @@ def _number(text: str) -> str:
 def issued_page(issuance_number: str, ui: UiDep) -> Response:
     """The result: 発行番号, fee, the PDF (once) and `/verify/<n>`. From another browser or later: the public facts."""
     number = _number(issuance_number[:20])
-    kept = pdfs_of(ui).get(number, ui.actor.staff_id)
+    kept = handovers_of(ui).get(number, ui.actor.staff_id)
     checked = certificates.verify(ui.uow, office_of(ui), number)
     return ui.render(
         "certificates/issued.html",
@@ -679,7 +358,7 @@ def issued_page(issuance_number: str, ui: UiDep) -> Response:
 def issued_pdf(issuance_number: str, ui: UiDep) -> Response:
     """The PDF, once, to the staff member who issued it (fetching it again issues nothing and gives nothing)."""
     number = _number(issuance_number[:20])
-    issued = pdfs_of(ui).take(number, ui.actor.staff_id)
+    issued = handovers_of(ui).take(number, ui.actor.staff_id)
     if issued is None:
         raise Gone(
             "この証明書のPDFはすでに渡したか、保持期間（10分）を過ぎました。"
@@ -749,9 +428,9 @@ def history(addressee_number: str, ui: UiDep, disposed: str = "") -> Response:
 def dispose(issuance_number: str, ui: UiDep) -> Response:
     """処分 (j300): a supervisor takes back a wrongly issued certificate; `/verify` then says so."""
     number = _number(issuance_number[:20])
-    person = validate_addressee_number(_s(ui.form, "_addressee_number")[:20])
+    person = validate_addressee_number(text_of(ui.form, "_addressee_number")[:20])
     try:
-        certificates.dispose(ui.uow, ui.actor, office_of(ui), number, {"reason": _s(ui.form, "reason")})
+        certificates.dispose(ui.uow, ui.actor, office_of(ui), number, {"reason": text_of(ui.form, "reason")})
     except DomainError as exc:
         if _refusal(exc):
             raise

@@ -20,7 +20,8 @@ from juki.domain import certificates as rules
 from juki.domain.errors import DomainError, InvalidField
 from juki.policy.roles import STAFF_ADMIN
 from juki.services import certificates
-from juki.web.ui.certificate_pages import ITEM_NAMES, office_of
+from juki.web.ui.certificate_form import ITEM_NAMES
+from juki.web.ui.certificate_pages import office_of
 from juki.web.ui.core import Ui, UiRoute, current
 from juki.web.ui.forms import whole_number
 

@@ -7,8 +7,9 @@ view would contend with filings on SQLite for nothing. Sealing (not just signing
 reach too: a copied cookie cannot be replayed against `/api/v1`, which wants the token itself, and it cannot be
 edited to move `last_seen` forward, so the idle lock holds without JavaScript.
 
-The key lives in the server's memory only (never in the database, a backup or a file): a restart signs everyone
-out of the UI, which a counter that starts its day with a sign-in can afford.
+The key is derived from the installation's UI key file (adapters/ui_key.py: a file beside the My Number key file,
+never in the database), loaded once when the app is built: every worker process opens every other's cookie, and a
+restart signs no one out.
 """
 
 from __future__ import annotations
@@ -76,13 +77,13 @@ def _cipher(request: Request) -> AESGCM:
     with _key_lock:
         cipher: AESGCM | None = getattr(state, "ui_session_cipher", None)
         if cipher is None:
-            cipher = AESGCM(AESGCM.generate_key(bit_length=256))
+            cipher = AESGCM(state.juki.ui_key.session)
             state.ui_session_cipher = cipher
     return cipher
 
 
 def read(request: Request) -> UiSession | None:
-    """The session the request's cookie holds, or None (absent, forged, from before a restart)."""
+    """The session the request's cookie holds, or None (absent, forged, sealed under another installation's key)."""
     raw = request.cookies.get(COOKIE)
     if not raw:
         return None
