@@ -161,20 +161,11 @@ def build(
     住民票コード使用年月日 follow from it.
     """
     items = dict.fromkeys(ITEMS, None) | record_items(record, my_number, city_code)
-    if previous is not None and change.change_reason not in ARRIVALS:
-        items.update({item: previous.get(item) for item in BEFORE_ITEMS})
-    code = items["住民票コード"]
-    old_code = previous.get("住民票コード") if previous else None
-    kept = previous is not None and old_code == code
     items.update(
         {
             "届出の年月日": change.filed_on,
             "異動事由": None,  # the notice kind's word: set by `for_kind`
             "異動年月日": change.changed_on,
-            "旧住民票コード": (previous or {}).get("旧住民票コード") if kept else old_code,
-            "住民票コード使用年月日": (previous or {}).get("住民票コード使用年月日")
-            if kept
-            else change.changed_on,
             "依頼管理番号": change.filing_id,
             "操作者ID": change.staff_id or None,
             "操作端末ID": change.terminal or None,
@@ -182,11 +173,28 @@ def build(
             "更新禁止フラグ": "0",
             "予定者フラグ": "1" if _planned(change) else "0",
             "排他フラグ": "0",
-            "外字フラグ": "1" if _has_gaiji(items) else "0",
             "レコード状況フラグ": record_status(change),
         }
     )
-    return items
+    return rebase(items, change.change_reason, previous)
+
+
+def rebase(items: Items, change_reason: str, previous: Items | None) -> Items:
+    """The items that follow from the person's version before this change: 旧住民票コード, 住民票コード使用年月日
+    and the 転入前 items (kept from before unless the change brings the person in). A change that waited in the
+    queue is rebased on the version before it once it is its turn."""
+    code = items["住民票コード"]
+    old_code = previous.get("住民票コード") if previous else None
+    kept = previous is not None and old_code == code
+    rebased = items | {
+        "旧住民票コード": (previous or {}).get("旧住民票コード") if kept else old_code,
+        "住民票コード使用年月日": (previous or {}).get("住民票コード使用年月日")
+        if kept
+        else items["異動年月日"],
+    }
+    if previous is not None and change_reason not in ARRIVALS:
+        rebased.update({item: previous.get(item) for item in BEFORE_ITEMS})
+    return rebased | {"外字フラグ": "1" if _has_gaiji(rebased) else "0"}
 
 
 def _planned(change: Change) -> bool:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-from juki.cs.domain.items import Items, stamp
+from juki.cs.domain.items import Items, rebase, stamp
 from juki.cs.domain.notices import Failure, Part, kind_of, plan
 from juki.cs.services.ports import (
     BLOCKING,
@@ -64,7 +64,8 @@ def admit(store: CsStore, change: Change) -> None:
 def _plan(store: CsStore, change: Change) -> list[Part] | Failure:
     current = store.current(change.addressee_number)
     previous = current.items if current else None
-    return plan(change.change_reason, change.items, previous, change.household_changed)
+    items = rebase(change.items, change.change_reason, previous)
+    return plan(change.change_reason, items, previous, change.household_changed)
 
 
 def _row(change: Change, part: int) -> dict[str, object]:
