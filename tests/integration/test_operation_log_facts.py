@@ -10,6 +10,7 @@ from sqlalchemy import select, text
 
 from juki.adapters import tables as t
 from juki.domain.identifiers import generate_my_number
+from juki.services import audit_queries
 from juki.services import audit_reports as ar
 from juki.services.audit import GENESIS, LogEntry, chain_hash, entry_fields
 from juki.services.audit_queries import verify_chain
@@ -101,3 +102,10 @@ def test_the_auditors_own_looks_log_what_they_asked_as_facts(j):
         "truncated": False,
     }
     assert verify_chain(j.uow) == (reported.seq, None)
+
+
+def test_the_auditors_check_of_the_chain_logs_its_answer_as_facts(j):
+    seq = log(j, jst(2025, 6, 3, 10, 0), CLERK, "resident:view", (N1,))
+    assert audit_queries.verify_for(j.uow, AUDITOR)["intact"] is True
+    (checked,) = log_rows(j, seq)
+    assert (checked.action, checked.facts) == ("audit:verify", {"intact": seq})

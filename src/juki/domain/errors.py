@@ -156,6 +156,11 @@ class StaffNotFound(NotFound):
     default_field = "staff_id"
 
 
+class AuditReportNotFound(NotFound):
+    default_message = "該当する帳票がありません"
+    default_field = "kind"
+
+
 class IssuanceNotFound(NotFound):
     default_message = "該当する発行番号がありません"
     default_field = "issuance_number"

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from juki.policy.roles import LOG_READ, Actor
-from juki.services.audit import LogEntry, first_broken
+from juki.services.audit import Facts, LogEntry, first_broken
 from juki.services.authorization import authorize
 from juki.services.unit_of_work import UnitOfWorkFactory
 
@@ -15,7 +13,11 @@ def verify_chain(uow_factory: UnitOfWorkFactory) -> tuple[int, int | None]:
         return first_broken(uow.queries.operation_log(), uow.queries.counter("log"))
 
 
-def verify_for(uow_factory: UnitOfWorkFactory, actor: Actor) -> dict[str, Any]:
+# {"intact", "entries_intact", "first_broken"}, and "code": "log_tampered" when broken
+ChainCheck = dict[str, bool | int | str | None]
+
+
+def verify_for(uow_factory: UnitOfWorkFactory, actor: Actor) -> ChainCheck:
     """The auditor's check of the chain. A broken chain is answered (`log_tampered`), logged and alerted: someone
     changed the log outside the system, which the supervisors must hear about."""
     authorize(uow_factory, actor, LOG_READ, "audit:verify")
@@ -32,11 +34,11 @@ def verify_for(uow_factory: UnitOfWorkFactory, actor: Actor) -> dict[str, Any]:
                 }
             )
         result = "ok" if broken is None else "broken"
-        uow.log(
-            actor, LogEntry("audit:verify", result=result, detail=f"intact={intact} first_broken={broken}")
-        )
+        facts: Facts = {"intact": intact} if broken is None else {"intact": intact, "first_broken": broken}
+        detail = f"intact={intact} first_broken={broken}"
+        uow.log(actor, LogEntry("audit:verify", result=result, detail=detail, facts=facts))
         uow.commit()
-    answer: dict[str, Any] = {"intact": broken is None, "entries_intact": intact, "first_broken": broken}
+    answer: ChainCheck = {"intact": broken is None, "entries_intact": intact, "first_broken": broken}
     if broken is not None:
         answer["code"] = "log_tampered"
     return answer

@@ -24,7 +24,7 @@ from itertools import groupby, islice
 from typing import Any
 
 from juki.domain.dates import JST
-from juki.domain.errors import NotFound
+from juki.domain.errors import AuditReportNotFound
 from juki.policy.roles import LOG_READ, Actor
 from juki.services.audit import Facts, LogEntry, utc
 from juki.services.audit_hours import AuditSettings, jst_iso, off_hours_reason, start_of
@@ -481,7 +481,7 @@ def report(
     # The kind comes from the path: log it only when it is one of ours.
     authorize(uow_factory, actor, LOG_READ, f"audit:report:{kind}" if spec else "audit:report")
     if spec is None:
-        raise NotFound("該当する帳票がありません", "kind")
+        raise AuditReportNotFound()
     first, last = period(params, required=True)
     assert first is not None and last is not None
     cfg = _settings(spec, params, settings)
