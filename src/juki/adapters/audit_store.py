@@ -12,9 +12,10 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Row, Select, String, and_, case, cast, func, or_, select
+from sqlalchemy import ColumnElement, Connection, Select, String, and_, case, cast, func, or_, select
 
 from juki.adapters import tables as t
+from juki.adapters.rows import AnyRow
 from juki.services.audit import utc
 from juki.services.ports import AuditStore
 from juki.services.read_models import LogRecord, SignInTally
@@ -22,7 +23,6 @@ from juki.services.read_models import LogRecord, SignInTally
 _LOG = t.operation_log
 _ENTRY_COLUMNS = [c for c in _LOG.c if c.name not in ("prev_hash", "hash")]
 Condition = ColumnElement[bool]
-AnyRow = Row[*tuple[Any, ...]]
 
 
 def _record(row: AnyRow) -> LogRecord:

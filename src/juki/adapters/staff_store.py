@@ -4,13 +4,12 @@ services' read models (StaffAccount, StaffSession, WorkOrder)."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import Connection, func, insert, select, update
 
 from juki.adapters import tables as t
 from juki.adapters.rows import model_or_none, models
-from juki.services.ports import StaffStore
+from juki.services.ports import StaffStore, Values
 from juki.services.read_models import StaffAccount, StaffSession, WorkOrder
 
 _SESSION = t.sessions.c
@@ -32,7 +31,7 @@ class SqlStaffStore(StaffStore):
         row = self.conn.execute(select(t.staff).where(t.staff.c.username == username)).first()
         return model_or_none(StaffAccount, row)
 
-    def add(self, values: dict[str, Any]) -> None:
+    def add(self, values: Values) -> None:
         self.conn.execute(insert(t.staff).values(**values))
 
     def all(self) -> list[StaffAccount]:
@@ -42,7 +41,7 @@ class SqlStaffStore(StaffStore):
         row = self.conn.execute(select(t.staff).where(t.staff.c.staff_id == staff_id)).first()
         return model_or_none(StaffAccount, row)
 
-    def change(self, staff_id: str, values: dict[str, Any]) -> None:
+    def change(self, staff_id: str, values: Values) -> None:
         self.conn.execute(update(t.staff).where(t.staff.c.staff_id == staff_id).values(**values))
 
     def revoke_all(self, staff_id: str) -> None:
@@ -67,7 +66,7 @@ class SqlStaffStore(StaffStore):
             .values(failed_logins=0, last_otp_step=otp_step)
         )
 
-    def add_session(self, values: dict[str, Any]) -> None:
+    def add_session(self, values: Values) -> None:
         self.conn.execute(insert(t.sessions).values(**values))
 
     def session(self, token_hash: str) -> StaffSession | None:
