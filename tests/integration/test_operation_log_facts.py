@@ -6,7 +6,7 @@ from __future__ import annotations
 import random
 from datetime import UTC, datetime
 
-from sqlalchemy import select, text
+from sqlalchemy import insert, select, text
 
 from juki.adapters import tables as t
 from juki.domain.identifiers import generate_my_number
@@ -109,3 +109,18 @@ def test_the_auditors_check_of_the_chain_logs_its_answer_as_facts(j):
     assert audit_queries.verify_for(j.uow, AUDITOR)["intact"] is True
     (checked,) = log_rows(j, seq)
     assert (checked.action, checked.facts) == ("audit:verify", {"intact": seq})
+
+
+def test_an_entry_restored_with_json_null_facts_counts_as_one_without_facts(j):
+    """A backup's restore inserts every column, so an entry without facts comes back as JSON null, not NULL."""
+    seq = log(j, jst(2025, 6, 3, 9, 0), CLERK, "resident:view", (N1,))
+    refused = LogEntry("resident:search:my_number", result="denied", detail="my_number:search")
+    restored = seq + 1000  # beyond the log's counter, which the report's own entry takes next
+    fields = entry_fields(restored, jst(2025, 6, 3, 10, 0), CLERK, refused)
+    with j.engine.begin() as conn:
+        conn.execute(insert(t.operation_log).values(**fields, facts=None, prev_hash="0", hash="0"))
+    assert _row(j, restored).facts is None
+
+    report = ar.report(j.uow, AUDITOR, "number_lookups", {"from": "2025-06-03", "to": "2025-06-03"})
+
+    assert [(r["seq"], r["keys"], r["result"]) for r in report.rows] == [(restored, "個人番号", "denied")]

@@ -206,7 +206,8 @@ class SqlAuditStore(AuditStore):
         if facts_mention:
             as_text = cast(_LOG.c.facts, String)  # the facts' JSON: a string in it is quoted
             mentions = [as_text.contains(f'"{s}"', autoescape=True) for s in facts_mention]
-            conds.append(or_(_LOG.c.facts.is_(None), *mentions))
+            # None is SQL NULL as the log writes it, JSON null as a backup's restore (adapters/backup.py) inserts it.
+            conds.append(or_(_LOG.c.facts.is_(None), as_text == "null", *mentions))
         order = (_LOG.c.staff_id, _LOG.c.at, _LOG.c.seq) if by_staff else (_LOG.c.seq,)
         query: Select[Any] = select(*_ENTRY_COLUMNS).where(*conds).order_by(*order)
         with self.conn.execute(query.execution_options(yield_per=5000)) as result:
