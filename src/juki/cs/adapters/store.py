@@ -15,7 +15,7 @@ from sqlalchemy import Connection, exists, insert, select, update
 from juki.adapters.vault import MyNumberVault
 from juki.cs.adapters import tables as t
 from juki.cs.domain.items import MY_NUMBER, Items
-from juki.cs.services.ports import FINAL, Current, Entry, LogLine
+from juki.cs.services.ports import FINAL, CsStore, Current, Entry, LogLine
 
 
 def _aware(value: datetime | None) -> datetime | None:
@@ -213,3 +213,8 @@ class SqlCsStore:
             )
             for r in rows
         ]
+
+
+def _conforms(store: SqlCsStore) -> CsStore:
+    """mypy's proof that the adapter is the port the services use."""
+    return store
