@@ -20,7 +20,10 @@ from juki.policy.roles import Actor
 from juki.services import audit_reports as ar
 from juki.services import filings, register_queries
 from juki.services.audit import LogEntry
+from juki.services.audit_hours import AuditSettings, off_hours_reason
+from juki.services.audit_log_search import search_log
 from juki.services.audit_queries import verify_chain
+from juki.services.audit_report_table import Report, csv_bytes
 from tests import factories as f
 
 AUDITOR = Actor("audit1", "監査 三郎", "auditor", "監査端末")
@@ -51,7 +54,7 @@ def log(j, when: datetime, actor: Actor, action: str, targets: tuple[str, ...] =
         )
 
 
-def run(j, kind: str, **params: str) -> ar.Report:
+def run(j, kind: str, **params: str) -> Report:
     return ar.report(j.uow, AUDITOR, kind, params)
 
 
@@ -92,23 +95,23 @@ def last_seq(j) -> int:
     ],
 )
 def test_off_hours_reason_names_why_a_moment_is_outside_business_hours(when, reason):
-    assert ar.off_hours_reason(when.astimezone(UTC)) == reason
+    assert off_hours_reason(when.astimezone(UTC)) == reason
 
 
 def test_a_utc_time_is_judged_by_its_hour_in_japan():
     # 00:30 UTC on a Monday is 09:30 in Japan (inside); 23:00 UTC on a Friday is Saturday 08:00 in Japan.
-    assert ar.off_hours_reason(datetime(2025, 6, 30, 0, 30, tzinfo=UTC)) is None
-    assert ar.off_hours_reason(datetime(2025, 6, 27, 23, 0, tzinfo=UTC)) == "土曜日"
-    assert ar.off_hours_reason(datetime(2025, 6, 30, 0, 30)) is None  # SQLite's naive UTC
+    assert off_hours_reason(datetime(2025, 6, 30, 0, 30, tzinfo=UTC)) is None
+    assert off_hours_reason(datetime(2025, 6, 27, 23, 0, tzinfo=UTC)) == "土曜日"
+    assert off_hours_reason(datetime(2025, 6, 30, 0, 30)) is None  # SQLite's naive UTC
 
 
 def test_business_hours_come_from_the_settings():
-    s = ar.AuditSettings.parse("09:00", "17:00")
+    s = AuditSettings.parse("09:00", "17:00")
     assert (s.business_start, s.business_end) == (time(9), time(17))
-    assert ar.off_hours_reason(jst(2025, 6, 30, 8, 45), s.business_start, s.business_end) == "始業前"
-    assert ar.off_hours_reason(jst(2025, 6, 30, 17, 5), s.business_start, s.business_end) == "終業後"
+    assert off_hours_reason(jst(2025, 6, 30, 8, 45), s.business_start, s.business_end) == "始業前"
+    assert off_hours_reason(jst(2025, 6, 30, 17, 5), s.business_start, s.business_end) == "終業後"
     with pytest.raises(ValueError):
-        ar.AuditSettings.parse("17:00", "09:00")
+        AuditSettings.parse("17:00", "09:00")
 
 
 # --- the after-hours report ---------------------------------------------------------------------------------------
@@ -146,7 +149,7 @@ def test_after_hours_report_uses_the_business_hours_it_is_given(j):
     seq = log(j, jst(2025, 6, 30, 17, 30), CLERK, "resident:view", (N1,))
     period = {"from": "2025-06-30", "to": "2025-06-30"}
     assert [r["seq"] for r in run(j, "after_hours", **period).rows] == [seq]
-    late = ar.AuditSettings.parse("08:30", "18:00")
+    late = AuditSettings.parse("08:30", "18:00")
     assert ar.report(j.uow, AUDITOR, "after_hours", period, late).rows == []
 
 
@@ -166,7 +169,7 @@ def test_after_hours_report_leaves_out_kiosks_which_serve_until_23_by_design(j):
     report = run(j, "after_hours", **{"from": "2025-06-28", "to": "2025-06-30"})
 
     assert [(r["seq"], r["role"]) for r in report.rows] == [(rogue, "kiosk"), (clerk, "clerk")]
-    kiosk_entries = ar.search_log(j.uow, AUDITOR, {"staff_id": "kiosk:kiosk-a", "from": "2025-06-28"})
+    kiosk_entries = search_log(j.uow, AUDITOR, {"staff_id": "kiosk:kiosk-a", "from": "2025-06-28"})
     assert len(kiosk_entries.rows) == 3  # still in the log, for the log search
 
 
@@ -180,7 +183,7 @@ def test_a_report_can_be_limited_to_one_staff_member(j):
 def test_a_long_report_is_cut_and_says_so(j):
     for minute in range(4):
         log(j, jst(2025, 6, 28, 10, minute), CLERK, "resident:view", (N1,))
-    small = ar.AuditSettings(max_rows=3)
+    small = AuditSettings(max_rows=3)
     report = ar.report(j.uow, AUDITOR, "after_hours", {"from": "2025-06-28", "to": "2025-06-28"}, small)
     assert len(report.rows) == 3 and report.truncated
     assert report.as_dict()["truncated"] is True
@@ -469,7 +472,7 @@ def test_log_search_filters_by_period_staff_action_target_and_result_and_pages_b
     ]
 
     def found(**params: str) -> list[int]:
-        return [e["seq"] for e in ar.search_log(j.uow, AUDITOR, params).rows]
+        return [e["seq"] for e in search_log(j.uow, AUDITOR, params).rows]
 
     assert found(**{"from": "2025-06-03", "to": "2025-06-03"}) == seqs[2:4]
     assert found(**{"to": "2025-06-02"}) == seqs[:2]
@@ -481,14 +484,14 @@ def test_log_search_filters_by_period_staff_action_target_and_result_and_pages_b
     assert found(my_number_shown="true") == [seqs[4]]
     assert found(terminal="窓口2") == [seqs[2]]
 
-    page = ar.search_log(j.uow, AUDITOR, {"limit": "2", "to": "2025-06-30"})
+    page = search_log(j.uow, AUDITOR, {"limit": "2", "to": "2025-06-30"})
     assert [e["seq"] for e in page.rows] == seqs[:2] and page.next == str(seqs[1])
-    page = ar.search_log(j.uow, AUDITOR, {"limit": "2", "after": page.next or "", "to": "2025-06-30"})
+    page = search_log(j.uow, AUDITOR, {"limit": "2", "after": page.next or "", "to": "2025-06-30"})
     assert [e["seq"] for e in page.rows] == seqs[2:4] and page.next == str(seqs[3])
-    page = ar.search_log(j.uow, AUDITOR, {"limit": "2", "after": page.next or "", "to": "2025-06-30"})
+    page = search_log(j.uow, AUDITOR, {"limit": "2", "after": page.next or "", "to": "2025-06-30"})
     assert [e["seq"] for e in page.rows] == seqs[4:] and page.next is None
 
-    entry = ar.search_log(j.uow, AUDITOR, {"target": N2, "staff_id": "clerk2"}).rows[0]
+    entry = search_log(j.uow, AUDITOR, {"target": N2, "staff_id": "clerk2"}).rows[0]
     assert entry == {
         "seq": seqs[2],
         "at": "2025-06-03T10:00:00+09:00",
@@ -522,7 +525,7 @@ def test_log_search_filters_by_period_staff_action_target_and_result_and_pages_b
 )
 def test_log_search_refuses_bad_parameters(j, params, error, field):
     with pytest.raises(error) as caught:
-        ar.search_log(j.uow, AUDITOR, params)
+        search_log(j.uow, AUDITOR, params)
     assert caught.value.field == field  # type: ignore[attr-defined]
 
 
@@ -540,7 +543,7 @@ def test_reports_need_a_period_and_a_known_kind(j):
 
 def test_every_report_and_log_search_is_itself_logged_and_the_chain_holds(j):
     seq = last_seq(j)
-    ar.search_log(j.uow, AUDITOR, {"target": N1, "from": "2025-06-01"})
+    search_log(j.uow, AUDITOR, {"target": N1, "from": "2025-06-01"})
     for kind in ar.REPORTS:
         run(j, kind, **{"from": "2025-06-01", "to": "2025-06-30", "format": "csv"})
     rows = log_rows(j, seq)
@@ -558,7 +561,7 @@ def test_only_the_auditor_may_search_the_log_or_run_a_report_and_refusals_are_lo
     log(j, jst(2025, 6, 28, 10, 0), CLERK, "resident:view", (N1,))
     seq = last_seq(j)
     with pytest.raises(Forbidden):
-        ar.search_log(j.uow, actor, {})
+        search_log(j.uow, actor, {})
     with pytest.raises(Forbidden):
         ar.report(j.uow, actor, "after_hours", {"from": "2025-06-01", "to": "2025-06-30"})
     with pytest.raises(Forbidden):
@@ -583,7 +586,7 @@ def test_csv_has_a_bom_japanese_headers_and_the_rows(j):
     seq = log(j, jst(2025, 6, 28, 10, 0), CLERK, "household:view", (N1, N2))
     report = run(j, "after_hours", **{"from": "2025-06-28", "to": "2025-06-28", "format": "csv"})
     assert report.format == "csv" and report.filename == "juki_after_hours_20250628-20250628.csv"
-    header, *rows = _parse(ar.csv_bytes(report))
+    header, *rows = _parse(csv_bytes(report))
     assert header[:4] == ["日時", "区分", "通番", "職員ID"]
     assert header == [c.label for c in report.columns]
     assert rows == [
@@ -603,14 +606,14 @@ def test_csv_has_a_bom_japanese_headers_and_the_rows(j):
             "",
         ]
     ]
-    assert b"\r\n" in ar.csv_bytes(report)
+    assert b"\r\n" in csv_bytes(report)
 
 
 def test_csv_defuses_cells_a_spreadsheet_would_run_as_formulas(j):
     typed = Actor("=HYPERLINK(1)", "(不明)", "none", "+cmd|calc")
     log(j, jst(2025, 6, 28, 3, 0), typed, "auth:login", result="failed")
     report = run(j, "failed_logins", **{"from": "2025-06-28", "to": "2025-06-28"})
-    _, row = _parse(ar.csv_bytes(report))
+    _, row = _parse(csv_bytes(report))
     assert row[:3] == ["'=HYPERLINK(1)", "(不明)", "'+cmd|calc"]
     assert report.rows[0]["account"] == "=HYPERLINK(1)"  # JSON keeps what was logged
 
@@ -619,7 +622,7 @@ def test_every_report_renders_as_csv_with_its_japanese_headers(j):
     _sign_ins(j)
     for kind, spec in ar.REPORTS.items():
         report = run(j, kind, **{"from": "2025-06-01", "to": "2025-06-30"})
-        header, *rows = _parse(ar.csv_bytes(report))
+        header, *rows = _parse(csv_bytes(report))
         assert header == [c.label for c in spec.columns]
         assert all(any("\u3040" <= ch <= "\u9fff" for ch in label) for label in header), header
         assert len(rows) == len(report.rows)

@@ -13,6 +13,7 @@ from juki.domain.identifiers import generate_my_number
 from juki.services import audit_queries
 from juki.services import audit_reports as ar
 from juki.services.audit import GENESIS, LogEntry, chain_hash, entry_fields
+from juki.services.audit_log_search import search_log
 from juki.services.audit_queries import verify_chain
 from tests.integration.test_audit_reports import AUDITOR, CLERK, N1, at, jst, log, log_rows
 
@@ -91,7 +92,7 @@ def test_the_number_lookups_report_reads_a_search_from_its_facts_and_an_older_on
 
 def test_the_auditors_own_looks_log_what_they_asked_as_facts(j):
     seq = log(j, jst(2025, 6, 3, 10, 0), CLERK, "resident:view", (N1,))
-    ar.search_log(at(j, jst(2025, 6, 4, 9, 0)), AUDITOR, {"target": N1, "from": "2025-06-01"})
+    search_log(at(j, jst(2025, 6, 4, 9, 0)), AUDITOR, {"target": N1, "from": "2025-06-01"})
     ar.report(j.uow, AUDITOR, "after_hours", {"from": "2025-06-01", "to": "2025-06-30", "format": "csv"})
     searched, reported = log_rows(j, seq)
     assert searched.facts == {"filters": ["from", "target", "after", "limit"], "format": "json", "entries": 1}
