@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pytest
 from sqlalchemy import select, text
@@ -140,3 +141,13 @@ def test_history_is_append_only(j, cs):
     ):
         with pytest.raises(Exception, match="append-only"), cs.engine.begin() as conn:
             conn.execute(text(statement))
+
+
+def test_an_event_of_a_schema_the_cs_does_not_know_is_logged_and_passed_over(j, cs):
+    filings.file(j.uow, CLERK, "move-in", f.move_in(f.family_of_four()[:1]))
+    (event,) = outbox.read(j.uow, 0)
+    unknown = replace(event, body=event.body | {"schema_version": 99})
+    with cs.transaction() as store:
+        assert intake.take_in(store, unknown, j.event_key, CITY)
+    assert notices(cs) == []
+    assert [(r.action, r.result) for r in rows(cs, t.log, t.log.c.id)] == [("intake", "unknown_schema")]

@@ -165,3 +165,14 @@ def test_the_address_before_the_move_in_stays_through_a_move_within():
         "132039",
         "東京都武蔵野市吉祥寺本町一丁目1番1号",
     )
+
+
+def test_an_event_without_removed_schema_1_takes_it_from_the_records_status():
+    body = {
+        "change_reason": "死亡",
+        "changed_on": "2025-06-01",
+        "filing_id": "F1",
+        "record": {"status": "removed"},
+    }
+    recorded = Change.from_body(body)
+    assert recorded.removed and recorded.filed_on == "2025-06-01" and recorded.staff_id == ""

@@ -106,8 +106,15 @@ class Change:
             body["filing_id"],
             str(by.get("staff_id") or ""),
             str(by.get("terminal") or ""),
-            bool(body.get("removed")),
+            _removed(body),
         )
+
+
+def _removed(body: Mapping[str, Any]) -> bool:
+    """`removed`; an event written before bodies were stored (schema 1) has none: its record's status says."""
+    if "removed" in body:
+        return bool(body["removed"])
+    return (body.get("record") or {}).get("status") == "removed"
 
 
 def record_items(record: Mapping[str, Any], my_number: str | None, city_code: str) -> Items:
