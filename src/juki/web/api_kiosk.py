@@ -41,7 +41,6 @@ from urllib.parse import unquote
 from fastapi import APIRouter, Depends, Header, Request, Response
 from pydantic import Field, StrictBool, StrictInt, StrictStr
 
-from juki.adapters.pki import kiosk_desk
 from juki.config import IPNetwork
 from juki.policy.roles import Actor
 from juki.services import kiosk_issuance, kiosk_session
@@ -54,12 +53,12 @@ router = APIRouter(prefix="/kiosk/v1", tags=["kiosk"])
 
 
 def desk(request: Request) -> KioskDesk:
-    """The desk for this app, built once (the trust anchors are read then); tests may set `app.state.kiosk_desk`."""
+    """The composition root's kiosk desk (`Juki.kiosk_desk`); a test may put its own in `app.state.kiosk_desk`."""
     state = request.app.state
-    if getattr(state, "kiosk_desk", None) is None:
-        state.kiosk_desk = kiosk_desk(state.juki.settings, state.juki.certificate_office)
-    built: KioskDesk = state.kiosk_desk
-    return built
+    chosen: KioskDesk | None = getattr(state, "kiosk_desk", None)
+    if chosen is None:
+        chosen = state.juki.kiosk_desk
+    return chosen
 
 
 DeskDep = Annotated[KioskDesk, Depends(desk)]
