@@ -1,23 +1,31 @@
-"""The register's read side: look-ups, history, searches and lists, as plain rows.
+"""The register's read side: look-ups, history, searches and lists, as the services' read models.
 
-Rows of `residents` and `resident_versions` come wrapped (`SealedRow`): `row.my_number` decrypts the stored token
-when a service reads it, so a list that never shows the number never decrypts it.
+A person's rows and versions are read models (StoredResident, StoredVersion) whose `my_number` decrypts the stored
+token when a service reads it, so a list that never shows the number never decrypts it; the outbox's rows come
+wrapped (`SealedRow`) to the same end.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import partial
 from typing import Any
 
 from sqlalchemy import Connection, and_, case, exists, func, literal, or_, select
 
 from juki.adapters import tables as t
 from juki.adapters.repository import read_outbox
-from juki.adapters.rows import AnyRow, model_or_none, models
+from juki.adapters.rows import AnyRow, model, model_or_none, models
 from juki.adapters.vault import MyNumberVault
 from juki.policy.search import EXACT, PARTIAL, PREFIX, NameTerm, SearchQuery
 from juki.services.ports import Queries
-from juki.services.read_models import FilingChange, Household, MatchedVersion
+from juki.services.read_models import (
+    FilingChange,
+    Household,
+    MatchedVersion,
+    StoredResident,
+    StoredVersion,
+)
 
 r = t.residents.c
 v = t.resident_versions.c
@@ -83,30 +91,35 @@ class SqlQueries(Queries):
         self.conn = conn
         self.vault = vault
 
+    def _sealed(self, row: AnyRow) -> dict[str, Any]:
+        """The My Number's fields of a model: whether there is one, and how to open it when it is read."""
+        token = row.my_number_ciphertext
+        return {"has_my_number": token is not None, "open_my_number": partial(self.vault.open, token)}
+
     def _wrap(self, rows: Iterable[AnyRow]) -> list[SealedRow]:
         return [SealedRow(row, self.vault) for row in rows]
 
-    def resident(self, addressee_number: str) -> SealedRow | None:
-        row = self.conn.execute(select(t.residents).where(r.addressee_number == addressee_number)).first()
-        return SealedRow(row, self.vault) if row is not None else None
+    def _residents(self, rows: Iterable[AnyRow]) -> list[StoredResident]:
+        return [model(StoredResident, row, **self._sealed(row)) for row in rows]
 
-    def history(self, addressee_number: str) -> list[SealedRow]:
+    def resident(self, addressee_number: str) -> StoredResident | None:
+        row = self.conn.execute(select(t.residents).where(r.addressee_number == addressee_number)).first()
+        return None if row is None else model(StoredResident, row, **self._sealed(row))
+
+    def history(self, addressee_number: str) -> list[StoredVersion]:
         v = t.resident_versions.c
-        return self._wrap(
-            self.conn.execute(
-                select(t.resident_versions).where(v.addressee_number == addressee_number).order_by(v.version)
-            ).all()
-        )
+        q = select(t.resident_versions).where(v.addressee_number == addressee_number).order_by(v.version)
+        return [model(StoredVersion, row, **self._sealed(row)) for row in self.conn.execute(q)]
 
     def household(self, household_number: str) -> Household | None:
         q = select(t.households).where(t.households.c.household_number == household_number)
         return model_or_none(Household, self.conn.execute(q).first())
 
-    def members(self, household_number: str, active_only: bool = True) -> list[SealedRow]:
+    def members(self, household_number: str, active_only: bool = True) -> list[StoredResident]:
         q = select(t.residents).where(r.household_number == household_number)
         if active_only:
             q = q.where(r.status == "active")
-        return self._wrap(self.conn.execute(q.order_by(r.position)).all())
+        return self._residents(self.conn.execute(q.order_by(r.position)))
 
     # --- search (標準仕様書 j330/j340; the rules are policy/search.py) -------------------------------------
 
@@ -171,7 +184,7 @@ class SqlQueries(Queries):
             either.append(and_(family.in_(heads), self._match(family + given, term.joined_keys, mode)))
         return or_(*either)
 
-    def search(self, q: SearchQuery) -> list[SealedRow]:
+    def search(self, q: SearchQuery) -> list[StoredResident]:
         """Matching residents (current and removed), at most `q.limit + 1`.
 
         With `q.history` the name and the address may match any version of the person (the current one
@@ -212,7 +225,7 @@ class SqlQueries(Queries):
         if q.sex:
             conditions.append(r.sex == q.sex)
         stmt = select(*columns).where(and_(*conditions)).order_by(*order)
-        return self._wrap(self.conn.execute(stmt.limit(q.limit + 1)).all())
+        return self._residents(self.conn.execute(stmt.limit(q.limit + 1)))
 
     def matched_versions(self, q: SearchQuery, addressee_numbers: list[str]) -> list[MatchedVersion]:
         """The versions of these persons, oldest first, each saying whether its name (`name_hit`) and address

@@ -15,10 +15,11 @@ T = TypeVar("T", bound="DataclassInstance")
 AnyRow: TypeAlias = Row[*tuple[Any, ...]]  # a row of any columns
 
 
-def model(cls: type[T], row: AnyRow) -> T:
-    """The model of one row. A column the model does not name stays behind; a field the row lacks keeps its
-    default, and without one it is an error (KeyError): a model never stands in for a column it did not get."""
-    values = row._mapping
+def model(cls: type[T], row: AnyRow, **more: Any) -> T:
+    """The model of one row (and of `more`, fields no column holds). A column the model does not name stays
+    behind; a field the row lacks keeps its default, and without one it is an error (KeyError): a model never
+    stands in for a column it did not get."""
+    values = {**row._mapping, **more}
     return cls(
         **{
             f.name: values[f.name]

@@ -80,6 +80,7 @@ def issue_demo_cards(j: Juki, accounts: list[dict[str, str]], seed: int) -> Path
     for number, note in _holders(j, seed):
         with j.uow() as uow:
             row = uow.queries.resident(number)
+            assert row is not None  # _holders picks residents of the register
             name = f"{row.family_name} {row.given_name}"
             size = len(uow.queries.members(row.household_number))
         card = issue_card(card_ca)

@@ -6,13 +6,71 @@ answered. The adapters build them (adapters/rows.py); the services never see a d
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
 from juki.services.audit import Fact
 
 # --- the register's read side (adapters.queries) -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StoredResident:
+    """A person's current row (除票 too). The My Number stays sealed until `my_number` is read, so a list that
+    never shows it never decrypts it. A history search adds whether today's name and address match (1/0)."""
+
+    addressee_number: str
+    version: int
+    status: str  # active / removed
+    household_number: str
+    position: int  # 記載順位, an order key
+    relationship: str
+    family_name: str
+    given_name: str
+    birth_date: date
+    sex: str
+    address: str
+    resident_code: str | None
+    residence_card_number: str | None
+    last_changed_on: date
+    record: dict[
+        str, Any
+    ]  # the ResidentRecord's snapshot, without the My Number (domain.model.record_from_row)
+    has_my_number: bool
+    open_my_number: Callable[[], str | None] = field(repr=False, compare=False)
+    name_now: int = 1
+    address_now: int = 1
+
+    @property
+    def my_number(self) -> str | None:
+        return self.open_my_number()
+
+
+@dataclass(frozen=True)
+class StoredVersion:
+    """One version of a person's record, as recorded (append-only); the My Number sealed as in StoredResident."""
+
+    addressee_number: str
+    version: int
+    household_number: str
+    change_reason: str
+    changed_on: date
+    filed_on: date
+    recorded_at: datetime
+    filing_id: str
+    staff_id: str
+    family_name: str
+    given_name: str
+    address: str
+    record: dict[str, Any]
+    has_my_number: bool
+    open_my_number: Callable[[], str | None] = field(repr=False, compare=False)
+
+    @property
+    def my_number(self) -> str | None:
+        return self.open_my_number()
 
 
 @dataclass(frozen=True)

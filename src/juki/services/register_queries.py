@@ -13,7 +13,7 @@ from juki.services import protection
 from juki.services.audit import LogEntry
 from juki.services.authorization import authorize
 from juki.services.ports import StoredRow
-from juki.services.read_models import FilingChange, MatchedVersion
+from juki.services.read_models import FilingChange, MatchedVersion, StoredResident, StoredVersion
 from juki.services.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
 # What a list of people shows of each: enough to pick the right person, nothing more.
@@ -33,7 +33,7 @@ SUMMARY_FIELDS = (
 )
 
 
-def resident_view(row: StoredRow, include_my_number: bool) -> dict[str, Any]:
+def resident_view(row: StoredResident, include_my_number: bool) -> dict[str, Any]:
     """The API's view of a current record; `my_number` only when the caller's procedure needs it."""
     record = to_plain(record_from_row(row.record, row.my_number))
     if not include_my_number:
@@ -53,11 +53,11 @@ def _authorize_read(
         authorize(uow_factory, actor, MY_NUMBER_REVEAL, action + ":my_number", targets)
 
 
-def _pairs(rows: list[StoredRow]) -> list[tuple[str, str]]:
+def _pairs(rows: list[StoredResident]) -> list[tuple[str, str]]:
     return [(r.addressee_number, r.household_number) for r in rows]
 
 
-def _hidden(uow: UnitOfWork, actor: Actor, rows: list[StoredRow], action: str) -> bool:
+def _hidden(uow: UnitOfWork, actor: Actor, rows: list[StoredResident], action: str) -> bool:
     """Whether a protection measure hides any of these from the actor; a hidden read is logged and alerted.
 
     The alert and the log entry are committed before the caller answers "not found" (it looks not found).
@@ -89,7 +89,7 @@ def get_resident(
         return resident_view(row, include_my_number)
 
 
-def version_view(v: StoredRow, include_my_number: bool) -> dict[str, Any]:
+def version_view(v: StoredVersion, include_my_number: bool) -> dict[str, Any]:
     """One version of a person's history; its My Number is decrypted only when it is to be shown."""
     record = to_plain(record_from_row(v.record, v.my_number if include_my_number else None))
     if not include_my_number:
@@ -164,7 +164,7 @@ def get_household(uow_factory: UnitOfWorkFactory, actor: Actor, household_number
     }
 
 
-def _member(row: StoredRow) -> dict[str, Any]:
+def _member(row: StoredResident) -> dict[str, Any]:
     record = record_from_row(row.record, None)
     return {
         "addressee_number": row.addressee_number,
@@ -222,12 +222,12 @@ def search(uow_factory: UnitOfWorkFactory, actor: Actor, params: Mapping[str, st
     return {"results": results, "truncated": truncated}
 
 
-def _matches_now(row: StoredRow) -> bool:
+def _matches_now(row: StoredResident) -> bool:
     """Whether today's record meets the name and address criteria (always, for a search without history)."""
-    return bool(getattr(row, "name_now", 1)) and bool(getattr(row, "address_now", 1))
+    return bool(row.name_now) and bool(row.address_now)
 
 
-def _matched_history(row: StoredRow, versions: list[MatchedVersion]) -> list[dict[str, Any]]:
+def _matched_history(row: StoredResident, versions: list[MatchedVersion]) -> list[dict[str, Any]]:
     mine = [v for v in versions if v.addressee_number == row.addressee_number]
     found = []
     for field, now, hit in (("name", row.name_now, "name_hit"), ("address", row.address_now, "address_hit")):

@@ -21,8 +21,7 @@ from juki.policy.roles import PROCEDURES, STAFF_ADMIN, WORK_ORDER_MANAGE, Actor
 from juki.services import auth
 from juki.services.audit import LogEntry
 from juki.services.authorization import authorize
-from juki.services.ports import StoredRow
-from juki.services.read_models import WorkOrder
+from juki.services.read_models import StaffAccount, WorkOrder
 from juki.services.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
 MAX_WORK_ORDER_DAYS = 366
@@ -42,8 +41,7 @@ def _moment(value: Any, field: str) -> datetime:
     return moment.astimezone(UTC)
 
 
-def staff_view(row: StoredRow) -> dict[str, Any]:
-    """An account as the staff store answers it (its rows are not read models yet)."""
+def staff_view(row: StaffAccount) -> dict[str, Any]:
     return {
         "staff_id": row.staff_id,
         "username": row.username,
@@ -55,6 +53,13 @@ def staff_view(row: StoredRow) -> dict[str, Any]:
         "failed_logins": row.failed_logins,
         "valid_until": row.valid_until.isoformat() if row.valid_until else None,
     }
+
+
+def _account(uow: UnitOfWork, staff_id: str) -> StaffAccount:
+    row = uow.staff.by_id(staff_id)
+    if row is None:
+        raise StaffNotFound()
+    return row
 
 
 def list_staff(uow_factory: UnitOfWorkFactory, actor: Actor) -> dict[str, Any]:
@@ -95,7 +100,7 @@ def create(uow_factory: UnitOfWorkFactory, actor: Actor, payload: Mapping[str, A
     with uow_factory() as uow:
         uow.log(actor, LogEntry("staff:create", detail=f"{username} role={role}"))
         uow.commit()
-        row = uow.staff.by_id(username)
+        row = _account(uow, username)
     return {**staff_view(row), "initial_password": password, "totp_secret": secret}
 
 
@@ -103,13 +108,12 @@ def reset_password(uow_factory: UnitOfWorkFactory, actor: Actor, staff_id: str) 
     """A new first password for someone who forgot theirs (shown once); their sessions end."""
     authorize(uow_factory, actor, STAFF_ADMIN, "staff:reset_password")
     with uow_factory() as uow:
-        if uow.staff.by_id(staff_id) is None:
-            raise StaffNotFound()
+        _account(uow, staff_id)
     password = auth.reset_password(uow_factory, staff_id)
     with uow_factory() as uow:
         uow.log(actor, LogEntry("staff:reset_password", detail=staff_id))
         uow.commit()
-        return {**staff_view(uow.staff.by_id(staff_id)), "initial_password": password}
+        return {**staff_view(_account(uow, staff_id)), "initial_password": password}
 
 
 def _change_account(
@@ -117,8 +121,7 @@ def _change_account(
 ) -> dict[str, Any]:
     authorize(uow_factory, actor, STAFF_ADMIN, action)
     with uow_factory() as uow:
-        if uow.staff.by_id(staff_id) is None:
-            raise StaffNotFound()
+        _account(uow, staff_id)
         if staff_id == actor.staff_id and values.get("active") is False:
             raise InvalidField("自分のアカウントは無効にできません", "staff_id")
         uow.staff.change(staff_id, values)
@@ -126,7 +129,7 @@ def _change_account(
             uow.staff.revoke_all(staff_id)
         uow.log(actor, LogEntry(action, detail=staff_id))
         uow.commit()
-        return staff_view(uow.staff.by_id(staff_id))
+        return staff_view(_account(uow, staff_id))
 
 
 def unlock(uow_factory: UnitOfWorkFactory, actor: Actor, staff_id: str) -> dict[str, Any]:
