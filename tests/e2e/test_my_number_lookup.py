@@ -36,8 +36,9 @@ def test_the_lookup_takes_the_number_in_the_body_and_answers_like_a_search(
     assert "my_number" not in found and not spellings(res.text) & {my_number}
     (entry,) = [r for r in log_rows(j, seq) if r.action == "resident:search"]
     assert entry.result == "ok" and list(entry.targets) == [number] and not spellings(entry.detail)
-    # A look-up by number, as the auditor's report reads it.
-    assert audit_reports.search_keys(entry.action, entry.facts, entry.detail) == ["個人番号"]
+    # The facts name the criterion, never the number; the auditor's report reads a look-up by number from them.
+    assert entry.facts == {"criteria": ["my_number"], "results": 1, "from_history": 0}
+    assert audit_reports.search_keys(entry.action, entry.facts) == ["個人番号"]
     by_name = client.get(
         "/api/v1/residents",
         params={"name": f"{found['family_name']} {found['given_name']}", "birth_date": found["birth_date"]},
