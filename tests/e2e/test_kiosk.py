@@ -2,8 +2,8 @@
 card and PIN, every refusal, and the happy path with the PDF, /verify, the log and no My Number anywhere.
 
 The kiosk's TLS connection is stood for by `WithClientCertificate`, which hands the app the client certificate as
-the ASGI TLS extension exactly as `KioskTLSProtocol` does behind a real handshake; the last tests run the real
-thing: uvicorn with `CERT_REQUIRED` on a local port.
+the ASGI TLS extension exactly as `KioskTLSProtocol` does behind a real handshake; tests/e2e/test_kiosk_tls.py runs
+the real thing: uvicorn with `CERT_REQUIRED` on a local port, and a TLS terminator in front of the app.
 """
 
 from __future__ import annotations
@@ -12,181 +12,39 @@ import base64
 import dataclasses
 import re
 import shutil
-import subprocess
-from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
-from urllib.parse import quote
 
-import httpx
 import pytest
-import uvicorn
-from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from juki.adapters import tables as t
-from juki.adapters.kiosk_tls import (
-    BackgroundServer,
-    WithClientCertificate,
-    kiosk_client_context,
-    server_config,
-)
 from juki.adapters.pki import TrustAnchors, kiosk_desk, pem
-from juki.bootstrap import Juki, build
+from juki.bootstrap import build
 from juki.domain.dates import JST
 from juki.domain.errors import Forbidden, InvalidField
-from juki.policy.roles import Actor
 from juki.services import filings, kiosk_registry, protection
 from juki.services.kiosk_desk import kiosk_actor
-from juki.sim.pki import SimCA, SimCard, WrongPin, create_test_pki, issue_card, issue_kiosk, save_pair
-from juki.web.app import create_app
+from juki.sim.pki import issue_card, issue_kiosk
 from tests import factories as f
-from tests.conftest import STAFF, TODAY
+from tests.conftest import TODAY
+from tests.e2e import kiosk_world
+from tests.e2e.kiosk_world import (
+    ADMIN,
+    CLERK,
+    NUMBER,
+    OPEN,
+    SUPER,
+    code,
+    needs_poppler,
+    pdf_text,
+    protect,
+    session_of,
+    sign_in,
+    wrong,
+)
 
-CLERK = Actor(STAFF["clerk"][0], STAFF["clerk"][1], "clerk", "test")
-ADMIN = Actor(STAFF["admin"][0], STAFF["admin"][1], "admin", "test")
-SUPER = Actor(STAFF["supervisor"][0], STAFF["supervisor"][1], "supervisor", "test", procedure="protection")
-OPEN = datetime(2025, 6, 30, 10, 0, tzinfo=JST)  # a Monday morning: the register's TODAY
-NUMBER = re.compile(r"\d{8}-\d{6}")
-needs_poppler = pytest.mark.skipif(shutil.which("pdftotext") is None, reason="poppler-utils is not installed")
-
-
-@dataclasses.dataclass
-class Pki:
-    folder: Path
-    card_ca: SimCA
-    kiosk_ca: SimCA
-    rogue: SimCA  # signs what no one trusts
-    kiosks: dict[str, tuple[Path, Path, str]]  # id → (certificate, key, PEM)
-
-
-@pytest.fixture(scope="session")
-def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
-    folder = tmp_path_factory.mktemp("kiosk-pki")
-    card_ca, kiosk_ca = create_test_pki(folder)
-    kiosks = {}
-    for kiosk_id in ("kiosk-a", "kiosk-b", "kiosk-unregistered"):
-        key, cert = issue_kiosk(kiosk_ca, kiosk_id, now=OPEN - timedelta(days=30))
-        cert_path, key_path = save_pair(folder / "kiosks", kiosk_id, key, cert)
-        kiosks[kiosk_id] = (cert_path, key_path, pem(cert))
-    rogue = SimCA.create("Rogue CA", "nobody", now=OPEN)
-    key, cert = issue_kiosk(rogue, "kiosk-a", now=OPEN)
-    kiosks["rogue"] = (*save_pair(folder / "rogue", "kiosk-a", key, cert), pem(cert))
-    return Pki(folder, card_ca, kiosk_ca, rogue, kiosks)
-
-
-class Clock:
-    def __init__(self, at: datetime) -> None:
-        self.at = at
-
-    def __call__(self) -> datetime:
-        return self.at.astimezone(UTC)
-
-
-@dataclasses.dataclass
-class World:
-    j: Juki
-    app: Any
-    clock: Clock
-    pki: Pki
-    numbers: list[str]  # householder, wife, child, child
-    household: str
-    my_numbers: list[str]
-    other: str  # someone of another household
-    cards: dict[str, SimCard]  # "householder", "wife", "other"
-
-    def client(self, kiosk_id: str | None = "kiosk-a") -> TestClient:
-        app = (
-            self.app
-            if kiosk_id is None
-            else WithClientCertificate(self.app, self.pki.kiosks[kiosk_id][2], None, None)
-        )
-        return TestClient(app, raise_server_exceptions=False)
-
-    def log(self, **where: Any) -> list[Any]:
-        c = t.operation_log.c
-        q = select(t.operation_log).order_by(c.seq)
-        for key, value in where.items():
-            q = q.where(getattr(c, key) == value)
-        with self.j.engine.connect() as conn:
-            return list(conn.execute(q).all())
-
-    def card(self, who: str, **kw: Any) -> SimCard:
-        card = issue_card(self.pki.card_ca, now=self.clock(), **kw)
-        number = {"householder": self.numbers[0], "wife": self.numbers[1], "other": self.other}[who]
-        kiosk_registry.register_card(
-            self.j.uow, TrustAnchors.from_dir(self.pki.folder), CLERK, number, card.certificate_pem
-        )
-        return card
-
-
-@pytest.fixture
-def world(db_url: str, pki: Pki) -> Iterator[World]:
-    j = build(db_url, run_migrations=False, today=TODAY, kiosk_pki_dir=str(pki.folder))
-    clock = Clock(OPEN)
-    app = create_app(j)
-    app.state.kiosk_desk = dataclasses.replace(kiosk_desk(j.settings, j.certificate_office), clock=clock)
-    trust = TrustAnchors.from_dir(pki.folder)
-    for kiosk_id, name in (("kiosk-a", "小平駅前店"), ("kiosk-b", "花小金井店")):
-        kiosk_registry.register_kiosk(
-            j.uow, trust, ADMIN, kiosk_id, f"コンビニ交付端末 {name}", pki.kiosks[kiosk_id][2]
-        )
-    people = f.family_of_four()
-    first = filings.file(j.uow, CLERK, "move-in", f.move_in(people))
-    numbers = [c["addressee_number"] for c in first.changes]
-    single = filings.file(
-        j.uow, CLERK, "move-in", f.move_in([f.person(family_name="鈴木", family_name_kana="スズキ")])
-    )
-    w = World(
-        j,
-        app,
-        clock,
-        pki,
-        numbers,
-        first.household_number,
-        [p["my_number"] for p in people],
-        single.changes[0]["addressee_number"],
-        {},
-    )
-    w.cards = {who: w.card(who) for who in ("householder", "wife", "other")}
-    yield w
-    j.engine.dispose()
-
-
-def sign_in(client: TestClient, card: SimCard, pin: str | None = None) -> httpx.Response:
-    res = client.post("/kiosk/v1/challenges")
-    assert res.status_code == 201, res.text
-    challenge = res.json()
-    body: dict[str, Any] = {
-        "challenge_id": challenge["challenge_id"],
-        "card_certificate": card.certificate_pem,
-    }
-    try:
-        signature = card.sign(base64.b64decode(challenge["challenge"]), pin or card.pin)
-        body |= {"pin_result": "ok", "signature": base64.b64encode(signature).decode()}
-    except WrongPin:
-        body["pin_result"] = "incorrect"
-    return client.post("/kiosk/v1/sessions", json=body)
-
-
-def session_of(client: TestClient, card: SimCard) -> dict[str, str]:
-    res = sign_in(client, card)
-    assert res.status_code == 201, res.text
-    return {"X-Kiosk-Session": res.json()["session"]}
-
-
-def code(res: httpx.Response) -> str:
-    return res.json()["errors"][0]["code"]
-
-
-def wrong(card: SimCard) -> str:
-    return f"{(int(card.pin) + 1) % 10_000:04d}"
-
-
-def pdf_text(pdf: bytes) -> str:
-    done = subprocess.run(["pdftotext", "-layout", "-", "-"], input=pdf, capture_output=True, check=True)
-    return re.sub(r"[ \u3000]+", " ", done.stdout.decode("utf-8"))
+pki, world = kiosk_world.pki, kiosk_world.world  # the kiosk tests' fixtures: their PKI, register and kiosks
 
 
 # --- the happy path ----------------------------------------------------------------------------------------------
@@ -345,13 +203,9 @@ def test_another_kind_of_certificate_is_refused(world):
     assert res.status_code == 422 and res.json()["errors"][0]["field"] == "kind"
 
 
-def _protect(world: World, subject: str, subject_kind: str = "person", **over: Any) -> dict[str, Any]:
-    return protection.set_measure(world.j.uow, SUPER, f.support_measure(subject, subject_kind, **over))
-
-
 @pytest.mark.parametrize("scope", ["self", "household"])
 def test_a_protected_person_is_referred_to_the_counter_without_saying_why(world, scope):
-    measure = _protect(world, world.numbers[0])
+    measure = protect(world, world.numbers[0])
     protection.release(
         world.j.uow, SUPER, measure["measure_id"], {"minutes": 60, "reason": "窓口で本人確認のうえ交付"}
     )
@@ -370,7 +224,7 @@ def test_a_protected_person_is_referred_to_the_counter_without_saying_why(world,
 
 
 def test_a_protected_member_blocks_the_household_certificate_and_the_members_own(world):
-    _protect(world, world.numbers[1])
+    protect(world, world.numbers[1])
     client = world.client("kiosk-a")
     headers = session_of(client, world.cards["householder"])
     res = client.post("/kiosk/v1/certificates", json={"scope": "household"}, headers=headers)
@@ -384,7 +238,7 @@ def test_a_protected_member_blocks_the_household_certificate_and_the_members_own
 
 
 def test_a_household_hold_on_certificates_refers_to_the_counter(world):
-    _protect(world, world.household, "household", kind="hold", operations=["certificate"], level="error")
+    protect(world, world.household, "household", kind="hold", operations=["certificate"], level="error")
     client = world.client("kiosk-a")
     headers = session_of(client, world.cards["wife"])
     assert (
@@ -394,7 +248,7 @@ def test_a_household_hold_on_certificates_refers_to_the_counter(world):
 
 
 def test_an_alert_level_hold_does_not_stop_the_kiosk(world):
-    _protect(world, world.numbers[0], kind="hold", operations=["certificate"], level="alert")
+    protect(world, world.numbers[0], kind="hold", operations=["certificate"], level="alert")
     client = world.client("kiosk-a")
     headers = session_of(client, world.cards["householder"])
     assert client.post("/kiosk/v1/certificates", json={"scope": "self"}, headers=headers).status_code == 201
@@ -652,295 +506,6 @@ def test_the_service_hours_are_settings(db_url, pki):
     desk = kiosk_desk(j.settings, j.certificate_office)
     assert desk.hours.is_open(datetime(2025, 6, 30, 23, 30, tzinfo=JST))
     assert not desk.hours.is_open(datetime(2025, 6, 30, 6, 0, tzinfo=JST))
-    j.engine.dispose()
-
-
-# --- over real TLS -----------------------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def tls_server(world: World) -> Iterator[str]:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    config = server_config(world.app, world.pki.folder, port=port, log_level="warning")
-    with BackgroundServer(config):
-        yield f"https://127.0.0.1:{port}"
-
-
-def _tls_client(world: World, url: str, kiosk_id: str | None) -> httpx.Client:
-    certificate = key = None
-    if kiosk_id is not None:
-        certificate, key, _ = world.pki.kiosks[kiosk_id]
-    return httpx.Client(
-        base_url=url, verify=kiosk_client_context(world.pki.folder, certificate, key), timeout=30
-    )
-
-
-def _card_to_certificate(client: httpx.Client, card: SimCard) -> None:
-    """The whole kiosk flow over a real TLS client: status, challenge, the card's signature, a 住民票の写し."""
-    assert client.get("/kiosk/v1/status").json()["kiosk_id"] == "kiosk-a"
-    challenge = client.post("/kiosk/v1/challenges").json()
-    signature = card.sign(base64.b64decode(challenge["challenge"]), card.pin)
-    res = client.post(
-        "/kiosk/v1/sessions",
-        json={
-            "challenge_id": challenge["challenge_id"],
-            "card_certificate": card.certificate_pem,
-            "pin_result": "ok",
-            "signature": base64.b64encode(signature).decode(),
-        },
-    )
-    assert res.status_code == 201, res.text
-    res = client.post(
-        "/kiosk/v1/certificates", json={"scope": "self"}, headers={"X-Kiosk-Session": res.json()["session"]}
-    )
-    assert res.status_code == 201 and res.content.startswith(b"%PDF")
-
-
-def test_over_mutual_tls_a_kiosk_gets_a_certificate(world, tls_server):
-    with _tls_client(world, tls_server, "kiosk-a") as client:
-        _card_to_certificate(client, world.cards["wife"])
-    assert world.log(action="kiosk:issue")[-1].terminal == "kiosk-a"
-
-
-@pytest.mark.parametrize("kiosk_id", [None, "rogue"])
-def test_over_mutual_tls_a_client_without_a_kiosk_certificate_gets_no_connection(world, tls_server, kiosk_id):
-    with _tls_client(world, tls_server, kiosk_id) as client, pytest.raises(httpx.HTTPError):
-        client.get("/kiosk/v1/status")
-    assert world.log(action="kiosk:connect") == []  # refused by the handshake, before the app
-
-
-def test_over_mutual_tls_an_unregistered_kiosk_is_refused_by_the_app(world, tls_server):
-    with _tls_client(world, tls_server, "kiosk-unregistered") as client:
-        res = client.post("/kiosk/v1/challenges")
-    assert res.status_code == 401
-    assert world.log(action="kiosk:connect")[-1].detail.startswith("reason=unregistered")
-
-
-# --- behind a TLS terminator (nginx forwarding the client certificate) ------------------------------------------
-
-PROXY = "10.0.0.2"  # the TLS terminator's address, as the app sees the TCP peer
-
-
-def escaped(certificate: str) -> str:
-    """nginx's `$ssl_client_escaped_cert`: the PEM, URL-encoded."""
-    return quote(certificate, safe="")
-
-
-def behind_proxy(world: World, trusted: str, peer: str = PROXY) -> TestClient:
-    """A client of an app whose settings trust `trusted` as TLS terminators, connecting from `peer`."""
-    j = build(world.j.settings.database_url, run_migrations=False, today=TODAY, trusted_proxies=trusted)
-    app = create_app(j)
-    app.state.kiosk_desk = world.app.state.kiosk_desk
-    return TestClient(app, raise_server_exceptions=False, client=(peer, 50000))
-
-
-def test_by_default_no_proxy_is_trusted_and_the_header_is_refused_and_logged(world):
-    assert world.j.settings.trusted_proxy_networks() == ()
-    client = TestClient(world.app, raise_server_exceptions=False, client=(PROXY, 50000))
-    res = client.post(
-        "/kiosk/v1/challenges", headers={"X-SSL-Client-Cert": escaped(world.pki.kiosks["kiosk-a"][2])}
-    )
-    assert res.status_code == 401 and res.json()["errors"][0]["field"] == "client_certificate"
-    [entry] = world.log(action="kiosk:connect")
-    assert (entry.result, entry.detail, entry.terminal) == ("denied", "reason=untrusted_proxy_header", PROXY)
-    assert not world.log(action="kiosk:challenge")
-
-
-def test_the_certificate_a_trusted_proxy_forwards_identifies_the_kiosk(world):
-    client = behind_proxy(world, f"192.0.2.7, {PROXY.rsplit('.', 1)[0]}.0/29")
-    card = world.cards["wife"]
-    header = {"X-SSL-Client-Cert": escaped(world.pki.kiosks["kiosk-b"][2])}
-    assert client.get("/kiosk/v1/status", headers=header).json()["kiosk_id"] == "kiosk-b"
-    challenge = client.post("/kiosk/v1/challenges", headers=header).json()
-    signature = card.sign(base64.b64decode(challenge["challenge"]), card.pin)
-    res = client.post(
-        "/kiosk/v1/sessions",
-        json={
-            "challenge_id": challenge["challenge_id"],
-            "card_certificate": card.certificate_pem,
-            "pin_result": "ok",
-            "signature": base64.b64encode(signature).decode(),
-        },
-        headers=header,
-    )
-    assert res.status_code == 201, res.text
-    assert [e.terminal for e in world.log(action="kiosk:card_auth")] == ["kiosk-b"]
-
-
-@pytest.mark.parametrize(
-    ("peer", "trusted"),
-    [
-        ("10.0.0.9", "10.0.0.2"),  # a neighbour of the proxy
-        ("192.0.2.1", "10.0.0.0/8"),
-        ("testclient", "10.0.0.0/8"),  # not an address at all
-    ],
-)
-def test_the_same_header_from_a_peer_that_is_not_a_trusted_proxy_is_refused(world, peer, trusted):
-    client = behind_proxy(world, trusted, peer)
-    res = client.post(
-        "/kiosk/v1/challenges", headers={"X-SSL-Client-Cert": escaped(world.pki.kiosks["kiosk-a"][2])}
-    )
-    assert res.status_code == 401 and code(res) == "unauthenticated"
-    assert world.log(action="kiosk:connect")[-1].detail == "reason=untrusted_proxy_header"
-    assert not world.log(action="kiosk:challenge")
-
-
-def test_from_an_untrusted_peer_the_header_is_ignored_beside_the_connections_own_certificate(world):
-    app = WithClientCertificate(world.app, world.pki.kiosks["kiosk-b"][2], None, None)
-    client = TestClient(app, raise_server_exceptions=False, client=(PROXY, 50000))
-    res = client.get(
-        "/kiosk/v1/status", headers={"X-SSL-Client-Cert": escaped(world.pki.kiosks["kiosk-a"][2])}
-    )
-    assert res.json()["kiosk_id"] == "kiosk-b"
-
-
-@pytest.mark.parametrize(
-    ("value", "reason"),
-    [
-        ("not a certificate", "malformed_header"),
-        (
-            "%ZZ%-----BEGIN CERTIFICATE-----",
-            "malformed",
-        ),  # stray % are kept as they are: then not a certificate
-        ("%FF%FE-----BEGIN CERTIFICATE-----", "malformed_header"),  # not UTF-8
-        (quote("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n", safe=""), "malformed"),
-        ("-----BEGIN CERTIFICATE-----" + "A" * 30_000, "malformed_header"),  # too long
-        ("", "no_client_certificate"),  # nginx with ssl_verify_client optional, and no certificate
-        ("rogue", "untrusted"),  # the checks of a direct connection apply unchanged
-        ("kiosk-unregistered", "unregistered"),
-    ],
-)
-def test_a_bad_header_from_a_trusted_proxy_is_refused_cleanly(world, value, reason):
-    client = behind_proxy(world, PROXY)
-    if value in world.pki.kiosks:
-        value = escaped(world.pki.kiosks[value][2])
-    res = client.post(
-        "/kiosk/v1/challenges", headers={"X-SSL-Client-Cert": value, "X-Real-IP": "203.0.113.5"}
-    )
-    assert res.status_code == 401 and code(res) == "unauthenticated", res.text
-    entry = world.log(action="kiosk:connect")[-1]
-    assert entry.detail.startswith(f"reason={reason}") and entry.detail.endswith("via=proxy")
-    assert entry.terminal == f"203.0.113.5 via {PROXY}"  # the kiosk's address as the proxy saw it
-    assert not world.log(action="kiosk:challenge")
-
-
-def test_two_certificate_headers_are_refused(world):
-    client = behind_proxy(world, PROXY)
-    pem_a = escaped(world.pki.kiosks["kiosk-a"][2])
-    res = client.post(
-        "/kiosk/v1/challenges", headers=[("X-SSL-Client-Cert", pem_a), ("X-SSL-Client-Cert", pem_a)]
-    )
-    assert res.status_code == 401
-    assert world.log(action="kiosk:connect")[-1].detail == "reason=malformed_header via=proxy"
-
-
-def test_trusted_proxies_must_be_addresses_or_networks(db_url):
-    with pytest.raises(ValueError, match="JUKI_TRUSTED_PROXIES"):
-        build(db_url, run_migrations=False, trusted_proxies="10.0.0.2, nginx.internal")
-    j = build(db_url, run_migrations=False, trusted_proxies=" 10.0.0.2 ,fd00::/8,")
-    assert [str(n) for n in j.settings.trusted_proxy_networks()] == ["10.0.0.2/32", "fd00::/8"]
-    j.engine.dispose()
-
-
-class Terminator:
-    """A TLS terminator as nginx is configured for the kiosk API (docs): it requires the kiosk CA's client
-    certificate at the handshake (it is served by `server_config`, CERT_REQUIRED) and forwards each request over
-    plain HTTP with `X-SSL-Client-Cert: $ssl_client_escaped_cert` and `X-Real-IP: $remote_addr`, replacing any
-    such header the client sent."""
-
-    def __init__(self, upstream: str) -> None:
-        self.upstream = upstream
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
-            return
-        body, more = b"", True
-        while more:
-            message = await receive()
-            body += message.get("body", b"")
-            more = message.get("more_body", False)
-        tls = (scope.get("extensions") or {}).get("tls") or {}
-        certificate = (tls.get("client_cert_chain") or [""])[0]
-        skip = {b"host", b"content-length", b"connection", b"x-ssl-client-cert", b"x-real-ip"}
-        headers = [
-            (k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"] if k.lower() not in skip
-        ]
-        headers += [("X-SSL-Client-Cert", escaped(certificate)), ("X-Real-IP", scope["client"][0])]
-        url = scope["path"] + (f"?{scope['query_string'].decode()}" if scope["query_string"] else "")
-        async with httpx.AsyncClient(base_url=self.upstream) as upstream:
-            res = await upstream.request(scope["method"], url, headers=headers, content=body)
-        hop = {"content-length", "transfer-encoding", "connection", "content-encoding"}
-        out = [(k.encode(), v.encode()) for k, v in res.headers.items() if k.lower() not in hop]
-        out.append((b"content-length", str(len(res.content)).encode()))
-        await send({"type": "http.response.start", "status": res.status_code, "headers": out})
-        await send({"type": "http.response.body", "body": res.content})
-
-
-def _port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@pytest.fixture
-def terminated(world: World) -> Iterator[tuple[str, str]]:
-    """The kiosk API behind a TLS terminator: the app over plain HTTP on 127.0.0.1 (trusting 127.0.0.1 as its
-    proxy, without uvicorn's proxy headers), and the terminator over mutual TLS in front of it. Yields (the
-    terminator's https URL, the app's http URL)."""
-    j = build(world.j.settings.database_url, run_migrations=False, today=TODAY, trusted_proxies="127.0.0.1")
-    app = create_app(j)
-    app.state.kiosk_desk = world.app.state.kiosk_desk
-    app_port, tls_port = _port(), _port()
-    plain = uvicorn.Config(app, host="127.0.0.1", port=app_port, log_level="warning", proxy_headers=False)
-    upstream = f"http://127.0.0.1:{app_port}"
-    front = server_config(
-        Terminator(upstream), world.pki.folder, port=tls_port, log_level="warning", lifespan="off"
-    )
-    with BackgroundServer(plain), BackgroundServer(front):
-        yield f"https://127.0.0.1:{tls_port}", upstream
-    j.engine.dispose()
-
-
-def test_behind_a_tls_terminator_a_kiosk_gets_a_certificate_end_to_end(world, terminated):
-    front, _ = terminated
-    with _tls_client(world, front, "kiosk-a") as client:
-        _card_to_certificate(client, world.cards["householder"])
-    assert [(e.terminal, e.result) for e in world.log(action="kiosk:issue")] == [("kiosk-a", "ok")]
-
-
-def test_behind_a_tls_terminator_an_unregistered_kiosk_is_refused_by_the_app(world, terminated):
-    front, _ = terminated
-    with _tls_client(world, front, "kiosk-unregistered") as client:
-        assert client.post("/kiosk/v1/challenges").status_code == 401
-    entry = world.log(action="kiosk:connect")[-1]
-    assert entry.detail == "reason=unregistered kiosk=kiosk-unregistered via=proxy"
-    assert entry.terminal == "127.0.0.1 via 127.0.0.1"
-
-
-def test_the_apps_own_port_does_not_take_the_header_from_anyone_but_the_proxy(world, terminated, tmp_path):
-    """The same header sent straight to the app from a peer that is not the trusted proxy is refused: here the app
-    trusts 127.0.0.1 only, so a second app trusting another address stands for 'anyone else'."""
-    _, upstream = terminated
-    header = {"X-SSL-Client-Cert": escaped(world.pki.kiosks["kiosk-a"][2])}
-    with httpx.Client(base_url=upstream) as direct:  # from 127.0.0.1: the trusted proxy's address — accepted
-        assert direct.get("/kiosk/v1/status", headers=header).json()["kiosk_id"] == "kiosk-a"
-    j = build(world.j.settings.database_url, run_migrations=False, today=TODAY, trusted_proxies="192.0.2.10")
-    app = create_app(j)
-    app.state.kiosk_desk = world.app.state.kiosk_desk
-    port = _port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", proxy_headers=False)
-    with BackgroundServer(config), httpx.Client(base_url=f"http://127.0.0.1:{port}") as other:
-        spoofed = {**header, "X-Forwarded-For": "192.0.2.10", "X-Real-IP": "192.0.2.10"}
-        res = other.get("/kiosk/v1/status", headers=spoofed)
-    assert res.status_code == 401
-    entry = world.log(action="kiosk:connect")[-1]
-    assert (entry.detail, entry.terminal) == ("reason=untrusted_proxy_header", "127.0.0.1")
     j.engine.dispose()
 
 

@@ -21,10 +21,10 @@ from juki.domain.identifiers import make_addressee_number
 from juki.services import filings
 from juki.sim.pki import issue_card, issue_kiosk
 from tests import factories as f
-from tests.e2e import test_kiosk as kiosk_tests
-from tests.e2e.test_kiosk import CLERK, World, _protect, code, session_of, sign_in, wrong
+from tests.e2e import kiosk_world
+from tests.e2e.kiosk_world import CLERK, World, code, protect, session_of, sign_in, wrong
 
-pki, world = kiosk_tests.pki, kiosk_tests.world  # the kiosk tests' fixtures: their PKI, register and kiosks
+pki, world = kiosk_world.pki, kiosk_world.world  # the kiosk tests' fixtures: their PKI, register and kiosks
 
 Headers = Callable[[str], dict[str, str]]
 
@@ -329,7 +329,7 @@ def test_cards_are_the_counters_and_not_the_administrators(world, api, headers):
 
 
 def test_a_protected_persons_cards_are_hidden_like_the_person(world, api, headers):
-    _protect(world, world.numbers[0])
+    protect(world, world.numbers[0])
     res = api.get(f"/api/v1/residents/{world.numbers[0]}/cards", headers=headers("clerk"))
     assert err(res) == (404, "not_found", "addressee_number")
     assert world.cards["householder"].serial not in res.text

@@ -14,10 +14,10 @@ from pydantic import BaseModel
 
 from juki.sim.pki import issue_card
 from juki.web import kiosk_responses as out
-from tests.e2e import test_kiosk as kiosk_tests
-from tests.e2e.test_kiosk import World, sign_in
+from tests.e2e import kiosk_world
+from tests.e2e.kiosk_world import World, sign_in
 
-pki, world = kiosk_tests.pki, kiosk_tests.world  # the kiosk tests' fixtures: their PKI, register and kiosks
+pki, world = kiosk_world.pki, kiosk_world.world  # the kiosk tests' fixtures: their PKI, register and kiosks
 
 
 def _walk(world: World, headers: Any) -> list[tuple[str, type[BaseModel], Any]]:

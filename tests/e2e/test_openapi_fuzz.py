@@ -28,7 +28,7 @@ PREFERENCE = ("clerk", "supervisor", "auditor", "admin", "department", "contract
 # Not fuzzed here, each for a reason:
 SKIPPED = {
     # The kiosk API answers only over mutual TLS with a kiosk's client certificate, which an in-process ASGI
-    # call cannot present; tests/e2e/test_kiosk.py drives it over a real TLS server.
+    # call cannot present; tests/e2e/test_kiosk_tls.py drives it over a real TLS server.
     "/kiosk/v1/",
     # Ends the very session the other operations use; tests/e2e/test_auth.py covers it.
     "POST /api/v1/auth/logout",
