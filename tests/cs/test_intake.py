@@ -151,3 +151,16 @@ def test_an_event_of_a_schema_the_cs_does_not_know_is_logged_and_passed_over(j, 
         assert intake.take_in(store, unknown, j.event_key, CITY)
     assert notices(cs) == []
     assert [(r.action, r.result) for r in rows(cs, t.log, t.log.c.id)] == [("intake", "unknown_schema")]
+
+
+def test_an_event_without_a_sealed_number_keeps_the_one_the_cs_holds_or_is_logged(j, cs):
+    done = filings.file(j.uow, CLERK, "move-in", f.move_in(f.family_of_four()[:1]))
+    (number,) = (c["addressee_number"] for c in done.changes)
+    (event,) = outbox.read(j.uow, 0)
+    unsealed = replace(event, my_number_sealed=None)  # as a row written before events sealed it (schema 1)
+    with cs.transaction() as store:
+        intake.take_in(store, unsealed, j.event_key, CITY)
+    assert next(r.result for r in rows(cs, t.log, t.log.c.id)) == "my_number_unavailable"
+    with cs.transaction() as store:
+        current = store.current(number)
+    assert current is not None and current.items["個人番号"] is None

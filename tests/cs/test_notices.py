@@ -133,3 +133,9 @@ def test_a_household_change_of_the_relationship_is_a_notice():
 def test_an_unknown_change_reason_is_a_format_error():
     failure = plan("転籍", items(), None, False)
     assert isinstance(failure, Failure) and failure.code == FORMAT_ERROR
+
+
+def test_a_move_within_that_brings_the_my_number_the_cs_lacked_is_still_a_move_within():
+    lacking = held() | {"個人番号": None}
+    new = items("転居", address={"address": "東京都小平市学園東町一丁目1番1号"})
+    assert [p.kind for p in plan("転居", new, lacking, False)] == [K.MOVE_WITHIN]  # type: ignore[union-attr]

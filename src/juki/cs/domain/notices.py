@@ -147,7 +147,8 @@ def plan(
 def _move_within(
     items: Items, previous: Items, changed: set[str], household_changed: bool
 ) -> list[Part] | Failure:
-    others = sorted(changed - ADDRESS_ITEMS)
+    learned = {MY_NUMBER} if previous.get(MY_NUMBER) is None else set()  # the CS lacked it: not a change
+    others = sorted(changed - ADDRESS_ITEMS - learned)
     move = Part(K.MOVE_WITHIN, for_kind(items, K.MOVE_WITHIN.value, None))
     if not others:
         return [move]

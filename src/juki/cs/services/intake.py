@@ -11,8 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from juki.cs.domain.items import MY_NUMBER, build
 from juki.cs.domain.items import Change as Recorded
-from juki.cs.domain.items import build
 from juki.cs.services.ports import CsStore, CsTransaction, LogLine
 from juki.cs.services.queue import Change, admit
 from juki.services import outbox
@@ -69,10 +69,16 @@ def take_in(store: CsStore, event: ChangeEvent, event_key: EventKeyHolder, city_
     store.mark_seen(event.addressee_number, event.version, event.position)
     body = event.body
     if body.get("schema_version") not in SCHEMA_VERSIONS:
-        store.log(_refusal(event, "このイベントのスキーマ版は扱えません"))
+        store.log(_refusal(event, "unknown_schema", "このイベントのスキーマ版は扱えません"))
         return True
-    my_number = _opened(event, event_key)
     current = store.current(event.addressee_number)
+    my_number = _opened(event, event_key)
+    if my_number is None and event.has_my_number:  # a row written before events sealed it (schema 1)
+        my_number = current.items.get(MY_NUMBER) if current else None
+        if my_number is None:
+            store.log(
+                _refusal(event, "my_number_unavailable", "個人番号が封入されていないため受け取れませんでした")
+            )
     recorded = Recorded.from_body(body)
     items = build(event.record, recorded, my_number, city_code, current.items if current else None)
     change = Change(
@@ -101,9 +107,9 @@ def _household_changed(body: Mapping[str, Any]) -> bool:
     return before is not None and before != after
 
 
-def _refusal(event: ChangeEvent, message: str) -> LogLine:
+def _refusal(event: ChangeEvent, result: str, message: str) -> LogLine:
     by = event.body.get("recorded_by") or {}
     return LogLine(
-        "intake", "unknown_schema", message, str(by.get("staff_id") or ""), str(by.get("terminal") or ""),
+        "intake", result, message, str(by.get("staff_id") or ""), str(by.get("terminal") or ""),
         addressee_number=event.addressee_number,
     )  # fmt: skip
