@@ -23,6 +23,7 @@ from juki.services.read_models import (
     FilingChange,
     Household,
     MatchedVersion,
+    StoredFiling,
     StoredResident,
     StoredVersion,
 )
@@ -56,23 +57,6 @@ class SealedRow:
     @property
     def has_my_number(self) -> bool:  # without decrypting
         return self._row.my_number_ciphertext is not None
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._row, name)
-
-
-class FilingRow:
-    """A filing whose `secret_payload` (one vault token in storage) reads as the JSON it was made from."""
-
-    __slots__ = ("_row", "_vault")
-
-    def __init__(self, row: AnyRow, vault: MyNumberVault) -> None:
-        self._row = row
-        self._vault = vault
-
-    @property
-    def secret_payload(self) -> Any:
-        return open_secrets(self._vault, self._row.secret_payload)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._row, name)
@@ -250,20 +234,25 @@ class SqlQueries(Queries):
         )
         return models(MatchedVersion, self.conn.execute(stmt))
 
-    def filing(self, filing_id: str) -> FilingRow | None:
+    def _filing(self, row: AnyRow) -> StoredFiling:
+        return model(
+            StoredFiling, row, open_secret_payload=partial(open_secrets, self.vault, row.secret_payload)
+        )
+
+    def filing(self, filing_id: str) -> StoredFiling | None:
         row = self.conn.execute(select(t.filings).where(t.filings.c.filing_id == filing_id)).first()
-        return FilingRow(row, self.vault) if row is not None else None
+        return None if row is None else self._filing(row)
 
     def filings(
         self, *, late: bool | None = None, approval_state: str | None = None, limit: int = 200
-    ) -> list[AnyRow]:
+    ) -> list[StoredFiling]:
         f = t.filings.c
         q = select(t.filings)
         if late is not None:
             q = q.where(f.late == late)
         if approval_state:
             q = q.where(f.approval_state == approval_state)
-        return list(self.conn.execute(q.order_by(f.recorded_at.desc()).limit(limit)).all())
+        return [self._filing(row) for row in self.conn.execute(q.order_by(f.recorded_at.desc()).limit(limit))]
 
     def filing_changes(self, filing_id: str) -> list[FilingChange]:
         v = t.resident_versions.c

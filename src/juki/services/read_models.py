@@ -84,6 +84,32 @@ class Household:
 
 
 @dataclass(frozen=True)
+class StoredFiling:
+    """A filing as entered (届出). Its secrets (a My Number in the command) stay sealed until `secret_payload` is
+    read; `payload` never holds one."""
+
+    filing_id: str
+    kind: str
+    change_reason: str | None
+    changed_on: date | None
+    filed_on: date
+    late: bool
+    household_number: str | None
+    staff_id: str
+    recorded_at: datetime
+    approval_state: str  # none / pending / approved / returned
+    approved_by: str | None
+    decided_at: datetime | None
+    reason: str | None
+    payload: dict[str, Any]  # the command as entered, without its secrets
+    open_secret_payload: Callable[[], Any] = field(repr=False, compare=False)
+
+    @property
+    def secret_payload(self) -> Any:  # the secrets as entered (JSON), or None
+        return self.open_secret_payload()
+
+
+@dataclass(frozen=True)
 class FilingChange:
     """One version a filing wrote."""
 

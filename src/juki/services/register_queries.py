@@ -12,8 +12,13 @@ from juki.policy.search import parse_criteria
 from juki.services import protection
 from juki.services.audit import LogEntry
 from juki.services.authorization import authorize
-from juki.services.ports import StoredRow
-from juki.services.read_models import FilingChange, MatchedVersion, StoredResident, StoredVersion
+from juki.services.read_models import (
+    FilingChange,
+    MatchedVersion,
+    StoredFiling,
+    StoredResident,
+    StoredVersion,
+)
 from juki.services.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
 # What a list of people shows of each: enough to pick the right person, nothing more.
@@ -251,8 +256,8 @@ def _matched_history(row: StoredResident, versions: list[MatchedVersion]) -> lis
     return found
 
 
-def _filing_view(row: StoredRow, changes: list[FilingChange] | None = None) -> dict[str, Any]:
-    view = {
+def _filing_view(row: StoredFiling, changes: list[FilingChange] | None = None) -> dict[str, Any]:
+    view: dict[str, Any] = {
         "filing_id": row.filing_id,
         "kind": row.kind,
         "change_reason": row.change_reason,
@@ -275,12 +280,14 @@ def _filing_view(row: StoredRow, changes: list[FilingChange] | None = None) -> d
     return view
 
 
-def _named(row: StoredRow, changes: list[FilingChange]) -> set[str]:
+def _named(row: StoredFiling, changes: list[FilingChange]) -> set[str]:
     """Everyone a filing names: the persons it changed and the 宛名番号 its body names."""
     return {c.addressee_number for c in changes} | protection.numbers_in(row.payload)
 
 
-def _screened_filing(row: StoredRow, changes: list[FilingChange], hidden: set[str]) -> dict[str, Any] | None:
+def _screened_filing(
+    row: StoredFiling, changes: list[FilingChange], hidden: set[str]
+) -> dict[str, Any] | None:
     """A filing as an actor who may not see `hidden` sees it: one naming only hidden persons is not there (it
     looks not found); one naming others too shows their changes only, without its body and reason (which name
     and place everyone it concerns)."""
