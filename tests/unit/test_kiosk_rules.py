@@ -11,7 +11,16 @@ from juki.adapters.pki import TrustAnchors, pem
 from juki.domain import kiosk as rules
 from juki.domain.dates import JST
 from juki.domain.errors import Forbidden, InvalidField
-from juki.domain.kiosk import CardRefused, CardState, Holder, KioskRequest, ServiceHours
+from juki.domain.kiosk import (
+    CardNotFound,
+    CardRefused,
+    CardState,
+    Holder,
+    KioskNotFound,
+    KioskRequest,
+    NoCardSession,
+    ServiceHours,
+)
 from juki.sim.pki import SimCA, WrongPin, issue_card, issue_kiosk
 
 HOURS = ServiceHours.parse("06:30", "23:00")
@@ -274,3 +283,23 @@ def test_the_revocation_list_must_be_signed_by_the_card_ca(cas):
     for crl in (rogue.crl([(1, NOW)]), b"not a crl"):
         with pytest.raises(CardRefused):
             trust.revocations(crl)
+
+
+def test_the_kiosk_rules_that_refuse_say_so_with_their_stable_codes_and_fields():
+    """A kiosk without a live card session must sign the card in again; the counter's unknown kiosk or card is
+    not found — each with the code and field the API documents."""
+    assert NoCardSession().to_dict() == {
+        "code": "unauthenticated",
+        "field": "X-Kiosk-Session",
+        "message": "カードの認証からやり直してください",
+    }
+    assert (KioskNotFound().code, KioskNotFound().field, KioskNotFound().status) == (
+        "not_found",
+        "kiosk_id",
+        404,
+    )
+    assert (CardNotFound().code, CardNotFound().field, CardNotFound().message) == (
+        "not_found",
+        "serial",
+        "該当するカードがありません",
+    )

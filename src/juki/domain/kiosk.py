@@ -61,6 +61,13 @@ class CardRefused(Unauthenticated):
         self.reason = reason
 
 
+class NoCardSession(Unauthenticated):
+    """The kiosk sent no live card session of its own (none, ended, lapsed, or another kiosk's)."""
+
+    default_message = "カードの認証からやり直してください"
+    default_field = "X-Kiosk-Session"
+
+
 class KioskNotFound(NotFound):
     default_message = "該当する端末がありません"
     default_field = "kiosk_id"

@@ -22,9 +22,8 @@ from juki.domain.errors import (
     NotResident,
     ProtectedRecord,
     ReferToCounter,
-    Unauthenticated,
 )
-from juki.domain.kiosk import CardState, Holder
+from juki.domain.kiosk import CardState, Holder, NoCardSession
 from juki.policy.roles import Actor
 from juki.services import certificates, protection
 from juki.services.audit import LogEntry
@@ -68,7 +67,7 @@ def issue(
         result, targets = "denied", []
         reason: str | None = "session"
         if session is None:
-            error = Unauthenticated("カードの認証からやり直してください", "X-Kiosk-Session")
+            error = NoCardSession()
         else:
             targets = [session.addressee_number]
             card = uow.cards.card(session.serial)

@@ -31,7 +31,7 @@ from typing import Any
 from juki.domain import kiosk as rules
 from juki.domain.dates import JST
 from juki.domain.errors import CardLocked, DomainError, InvalidField, ReferToCounter, Unauthenticated
-from juki.domain.kiosk import CardRefused, CardState, Holder, Presented
+from juki.domain.kiosk import CardRefused, CardState, Holder, NoCardSession, Presented
 from juki.policy.roles import Actor
 from juki.services import certificates
 from juki.services.audit import LogEntry
@@ -303,4 +303,4 @@ def end_session(uow_factory: UnitOfWorkFactory, desk: KioskDesk, actor: Actor, t
             uow.log(actor, LogEntry("kiosk:session_end", [row.addressee_number], detail=f"card={row.serial}"))
             uow.commit()
     if row is None:
-        raise Unauthenticated("カードの認証からやり直してください", "X-Kiosk-Session")
+        raise NoCardSession()
