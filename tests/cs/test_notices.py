@@ -72,6 +72,7 @@ def test_a_person_without_a_resident_code_cannot_be_notified():
     ("over", "item"),
     [
         ({"resident_code": "123"}, "住民票コード"),
+        ({"resident_code": "12345678900"}, "住民票コード"),  # its check digit is 3
         ({"birth_date": "1980/04/01"}, "生年月日"),
         ({"sex": "other"}, "性別"),
         ({"family_name": "", "given_name": ""}, "漢字氏名"),
@@ -139,3 +140,10 @@ def test_a_move_within_that_brings_the_my_number_the_cs_lacked_is_still_a_move_w
     lacking = held() | {"個人番号": None}
     new = items("転居", address={"address": "東京都小平市学園東町一丁目1番1号"})
     assert [p.kind for p in plan("転居", new, lacking, False)] == [K.MOVE_WITHIN]  # type: ignore[union-attr]
+
+
+def test_a_my_number_with_a_wrong_check_digit_is_a_format_error():
+    wrong = items() | {"個人番号": "123456789010"}  # its check digit is 8
+    failure = plan("転入", wrong, None, False)
+    assert isinstance(failure, Failure) and (failure.code, failure.item) == (FORMAT_ERROR, "個人番号")
+    assert "123456789010" not in failure.message

@@ -7,6 +7,7 @@ Seed III(2)-5 リスク2: 市町村CSへの登録時点で項目のフォーマ�
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
@@ -20,6 +21,7 @@ from juki.cs.domain.items import (
     identity_differences,
 )
 from juki.cs.wire import OPENING_KINDS, NoticeKind
+from juki.domain.identifiers import my_number_check_digit, resident_code_check_digit
 
 K = NoticeKind
 # The register's 異動事由 (domain/commands.py) → the notice kind (the 住基ネット's 異動事由).
@@ -56,9 +58,22 @@ MISSING_RESIDENT_CODE = "missing_resident_code"
 FORMAT_ERROR = "format_error"
 LOGIC_ERROR = "logic_error"
 
-_DIGITS = {"住民票コード": 11, MY_NUMBER: 12, "市町村コード": 6, "郵便番号": 7, "市町村コード(転入前)": 6}
+_DIGITS = {"住民票コード": 11, "旧住民票コード": 11, MY_NUMBER: 12, "市町村コード": 6, "郵便番号": 7,
+           "市町村コード(転入前)": 6}  # fmt: skip
+_CHECK_DIGIT: dict[str, Callable[[str], str]] = {
+    "住民票コード": resident_code_check_digit,
+    "旧住民票コード": resident_code_check_digit,
+    MY_NUMBER: my_number_check_digit,
+}
 _REQUIRED = ("漢字氏名", "生年月日", "性別", "住所", "市町村コード")
-_DATES = ("生年月日", "住民となった日", "住所を定めた日", "届出の年月日", "異動年月日")
+_DATES = (
+    "生年月日",
+    "住民となった日",
+    "住所を定めた日",
+    "届出の年月日",
+    "異動年月日",
+    "住民票コード使用年月日",
+)
 
 
 @dataclass(frozen=True)
@@ -88,14 +103,22 @@ def check_format(items: Items) -> Failure | None:
             return Failure(FORMAT_ERROR, item, f"{item}がありません")
     for item, length in _DIGITS.items():
         value = items.get(item)
-        if value is not None and not re.fullmatch(rf"\d{{{length}}}", value):
-            return Failure(FORMAT_ERROR, item, f"{item}は{length}桁の数字です")
+        if value is not None and not _is_number(value, length, _CHECK_DIGIT.get(item)):
+            return Failure(
+                FORMAT_ERROR, item, f"{item}は{length}桁の数字です（検査数字を含む番号は検査数字も）"
+            )
     for item in _DATES:
         if not _is_date(items.get(item)):
             return Failure(FORMAT_ERROR, item, f"{item}が日付（YYYY-MM-DD）ではありません")
     if items.get("性別") not in ("男", "女"):
         return Failure(FORMAT_ERROR, "性別", "性別は男または女です")
     return None
+
+
+def _is_number(value: str, length: int, check_digit: Callable[[str], str] | None) -> bool:
+    if not re.fullmatch(rf"[0-9]{{{length}}}", value):
+        return False
+    return check_digit is None or check_digit(value[:-1]) == value[-1]
 
 
 def _is_date(value: str | None) -> bool:
