@@ -14,13 +14,14 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from juki.adapters import pdf
 from juki.adapters import tables as t
+from juki.adapters.rows import AnyRow
 from juki.domain.certificates import Issuer
-from juki.services.certificates import CertificateOffice
+from juki.services.certificates import CertificateOffice, IssuanceStore
 
 i = t.certificate_issuances.c
 
 
-class SqlIssuanceStore:
+class SqlIssuanceStore(IssuanceStore):
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
 
@@ -43,10 +44,10 @@ class SqlIssuanceStore:
     def add(self, values: dict[str, Any]) -> None:
         self.conn.execute(insert(t.certificate_issuances).values(**values))
 
-    def get(self, number: str) -> Any:
+    def get(self, number: str) -> AnyRow | None:
         return self.conn.execute(select(t.certificate_issuances).where(i.issuance_number == number)).first()
 
-    def disposal(self, number: str) -> Any:
+    def disposal(self, number: str) -> AnyRow | None:
         d = t.certificate_disposals.c
         return self.conn.execute(select(t.certificate_disposals).where(d.issuance_number == number)).first()
 
@@ -57,7 +58,7 @@ class SqlIssuanceStore:
             )
         )
 
-    def settings(self) -> Any:
+    def settings(self) -> AnyRow | None:
         """The settings version in force (the newest), or None before the first change."""
         s = t.certificate_settings.c
         return self.conn.execute(select(t.certificate_settings).order_by(s.version.desc()).limit(1)).first()
@@ -69,7 +70,7 @@ class SqlIssuanceStore:
         if rows:
             self.conn.execute(insert(t.certificate_overflows), rows)
 
-    def overflows_on(self, day: date, limit: int = 2000) -> list[Any]:
+    def overflows_on(self, day: date, limit: int = 2000) -> list[AnyRow]:
         """The 文字超過リスト of a day: each line with its issuance's kind, time, terminal and staff member."""
         o = t.certificate_overflows.c
         q = (
@@ -87,7 +88,7 @@ class SqlIssuanceStore:
         q = select(func.count()).where(o.issuance_number == issuance_number)
         return int(self.conn.execute(q).scalar_one())
 
-    def for_person(self, addressee_number: str, limit: int = 500) -> list[Any]:
+    def for_person(self, addressee_number: str, limit: int = 500) -> list[AnyRow]:
         """交付履歴照会 (j360), newest first. The addressee numbers are a JSON list of quoted strings."""
         q = (
             select(t.certificate_issuances)
