@@ -164,3 +164,22 @@ def test_an_event_without_a_sealed_number_keeps_the_one_the_cs_holds_or_is_logge
     with cs.transaction() as store:
         current = store.current(number)
     assert current is not None and current.items["個人番号"] is None
+
+
+def test_a_batch_that_fails_half_way_leaves_nothing_and_is_taken_in_whole_next_time(j, cs, monkeypatch):
+    filings.file(j.uow, CLERK, "move-in", f.move_in())
+    real = intake.admit
+    seen: list[str] = []
+
+    def failing(store, change):  # type: ignore[no-untyped-def]
+        seen.append(change.addressee_number)
+        if len(seen) == 3:
+            raise RuntimeError("the CS stopped")
+        real(store, change)
+
+    monkeypatch.setattr(intake, "admit", failing)
+    with pytest.raises(RuntimeError):
+        take_in(j, cs)
+    assert notices(cs) == [] and len(outbox.pending(j.uow, "cs")) == 4
+    monkeypatch.setattr(intake, "admit", real)
+    assert take_in(j, cs) == 4 and len(notices(cs)) == 4

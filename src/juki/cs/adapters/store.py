@@ -15,7 +15,7 @@ from sqlalchemy import Connection, exists, insert, select, update
 from juki.adapters.vault import MyNumberVault
 from juki.cs.adapters import tables as t
 from juki.cs.domain.items import MY_NUMBER, Items
-from juki.cs.services.ports import FINAL, CsStore, Current, Entry, LogLine
+from juki.cs.services.ports import BLOCKING, FINAL, CsStore, Current, Entry, LogLine
 
 
 def _aware(value: datetime | None) -> datetime | None:
@@ -161,6 +161,13 @@ class SqlCsStore:
             .order_by(t.notices.c.event_position, t.notices.c.part)
         )
         return [self._entry(r) for r in rows]
+
+    def waits(self, addressee_number: str) -> bool:
+        """Whether the person has an entry in the error queue or held behind one (BLOCKING)."""
+        query = select(exists().where(
+            t.notices.c.addressee_number == addressee_number, t.notices.c.state.in_(BLOCKING)
+        ))  # fmt: skip
+        return bool(self.conn.scalar(query))
 
     def entries(self, states: tuple[str, ...]) -> list[Entry]:
         rows = self.conn.execute(

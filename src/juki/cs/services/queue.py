@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from juki.cs.domain.items import Items, rebase, stamp
 from juki.cs.domain.notices import Failure, Part, kind_of, plan
 from juki.cs.services.ports import (
-    BLOCKING,
     DISCARDED,
     ERROR,
     HELD,
@@ -44,7 +43,7 @@ class Change:
 
 def admit(store: CsStore, change: Change) -> None:
     """The change into the file and the queue, or into the error queue, or held behind an earlier error."""
-    waiting = any(e.state in BLOCKING for e in store.entries_of(change.addressee_number))
+    waiting = store.waits(change.addressee_number)
     row = _row(change, 0) | {"state": HELD if waiting else ERROR}
     if waiting:
         entry = store.add_entry(row)
