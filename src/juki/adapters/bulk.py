@@ -2,12 +2,15 @@
 
 A filing per person would take minutes for a city of 200,000, so the rows are written here many at a time
 (executemany through SQLAlchemy Core, on SQLite and PostgreSQL alike). They are the rows the command path
-writes (`repository._write_change`, `_write_outbox`): each version in `resident_versions` with its outbox row,
-each person's newest version as the current row in `residents`, plus one operation-log entry for the whole
-import, in one transaction (or a few, if the caller asks: see `import_register`).
+writes (`repository._write_change`, `_write_outbox`): each version in `resident_versions` with its outbox row
+(the event's body, docs/events.md, and its My Number sealed with the event key, so that a consumer such as the CS
+takes in an imported person as it takes in one who was filed), each person's newest version as the current row in
+`residents`, plus one operation-log entry for the whole import, in one transaction (or a few, if the caller asks:
+see `import_register`).
 
-My Numbers are encrypted and indexed (adapters/vault.py) by `write_batch`, in the writing process: a prepared
-batch carries the number as `my_number` in memory only, and the key material never goes to a worker process.
+My Numbers are encrypted and indexed (adapters/vault.py), and sealed for the events (adapters/event_key.py), by
+`write_batch`, in the writing process: a prepared batch carries the number as `my_number` in memory only, and the
+key material never goes to a worker process.
 
 Work is split in two so that a caller may run the first half in another process:
 - `prepare` turns an `ImportBatch` of domain objects into plain rows (pure CPU, picklable result);
@@ -27,10 +30,12 @@ from sqlalchemy import JSON, Connection, Dialect, Engine, TypeDecorator, bindpar
 
 from juki.adapters import tables as t
 from juki.adapters.db import dumps
+from juki.adapters.event_key import EventKey
 from juki.adapters.repository import next_counter, record_to_json, search_columns
 from juki.adapters.uow import SqlUnitOfWork
 from juki.adapters.vault import MyNumberVault
-from juki.domain.model import ACTIVE, REMOVED, Version
+from juki.domain.events import SCHEMA_VERSION, HouseholdAfter, RecordedBy, RegisterEvent, body, event_name
+from juki.domain.model import ACTIVE, Version
 from juki.policy.roles import Actor
 from juki.services.audit import LogEntry
 
@@ -82,6 +87,7 @@ def import_register(
     settings: dict[str, str] | None = None,
     progress: Callable[[PreparedBatch], None] | None = None,
     transaction_persons: int | None = None,
+    event_key: EventKey | None = None,
 ) -> ImportSummary:
     """Write every batch, move the number counters past the imported numbers, log once.
 
@@ -92,13 +98,16 @@ def import_register(
     persons: SQLite then copies its WAL into the database while the caller makes the next batches, instead of all
     at once at the end. The counters, the `settings` rows and the log entry are written in the last transaction,
     so a register that an interrupted import left half-written does not carry them (no `register_kind`, say).
+
+    `event_key` seals each event's My Number as the unit of work does; without it the events carry none, and a
+    consumer that needs the number (the CS) logs it as unavailable.
     """
     totals = _Totals()
     rows = iter(batches)
     more = True
     while more:
         with SqlUnitOfWork(engine, vault) as uow, _large_page_cache(uow.conn):
-            more = _write_some(uow, rows, totals, transaction_persons, filing_id, actor.staff_id, progress)
+            more = _write_some(uow, rows, totals, transaction_persons, filing_id, actor, progress, event_key)
             if not more:
                 _finish(uow, totals, actor, filing_id, settings or {})
             uow.commit()
@@ -127,14 +136,19 @@ def _write_some(
     totals: _Totals,
     limit: int | None,
     filing_id: str,
-    staff_id: str,
+    actor: Actor,
     progress: Callable[[PreparedBatch], None] | None,
+    event_key: EventKey | None,
 ) -> bool:
     """Write batches until `limit` persons are in this transaction; True if more batches may follow."""
     persons = 0
     for batch in rows:
-        prepared = batch if isinstance(batch, PreparedBatch) else prepare(batch, filing_id, staff_id)
-        write_batch(uow.conn, prepared, uow.now, uow.vault)
+        prepared = (
+            batch
+            if isinstance(batch, PreparedBatch)
+            else prepare(batch, filing_id, actor.staff_id, actor.terminal)
+        )
+        write_batch(uow.conn, prepared, uow.now, uow.vault, event_key)
         totals.add(prepared)
         persons += len(prepared.current)
         if progress is not None:
@@ -157,7 +171,13 @@ def _finish(
     uow.log(actor, LogEntry("register:import", detail=detail))
 
 
-def write_batch(conn: Connection, batch: PreparedBatch, now: datetime, vault: MyNumberVault) -> None:
+def write_batch(
+    conn: Connection,
+    batch: PreparedBatch,
+    now: datetime,
+    vault: MyNumberVault,
+    event_key: EventKey | None = None,
+) -> None:
     """Insert one batch: households first, then versions, the current rows and the outbox (foreign-key order)."""
     if getattr(conn.dialect, "_json_serializer", None) is not dumps:
         raise RuntimeError("bulk import assumes the engine's JSON serializer is adapters.db.dumps")
@@ -171,8 +191,14 @@ def write_batch(conn: Connection, batch: PreparedBatch, now: datetime, vault: My
     conn.execute(insert(t.residents).values(serialized), batch.current)
     last = next_counter(conn, "outbox", len(batch.outbox))  # a block of sequence numbers, as _write_outbox
     first = last - len(batch.outbox) + 1
-    for i, row in enumerate(batch.outbox):  # numbered in place: a prepared batch is written once
+    for i, row in enumerate(batch.outbox):  # numbered and sealed in place: a prepared batch is written once
         row["seq"] = first + i
+        number = row.pop("my_number", None)
+        row["my_number_sealed"] = (
+            event_key.seal_for(number, row["addressee_number"], row["version"])
+            if number is not None and event_key is not None
+            else None
+        )
     conn.execute(insert(t.outbox).values(recorded_at=now), batch.outbox)
 
 
@@ -225,7 +251,7 @@ def raise_counter(conn: Connection, name: str, value: int) -> None:
 # --- preparing rows ---------------------------------------------------------------------------------------------
 
 
-def prepare(batch: ImportBatch, filing_id: str, staff_id: str) -> PreparedBatch:
+def prepare(batch: ImportBatch, filing_id: str, staff_id: str, terminal: str = "server") -> PreparedBatch:
     """The rows of one batch, with the same columns and values as repository._write_change writes.
 
     The snapshot is serialized here (`record_json`), once for the version and the current row, as the engine's
@@ -234,6 +260,8 @@ def prepare(batch: ImportBatch, filing_id: str, staff_id: str) -> PreparedBatch:
     versions: list[dict[str, Any]] = []
     newest: dict[str, dict[str, Any]] = {}
     outbox: list[dict[str, Any]] = []
+    households = {h.household_number: h for h in batch.households}
+    by = RecordedBy(staff_id, terminal)
     for v in batch.versions:
         r = v.record
         record_json, cols = dumps(record_to_json(r)), search_columns(r)
@@ -254,17 +282,7 @@ def prepare(batch: ImportBatch, filing_id: str, staff_id: str) -> PreparedBatch:
         )
         if r.addressee_number not in newest or v.version > newest[r.addressee_number]["version"]:
             newest[r.addressee_number] = _current_row(v, record_json, cols)
-        outbox.append(
-            {
-                "event": "ResidentRemoved" if r.status == REMOVED else "ResidentChanged",
-                "addressee_number": r.addressee_number,
-                "version": v.version,
-                "household_number": r.household_number,
-                "change_reason": v.change_reason,
-                "changed_on": v.changed_on,
-                "filing_id": filing_id,
-            }
-        )
+        outbox.append(_outbox_row(v, households.get(r.household_number), filing_id, by))
     return PreparedBatch(
         households=[dataclasses.asdict(h) | {"version": 1} for h in batch.households],
         versions=versions,
@@ -274,6 +292,43 @@ def prepare(batch: ImportBatch, filing_id: str, staff_id: str) -> PreparedBatch:
         last_addressee=max((_seq(n) for n in newest), default=0),
         last_household=max((_seq(h.household_number) for h in batch.households), default=0),
     )
+
+
+def _outbox_row(v: Version, household: HouseholdRow | None, filing_id: str, by: RecordedBy) -> dict[str, Any]:
+    """The event of one imported version, as repository._write_outbox writes a filed one (its My Number still
+    plain, in memory only: `write_batch` seals it). Each version is an event of its own; its household is the one
+    the import writes (its state after the import: the register keeps no earlier one)."""
+    r = v.record
+    event = RegisterEvent(
+        event_name(v.change_reason),
+        v.change_reason,
+        v.changed_on,
+        v.filed_on,
+        r,
+        v.version,
+        _household_after(r.household_number, r.address.address, household),
+        r.household_number if v.version > 1 else None,
+        (r.addressee_number,),
+    )
+    return {
+        "event": event.name,
+        "addressee_number": r.addressee_number,
+        "version": v.version,
+        "household_number": r.household_number,
+        "change_reason": v.change_reason,
+        "changed_on": v.changed_on,
+        "filing_id": filing_id,
+        "schema_version": SCHEMA_VERSION,
+        "filed_on": v.filed_on,
+        "payload": body(event, filing_id, by),
+        "my_number": r.my_number,
+    }
+
+
+def _household_after(number: str, address: str, row: HouseholdRow | None) -> HouseholdAfter:
+    if row is None:
+        return HouseholdAfter(number, address, None, 0)
+    return HouseholdAfter(number, row.address, row.householder, row.member_count)
 
 
 def _current_row(v: Version, record_json: str, cols: dict[str, Any]) -> dict[str, Any]:

@@ -114,6 +114,7 @@ def _import(
             settings={REGISTER_KIND: DEMO_REGISTER},  # written last: the mark of a complete demo
             progress=lambda batch: bar.advance(task, batch.active),
             transaction_persons=TRANSACTION_PERSONS,
+            event_key=j.event_key,  # the events carry the number sealed, as a filing's do (the CS needs it)
         )
     console.print(
         f"住民 {residents:,} 人・除票 {summary.persons - residents:,} 件・"
@@ -133,7 +134,7 @@ class _Failed:
 
 def _batches(residents: int, seed: int, today: date, filing_id: str) -> Iterator[PreparedBatch]:
     for batch in City(random.Random(seed), today).batches(residents, BATCH_PERSONS):
-        yield prepare(batch, filing_id, SYSTEM.staff_id)
+        yield prepare(batch, filing_id, SYSTEM.staff_id, SYSTEM.terminal)
 
 
 @contextmanager
