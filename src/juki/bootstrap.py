@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import date
 from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
 
@@ -22,6 +25,12 @@ from juki.services.certificates import CertificateOffice
 from juki.services.kiosk_desk import KioskDesk
 from juki.services.unit_of_work import UnitOfWork
 
+if TYPE_CHECKING:
+    from juki.cs.adapters.cs_db import CsDatabase
+    from juki.cs.adapters.prefecture_client import HttpsPrefectureClient
+    from juki.cs.services.delivery import Backoff
+    from juki.cs.services.relay import Relay
+
 
 @dataclass
 class Juki:
@@ -31,6 +40,9 @@ class Juki:
     event_key: EventKey  # seals the My Number in register events (docs/events.md)
     ui_key: UiKey  # the clerk UI's cookie and hand-over, the same for every worker process
     today: date | None = None  # fixed "today" for tests; None means the real date in Japan
+    migrate_cs: bool = (
+        True  # the CS's schema is brought up to date when it is opened, as build did the register's
+    )
 
     def uow(self) -> UnitOfWork:
         return SqlUnitOfWork(self.engine, self.vault, today=self.today, event_key=self.event_key)
@@ -51,6 +63,40 @@ class Juki:
         """The clerk UI's 発行 once per confirmation and its PDF once (web/ui/certificate_pages.py)."""
         return SqlHandovers(self.engine, self.ui_key.handover)
 
+    @cached_property
+    def cs(self) -> CsDatabase:
+        """The city's CS (市町村CS, docs/cs.md): its own database (JUKI_CS_DATABASE_URL, else beside the
+        register's) and key file (JUKI_CS_KEY_FILE), opened on first use."""
+        from juki.cs.adapters.cs_db import open_cs
+
+        s = self.settings
+        return open_cs(s.database_url, s.cs_database_url, s.cs_key_file, migrate=self.migrate_cs)
+
+    def prefecture_client(self) -> HttpsPrefectureClient | None:
+        """The CS's mutual-TLS client of the prefecture server named by JUKI_NET_CONFIG (a juki-net.json);
+        None when no link is configured. httpx's own INFO lines are silenced: their URLs name a 住民票コード."""
+        from juki.cs.adapters.prefecture_client import client_from_config
+
+        if not self.settings.juki_net_config:
+            return None
+        logging.getLogger("httpx").setLevel(logging.WARNING)
+        return client_from_config(Path(self.settings.juki_net_config))
+
+    def cs_relay(self, backoff: Backoff | None = None) -> Relay:
+        """The CS's intake and delivery to the prefecture server of `prefecture_client` (none configured: the
+        notices stay queued). The register's own work never calls it: the counter does not wait for the 住基ネット."""
+        from juki.cs.services.relay import Relay
+
+        connect = self._connect_prefecture if self.settings.juki_net_config else None
+        return Relay(self.uow, self.cs.transaction, self.event_key, self.settings.city_code, connect,
+                     backoff=backoff)  # fmt: skip
+
+    def _connect_prefecture(self) -> HttpsPrefectureClient:
+        client = self.prefecture_client()
+        if client is None:
+            raise RuntimeError("JUKI_NET_CONFIG is not set")
+        return client
+
 
 def build(
     database_url: str | None = None,
@@ -70,4 +116,4 @@ def build(
     if run_migrations:
         migrate(cfg.database_url, vault)
     engine = make_engine(cfg.database_url, cfg.sqlite_busy_timeout_seconds)
-    return Juki(cfg, engine, vault, event_key, ui_key, today)
+    return Juki(cfg, engine, vault, event_key, ui_key, today, migrate_cs=run_migrations)

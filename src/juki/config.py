@@ -5,8 +5,10 @@ from __future__ import annotations
 import ipaddress
 
 from argon2.profiles import RFC_9106_LOW_MEMORY
-from pydantic import Field, field_validator, model_validator
+from pydantic import AliasChoices, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from juki.domain.intake import CITY_CODE
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 # argon2id as argon2-cffi recommends it (RFC 9106 §4, the second recommended option: t=3, 64 MiB, p=4).
@@ -60,6 +62,16 @@ class Settings(BaseSettings):
     # the X-SSL-Client-Cert header (nginx $ssl_client_escaped_cert): IPs or CIDRs, comma-separated. Empty (the
     # default): the header is never taken, only the certificate of the app's own TLS connection.
     trusted_proxies: str = ""
+    # The city's CS (市町村CS, docs/cs.md): its own database (unset: beside the register's, cs/adapters/cs_db.py);
+    # where the prefecture server answers (the path of a juki-net.json; unset: no link, notices stay queued); how
+    # often the relay takes in the register's changes and delivers; the city's 市町村コード (本人確認情報 item 8).
+    cs_database_url: str | None = None
+    cs_key_file: str | None = None  # the CS's own My Number key file (unset: cs/adapters/cs_db.cs_key_file)
+    juki_net_config: str | None = Field(
+        default=None, validation_alias=AliasChoices("juki_net_config", "JUKI_NET_CONFIG")
+    )  # JUKI_NET_CONFIG
+    cs_relay_seconds: float = Field(default=2.0, gt=0)
+    city_code: str = Field(default=CITY_CODE, pattern=r"^\d{6}$")
 
     @model_validator(mode="after")
     def _argon2_memory(self) -> Settings:

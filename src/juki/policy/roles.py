@@ -120,7 +120,12 @@ PROCEDURES: dict[str, Procedure] = {
             "cs",
             "住基ネット（市町村CS）に関する事務",
             True,
-            {"cs_operator": frozenset({CS_OPERATE, MY_NUMBER_REVEAL})},
+            {
+                "cs_operator": frozenset({CS_OPERATE, MY_NUMBER_REVEAL}),
+                # The CS itself (CS_SYSTEM, unattended): its daily comparison with the register (標準仕様書 j1100)
+                # reads each person's record with the 個人番号, item 13 of the 本人確認情報 (住基法30条の6).
+                "cs_system": frozenset({REGISTER_READ, MY_NUMBER_REVEAL}),
+            },
         ),
         Procedure("transfer", "庁内連携", False, {"department": frozenset({TRANSFER_READ})}),
         # コンビニ交付: a registered kiosk (MFP), authenticated by its client certificate, reads the
@@ -145,6 +150,7 @@ DEFAULT_PROCEDURE = {
     "contractor": "resident_record",
     "department": "transfer",
     "kiosk": "kiosk_issuance",
+    "cs_system": "cs",
 }
 # Roles that sign in only with a WebAuthn authenticator besides password and TOTP (生体認証による操作者認証).
 STRONG_FACTOR_ROLES = frozenset({"cs_operator"})
@@ -185,6 +191,9 @@ class Actor:
 
 
 SYSTEM = Actor("system", "システム", "admin", "server", procedure="administration")
+# The city's CS (市町村CS) acting unattended: its relay and its comparison with the register (j1100). Like `kiosk`,
+# `cs_system` is a system's role, not in ROLES: no account can hold it and no token carries it.
+CS_SYSTEM = Actor("cs", "市町村CS", "cs_system", "cs-server", procedure="cs")
 
 
 def allows(role: str, permission: str, procedure: str | None = None) -> bool:

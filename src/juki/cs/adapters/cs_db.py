@@ -10,7 +10,6 @@ SQLite file; `var/juki-cs-keys.json` for a server database unless a path is give
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -24,16 +23,17 @@ from sqlalchemy.engine import make_url
 
 from juki.adapters.db import database_url, make_engine
 from juki.adapters.vault import MyNumberVault, load_or_create
+from juki.config import load_settings
 from juki.cs.adapters.store import SqlCsStore
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 KEY_FILE_NAME = "juki-cs-keys.json"
-URL_VARIABLE = "JUKI_CS_DATABASE_URL"
 
 
 def cs_database_url(register_url: str, explicit: str | None = None) -> str:
-    """The CS's database: `explicit`, else JUKI_CS_DATABASE_URL, else beside the register's (see above)."""
-    chosen = explicit or os.environ.get(URL_VARIABLE)
+    """The CS's database: `explicit`, else JUKI_CS_DATABASE_URL (Settings.cs_database_url), else beside the
+    register's (see above)."""
+    chosen = explicit or load_settings().cs_database_url
     if chosen:
         return database_url(chosen)
     url = make_url(database_url(register_url))
