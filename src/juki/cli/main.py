@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.console import Console
 
+from juki.cli.cs import cs_app
 from juki.cli.sim import remember_demo_server, sim_app
 from juki.domain.errors import DomainError
 
@@ -16,13 +17,15 @@ if TYPE_CHECKING:
 
     from juki.bootstrap import Juki
     from juki.policy.roles import Actor
+    from juki.sim.juki_net import Running
 
 app = typer.Typer(help="juki 住民基本台帳システム", no_args_is_help=True)
 audit_app = typer.Typer(help="操作ログ (operation log)")
 app.add_typer(audit_app, name="audit")
 keys_app = typer.Typer(help="個人番号の暗号鍵 (My Number encryption keys, JUKI_KEY_FILE)")
 app.add_typer(keys_app, name="keys")
-app.add_typer(sim_app, name="sim")  # 外部システムの模擬: コンビニ交付端末 (cli/sim.py)
+app.add_typer(sim_app, name="sim")  # 外部システムの模擬: コンビニ交付端末, 住基ネット (cli/sim.py)
+app.add_typer(cs_app, name="cs")  # 市町村CS (cli/cs.py)
 console = Console()
 
 DbOpt = Annotated[
@@ -146,6 +149,7 @@ def demo(
     )
     base = j.settings.public_base_url
     remember_demo_server(db, base)
+    juki_net, j = _start_demo_cs(db, j)
     # Commands are printed whole (soft_wrap): a terminal's width must not break one across lines.
     console.print(
         f"コンビニ交付の模擬（デモのカードで住民票の写しを取得）: "
@@ -154,7 +158,12 @@ def demo(
         markup=False,
         highlight=False,
     )
-    if not no_serve:
+    relay = j.cs_relay()
+    try:
+        if no_serve:
+            relay.run_once()  # the demo's people into the CS and on to the prefecture, then stop
+            return
+        relay.start(j.settings.cs_relay_seconds)
         console.print(
             f"http://{'localhost' if host == '127.0.0.1' else host}:{port}/ で提供します"
             f"（アカウント: {path.parent / 'demo-accounts.json'}）",
@@ -163,6 +172,27 @@ def demo(
             highlight=False,
         )
         _run(j, host, port)
+    finally:
+        relay.stop()
+        juki_net.stop()
+
+
+def _start_demo_cs(db: str, j: Juki) -> tuple[Running, Juki]:
+    """The simulated 住基ネット beside the demo's database, `juki-net.json` pointing at it, and the register wired
+    to it (the CS's relay runs in the serving process: a move-in at the counter reaches the prefecture in seconds)."""
+    import dataclasses
+
+    from juki.demo.juki_net import start_juki_net
+
+    running, config = start_juki_net(db)
+    console.print(
+        f"模擬住基ネット: {running.url}（{config}）　整合性確認: juki cs check --db {db}",
+        soft_wrap=True,
+        markup=False,
+        highlight=False,
+    )
+    settings = j.settings.model_copy(update={"juki_net_config": str(config)})
+    return running, dataclasses.replace(j, settings=settings)
 
 
 UserOpt = Annotated[str, typer.Option("--user", envvar="JUKI_USER", help="administrator's username")]

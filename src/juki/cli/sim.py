@@ -1,9 +1,11 @@
-"""`juki sim`: stand-ins for the outside peers — here, a コンビニ交付 kiosk (MFP) and the kiosk API's TLS server.
+"""`juki sim`: stand-ins for the outside peers — a コンビニ交付 kiosk (MFP), the kiosk API's TLS server, and the
+住基ネット beyond the city.
 
     juki sim kiosk [--db var/demo.db] [--card 0] [--pin 1234] [--scope self|household] [--relationship]
                    [--honseki] [--copies 1] [--out FILE.pdf] [--url https://host:port] [--always-open]
     juki sim kiosk-server [--db var/demo.db] [--host 127.0.0.1] [--port 8443] [--always-open]
     juki sim unlock-card --serial SERIAL [--db var/demo.db]
+    juki sim juki-net --data DIR [--host 127.0.0.1] [--port 8445]
 
 `kiosk` plays an MFP with a demo card (`demo-cards/cards.json` beside the database, written by `juki demo`): it asks
 the server for a challenge, has the simulated card sign it after the PIN (the card's own PIN unless `--pin`
@@ -16,7 +18,10 @@ demo on (`demo-server.json` beside the demo's cards), else JUKI_PUBLIC_BASE_URL 
 `--always-open` lifts the service hours of a server it starts (6:30–23:00 otherwise).
 
 `kiosk-server` serves the kiosk API over mutual TLS (client certificates of the kiosk CA required) until
-interrupted; `unlock-card` is the counter's PIN reset for a locked card. The simulators themselves live in
+interrupted; `unlock-card` is the counter's PIN reset for a locked card. `juki-net` runs the simulated 住基ネット
+(prefecture server, national server, another city's CS; docs/juki-net-simulator.md) over mutual TLS until
+interrupted, its CA and certificates made in `--data` on the first start, and writes `juki-net.json` there for the
+CS (`juki cs serve --juki-net DIR/juki-net.json`). The simulators themselves live in
 `juki.sim` (here: `juki.sim.kiosk`); this module parses the arguments and prints.
 """
 
@@ -28,7 +33,9 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-sim_app = typer.Typer(help="外部システムの模擬 (simulators): コンビニ交付端末", no_args_is_help=True)
+sim_app = typer.Typer(
+    help="外部システムの模擬 (simulators): コンビニ交付端末, 住基ネット", no_args_is_help=True
+)
 console = Console()
 
 DbOpt = Annotated[str, typer.Option("--db", help="SQLAlchemy URL or SQLite file path of the demo register")]
@@ -131,3 +138,28 @@ def unlock_card(serial: Annotated[str, typer.Option()], db: DbOpt = "var/demo.db
         console.print(f"[red]{e.code}: {e.message}[/red]")
         raise typer.Exit(1) from None
     console.print(f"カード {serial} のロックを解除しました")
+
+
+@sim_app.command("juki-net")
+def juki_net(
+    data: Annotated[Path, typer.Option("--data", help="データフォルダ（認証局・証明書・受信した通知）")],
+    host: str = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=1, max=65535)] = 8445,
+) -> None:
+    """Run the simulated 住基ネット (mutual TLS) until interrupted."""
+    import json
+
+    from juki.sim.juki_net import serve
+    from juki.sim.juki_net.pki import ensure_pki
+
+    ensure_pki(data)
+    url = f"https://{host}:{port}"
+    config = data / "juki-net.json"
+    config.write_text(json.dumps({"url": url, "pki": "."}), encoding="utf-8")
+    console.print(
+        f"模擬住基ネット: {url} （相互TLS, 認証局 {data / 'ca.pem'}）　CS の設定: {config}",
+        soft_wrap=True,
+        markup=False,
+        highlight=False,
+    )
+    serve(data, host, port)

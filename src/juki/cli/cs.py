@@ -1,0 +1,128 @@
+"""`juki cs`: the city's CS (市町村CS, docs/cs.md) — thin: build, call the CS's services, print.
+
+    juki cs serve   --db <register> [--cs-db URL] [--juki-net juki-net.json] [--interval S]
+    juki cs check   --db <register> [--cs-db URL] [--juki-net juki-net.json]
+    juki cs compare --db <register> [--cs-db URL]
+
+`serve` is the CS's own process in production: the relay (the register's changes into the CS, its notices to
+the prefecture server) until interrupted. `check` compares the CS's file with what the prefecture server holds
+(shared/spec/API.md, 住基ネット); `compare` is the daily comparison with the register (標準仕様書 j1100). Without
+`--juki-net`, JUKI_NET_CONFIG, else `juki-net.json` beside a SQLite register (as `juki demo` writes it).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+if TYPE_CHECKING:
+    from juki.bootstrap import Juki
+
+cs_app = typer.Typer(help="市町村CS (the city's 住基ネット server)", no_args_is_help=True)
+
+DbOpt = Annotated[
+    str | None,
+    typer.Option("--db", help="the register: SQLAlchemy URL or SQLite file path (JUKI_DATABASE_URL)"),
+]
+CsDbOpt = Annotated[
+    str | None, typer.Option("--cs-db", help="the CS's own database URL (JUKI_CS_DATABASE_URL)")
+]
+JukiNetOpt = Annotated[
+    Path | None, typer.Option("--juki-net", help="juki-net.json: the prefecture server and the PKI folder")
+]
+
+
+def _juki_net(db: str, explicit: Path | None) -> str | None:
+    from juki.config import load_settings
+    from juki.demo.juki_net import config_file
+
+    if explicit is not None:
+        return str(explicit)
+    configured = load_settings().juki_net_config
+    if configured:
+        return configured
+    beside = config_file(db)
+    return str(beside) if beside.exists() else None
+
+
+def _build(db: str | None, cs_db: str | None, juki_net: Path | None, interval: float | None = None) -> Juki:
+    """The register as the CS's process sees it: the register's schema is not its to migrate, its own is."""
+    from juki.bootstrap import build
+    from juki.config import load_settings
+
+    url = db or load_settings().database_url
+    j = build(
+        url,
+        run_migrations=False,
+        cs_database_url=cs_db,
+        juki_net_config=_juki_net(url, juki_net),
+        cs_relay_seconds=interval,
+    )
+    j.migrate_cs = True
+    return j
+
+
+def _fail(message: str) -> typer.Exit:
+    typer.echo(message, err=True)
+    return typer.Exit(2)
+
+
+@cs_app.command("serve")
+def serve(
+    db: DbOpt = None,
+    cs_db: CsDbOpt = None,
+    juki_net: JukiNetOpt = None,
+    interval: Annotated[
+        float | None, typer.Option("--interval", min=0.1, help="seconds between passes")
+    ] = None,
+) -> None:
+    """Run the CS's relay (intake and delivery) until interrupted."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from sqlalchemy.engine import make_url
+
+    j = _build(db, cs_db, juki_net, interval)
+    relay = j.cs_relay()
+    target = j.settings.juki_net_config or "なし（通知は送信待ちのまま）"
+    typer.echo(
+        f"市町村CS: {make_url(j.cs.url).render_as_string(hide_password=True)} ／ 都道府県サーバ: {target}"
+    )
+    try:
+        relay.run_until_stopped(j.settings.cs_relay_seconds)
+    except KeyboardInterrupt:
+        typer.echo("停止しました")
+
+
+@cs_app.command("check")
+def check(db: DbOpt = None, cs_db: CsDbOpt = None, juki_net: JukiNetOpt = None) -> None:
+    """Compare the CS's file with the prefecture server; one JSON object (a My Number is never shown)."""
+    from juki.cs.services.prefecture_check import check as run_check
+    from juki.cs.wire import Unreachable
+
+    j = _build(db, cs_db, juki_net)
+    client = j.prefecture_client()
+    if client is None:
+        raise _fail("juki-net.json がありません（--juki-net または JUKI_NET_CONFIG で指定してください）")
+    try:
+        with client:
+            report = run_check(j.cs.transaction, client)
+    except Unreachable as exc:
+        raise _fail(f"都道府県サーバに接続できません: {exc}") from None
+    typer.echo(json.dumps(report.to_json(), ensure_ascii=False))
+
+
+@cs_app.command("compare")
+def compare(db: DbOpt = None, cs_db: CsDbOpt = None) -> None:
+    """The daily comparison of the register and the CS (j1100): persons and items that differ, no values."""
+    from juki.cs.services.comparison import RegisterQueries
+    from juki.cs.services.comparison import compare as run_compare
+    from juki.policy.roles import CS_SYSTEM
+
+    j = _build(db, cs_db, None)
+    report = run_compare(
+        j.uow, j.cs.transaction, RegisterQueries(j.uow, CS_SYSTEM), CS_SYSTEM, j.settings.city_code
+    )
+    typer.echo(json.dumps(report.to_json(), ensure_ascii=False))

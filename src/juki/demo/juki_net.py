@@ -1,0 +1,41 @@
+"""The demo's 住基ネット: the simulated prefecture server (juki.sim.juki_net) in a folder beside the demo's database,
+and `juki-net.json` beside the database pointing the city's CS at it (shared/spec/API.md, 住基ネット):
+`{"url": "https://127.0.0.1:<port>", "pki": "juki-net"}` (`pki` relative to the JSON's folder).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from sqlalchemy.engine import make_url
+
+from juki.adapters.db import database_url
+from juki.sim.juki_net import Running, start_in_thread
+
+CONFIG_NAME = "juki-net.json"
+DATA_NAME = "juki-net"
+
+
+def demo_folder(db: str) -> Path:
+    """Where the demo keeps its files: beside a SQLite database, else `var/` (a server database)."""
+    url = make_url(database_url(db))
+    if url.drivername.startswith("sqlite") and url.database and url.database != ":memory:":
+        return Path(url.database).parent
+    return Path("var")
+
+
+def config_file(db: str) -> Path:
+    """`juki-net.json` beside the database (what `juki cs check` and `juki cs serve` read by default)."""
+    return demo_folder(db) / CONFIG_NAME
+
+
+def start_juki_net(db: str, port: int = 0) -> tuple[Running, Path]:
+    """Start the simulator in a thread over `<folder>/juki-net/` (its PKI made on the first start) and write
+    `juki-net.json` for where it answers now; the running simulator and the JSON's path."""
+    folder = demo_folder(db)
+    folder.mkdir(parents=True, exist_ok=True)
+    running = start_in_thread(folder / DATA_NAME, port=port)
+    path = folder / CONFIG_NAME
+    path.write_text(json.dumps({"url": running.url, "pki": DATA_NAME}, ensure_ascii=False), encoding="utf-8")
+    return running, path
