@@ -10,12 +10,12 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, exists, insert, select, update
+from sqlalchemy import Connection, exists, func, insert, select, update
 
 from juki.adapters.vault import MyNumberVault
 from juki.cs.adapters import tables as t
 from juki.cs.domain.items import MY_NUMBER, Items
-from juki.cs.services.ports import BLOCKING, FINAL, CsStore, Current, Entry, LogLine
+from juki.cs.services.ports import BLOCKING, FINAL, CsStore, Current, Entry, LogLine, NoticeLine
 
 
 def _aware(value: datetime | None) -> datetime | None:
@@ -186,6 +186,26 @@ class SqlCsStore:
         for row in rows:
             persons.setdefault(row.addressee_number, None)
         return list(persons)
+
+    def state_counts(self) -> dict[str, int]:
+        """How many notices are in each state (a state without any is absent)."""
+        rows = self.conn.execute(select(t.notices.c.state, func.count()).group_by(t.notices.c.state))
+        return {state: int(count) for state, count in rows}
+
+    def latest(self, limit: int) -> list[NoticeLine]:
+        """The notices last changed (taken in, queued, sent, answered, dealt with), the latest first."""
+        n = t.notices.c
+        rows = self.conn.execute(
+            select(n.id, n.addressee_number, n.resident_code, n.kind, n.sequence, n.state, n.updated_at)
+            .order_by(n.updated_at.desc(), n.id.desc())
+            .limit(limit)
+        )
+        return [self._line(r) for r in rows]
+
+    @staticmethod
+    def _line(r: Any) -> NoticeLine:
+        at = _aware(r.updated_at) or r.updated_at
+        return NoticeLine(r.id, r.addressee_number, r.resident_code, r.kind, r.sequence, r.state, at)
 
     # -- the CS log
     def log(self, line: LogLine) -> None:

@@ -114,15 +114,18 @@ def resend(uow_factory: UnitOfWorkFactory, cs: CsTransaction, actor: Actor, entr
     return failure.code if failure else None
 
 
-def discard(uow_factory: UnitOfWorkFactory, cs: CsTransaction, actor: Actor, entry_id: int) -> None:
+def discard(
+    uow_factory: UnitOfWorkFactory, cs: CsTransaction, actor: Actor, entry_id: int, reason: str | None = None
+) -> None:
     """A sent-back entry that the register's own correction has superseded: never sent; what waited behind it
-    goes on."""
+    goes on. The operator's reason, when given, is kept in both logs."""
     _authorize(uow_factory, actor, "error_discard", entry_id)
     with cs() as store:
         entry = _entry(store, entry_id, (SENT_BACK,))
         store.change_entry(entry.id, {"state": DISCARDED})
         release(store, entry.addressee_number, actor.staff_id, actor.terminal)
-        _both(uow_factory, store, actor, entry, "error_discard", "差戻し済みの通知を取り下げ")
+        message = "差戻し済みの通知を取り下げ" + (f": {reason}" if reason else "")
+        _both(uow_factory, store, actor, entry, "error_discard", message)
 
 
 def _authorize(uow_factory: UnitOfWorkFactory, actor: Actor, action: str, entry_id: int) -> None:

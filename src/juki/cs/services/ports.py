@@ -73,6 +73,19 @@ class LogLine:
     sequence: int | None = None
 
 
+@dataclass(frozen=True)
+class NoticeLine:
+    """A notice as the operator's overview lists it: no items, so no name and no 個人番号."""
+
+    id: int
+    addressee_number: str
+    resident_code: str | None
+    kind: str
+    sequence: int | None
+    state: str
+    updated_at: datetime
+
+
 class CsStore(Protocol):
     now: datetime
 
@@ -89,6 +102,8 @@ class CsStore(Protocol):
     def waits(self, addressee_number: str) -> bool: ...
     def entries(self, states: tuple[str, ...]) -> list[Entry]: ...
     def persons_waiting(self) -> list[str]: ...
+    def state_counts(self) -> dict[str, int]: ...
+    def latest(self, limit: int) -> list[NoticeLine]: ...
     def log(self, line: LogLine) -> None: ...
     def log_lines(self) -> list[LogLine]: ...
 
