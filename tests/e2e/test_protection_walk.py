@@ -33,12 +33,18 @@ from fastapi.testclient import TestClient
 
 from juki.adapters.certificate_store import certificate_office
 from juki.bootstrap import Juki, build
+from juki.cs.adapters import tables as cs_tables
+from juki.cs.adapters.cs_db import CsDatabase
+from juki.cs.services import intake
 from juki.domain.dates import JST, to_wareki
 from juki.policy.roles import PROCEDURES, PROTECTION_VIEW, Actor, allows
 from juki.services import bulk_output, certificates, filings, protection, staff_admin, subject_requests
 from juki.web.app import create_app
 from tests import factories as f
 from tests.conftest import PASSWORD, STAFF, TODAY, Template, _pg_admin_conn, _pg_url
+from tests.cs.page_support import with_cs
+from tests.cs.support import CITY
+from tests.cs.support import notices as cs_notices
 from tests.e2e.role_cases.common import CLERK
 from tests.e2e.test_roles import _walk
 from tests.ui.test_webauthn_pages import _code, _csrf  # a one-time code usable again; a page's CSRF token
@@ -186,6 +192,25 @@ def build_world(j: Juki) -> World:
         made = protection.set_measure(j.uow, _as("protection"), f.support_measure(subject))
     w.measure = made["measure_id"]
     return w
+
+
+def errors_in_the_cs(j: Juki, cs: CsDatabase, world: World) -> None:
+    """The CS takes in the world's changes, and the protected persons' first notices wait in its error queue
+    (as a prefecture's refusal would leave them), so that the CS operator's page has them to list."""
+    intake.run_all(j.uow, cs.transaction, j.event_key, CITY)
+    for person in (world.wife, world.head):
+        first = min(n.id for n in cs_notices(cs) if n.addressee_number == person)
+        with cs.engine.begin() as conn:
+            conn.execute(
+                cs_tables.notices.update()
+                .where(cs_tables.notices.c.id == first)
+                .values(
+                    state="error",
+                    error_code="format_error",
+                    error_item="郵便番号",
+                    error_message="郵便番号は7桁の数字です",
+                )
+            )
 
 
 # --- what each GET route is called with ------------------------------------------------------------------------
@@ -428,6 +453,8 @@ def walked(template: Template, tmp_path_factory: pytest.TempPathFactory) -> Iter
         url = _pg_url(name)
     j = build(url, run_migrations=False, today=TODAY)
     world = build_world(j)
+    cs = with_cs(j, tmp_path_factory.mktemp("walk-cs"))
+    errors_in_the_cs(j, cs, world)
     bodies: dict[tuple[str, str], str] = {}
     app = create_app(j)
     # the lock page locks the session and the sign-in page starts another: walked last
@@ -446,6 +473,7 @@ def walked(template: Template, tmp_path_factory: pytest.TempPathFactory) -> Iter
                     f"{res.status_code} {res.headers.get('location', '')}\n{_text(res)}"
                 )
     yield Walked(j, world, bodies)
+    cs.dispose()
     j.engine.dispose()
     if name is not None:
         with _pg_admin_conn() as conn:
@@ -487,3 +515,12 @@ def test_the_walk_can_see_what_it_looks_for(walked: Walked) -> None:
         if m in body
     }
     assert seen == {m for ms in walked.world.markers().values() for m in ms}
+
+
+def test_the_cs_operator_page_lists_the_protected_persons_errors_unnamed(walked: Walked) -> None:
+    """The CS holds everyone (住基法30条の6): the protected persons' entries are on the CS operator's page — by
+    住民票コード, their names screened — so the walk above reads a page that has them to leak."""
+    [body] = [
+        b for (who, url), b in walked.bodies.items() if who.startswith("cs_operator@") and url == "/ui/cs"
+    ]
+    assert body.startswith("200") and body.count("支援措置の対象者のため表示しません") == 2

@@ -8,6 +8,7 @@ import json
 import re
 from collections.abc import Iterator
 from html import unescape
+from pathlib import Path
 from typing import Any
 
 import pyotp
@@ -21,15 +22,18 @@ from juki.policy.roles import SYSTEM
 from juki.services import webauthn
 from juki.web.app import create_app
 from tests.conftest import PASSWORD, STAFF
+from tests.cs.page_support import with_cs
 from tests.webauthn_authenticator import SoftAuthenticator
 
 CS = STAFF["cs_operator"][0]
 
 
 @pytest.fixture
-def client(j: Juki) -> Iterator[TestClient]:
+def client(j: Juki, tmp_path: Path) -> Iterator[TestClient]:
+    cs = with_cs(j, tmp_path)  # the CS page is the CS operator's first screen
     with TestClient(create_app(j), base_url="http://localhost:8000", follow_redirects=False) as c:
         yield c
+    cs.dispose()
 
 
 def _code(j: Juki, template: Any, username: str = CS) -> str:

@@ -12,6 +12,7 @@ from juki.web.ui import (
     auth_pages,
     certificate_pages,
     certificate_settings_pages,
+    cs_pages,
     filing_pages,
     kiosk_pages,
     protection_pages,
@@ -32,5 +33,6 @@ for _pages in (
     protection_pages,
     request_pages,
     audit_pages,
+    cs_pages,
 ):
     router.include_router(_pages.router)

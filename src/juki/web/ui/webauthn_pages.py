@@ -1,5 +1,5 @@
 """WebAuthn in the clerk UI: the CS operator's sign-in with an authenticator, enrolment with an
-administrator's one-time code, and the CS operator's first screen (its authenticators, deactivation).
+administrator's one-time code, and the deactivation of a lost authenticator (the CS page, cs_pages.py, lists them).
 
 The ceremonies are the services' (services/webauthn.py), as `/api/v1/auth/webauthn/…` uses them: the server checks
 password and one-time code and issues the challenge; the page's script (static/webauthn.js) hands the options to
@@ -256,21 +256,7 @@ async def enrol_finish(request: Request) -> Response:
     return s.write(request, response, session)
 
 
-# --- the CS operator's first screen ------------------------------------------------------------------------------
-
-
-@router.get(CS_HOME)
-def cs_home(ui: UiDep) -> Response:
-    """What the CS operator can do in the UI today: its authenticators (the 住基ネット side is still to come)."""
-    if not ui.may(CS_OPERATE):
-        return ui.switch_to("cs", CS_HOME)
-    credentials = webauthn.list_credentials(ui.uow, ui.actor)
-    return ui.render(
-        "cs.html",
-        credentials=credentials,
-        done=ui.request.query_params.get("done"),
-        enrol=ENROL,
-    )
+# --- the CS operator's authenticators (listed on the CS page, cs_pages.py) ---------------------------------------
 
 
 @router.post("/ui/webauthn/credentials/{credential_id}/deactivate")
