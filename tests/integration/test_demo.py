@@ -7,6 +7,7 @@ Number: comparisons of numbers are reduced to counts before they are asserted.
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import random
@@ -33,6 +34,7 @@ from juki.bootstrap import Juki, build
 from juki.demo import generator
 from juki.demo.city import City
 from juki.demo.generator import NotADemoRegister, build_demo
+from juki.demo.juki_net import start_juki_net
 from juki.domain.address import canonical_address, parse_city_address
 from juki.domain.errors import DomainError, WebAuthnRequired
 from juki.domain.identifiers import (
@@ -453,3 +455,61 @@ def test_ages_follow_the_day_the_demo_is_built():
     births = [v.record.birth_date for b in city.batches(500, generator.BATCH_PERSONS) for v in b.versions]
     assert max(births) > date(2025, 1, 1)
     assert max(births) < date(2030, 1, 1)
+
+
+# --- the demo's CS and 住基ネット -----------------------------------------------------------------------------------
+
+
+def _with_cs(j: Juki, folder: Path, juki_net: Path | None = None) -> Juki:
+    update = {"cs_key_file": str(folder / "juki-cs-keys.json"), "juki_net_config": juki_net and str(juki_net)}
+    return dataclasses.replace(j, settings=j.settings.model_copy(update=update), migrate_cs=True)
+
+
+def test_the_cs_takes_in_every_imported_person_whole(demo, tmp_path):
+    j = _with_cs(demo.j, tmp_path)
+    j.cs_relay().run_once()
+    imported = demo.rows(t.outbox, t.outbox.c.filing_id.like("IMPORT-%"))
+    with j.cs.transaction() as store:
+        lines = store.log_lines()
+        in_scope = store.in_scope()
+    people = {o.addressee_number for o in imported}  # other tests of the module file people of their own
+    lines = [line for line in lines if line.addressee_number in people]
+    in_scope = [c for c in in_scope if c.addressee_number in people]
+    refused = Counter(line.result for line in lines if line.action == "intake")
+    queued = [line for line in lines if line.action == "notice" and line.result == "queued"]
+    assert refused == Counter() and len(queued) == len(imported)  # each event taken in, its number with it
+    with_numbers = sum(c.items.get("個人番号") is not None for c in in_scope)
+    numbers = sum(r.my_number_index is not None for r in _imported_residents(demo, people))
+    assert with_numbers == numbers  # nobody notified yet: all in scope
+
+
+def _imported_residents(demo: Demo, people: set[str]) -> list[Any]:
+    r = t.residents.c
+    with demo.j.engine.connect() as conn:
+        rows = conn.execute(select(r.addressee_number, r.my_number_index)).all()
+    return [row for row in rows if row.addressee_number in people]
+
+
+def test_the_demo_writes_juki_net_json_and_its_people_reach_the_simulated_prefecture(tmp_path):
+    small = _sqlite_demo(tmp_path)
+    running, config = start_juki_net(str(tmp_path / "small.db"))
+    try:
+        assert config == tmp_path / "juki-net.json"
+        written = json.loads(config.read_text(encoding="utf-8"))
+        assert set(written) == {"url", "pki"} and written["url"] == running.url
+        assert {"ca.pem", "client.pem", "client.key"} <= {
+            p.name for p in (tmp_path / written["pki"]).iterdir()
+        }
+        j = _with_cs(small.j, tmp_path, config)
+        done = j.cs_relay().run_once()
+        persons = len(small.rows(t.residents))
+        assert done.refused == done.unreachable == 0 and done.acknowledged == done.taken > persons
+        client = j.prefecture_client()
+        assert client is not None
+        with client:
+            codes = [r.resident_code for r in small.rows(t.residents)]
+            held = [client.identity(code) for code in codes]
+        assert sum(h is not None for h in held) == persons
+    finally:
+        running.stop()
+        small.j.engine.dispose()
