@@ -90,3 +90,12 @@ def test_a_discard_keeps_the_operators_reason_in_both_logs(j, cs):
             select(rt.operation_log).where(rt.operation_log.c.action == "cs:error_discard")
         ).all()
     assert "既存住基で訂正済み" in row.detail
+
+
+def test_the_page_lists_the_oldest_entries_and_says_how_many_wait(j, cs, monkeypatch):
+    _without_code(j, "一番")
+    _without_code(j, "二番")
+    take_in(j, cs)
+    monkeypatch.setattr(overview, "ERRORS_SHOWN", 1)
+    seen = overview.overview(j.uow, cs.transaction, CS_OPERATOR)
+    assert [e.name for e in seen.errors] == ["山田\u3000一番"] and seen.errors_total == 2

@@ -29,6 +29,7 @@ from juki.services.authorization import authorize
 from juki.services.unit_of_work import UnitOfWorkFactory
 
 LATEST = 30  # notices on the page: enough for a morning's counter at a glance; the CS log keeps the rest
+ERRORS_SHOWN = 50  # entries on the page, oldest first: a person's later ones wait behind the first anyway
 NAME = "漢字氏名"
 RESIDENT_CODE = "住民票コード"
 # What the operator may correct on the page: what the errors service allows, never the 個人番号.
@@ -62,7 +63,8 @@ class ErrorLine:
 class Overview:
     counts: Mapping[str, int]
     latest: list[NoticeLine]
-    errors: list[ErrorLine]
+    errors: list[ErrorLine]  # the oldest ERRORS_SHOWN
+    errors_total: int
 
 
 def overview(
@@ -72,7 +74,8 @@ def overview(
     with cs() as store:
         counts = store.state_counts()
         latest = store.latest(limit)
-        entries = store.entries(OPEN_ERRORS)
+        waiting = store.entries(OPEN_ERRORS)
+        entries = waiting[:ERRORS_SHOWN]
         store.log(LogLine("overview", "ok", f"エラー{len(entries)}件・通知{len(latest)}件", actor.staff_id,
                           actor.terminal))  # fmt: skip
     persons = sorted({e.addressee_number for e in entries} | {n.addressee_number for n in latest})
@@ -81,7 +84,8 @@ def overview(
         facts = {"errors": len(entries), "notices": len(latest)}
         uow.log(actor, LogEntry("cs:overview", persons, facts=facts))
         uow.commit()
-    return Overview(counts, latest, [_line(e, e.addressee_number in hidden) for e in entries])
+    lines = [_line(e, e.addressee_number in hidden) for e in entries]
+    return Overview(counts, latest, lines, len(waiting))
 
 
 def _line(entry: Entry, protected: bool) -> ErrorLine:

@@ -90,6 +90,7 @@ def _page(ui: Ui, status: int = 200, **extra: Any) -> Response:
         counts=counts,
         latest=seen.latest,
         entries=seen.errors,
+        entries_total=seen.errors_total,
         states=STATES,
         codes=CODES,
         actions=ACTIONS,
