@@ -6,6 +6,7 @@ and `juki-net.json` beside the database pointing the city's CS at it (shared/spe
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 
 from sqlalchemy.engine import make_url
@@ -15,6 +16,23 @@ from juki.sim.juki_net import Running, start_in_thread
 
 CONFIG_NAME = "juki-net.json"
 DATA_NAME = "juki-net"
+SIMULATOR_PATHS = ("/prefecture/", "/national/", "/jlis/")
+
+
+class _NoSimulatorRequests(logging.Filter):
+    """uvicorn's access logger is one per process: once the clerk server (in the same process) turns it on, it
+    would log the simulator's requests too, whose paths name a 住民票コード. Those lines are dropped."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        path = args[2] if isinstance(args, tuple) and len(args) > 2 else ""
+        return not str(path).startswith(SIMULATOR_PATHS)
+
+
+def _quiet_simulator_requests() -> None:
+    access = logging.getLogger("uvicorn.access")
+    if not any(isinstance(f, _NoSimulatorRequests) for f in access.filters):
+        access.addFilter(_NoSimulatorRequests())
 
 
 def demo_folder(db: str) -> Path:
@@ -35,6 +53,7 @@ def start_juki_net(db: str, port: int = 0) -> tuple[Running, Path]:
     `juki-net.json` for where it answers now; the running simulator and the JSON's path."""
     folder = demo_folder(db)
     folder.mkdir(parents=True, exist_ok=True)
+    _quiet_simulator_requests()
     running = start_in_thread(folder / DATA_NAME, port=port)
     path = folder / CONFIG_NAME
     path.write_text(json.dumps({"url": running.url, "pki": DATA_NAME}, ensure_ascii=False), encoding="utf-8")
