@@ -23,6 +23,7 @@ from juki.services.read_models import (
     FilingChange,
     Household,
     MatchedVersion,
+    OutboxEntry,
     StoredFiling,
     StoredResident,
     StoredVersion,
@@ -274,8 +275,11 @@ class SqlQueries(Queries):
         ).scalar_one()
         return {**{row[0]: row[1] for row in total}, "households": households}
 
-    def outbox(self, after: int, limit: int) -> list[Any]:
-        return self._wrap(read_outbox(self.conn, after, limit))
+    def outbox(self, after: int, limit: int) -> list[OutboxEntry]:
+        return [
+            model(OutboxEntry, row, has_my_number=row.my_number_ciphertext is not None)
+            for row in read_outbox(self.conn, after, limit)
+        ]
 
     def cursor(self, subscriber: str) -> int:
         value = self.conn.execute(

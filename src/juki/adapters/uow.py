@@ -27,6 +27,15 @@ from juki.domain.events import RecordedBy
 from juki.domain.register import Outcome, RegisterReader
 from juki.policy.roles import Actor
 from juki.services.audit import GENESIS, LogEntry, chain_hash, entry_fields
+from juki.services.ports import (
+    AuditStore,
+    CardStore,
+    ControlsStore,
+    Queries,
+    StaffStore,
+    SubjectRequestStore,
+    WebAuthnStore,
+)
 from juki.services.unit_of_work import utc_now
 
 
@@ -57,13 +66,14 @@ class SqlUnitOfWork:
                 raise Conflict("他の操作と競合しました。もう一度照会してください") from exc
             raise
         self.reader: RegisterReader = SqlRegisterReader(self.conn, self._today or today_jst(), self.vault)
-        self.queries: Any = SqlQueries(self.conn, self.vault)
-        self.staff: Any = SqlStaffStore(self.conn)
-        self.controls: Any = SqlControlsStore(self.conn)
-        self.webauthn: Any = SqlWebAuthnStore(self.conn)
-        self.subject_requests: Any = SqlSubjectRequestStore(self.conn)
-        self.audit: Any = SqlAuditStore(self.conn)
-        self.cards: Any = SqlCardStore(self.conn)  # コンビニ交付: kiosks, cards, challenges, sessions
+        # Each store typed as its port, so mypy holds the SQL store to what the services call on it.
+        self.queries: Queries = SqlQueries(self.conn, self.vault)
+        self.staff: StaffStore = SqlStaffStore(self.conn)
+        self.controls: ControlsStore = SqlControlsStore(self.conn)
+        self.webauthn: WebAuthnStore = SqlWebAuthnStore(self.conn)
+        self.subject_requests: SubjectRequestStore = SqlSubjectRequestStore(self.conn)
+        self.audit: AuditStore = SqlAuditStore(self.conn)
+        self.cards: CardStore = SqlCardStore(self.conn)  # コンビニ交付: kiosks, cards, challenges, sessions
         return self
 
     def __exit__(

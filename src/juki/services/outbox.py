@@ -9,29 +9,11 @@ consumer that fails before acknowledging reads the same events again.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
-from typing import Any, Protocol
+from typing import Any
 
 from juki.domain.model import record_from_row, to_plain
+from juki.services.read_models import OutboxEntry
 from juki.services.unit_of_work import UnitOfWorkFactory
-
-
-class OutboxRow(Protocol):
-    """An outbox row with the version it points at (adapters/repository.read_outbox)."""
-
-    seq: int
-    event: str
-    addressee_number: str
-    version: int
-    household_number: str
-    change_reason: str
-    changed_on: date
-    filing_id: str
-    schema_version: int
-    payload: dict[str, Any] | None
-    my_number_sealed: str | None
-    record: dict[str, Any]
-    has_my_number: bool
 
 
 @dataclass(frozen=True)
@@ -50,7 +32,7 @@ class ChangeEvent:
     my_number_sealed: str | None  # opened only with the event key (adapters/event_key.py)
 
 
-def _body(row: OutboxRow) -> dict[str, Any]:
+def _body(row: OutboxEntry) -> dict[str, Any]:
     """The stored event; for a row written before events had a body (schema 1), the same body rebuilt from the
     version it points at (household facts other than its number are not known for those)."""
     if row.payload is not None:

@@ -427,3 +427,25 @@ class SignInTally:
     last_ok_at: datetime | None
     first_failed_at: datetime | None
     last_failed_at: datetime | None
+
+
+# --- the outbox (adapters.repository.read_outbox) -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OutboxEntry:
+    """One outbox row with the record of the version it points at (docs/events.md)."""
+
+    seq: int
+    event: str
+    addressee_number: str
+    version: int
+    household_number: str
+    change_reason: str
+    changed_on: date
+    filing_id: str
+    schema_version: int
+    payload: dict[str, Any] | None  # the event's body; None for a row written before events had one
+    my_number_sealed: str | None  # the event key's token
+    record: dict[str, Any]  # the version's snapshot, without the My Number
+    has_my_number: bool
