@@ -202,3 +202,22 @@ def test_demo_writes_juki_net_json_beside_its_database_and_stops_the_simulator_w
     assert written["url"].startswith("https://127.0.0.1:")
     with socket.socket() as probe:  # the simulator went down with the command
         assert probe.connect_ex(("127.0.0.1", urlsplit(written["url"]).port or 0)) != 0
+
+
+def test_cs_serve_runs_the_relay_over_the_register_it_is_given(wired, db_url, monkeypatch):
+    from juki.cs.services.relay import Relay
+
+    intervals: list[float] = []
+
+    def one_pass(relay: Relay, interval: float) -> None:
+        intervals.append(interval)
+        relay.run_once()
+
+    monkeypatch.setattr(Relay, "run_until_stopped", one_pass)
+    person = _move_in(wired.j)
+    args = ("cs", "serve", "--juki-net", str(wired.config), "--interval", "0.5")
+    done = _cli(wired, db_url, monkeypatch, *args)
+    assert done.exit_code == 0, done.output
+    assert intervals == [0.5]
+    held = wired.identity(person["resident_code"])
+    assert held is not None and held["items"]["異動事由"] == "転入"

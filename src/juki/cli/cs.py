@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
+import signal
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -82,6 +83,7 @@ def serve(
 ) -> None:
     """Run the CS's relay (intake and delivery) until interrupted."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     from sqlalchemy.engine import make_url
 
     j = _build(db, cs_db, juki_net, interval)
@@ -90,10 +92,15 @@ def serve(
     typer.echo(
         f"市町村CS: {make_url(j.cs.url).render_as_string(hide_password=True)} ／ 都道府県サーバ: {target}"
     )
+    # Ctrl-C, or SIGTERM from a service manager: the pass under way ends first.
+    stopping = (signal.SIGINT, signal.SIGTERM)
+    before = [signal.signal(signum, lambda *_: relay.stop()) for signum in stopping]
     try:
         relay.run_until_stopped(j.settings.cs_relay_seconds)
-    except KeyboardInterrupt:
-        typer.echo("停止しました")
+    finally:
+        for signum, handler in zip(stopping, before, strict=True):
+            signal.signal(signum, handler)
+    typer.echo("停止しました")
 
 
 @cs_app.command("check")
