@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+import juki.policy
 from juki.cs.domain.items import (
     DEAD,
     ITEMS,
@@ -20,7 +21,7 @@ from juki.cs.domain.items import (
     stamp,
 )
 
-CSV = Path(__file__).resolve().parents[3] / "shared" / "data" / "identity_info_items.csv"
+CSV = Path(juki.policy.__file__).parent / "data" / "identity_info_items.csv"  # the assessment's 別添1(2)
 NUMBER = "123456789018"
 
 

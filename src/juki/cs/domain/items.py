@@ -12,7 +12,7 @@ from typing import Any
 
 from juki.domain.names import seion_kana
 
-# The 36 items, in the order of shared/data/identity_info_items.csv (tests/cs/test_items.py compares them).
+# The 36 items, in the order of policy/data/identity_info_items.csv (tests/cs/test_items.py compares them).
 ITEMS: tuple[str, ...] = (
     "住民票コード", "漢字氏名", "外字数(氏名)", "ふりがな氏名", "清音化かな氏名", "生年月日", "性別", "市町村コード",
     "大字・字コード", "郵便番号", "住所", "外字数(住所)", "個人番号", "住民となった日", "住所を定めた日",

@@ -15,7 +15,7 @@ from datetime import date
 from juki.cs.wire import OPENING_KINDS, Notice, NoticeKind
 from juki.domain.identifiers import my_number_check_digit, resident_code_check_digit
 
-# The 本人確認情報's 36 items (shared/data/identity_info_items.csv, in its order): the only names a notice carries.
+# The 本人確認情報's 36 items (policy/data/identity_info_items.csv, in its order): the only names a notice carries.
 ITEMS = (
     "住民票コード",
     "漢字氏名",
