@@ -13,8 +13,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from juki.bootstrap import Juki
+from juki.domain import certificate_settings
+from juki.domain.errors import DomainError
 from juki.web.app import create_app
-from juki.web.ui import forms
+from juki.web.ui import certificate_form, certificate_settings_pages, forms
 from tests import factories as f
 from tests.ui.test_session import sign_in as sign_in_to_the_ui
 
@@ -158,3 +160,100 @@ def test_the_search_screens_history_box_searches_earlier_names_as_the_apis_flag_
         assert re.search(r'id="f-history"[^>]*checked', page.text)
     api = client.get("/api/v1/residents", params={**criteria, "history": "true"}, headers=headers("clerk"))
     assert api.status_code == 200, api.text
+
+
+# --- a certificate request: the API and the counter's form ----------------------------------------------------
+
+
+def _certificate_form(addressee_number: str, **typed: str) -> dict[str, Any]:
+    """The counter's certificate form as a clerk fills it in for the person themselves (its inputs' names)."""
+    return {
+        "kind": "residence_certificate",
+        "layout": "household",
+        "addressee_numbers": [addressee_number],
+        "requester.type": "self",
+        "requester.name": "ヤマダ タロウ",
+        "requester.addressee_number": addressee_number,
+        "identity_check.document": "運転免許証",
+        "purpose": "手続のため",
+        "copies": "1",
+        **typed,
+    }
+
+
+@pytest.mark.parametrize(
+    ("typed", "expected"),
+    [
+        (
+            {"purpose": "年金の\x85手続"},
+            {"code": "invalid_field", "field": "purpose", "message": "制御文字は使えません"},
+        ),
+        (
+            {"requester.name": "ヤ" * 201},
+            {"code": "invalid_field", "field": "requester.name", "message": "長すぎます"},
+        ),
+        (
+            {"identity_check.document": "旅\u0085券"},
+            {"code": "invalid_field", "field": "identity_check.document", "message": "制御文字は使えません"},
+        ),
+        ({"copies": "0"}, {"code": "invalid_field", "field": "copies", "message": "通数は1〜10です"}),
+        (
+            {"layout": "poster"},
+            {
+                "code": "invalid_field",
+                "field": "layout",
+                "message": "layout は household / individual のいずれかです",
+            },
+        ),
+    ],
+    ids=["control-character", "too-long", "nested-control-character", "copies", "layout"],
+)
+def test_the_api_and_the_certificate_form_refuse_the_same_request_with_the_same_error(
+    client, headers, ui, totp, typed, expected
+):
+    person = client.post("/api/v1/filings/move-in", json=f.move_in([f.person()]), headers=headers("clerk"))
+    number = person.json()["changes"][0]["addressee_number"]
+    values = _certificate_form(number, **typed)
+    api = client.post(
+        "/api/v1/certificates", json=certificate_form.request_body(values), headers=headers("clerk")
+    )
+    assert api.status_code == 422, api.text
+    assert api.json()["errors"] == [expected]
+    csrf = sign_in_to_the_ui(ui, totp, "supervisor")  # another account: a one-time code is used once
+    opened_from = {"_addressee_number": number}  # the person whose page the form was opened from
+    page = ui.post("/ui/certificates/confirm", data={"csrf_token": csrf, **opened_from, **values})
+    assert page.status_code == 422
+    slot = expected["field"].replace(".", "-")
+    assert _field_error(page.text, slot) == f"{expected['message']} （invalid_field）"
+
+
+@pytest.mark.parametrize(
+    ("settings", "field", "message"),
+    [
+        ({"kiosk": {"fee": True}}, "kiosk.fee", "値の型が正しくありません"),
+        ({"kiosk": {"fee": 100000}}, "kiosk.fee", "手数料は0〜10,000円です"),  # the value: the domain's rule
+        (
+            {"kinds": {"residence_certificate": {"include": "honseki"}}},
+            "kinds.residence_certificate.include",
+            "値の型が正しくありません",
+        ),
+        ({"printers": {"窓口01": 5}}, "printers.窓口01", "値の型が正しくありません"),
+        ({"mayor": {"title": "東京都小平市長"}}, "mayor.name", "必須項目です"),
+        ({"colour": "red"}, "settings", "指定できない設定です: colour"),  # the domain names an unknown item
+    ],
+)
+def test_a_settings_document_is_typed_by_its_model_with_paths_inside_the_document(
+    client, headers, settings, field, message
+):
+    res = client.put(
+        "/api/v1/certificates/settings",
+        json={"settings": settings, "reason": "規程の改正による"},
+        headers=headers("admin"),
+    )
+    assert res.status_code == 422, res.text
+    assert res.json()["errors"] == [{"code": "invalid_field", "field": field, "message": message}]
+    with pytest.raises(DomainError) as form:  # the settings page: the same models, the same rules
+        certificate_settings.parse(
+            certificate_settings_pages.checked({"settings": settings, "reason": "改正"})["settings"]
+        )
+    assert form.value.to_dict() == {"code": "invalid_field", "field": field, "message": message}

@@ -10,6 +10,7 @@ from juki.domain import certificates as rules
 from juki.domain.certificates import HistoryEntry, Issuer, Subject
 from juki.domain.errors import Forbidden, InvalidField, NotResident
 from juki.domain.model import Address, MoveOutData, Removal, ResidentRecord
+from juki.web import schemas
 
 TODAY = date(2025, 6, 30)
 
@@ -95,8 +96,17 @@ def test_the_person_or_household_may_have_both_numbers_when_the_procedure_reveal
 )
 def test_malformed_requests_name_the_field(over, field):
     with pytest.raises(InvalidField) as e:
-        rules.parse_request(payload(**over))
+        typed(payload(**over))
     assert e.value.field == field
+
+
+def typed(body: dict) -> rules.CertificateRequest:
+    """A request as every caller hands it over: through its request model (web/schemas.py: the types, for the
+    API and the counter's form alike), then the request's rules (the values)."""
+    model, problems = schemas.check(schemas.CertificateBody, body)
+    if model is None:
+        raise InvalidField(problems[0]["message"], problems[0]["field"])
+    return rules.parse_request(model.model_dump(exclude_none=True))
 
 
 def test_the_fee_is_per_copy_and_free_for_public_bodies_and_move_out():

@@ -13,6 +13,7 @@ from juki.domain.certificate_settings import DEFAULT, CertificateSettings, KindS
 from juki.domain.certificates import AliasEntry, Issuer, Subject
 from juki.domain.errors import InvalidField
 from juki.domain.model import ForeignResidentItems
+from juki.web import schemas
 from tests.unit.test_certificate_rules import TODAY, _cells, payload, record
 
 
@@ -68,8 +69,21 @@ def test_the_document_round_trips():
 )
 def test_a_bad_document_is_refused_with_its_path(document, field):
     with pytest.raises(InvalidField) as refused:
-        settings_rules.parse(document)
+        typed(document)
     assert refused.value.field == field
+
+
+def typed(document: object) -> CertificateSettings:
+    """A document as the API and the settings page hand it over: through the change's request model and its
+    document's (web/schemas.py: the types, paths within the document), then the settings' rules (the values)."""
+    change, problems = schemas.check(
+        schemas.CertificateSettingsChangeBody, {"settings": document, "reason": "改正"}
+    )
+    if change is not None:
+        model, problems = schemas.check(schemas.CertificateSettingsIn, change.settings)
+        if model is not None:
+            return settings_rules.parse(model.model_dump(exclude_none=True))
+    raise InvalidField(problems[0]["message"], problems[0]["field"])
 
 
 def test_the_numbers_cannot_be_printed_by_default():

@@ -13,8 +13,12 @@ Pure rules, no I/O (標準仕様書 j1000, j1040, j1050, j1070):
 - the printer of each counter terminal, printed in the 発行番号 line (j1040);
 - the コンビニ交付 fee and the issuing place printed on kiosk certificates.
 
-`parse(payload)` checks a whole settings document (422 `invalid_field` with the path); `DEFAULT` is what a city has
-before its administrator changes anything. Settings are stored as versions, never changed in place.
+`parse(payload)` checks a whole settings document's values (422 `invalid_field` with the path); `DEFAULT` is what a
+city has before its administrator changes anything. Settings are stored as versions, never changed in place.
+
+The document arrives typed: as the request model `CertificateSettingsIn` (web/schemas.py) gives it, for the API and
+the settings page alike, or as `as_dict` wrote it (a stored version). So its blocks are mappings, its lists lists of
+strings, its labels strings and the fee an integer; the model lets unknown items through, and they are named here.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from juki.domain.errors import InvalidField
+from juki.domain.errors import InvalidField, Required
 
 KIND_CODES = (
     "residence_certificate",
@@ -106,27 +110,23 @@ class CertificateSettings:
 DEFAULT = CertificateSettings()
 
 
-def _label(value: Any, path: str, limit: int = _LABEL) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise InvalidField("文字列で指定してください", path)
+def _label(value: str | None, path: str, limit: int = _LABEL) -> str:
+    if not value or not value.strip():
+        raise Required(field=path)
     text = value.strip()
     if len(text) > limit or any(ord(c) < 0x20 for c in text):
         raise InvalidField(f"{limit}文字までの1行で指定してください", path)
     return text
 
 
-def _codes(value: Any, allowed: tuple[str, ...], path: str) -> frozenset[str]:
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise InvalidField("項目名の一覧で指定してください", path)
+def _codes(value: list[str], allowed: tuple[str, ...], path: str) -> frozenset[str]:
     unknown = [v for v in value if v not in allowed]
     if unknown:
         raise InvalidField(f"指定できない項目です: {', '.join(unknown[:5])}", path)
     return frozenset(value)
 
 
-def _kind(value: Any, path: str) -> KindSettings:
-    if not isinstance(value, Mapping):
-        raise InvalidField("証明書の種類ごとの設定で指定してください", path)
+def _kind(value: Mapping[str, Any], path: str) -> KindSettings:
     extra = set(value) - {"include", "omit", "signer", "seal"}
     if extra:
         raise InvalidField(f"指定できない設定です: {', '.join(sorted(extra))}", path)
@@ -144,24 +144,20 @@ def _kind(value: Any, path: str) -> KindSettings:
     )
 
 
-def _official(value: Any, path: str) -> Official:
-    if not isinstance(value, Mapping):
-        raise InvalidField("職名と氏名を指定してください", path)
+def _official(value: Mapping[str, Any], path: str) -> Official:
     title = _label(value.get("title"), f"{path}.title")
     if not PREFECTURE.match(title):
         raise InvalidField("職名は都道府県名から書きます（例: 東京都小平市長）", f"{path}.title")
     return Official(title, _label(value.get("name"), f"{path}.name", 30))
 
 
-def parse(payload: Any) -> CertificateSettings:
+def parse(payload: Mapping[str, Any]) -> CertificateSettings:
     """A whole settings document, as `as_dict` writes it; what it leaves out keeps the default."""
-    if not isinstance(payload, Mapping):
-        raise InvalidField("設定を指定してください", "settings")
     extra = set(payload) - {"kinds", "mayor", "acting", "overflow", "printers", "kiosk"}
     if extra:
         raise InvalidField(f"指定できない設定です: {', '.join(sorted(extra))}", "settings")
     kinds_in = payload.get("kinds", {})
-    if not isinstance(kinds_in, Mapping) or set(kinds_in) - set(KIND_CODES):
+    if set(kinds_in) - set(KIND_CODES):
         raise InvalidField(f"証明書の種類は {' / '.join(KIND_CODES)} です", "kinds")
     kinds = {
         code: _kind(kinds_in[code], f"kinds.{code}") if code in kinds_in else KindSettings()
@@ -171,14 +167,14 @@ def parse(payload: Any) -> CertificateSettings:
     if overflow not in OVERFLOW:
         raise InvalidField("overflow は truncate / blank のいずれかです", "overflow")
     printers_in = payload.get("printers", {})
-    if not isinstance(printers_in, Mapping) or len(printers_in) > 500:
+    if len(printers_in) > 500:
         raise InvalidField("端末ごとのプリンタ名で指定してください", "printers")
     printers = {_label(t, "printers", 100): _label(p, f"printers.{t}", 20) for t, p in printers_in.items()}
     kiosk = payload.get("kiosk", {})
-    if not isinstance(kiosk, Mapping) or set(kiosk) - {"fee", "office"}:
+    if set(kiosk) - {"fee", "office"}:
         raise InvalidField("kiosk は fee と office です", "kiosk")
-    fee = kiosk.get("fee", DEFAULT.kiosk_fee)
-    if not isinstance(fee, int) or isinstance(fee, bool) or not 0 <= fee <= 10_000:
+    fee: int = kiosk.get("fee", DEFAULT.kiosk_fee)
+    if not 0 <= fee <= 10_000:
         raise InvalidField("手数料は0〜10,000円です", "kiosk.fee")
     return CertificateSettings(
         kinds=kinds,

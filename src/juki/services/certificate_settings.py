@@ -49,7 +49,7 @@ def change_settings(
     """A new version of the settings (the whole document), with the reason; `version` is the one it replaces
     (`409 conflict` if another change came first)."""
     authorize(uow_factory, actor, STAFF_ADMIN, "certificate:settings")
-    settings = settings_rules.parse(payload.get("settings"))
+    settings = settings_rules.parse(payload["settings"])
     reason = free_text(payload, "reason", 500)
     with uow_factory() as uow:
         current, before = versioned_settings(uow, office)

@@ -3,21 +3,24 @@ disposal, and the public check of a certificate (`/verify/{issuance_number}`, no
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
-from pydantic import Field, StrictBool, StrictInt
+from fastapi.exceptions import RequestValidationError
+from pydantic import Field, ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from juki.domain.errors import InvalidField
 from juki.domain.identifiers import validate_addressee_number
 from juki.services import certificates
 from juki.services.certificates import CertificateOffice
+from juki.web import schemas
 from juki.web.api import ActorDep, JukiDep
 from juki.web.responses import PDF, PROBLEMS
 from juki.web.responses import certificates as answers
-from juki.web.schemas import Body, Text
+from juki.web.schemas import Body, CertificateBody, Text
 
 api = APIRouter(prefix="/api/v1/certificates", tags=["certificates"], responses=PROBLEMS)
 public = APIRouter(tags=["certificates"], responses=PROBLEMS)  # /verify: outside /api/v1, no sign-in
@@ -34,54 +37,18 @@ def office(request: Request) -> CertificateOffice:
 OfficeDep = Annotated[CertificateOffice, Depends(office)]
 
 
-class IncludeIn(Body):
-    """Each item true or false; one left out takes the city's default for the kind (j1000)."""
-
-    householder_and_relationship: StrictBool | None = None
-    honseki: StrictBool | None = None
-    resident_code: StrictBool | None = None
-    my_number: StrictBool | None = None
-    history: StrictBool | None = None
-
-
-class RequesterIn(Body):
-    type: Text = Field(max_length=40)  # self / household_member / agent / third_party / official
-    name: Text = Field(max_length=200)
-    addressee_number: Text | None = Field(default=None, max_length=20)  # the person, or an agent's principal
-    reason: Text | None = Field(default=None, max_length=500)  # 第12条の3 / 第12条の2
-
-
-class IdentityCheckIn(Body):
-    document: Text | None = Field(default=None, max_length=60)  # the kind of document shown, never its number
-    authority_document: Text | None = Field(default=None, max_length=60)  # 委任状 (agents)
-
-
-class CertificateBody(Body):
-    kind: Text = Field(max_length=40)
-    household_number: Text | None = Field(default=None, max_length=20)
-    addressee_numbers: list[Text] | None = Field(default=None, max_length=50)
-    include: IncludeIn = Field(default_factory=IncludeIn)
-    requester: RequesterIn
-    purpose: Text = Field(max_length=200)
-    # Extensions (docs/api-extensions.md)
-    # foreign-resident items one by one, 通称履歴, 方書; absent: the city's default omissions for the kind
-    omit: list[Text] | None = Field(default=None, max_length=20)
-    layout: Text = Field(default="household", max_length=20)  # household (世帯連記式) / individual (個人票)
-    items: list[Text] | None = Field(default=None, max_length=20)  # 記載事項証明書: the items certified
-    copies: StrictInt = 1
-    identity_check: IdentityCheckIn | None = None
-
-
 class DisposalBody(Body):
     reason: Text = Field(max_length=500)
 
 
-class SettingsBody(Body):
-    settings: dict[
-        str, Any
-    ]  # the whole document, as GET answers it (domain/certificate_settings.py checks it)
-    reason: Text = Field(max_length=500)
-    version: StrictInt | None = None  # the version this one replaces (409 conflict if another came first)
+def settings_document(settings: Mapping[str, Any]) -> dict[str, Any]:
+    """The settings document through its own request model, as FastAPI puts a body through one: typed, or its
+    errors (422 `invalid_field`) naming their path in the document (`kiosk.fee`), as API.md has them."""
+    try:
+        typed = schemas.CertificateSettingsIn.model_validate(settings)
+    except ValidationError as exc:
+        raise RequestValidationError(exc.errors()) from None
+    return typed.model_dump(exclude_none=True)
 
 
 @api.post(
@@ -125,8 +92,11 @@ def settings(j: JukiDep, actor: ActorDep, office: OfficeDep) -> dict[str, Any]:
 
 
 @api.put("/settings", response_model=answers.Settings)
-def change_settings(body: SettingsBody, j: JukiDep, actor: ActorDep, office: OfficeDep) -> dict[str, Any]:
-    return certificates.change_settings(j.uow, actor, office, body.model_dump(exclude_none=True))
+def change_settings(
+    body: schemas.CertificateSettingsChangeBody, j: JukiDep, actor: ActorDep, office: OfficeDep
+) -> dict[str, Any]:
+    change = {**body.model_dump(exclude_none=True), "settings": settings_document(body.settings)}
+    return certificates.change_settings(j.uow, actor, office, change)
 
 
 @api.get(

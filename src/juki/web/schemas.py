@@ -267,6 +267,94 @@ class MemberOrderBody(Body):
     version: StrictInt | None = Field(default=None, ge=1)
 
 
+class CertificateIncludeIn(Body):
+    """Each item true or false; one left out takes the city's default for the kind (j1000)."""
+
+    householder_and_relationship: StrictBool | None = None
+    honseki: StrictBool | None = None
+    resident_code: StrictBool | None = None
+    my_number: StrictBool | None = None
+    history: StrictBool | None = None
+
+
+class CertificateRequesterIn(Body):
+    type: Text = Field(max_length=40)  # self / household_member / agent / third_party / official
+    name: Text = Field(max_length=200)
+    addressee_number: Text | None = Field(default=None, max_length=20)  # the person, or an agent's principal
+    reason: Text | None = Field(default=None, max_length=500)  # 第12条の3 / 第12条の2
+
+
+class IdentityDocumentsIn(Body):
+    document: Text | None = Field(default=None, max_length=60)  # the kind of document shown, never its number
+    authority_document: Text | None = Field(default=None, max_length=60)  # 委任状 (agents)
+
+
+class CertificateBody(Body):
+    """`POST /api/v1/certificates`, and the counter's certificate form (`web/ui/certificate_form.py`) alike; the
+    request's values are `domain/certificates/request.py`'s."""
+
+    kind: Text = Field(max_length=40)
+    household_number: Text | None = Field(default=None, max_length=20)
+    addressee_numbers: list[Text] | None = Field(default=None, max_length=50)
+    include: CertificateIncludeIn = Field(default_factory=CertificateIncludeIn)
+    requester: CertificateRequesterIn
+    purpose: Text = Field(max_length=200)
+    # Extensions (docs/api-extensions.md)
+    # foreign-resident items one by one, 通称履歴, 方書; absent: the city's default omissions for the kind
+    omit: list[Text] | None = Field(default=None, max_length=20)
+    layout: Text = Field(default="household", max_length=20)  # household (世帯連記式) / individual (個人票)
+    items: list[Text] | None = Field(default=None, max_length=20)  # 記載事項証明書: the items certified
+    copies: StrictInt = 1
+    identity_check: IdentityDocumentsIn | None = None
+
+
+# The city's certificate settings document (`PUT /api/v1/certificates/settings`'s `settings`, the settings page's
+# form). An item a model does not declare is let through to the domain, whose rule names it with its path
+# (`domain/certificate_settings.py`), as a correction's item is.
+
+
+class KindSettingsIn(Body):
+    model_config = ConfigDict(extra="allow")
+    include: list[Text] | None = None
+    omit: list[Text] | None = None
+    signer: Text | None = None
+    seal: Text | None = None
+
+
+class OfficialIn(Body):
+    title: Text
+    name: Text
+
+
+class KioskSettingsIn(Body):
+    model_config = ConfigDict(extra="allow")
+    fee: StrictInt | None = None
+    office: Text | None = None
+
+
+class CertificateSettingsIn(Body):
+    """The values' limits (lengths, code lists, the fee's range) are the domain's, with its own words."""
+
+    model_config = ConfigDict(extra="allow")
+    kinds: dict[StrictStr, KindSettingsIn] | None = None  # by kind; the domain names a kind it does not know
+    mayor: OfficialIn | None = None
+    acting: OfficialIn | None = None
+    overflow: Text | None = None
+    # terminal → printer (j1040); a terminal is checked as a label by the domain, whose path for it is `printers`
+    printers: dict[StrictStr, Text] | None = None
+    kiosk: KioskSettingsIn | None = None
+
+
+class CertificateSettingsChangeBody(Body):
+    """`PUT /api/v1/certificates/settings` and the settings page: the whole document, as GET answers it, typed by
+    `CertificateSettingsIn` on its own so that an error names its path in the document (`kiosk.fee`), not under
+    `settings.`."""
+
+    settings: dict[str, Any]
+    reason: Text = Field(max_length=500)
+    version: StrictInt | None = None  # the version this one replaces (409 conflict if another came first)
+
+
 class SearchCriteriaIn(Body):
     """The search screen's criteria (two of name / birth date / address; how to match), as `GET /api/v1/residents`
     takes them in its query; `params` is what the search service takes from either."""

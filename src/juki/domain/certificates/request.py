@@ -1,7 +1,12 @@
 """What can be asked for on a certificate, and the request's own rules (住基法第12条・第12条の2・第12条の3, j1000).
 
-`parse_request` checks the request's shape and values (422 `invalid_field`); `check_items` who may have which items
-printed. What the register says about the persons is `subjects.py`.
+`parse_request` checks the request's values (422 `invalid_field`); `check_items` who may have which items printed.
+What the register says about the persons is `subjects.py`.
+
+The request arrives typed: as the request model `CertificateBody` (web/schemas.py) gives it, for the API and the
+counter's form alike, or as the kiosk builds it (`kiosk.certificate_request`). So strings are strings, `include`
+maps items to booleans, `omit` and `items` are lists of strings and `copies` is an integer; only values are checked
+here.
 """
 
 from __future__ import annotations
@@ -104,29 +109,24 @@ class CertificateRequest:
         return "my_number" in self.include
 
 
-def _text(data: Mapping[str, Any], key: str, path: str, limit: int = 200) -> str | None:
+def _text(data: Mapping[str, Any], key: str, limit: int = 200) -> str | None:
     value = data.get(key)
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise InvalidField("文字列で指定してください", path + key)
-    return free_text(data, key, limit) if value.strip() else None
+    return free_text(data, key, limit) if value and value.strip() else None
 
 
 def _flags(
-    data: Any, allowed: Sequence[str] | frozenset[str], path: str, defaults: frozenset[str]
+    data: Mapping[str, bool] | None,
+    allowed: Sequence[str] | frozenset[str],
+    path: str,
+    defaults: frozenset[str],
 ) -> frozenset[str]:
     """The items switched on: the city's defaults (j1000), each overridden by an explicit true or false."""
     if data is None:
         return defaults
-    if not isinstance(data, Mapping):
-        raise InvalidField("項目ごとの真偽値で指定してください", path)
     chosen = set(defaults)
     for key, value in data.items():
         if key not in allowed:
             raise InvalidField("指定できない項目です", f"{path}.{key}")
-        if not isinstance(value, bool):
-            raise InvalidField("真偽値で指定してください", f"{path}.{key}")
         if value:
             chosen.add(key)
         else:
@@ -134,18 +134,14 @@ def _flags(
     return frozenset(chosen)
 
 
-def _names(data: Any, allowed: Sequence[str] | frozenset[str], path: str) -> tuple[str, ...]:
-    if not isinstance(data, list) or not all(isinstance(v, str) for v in data):
-        raise InvalidField("項目名の一覧で指定してください", path)
+def _names(data: Sequence[str], allowed: Sequence[str] | frozenset[str], path: str) -> tuple[str, ...]:
     unknown = [v for v in data if v not in allowed]
     if unknown:
         raise InvalidField(f"指定できない項目です: {', '.join(unknown[:5])}", path)
     return tuple(dict.fromkeys(data))
 
 
-def parse_requester(data: Any, identity: Any) -> Requester:
-    if not isinstance(data, Mapping):
-        raise InvalidField("請求者を指定してください", "requester")
+def parse_requester(data: Mapping[str, Any], identity: Mapping[str, Any] | None) -> Requester:
     kind = data.get("type")
     if kind not in REQUESTER_TYPES:
         raise InvalidField(f"請求者の種別は {' / '.join(REQUESTER_TYPES)} のいずれかです", "requester.type")
@@ -154,22 +150,18 @@ def parse_requester(data: Any, identity: Any) -> Requester:
         raise InvalidField("請求者の氏名（名称）は必須です", "requester.name")
     number = data.get("addressee_number")
     if number is not None:
-        if not isinstance(number, str):
-            raise InvalidField("文字列で指定してください", "requester.addressee_number")
         number = validate_addressee_number(number, "requester.addressee_number")
     if kind in ("self", "household_member", "agent") and number is None:
         who = "委任した本人" if kind == "agent" else "請求者"
         raise InvalidField(f"{who}の宛名番号が必要です", "requester.addressee_number")
-    reason = _text(data, "reason", "requester.", 500)
+    reason = _text(data, "reason", 500)
     if kind in ("third_party", "official") and reason is None:
         basis = "請求事由（第12条の3）" if kind == "third_party" else "法令上の根拠と事務（第12条の2）"
         raise InvalidField(f"{basis}が必要です", "requester.reason")
     document = authority = None
     if identity is not None:
-        if not isinstance(identity, Mapping):
-            raise InvalidField("本人確認を指定してください", "identity_check")
-        document = _text(identity, "document", "identity_check.", 60)
-        authority = _text(identity, "authority_document", "identity_check.", 60)
+        document = _text(identity, "document", 60)
+        authority = _text(identity, "authority_document", 60)
     if kind == "agent" and authority is None:
         raise InvalidField("代理人の請求には委任状が必要です", "identity_check.authority_document")
     return Requester(kind, name, number, reason, document, authority)
@@ -178,7 +170,7 @@ def parse_requester(data: Any, identity: Any) -> Requester:
 def parse_request(
     payload: Mapping[str, Any], settings: CertificateSettings = DEFAULT_SETTINGS
 ) -> CertificateRequest:
-    """The request's shape and values (422 `invalid_field`); who may have what is `check_items`.
+    """The request's values (422 `invalid_field`); who may have what is `check_items`.
 
     What the request does not say takes the city's defaults for the kind (j1000): `include` item by item, `omit` as
     a whole (a request that lists its own omissions replaces the default list)."""
@@ -202,7 +194,7 @@ def parse_request(
         include=include,
         omit=omit,
         layout=layout,
-        requester=parse_requester(payload.get("requester"), payload.get("identity_check")),
+        requester=parse_requester(payload["requester"], payload.get("identity_check")),
         purpose=free_text(payload, "purpose", _PURPOSE_LIMIT),
         copies=copies,
         items=items,
@@ -218,13 +210,9 @@ def _subjects(payload: Mapping[str, Any]) -> tuple[str | None, tuple[str, ...]]:
             "household_number か addressee_numbers のどちらか一方を指定してください", "household_number"
         )
     if household is not None:
-        if not isinstance(household, str):
-            raise InvalidField("文字列で指定してください", "household_number")
         return validate_household_number(household), ()
-    if not isinstance(numbers, list) or not numbers or len(numbers) > MAX_PERSONS:
+    if not numbers or len(numbers) > MAX_PERSONS:
         raise InvalidField(f"宛名番号を1〜{MAX_PERSONS}件指定してください", "addressee_numbers")
-    if not all(isinstance(n, str) for n in numbers):
-        raise InvalidField("宛名番号は文字列です", "addressee_numbers")
     return None, tuple(dict.fromkeys(validate_addressee_number(n, "addressee_numbers") for n in numbers))
 
 
@@ -238,8 +226,8 @@ def _omit(payload: Mapping[str, Any], kind: str, defaults: frozenset[str]) -> fr
 
 
 def _copies(payload: Mapping[str, Any]) -> int:
-    copies = payload.get("copies", 1)
-    if not isinstance(copies, int) or isinstance(copies, bool) or not 1 <= copies <= MAX_COPIES:
+    copies: int = payload.get("copies", 1)
+    if not 1 <= copies <= MAX_COPIES:
         raise InvalidField(f"通数は1〜{MAX_COPIES}です", "copies")
     return copies
 
@@ -259,8 +247,7 @@ def _entry_items(payload: Mapping[str, Any], kind: str) -> tuple[str, ...]:
 def _default_items(payload: Mapping[str, Any], defaults: frozenset[str]) -> frozenset[str]:
     """The city's default items are for the person and those acting for them. A third party's or a public body's
     certificate carries the basic items unless an item is asked for (第12条の3第7項): no defaults."""
-    requester = payload.get("requester")
-    kind = requester.get("type") if isinstance(requester, Mapping) else None
+    kind = payload["requester"].get("type")
     return defaults if kind in (*OWN_HOUSEHOLD, "agent") else frozenset()
 
 

@@ -1,5 +1,6 @@
 """The counter's certificate form (web/ui/certificate_pages.py): its choices in the clerk's words, the form's values
-turned into the body of `POST /api/v1/certificates`, and an error placed beside the input it belongs to."""
+turned into the body of `POST /api/v1/certificates` and put through the API's request model (`checked`), and an
+error placed beside the input it belongs to."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from juki.domain import certificates as rules
-from juki.domain.errors import DomainError
+from juki.domain.errors import DomainError, InvalidField
+from juki.web import schemas
 from juki.web.ui.forms import whole_number
 
 # --- the words of the form ---------------------------------------------------------------------------------------
@@ -199,6 +201,16 @@ def request_body(values: Mapping[str, Any]) -> dict[str, Any]:
     if identity:
         body["identity_check"] = identity
     return body
+
+
+def checked(body: Mapping[str, Any]) -> dict[str, Any]:
+    """`body` through the API's request model (`schemas.CertificateBody`), as `POST /api/v1/certificates` puts it:
+    the body the API hands to `certificates.issue`, or the first error as the API words it (code, field, message);
+    the request's rules then check its values only."""
+    typed, problems = schemas.check(schemas.CertificateBody, body)
+    if typed is None:
+        raise InvalidField(problems[0]["message"], problems[0]["field"])
+    return typed.model_dump(exclude_none=True)
 
 
 def slot_of(exc: DomainError, values: Mapping[str, Any]) -> str:

@@ -11,6 +11,8 @@ The form builds the same body as `POST /api/v1/certificates`, and every step cal
 - 発行 calls `certificates.issue` with the register's office. The PDF waits in the database, sealed, for the
   staff member who issued it, until it is fetched once (`/ui/certificates/issued/<n>/pdf`) or ten minutes pass;
   a GET never issues. The result page shows the 発行番号, the fee and `/verify/<n>`.
+- Every step puts the form's body through the API's request model first (`certificate_form.checked`), so a wrong
+  input is refused with the API's code, field and message.
 - Inline checks (htmx, on change) run the request's pure rules (`domain.certificates.parse_request`,
   `check_items`): a 住民票コード asked for by a third party is refused beside its box as soon as it is ticked.
 Errors go beside their fields; a 支援措置 refusal (`protected_record`) stands above the form, saying no more than the
@@ -47,6 +49,7 @@ from juki.web.ui.certificate_form import (
     REQUESTER_CHOICES,
     SLOT_NAMES,
     WITH_REASON,
+    checked,
     errors_of,
     item_names,
     persons_of,
@@ -204,8 +207,8 @@ def confirm(ui: UiDep) -> Response:
 
 def _confirm(ui: Ui, values: dict[str, Any], notice: str = "") -> Response:
     values.pop("_once", None)
-    body = request_body(values)
     try:
+        body = checked(request_body(values))
         documents = preview(ui, body)
     except DomainError as exc:
         if _refusal(exc):
@@ -264,7 +267,7 @@ def validate_inline(ui: UiDep) -> Response:
         stand_in["identity_check"] = {"authority_document": "確認中", **body.get("identity_check", {})}
     errors: dict[str, dict[str, Any]] = {}
     try:
-        request = rules.parse_request(stand_in)
+        request = rules.parse_request(checked(stand_in))
         rules.check_items(request, ui.may(MY_NUMBER_REVEAL))
     except DomainError as exc:
         found = errors_of(exc, values)
@@ -301,8 +304,8 @@ def issue(ui: UiDep) -> Response:
             values,
             "確認の有効期限が切れました。内容を確かめてから、もう一度「発行する」を押してください。",
         )
-    body = request_body(values)
     try:
+        body = checked(request_body(values))
         issued = certificates.issue(ui.uow, ui.actor, body, office_of(ui))
     except DomainError as exc:
         handovers.refused(token)

@@ -20,6 +20,7 @@ from juki.domain import certificates as rules
 from juki.domain.errors import DomainError, InvalidField
 from juki.policy.roles import STAFF_ADMIN
 from juki.services import certificates
+from juki.web import schemas
 from juki.web.ui.certificate_form import ITEM_NAMES
 from juki.web.ui.certificate_pages import office_of
 from juki.web.ui.core import Ui, UiRoute, current
@@ -33,6 +34,7 @@ OMITTABLE = [(code, ITEM_NAMES[code]) for code in settings_rules.FOREIGN_OMITTAB
 SIGNERS = [("mayor", "市長"), ("acting", "職務代理者")]
 SEALS = [("mayor", "市長印"), ("certificate", "証明専用印"), ("none", "公印省略")]
 OVERFLOW = [("truncate", "入る所まで印字する"), ("blank", "空欄にする")]
+STALE = -1  # no version of the settings: the service answers `conflict`
 
 
 def _values(s: settings_rules.CertificateSettings) -> dict[str, str]:
@@ -77,6 +79,12 @@ def _fee(text: str) -> int | str:
     return number if number is not None else plain
 
 
+def _version(text: str) -> int | None:
+    """The version the page was given; one tampered into no number is no version there is: a conflict."""
+    number = whole_number(text)
+    return number if number is not None else (STALE if text.strip() else None)
+
+
 def settings_body(form: Mapping[str, str]) -> dict[str, Any]:
     """The form's fields → the body of `PUT /api/v1/certificates/settings`."""
 
@@ -103,8 +111,21 @@ def settings_body(form: Mapping[str, str]) -> dict[str, Any]:
             "kiosk": {"fee": _fee(form.get("kiosk.fee", "")), "office": form.get("kiosk.office", "")},
         },
         "reason": form.get("reason", "").strip(),
-        "version": whole_number(version) if whole_number(version) is not None else (version or None),
+        "version": _version(version),
     }
+
+
+def checked(body: Mapping[str, Any]) -> dict[str, Any]:
+    """The change through the API's request models (`schemas.CertificateSettingsChangeBody`, its document through
+    `schemas.CertificateSettingsIn`), as `PUT /api/v1/certificates/settings` puts it: the body the API hands to
+    `certificates.change_settings`, or the first error as the API words it, with the same path."""
+    change, problems = schemas.check(schemas.CertificateSettingsChangeBody, body)
+    document, problems = (
+        schemas.check(schemas.CertificateSettingsIn, change.settings) if change else (None, problems)
+    )
+    if change is None or document is None:
+        raise InvalidField(problems[0]["message"], problems[0]["field"])
+    return {**change.model_dump(exclude_none=True), "settings": document.model_dump(exclude_none=True)}
 
 
 def _page(
@@ -139,7 +160,7 @@ def change_settings(ui: UiDep) -> Response:
     values = dict(ui.form)
     version = whole_number(values.get("version", "")) or 0
     try:
-        certificates.change_settings(ui.uow, ui.actor, office_of(ui), settings_body(values))
+        certificates.change_settings(ui.uow, ui.actor, office_of(ui), checked(settings_body(values)))
     except DomainError as exc:
         if exc.code == "forbidden" and exc.field is None:
             raise
