@@ -257,3 +257,20 @@ def test_a_settings_document_is_typed_by_its_model_with_paths_inside_the_documen
             certificate_settings_pages.checked({"settings": settings, "reason": "改正"})["settings"]
         )
     assert form.value.to_dict() == {"code": "invalid_field", "field": field, "message": message}
+
+
+def test_the_api_and_the_household_page_refuse_the_same_member_order_with_the_same_error(client, headers):
+    from juki.web.ui import register_pages
+
+    family = client.post(
+        "/api/v1/filings/move-in", json=f.move_in(f.family_of_four()), headers=headers("clerk")
+    )
+    household = family.json()["household_number"]
+    order = {"mode": "manual", "addressee_numbers": ["0000000019", "00000\x8500027"]}
+    api = client.post(f"/api/v1/households/{household}/member-order", json=order, headers=headers("clerk"))
+    assert api.status_code == 422, api.text
+    expected = {"code": "invalid_field", "field": "addressee_numbers.1", "message": "制御文字は使えません"}
+    assert api.json()["errors"] == [expected]
+    with pytest.raises(DomainError) as form:  # the confirmation form sends the order it shows
+        register_pages._order_payload(order)
+    assert form.value.to_dict() == expected

@@ -280,7 +280,10 @@ MEMBER_ORDER_MODES = ("standard", "manual")
 
 
 def _member_order_command(household_number: str, payload: Mapping[str, Any], today: Any) -> c.ReorderMembers:
-    """`{"mode": "standard"}` or `{"mode": "manual", "addressee_numbers": [...]}`, with an optional `version`."""
+    """`{"mode": "standard"}` or `{"mode": "manual", "addressee_numbers": [...]}`, with an optional `version`.
+
+    The body arrives typed, as the request model `MemberOrderBody` (web/schemas.py) gives it for the API and the
+    household page alike (the numbers strings, `version` an integer): only values are checked here."""
     mode = payload.get("mode")
     if mode not in MEMBER_ORDER_MODES:
         raise InvalidField("並べ替えの方法は standard（標準の順）か manual（指定の順）です", "mode")
@@ -290,16 +293,11 @@ def _member_order_command(household_number: str, payload: Mapping[str, Any], tod
         if numbers:
             raise InvalidField("標準の順に並べ替えるときは宛名番号を指定しません", "addressee_numbers")
     else:
-        if not isinstance(numbers, list | tuple) or not numbers:
+        if not numbers:
             raise InvalidField("世帯員全員の宛名番号を並べたい順に指定してください", "addressee_numbers")
-        checked = []
-        for i, number in enumerate(numbers):
-            if not isinstance(number, str):
-                raise InvalidField("宛名番号は文字列で指定してください", f"addressee_numbers.{i}")
-            checked.append(validate_addressee_number(number, f"addressee_numbers.{i}"))
-        order = tuple(checked)
+        order = tuple(validate_addressee_number(n, f"addressee_numbers.{i}") for i, n in enumerate(numbers))
     version = payload.get("version")
-    if version is not None and (not isinstance(version, int) or isinstance(version, bool) or version < 1):
+    if version is not None and version < 1:
         raise InvalidField("世帯の版（version）は1以上の整数です", "version")
     return c.ReorderMembers(
         filed_on=today, household_number=household_number, order=order, expected_version=version

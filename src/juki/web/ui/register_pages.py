@@ -169,9 +169,17 @@ def _typed_ranks(form: dict[str, Any]) -> dict[str, str]:
 
 
 def _order_payload(form: dict[str, Any]) -> dict[str, Any]:
-    """The reorder's body from the household page's forms.
+    """The reorder's body from the household page's forms, through the API's request model
+    (`schemas.MemberOrderBody`): the body `POST /api/v1/households/{n}/member-order` hands to the service, or the
+    first error as the API words it."""
+    body, problems = schemas.check(schemas.MemberOrderBody, _order_form(form))
+    if body is None:
+        raise InvalidField(problems[0]["message"], problems[0]["field"])
+    return body.model_dump(exclude_none=True)
 
-    The manual form has one number per member (`rank.<宛名番号>`): the members sorted by those numbers are the
+
+def _order_form(form: dict[str, Any]) -> dict[str, Any]:
+    """The manual form has one number per member (`rank.<宛名番号>`): the members sorted by those numbers are the
     order; the confirmation form sends the order itself (`addressee_numbers`)."""
     mode = str(form.get("mode") or "")
     payload: dict[str, Any] = {"mode": mode}
