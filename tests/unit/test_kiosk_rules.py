@@ -22,6 +22,7 @@ from juki.domain.kiosk import (
     ServiceHours,
 )
 from juki.sim.pki import SimCA, WrongPin, issue_card, issue_kiosk
+from juki.web import schemas
 
 HOURS = ServiceHours.parse("06:30", "23:00")
 NOW = datetime(2025, 6, 30, 1, 0, tzinfo=UTC)  # 10:00 in Japan
@@ -168,7 +169,16 @@ def test_numbers_and_history_stay_at_the_counter(item):
 )
 def test_requests_a_kiosk_cannot_make_are_refused(payload):
     with pytest.raises(InvalidField):
-        rules.parse_request(payload)
+        typed(payload)
+
+
+def typed(body: dict) -> KioskRequest:
+    """A request as `/kiosk/v1/certificates` hands it over: through its request model (web/schemas.py: the types),
+    then the kiosk's rules (the values)."""
+    model, problems = schemas.check(schemas.KioskCertificateBody, body)
+    if model is None:
+        raise InvalidField(problems[0]["message"], problems[0]["field"])
+    return rules.parse_request(model.model_dump(exclude_none=True))
 
 
 def test_the_persons_come_from_the_holders_household_only():

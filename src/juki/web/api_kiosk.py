@@ -39,7 +39,7 @@ from typing import Annotated, Any, Literal
 from urllib.parse import unquote
 
 from fastapi import APIRouter, Depends, Header, Request, Response
-from pydantic import Field, StrictBool, StrictInt, StrictStr
+from pydantic import Field, StrictStr
 
 from juki.config import IPNetwork
 from juki.policy.roles import Actor
@@ -47,7 +47,7 @@ from juki.services import kiosk_issuance, kiosk_session
 from juki.services.kiosk_desk import MAX_CERTIFICATE_CHARS, KioskDesk
 from juki.web.api import JukiDep
 from juki.web.kiosk_responses import CardSession, Challenge, KioskStatus
-from juki.web.schemas import Body, Text
+from juki.web.schemas import Body, KioskCertificateBody, Text
 
 router = APIRouter(prefix="/kiosk/v1", tags=["kiosk"])
 
@@ -149,19 +149,6 @@ class CardAuthBody(Body):
     card_certificate: StrictStr = Field(max_length=8000)  # the user certificate, PEM (lines: not a Text)
     pin_result: Literal["ok", "incorrect"]  # what the card's chip said of the PIN
     signature: Text | None = Field(default=None, max_length=2048)  # base64, over the challenge's bytes
-
-
-class KioskIncludeIn(Body):
-    householder_and_relationship: StrictBool = False
-    honseki: StrictBool = False
-
-
-class KioskCertificateBody(Body):
-    kind: Text = Field(default="residence_certificate", max_length=40)
-    scope: Literal["self", "household", "members"] = "self"
-    addressee_numbers: list[Text] | None = Field(default=None, max_length=50)
-    include: KioskIncludeIn = Field(default_factory=KioskIncludeIn)
-    copies: StrictInt = 1
 
 
 @router.get("/status", response_model=KioskStatus)

@@ -308,6 +308,21 @@ class CertificateBody(Body):
     identity_check: IdentityDocumentsIn | None = None
 
 
+class KioskIncludeIn(Body):
+    householder_and_relationship: StrictBool = False
+    honseki: StrictBool = False
+
+
+class KioskCertificateBody(Body):
+    """`POST /kiosk/v1/certificates`: what a resident asks for at a kiosk; its values are `domain/kiosk.py`'s."""
+
+    kind: Text = Field(default="residence_certificate", max_length=40)
+    scope: Literal["self", "household", "members"] = "self"
+    addressee_numbers: list[Text] | None = Field(default=None, max_length=50)
+    include: KioskIncludeIn = Field(default_factory=KioskIncludeIn)
+    copies: StrictInt = 1
+
+
 # The city's certificate settings document (`PUT /api/v1/certificates/settings`'s `settings`, the settings page's
 # form). An item a model does not declare is let through to the domain, whose rule names it with its path
 # (`domain/certificate_settings.py`), as a correction's item is.
