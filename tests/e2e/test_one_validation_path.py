@@ -274,3 +274,24 @@ def test_the_api_and_the_household_page_refuse_the_same_member_order_with_the_sa
     with pytest.raises(DomainError) as form:  # the confirmation form sends the order it shows
         register_pages._order_payload(order)
     assert form.value.to_dict() == expected
+
+
+@pytest.mark.parametrize(
+    "criteria",
+    [{"name": "ヤマダ\x85タロウ", "birth_date": "1980-04-01"}, {"addressee_number": "00000\x850019"}],
+    ids=["criterion", "look-up"],
+)
+def test_the_search_query_is_typed_by_the_request_model_as_the_search_screen_is(
+    client, headers, ui, totp, criteria
+):
+    """A control character the URL check lets through (C1) is refused by the query's model, with the field."""
+    field = next(iter(criteria))
+    expected = {"code": "invalid_field", "field": field, "message": "制御文字は使えません"}
+    api = client.get("/api/v1/residents", params=criteria, headers=headers("clerk"))
+    assert api.status_code == 422, api.text
+    assert api.json()["errors"] == [expected]
+    if field == "name":  # the search screen has no look-up by number
+        csrf = sign_in_to_the_ui(ui, totp, "supervisor")  # another account: a one-time code is used once
+        page = ui.post("/ui/search", data={"csrf_token": csrf, **criteria})
+        assert page.status_code == 422
+        assert _field_error(page.text, "name") == "制御文字は使えません （invalid_field）"

@@ -16,10 +16,9 @@
 - exact look-ups by a number stand alone: 住民票コード, 個人番号, 宛名番号, 世帯番号, 在留カード番号.
 The two-criteria rule holds in every mode: a partial name or an old address is no less a search of the register.
 
-The criteria arrive typed: the API's query parameters and the search screen's `SearchCriteriaIn` (web/schemas.py)
-give text, and `history` as the text `"true"` when asked for. So `parse_criteria` checks values only; it refuses
-control characters itself because the API's query string reaches it through no request model (the URL check in
-web/errors.py refuses only C0 and DEL).
+The criteria arrive typed and checked for control characters: the API's query (`ResidentsQuery`), the search
+screen's `SearchCriteriaIn` and the look-up's `LookupBody` (web/schemas.py) give text, and `history` as the text
+`"true"` when asked for. So `parse_criteria` checks values only.
 """
 
 from __future__ import annotations
@@ -178,9 +177,6 @@ def _name(text: str) -> tuple[tuple[tuple[NameTerm, NameTerm], ...], NameTerm | 
 
 def parse_criteria(params: Mapping[str, str]) -> SearchQuery:
     params = {k: v for k, v in params.items() if v not in (None, "")}
-    for key, value in params.items():
-        if any(unicodedata.category(ch) == "Cc" for ch in value):
-            raise InvalidField("制御文字は指定できません", key)
     lookups = [key for key in LOOKUPS if key in params]
     if lookups:
         # A number names one person (or household): nothing may be added to it, nor widen it.

@@ -160,37 +160,13 @@ def send_back(filing_id: str, body: schemas.DecisionBody, j: JukiDep, actor: Act
 
 @router.get("/residents", tags=["register"], response_model=answers.SearchResults)
 def search_residents(
-    request: Request,
-    j: JukiDep,
-    actor: ActorDep,
-    name: Annotated[str | None, Query(max_length=200)] = None,
-    birth_date: Annotated[str | None, Query(max_length=40)] = None,
-    address: Annotated[str | None, Query(max_length=300)] = None,
-    sex: Annotated[str | None, Query(max_length=10)] = None,
-    name_match: Annotated[str | None, Query(max_length=10)] = None,
-    history: bool = False,
-    resident_code: Annotated[str | None, Query(max_length=20)] = None,
-    addressee_number: Annotated[str | None, Query(max_length=20)] = None,
-    household_number: Annotated[str | None, Query(max_length=20)] = None,
-    residence_card_number: Annotated[str | None, Query(max_length=20)] = None,
+    request: Request, criteria: Annotated[schemas.ResidentsQuery, Query()], j: JukiDep, actor: ActorDep
 ) -> dict[str, Any]:
     if "my_number" in request.query_params:  # refused whatever its value, which is never echoed
         raise InvalidField(
             "個人番号はURLに含められません。POST /api/v1/residents/lookup で照会してください", "my_number"
         )
-    params = {
-        "name": name,
-        "birth_date": birth_date,
-        "address": address,
-        "sex": sex,
-        "name_match": name_match,
-        "history": "true" if history else None,
-        "resident_code": resident_code,
-        "addressee_number": addressee_number,
-        "household_number": household_number,
-        "residence_card_number": residence_card_number,
-    }
-    return register_queries.search(j.uow, actor, {k: v for k, v in params.items() if v})
+    return register_queries.search(j.uow, actor, criteria.query())
 
 
 @router.post("/residents/lookup", tags=["register"], response_model=answers.SearchResults)

@@ -387,6 +387,25 @@ class SearchCriteriaIn(Body):
         return {**{k: v.strip() for k, v in given.items() if v.strip()}, **flags}
 
 
+class ResidentsQuery(SearchCriteriaIn):
+    """`GET /api/v1/residents`'s query: the search screen's criteria, or one number to look up. A query parameter
+    it does not name is ignored, as a URL's may be; `history` is read as a query string says it (`true`, `1`, `on`).
+    `my_number` is refused by the route whatever its value, which is never echoed."""
+
+    model_config = ConfigDict(extra="ignore")
+    history: bool = False
+    resident_code: Text | None = Field(default=None, max_length=20)
+    addressee_number: Text | None = Field(default=None, max_length=20)
+    household_number: Text | None = Field(default=None, max_length=20)
+    residence_card_number: Text | None = Field(default=None, max_length=20)
+
+    def query(self) -> dict[str, str]:
+        """What the search service takes: the parameters given, as given (an empty one is not given)."""
+        given = self.model_dump(exclude={"history"}, exclude_none=True)
+        flags = {"history": "true"} if self.history else {}
+        return {**{k: v for k, v in given.items() if v}, **flags}
+
+
 BODIES: dict[str, type[Body]] = {
     "move-in": MoveInBody,
     "move-within": MoveWithinBody,
