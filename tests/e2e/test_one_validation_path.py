@@ -1,6 +1,6 @@
 """One path for input: the request models (web/schemas.py) are the one check of shape and types for the API and
-for the clerk's forms alike, so the same bad input is refused with the same code, field and message by both; the
-domain's parsers then check values only."""
+for the clerk's forms alike (filings, searches, certificates, certificate settings, 記載順位), so the same bad input
+is refused with the same code, field and message by both; the domain's parsers then check values only."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from juki.bootstrap import Juki
 from juki.domain import certificate_settings
 from juki.domain.errors import DomainError
 from juki.web.app import create_app
-from juki.web.ui import certificate_form, certificate_settings_pages, forms
+from juki.web.ui import certificate_form, certificate_settings_pages, forms, register_pages
 from tests import factories as f
 from tests.ui.test_session import sign_in as sign_in_to_the_ui
 
@@ -260,8 +260,6 @@ def test_a_settings_document_is_typed_by_its_model_with_paths_inside_the_documen
 
 
 def test_the_api_and_the_household_page_refuse_the_same_member_order_with_the_same_error(client, headers):
-    from juki.web.ui import register_pages
-
     family = client.post(
         "/api/v1/filings/move-in", json=f.move_in(f.family_of_four()), headers=headers("clerk")
     )

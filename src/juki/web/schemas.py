@@ -1,11 +1,13 @@
 """Request bodies: the one check of shape and JSON types, for the API and the clerk's forms alike.
 
-A JSON body of `/api/v1` and a filing form (which `web/ui/forms.py` turns into the same dict) are validated by the
+A JSON body of `/api/v1` (and `/kiosk/v1`), a query of a search, and a form of the clerk's (a filing, a search, a
+certificate, the certificate settings, a household's 記載順位 — each turned into the same dict) are validated by the
 same model here — strings are strings, lists are lists, unknown fields are refused — before any domain parser sees
 them; `problems` turns a refusal into API.md's error list (`invalid_field`, the field's path, a message), so a form
 shows the code and message the API answers for the same input. The values' rules (formats, dates, code lists, the
-register's rules) are the domain's (`domain/intake.py`, `policy/search.py`): they take this typed input and do not
-check its types again.
+register's rules) are the domain's (`domain/intake.py`, `policy/search.py`, `domain/certificates/request.py`,
+`domain/certificate_settings.py`, `domain/kiosk.py`, the reorder's in `services/filings.py`): they take this typed
+input and do not check its types again.
 """
 
 from __future__ import annotations
