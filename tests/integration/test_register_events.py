@@ -11,9 +11,9 @@ from sqlalchemy import select
 from juki.adapters import tables as t
 from juki.adapters.event_key import event_key_file, load_event_key
 from juki.adapters.vault import VaultError, key_file_for
-from juki.domain.events import SCHEMA_VERSION
+from juki.domain.events import PROTECTION_CHANGED, SCHEMA_VERSION
 from juki.policy.roles import Actor
-from juki.services import filings, outbox
+from juki.services import filings, outbox, protection
 from tests import factories as f
 from tests.leakcheck import spellings
 
@@ -92,3 +92,19 @@ def test_a_person_without_a_my_number_has_no_sealed_one(j):
     filings.file(j.uow, CLERK, "move-in", f.move_in([person]))
     (event,) = _events(j)
     assert event.my_number_sealed is None and not event.has_my_number
+
+
+def test_a_protection_measure_is_an_event_of_its_own_pointing_at_the_current_version(j):
+    done = filings.file(j.uow, CLERK, "move-in", f.move_in(f.family_of_four()[:2]))
+    wife = done.changes[1]["addressee_number"]
+    after = _events(j)[-1].position
+    boss = Actor("super1", "係長 花子", "supervisor", "desk-1", procedure="protection")
+    measure = protection.set_measure(j.uow, boss, f.support_measure(wife))
+    (event,) = _events(j, after)
+    assert (event.event, event.addressee_number, event.version) == (PROTECTION_CHANGED, wife, 1)
+    assert event.body["schema_version"] == SCHEMA_VERSION and event.filing_id == measure["measure_id"]
+    assert "record" not in event.body and not event.has_my_number and event.my_number_sealed is None
+    text = json.dumps(event.body, ensure_ascii=False)
+    assert (
+        f.ADDRESS not in text and "DV" not in text and "本人" not in text
+    )  # no address, reason or requester

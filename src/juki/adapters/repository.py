@@ -13,7 +13,15 @@ from juki.adapters.db import is_conflict
 from juki.adapters.event_key import EventKey
 from juki.adapters.vault import MyNumberVault
 from juki.domain.errors import Conflict
-from juki.domain.events import SCHEMA_VERSION, RecordedBy, RegisterEvent, body
+from juki.domain.events import (
+    PROTECTION_CHANGED,
+    SCHEMA_VERSION,
+    ProtectionEvent,
+    RecordedBy,
+    RegisterEvent,
+    body,
+    protection_body,
+)
 from juki.domain.identifiers import make_addressee_number, make_household_number
 from juki.domain.model import (
     ACTIVE,
@@ -118,8 +126,11 @@ class SqlRegisterReader:
                 o.addressee_number.in_(members),
             ),
         )
-        found = self.conn.execute(
-            select(o.filing_id).where(o.seq > last, concerns).order_by(o.seq).limit(1)
+        found = self.conn.execute(  # a protection event is not a change of the record (docs/events.md)
+            select(o.filing_id)
+            .where(o.seq > last, concerns, o.event != PROTECTION_CHANGED)
+            .order_by(o.seq)
+            .limit(1)
         ).scalar()
         return str(found) if found is not None else None
 
@@ -308,6 +319,46 @@ def _write_outbox(
                 if ev.record.my_number
                 else None
             ),
+        )
+        for i, ev in enumerate(events)
+    ]
+    conn.execute(insert(t.outbox), rows)
+
+
+def write_protection_events(
+    conn: Connection, events: list[ProtectionEvent], recorded_by: RecordedBy, now: datetime, today: date
+) -> None:
+    """One outbox row per person a measure covers, in the caller's transaction.
+
+    An outbox row points at a version of its person; a protection event changes no version, so it points at the
+    person's current one (the record the measure was decided on) and names the measure as its `filing_id`.
+    """
+    if not events:
+        return
+    r = t.residents.c
+    numbers = [ev.addressee_number for ev in events]
+    current = {
+        row.addressee_number: row
+        for row in conn.execute(
+            select(r.addressee_number, r.version, r.household_number).where(r.addressee_number.in_(numbers))
+        )
+    }
+    last = next_counter(conn, "outbox", len(events))
+    rows = [
+        dict(
+            seq=last - len(events) + i + 1,
+            event=PROTECTION_CHANGED,
+            addressee_number=ev.addressee_number,
+            version=current[ev.addressee_number].version,
+            household_number=current[ev.addressee_number].household_number,
+            change_reason=f"protection:{ev.action}",
+            changed_on=ev.changed_on,
+            filing_id=ev.measure_id,
+            recorded_at=now,
+            schema_version=SCHEMA_VERSION,
+            filed_on=today,
+            payload=protection_body(ev, recorded_by),
+            my_number_sealed=None,
         )
         for i, ev in enumerate(events)
     ]

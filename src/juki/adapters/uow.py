@@ -16,14 +16,19 @@ from juki.adapters.controls_store import SqlControlsStore
 from juki.adapters.db import is_conflict
 from juki.adapters.event_key import EventKey
 from juki.adapters.queries import SqlQueries, seal_secrets
-from juki.adapters.repository import SqlRegisterReader, next_counter, write_outcome
+from juki.adapters.repository import (
+    SqlRegisterReader,
+    next_counter,
+    write_outcome,
+    write_protection_events,
+)
 from juki.adapters.staff_store import SqlStaffStore
 from juki.adapters.subject_request_store import SqlSubjectRequestStore
 from juki.adapters.vault import MyNumberVault
 from juki.adapters.webauthn_store import SqlWebAuthnStore
 from juki.domain.dates import today_jst
 from juki.domain.errors import Conflict
-from juki.domain.events import RecordedBy
+from juki.domain.events import ProtectionEvent, RecordedBy
 from juki.domain.register import Outcome, RegisterReader
 from juki.policy.roles import Actor
 from juki.services.audit import GENESIS, LogEntry, chain_hash, entry_fields
@@ -92,6 +97,12 @@ class SqlUnitOfWork:
             raise RuntimeError("a unit of work without the event key cannot write register changes")
         by = RecordedBy(actor.staff_id, actor.terminal)
         write_outcome(self.conn, outcome, filing_id, by, self.now, self.vault, self.event_key)
+
+    def write_protection(self, events: list[ProtectionEvent], actor: Actor) -> None:
+        """A measure that other systems keep, to the outbox in this transaction (no My Number: no event key)."""
+        write_protection_events(
+            self.conn, events, RecordedBy(actor.staff_id, actor.terminal), self.now, self.reader.today
+        )
 
     def add_filing(self, values: dict[str, Any]) -> str:
         seq = next_counter(self.conn, "filing")

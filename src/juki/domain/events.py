@@ -116,3 +116,65 @@ def body(event: RegisterEvent, filing_id: str, recorded_by: RecordedBy) -> dict[
         "has_my_number": has_my_number,
         "record": record,
     }
+
+
+# --- protection and holds that other systems must keep (j410, j440) ------------------------------------------
+
+PROTECTION_CHANGED = "ProtectionChanged"
+SUPPORT = "support"  # 支援措置: the person's record is not shown or certified to third parties
+CERTIFICATE_HOLD = "certificate_hold"  # 交付制限: a 抑止 of certificate issuance (証明書発行, error level)
+
+
+def restriction_for_other_systems(
+    kind: str, operations: tuple[str, ...] | list[str], level: str
+) -> str | None:
+    """What a measure restricts beyond the register, or None when it concerns the register only.
+
+    j410: a hold of certificate issuance goes to コンビニ交付 and the 市町村CS (so 広域交付 is refused too); a hold
+    of filing or view, or one that only warns (`alert`), stays in the register. j440: a 支援措置 travels with the
+    person's 転出.
+    """
+    if kind == "support":
+        return SUPPORT
+    if "certificate" in operations and level == "error":
+        return CERTIFICATE_HOLD
+    return None
+
+
+@dataclass(frozen=True)
+class ProtectionEvent:
+    """A measure that other systems keep, as it stands after a change: one event per person it covers.
+
+    Only what a consumer needs to refuse: never the reason, the requester, the 避難先 or any free text.
+    """
+
+    addressee_number: str
+    measure_id: str
+    restriction: str  # SUPPORT or CERTIFICATE_HOLD
+    action: str  # set, extended, confirmed, ended
+    in_force_from: date
+    in_force_until: date | None  # the day it is lifted (the measure's end date); None while it lasts
+    ends_on: date  # the last day of the period decided (a 支援措置 is reviewed then, j160)
+    provisional: bool  # 仮支援措置 (j440: it travels with a 転出 as well)
+    changed_on: date
+    persons: tuple[str, ...]  # every person the measure covers (a household measure: each member)
+
+
+def protection_body(event: ProtectionEvent, recorded_by: RecordedBy) -> dict[str, Any]:
+    """The event as the outbox stores it (docs/events.md, `ProtectionChanged`): no My Number, no address."""
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "event": PROTECTION_CHANGED,
+        "measure_id": event.measure_id,
+        "restriction": event.restriction,
+        "action": event.action,
+        "in_force_from": event.in_force_from.isoformat(),
+        "in_force_until": event.in_force_until.isoformat() if event.in_force_until else None,
+        "ends_on": event.ends_on.isoformat(),
+        "provisional": event.provisional,
+        "changed_on": event.changed_on.isoformat(),
+        "recorded_by": {"staff_id": recorded_by.staff_id, "terminal": redact(recorded_by.terminal)},
+        "addressee_number": event.addressee_number,
+        "persons": list(event.persons),
+        "has_my_number": False,
+    }

@@ -69,7 +69,7 @@ def read(uow_factory: UnitOfWorkFactory, after: int, limit: int = 500) -> list[C
                 row.change_reason,
                 row.changed_on.isoformat(),
                 row.filing_id,
-                body["record"],
+                body.get("record", {}),  # a ProtectionChanged event carries no record (docs/events.md)
                 body["has_my_number"],
                 body,
                 row.my_number_sealed,

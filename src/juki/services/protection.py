@@ -24,6 +24,7 @@ from typing import Any
 from juki.domain import protection as rules
 from juki.domain.dates import parse_date
 from juki.domain.errors import InvalidDate, InvalidField, NotFound, ProtectedRecord, ProtectionMeasureNotFound
+from juki.domain.events import ProtectionEvent, restriction_for_other_systems
 from juki.domain.identifiers import validate_addressee_number, validate_household_number
 from juki.domain.intake import free_text
 from juki.policy.roles import PROTECTION_END, PROTECTION_RELEASE, PROTECTION_SET, PROTECTION_VIEW, Actor
@@ -33,6 +34,12 @@ from juki.services.read_models import ProtectionMeasure
 from juki.services.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
 MAX_RELEASE_MINUTES = 8 * 60  # a release longer than a working day is not "temporary"
+# The changes other systems hear of (ProtectionChanged `action`); a temporary release is not one of them (j410).
+EVENT_ACTIONS = {
+    "protection:extend": "extended",
+    "protection:confirm": "confirmed",
+    "protection:end": "ended",
+}
 
 
 def _state(row: ProtectionMeasure, for_other_systems: bool = False) -> rules.MeasureState:
@@ -104,9 +111,37 @@ def set_measure(uow_factory: UnitOfWorkFactory, actor: Actor, payload: Mapping[s
         if exists is None:
             raise NotFound("対象の住民または世帯が見つかりません", "subject")
         measure_id = uow.controls.add_measure({**values, "created_at": uow.now})
+        _tell_other_systems(uow, actor, _measure(uow, measure_id), "set")
         uow.log(actor, LogEntry("protection:set", _targets(uow, kind, subject), detail=measure_id))
         uow.commit()
         return view(_measure(uow, measure_id), uow.reader.today, uow.now)
+
+
+def _tell_other_systems(uow: UnitOfWork, actor: Actor, row: ProtectionMeasure, action: str) -> None:
+    """A measure other systems keep (j410, j440) goes to the outbox with the change, one event per person.
+
+    A temporary release (一時解除) is never passed on: other systems keep the measure through it (j410).
+    """
+    restriction = restriction_for_other_systems(row.kind, list(row.operations), row.level)
+    if restriction is None:
+        return
+    persons = tuple(_targets(uow, row.subject_kind, row.subject))
+    events = [
+        ProtectionEvent(
+            person,
+            row.measure_id,
+            restriction,
+            action,
+            row.starts_on,
+            row.ended_on if row.state == "ended" else None,
+            row.ends_on,
+            row.provisional,
+            row.ended_on or (row.starts_on if action == "set" else uow.reader.today),
+            persons,
+        )
+        for person in persons
+    ]
+    uow.write_protection(events, actor)
 
 
 def _targets(uow: UnitOfWork, kind: str, subject: str) -> list[str]:
@@ -130,6 +165,8 @@ def _change(
             raise InvalidField("終了した支援措置は変更できません", "measure_id")
         values = values_for(uow, row)
         uow.controls.change_measure(measure_id, row.version, values)
+        if action in EVENT_ACTIONS:
+            _tell_other_systems(uow, actor, _measure(uow, measure_id), EVENT_ACTIONS[action])
         uow.log(actor, LogEntry(action, _targets(uow, row.subject_kind, row.subject), detail=measure_id))
         uow.commit()
         return view(_measure(uow, measure_id), uow.reader.today, uow.now)
