@@ -7,6 +7,7 @@ column with the CS's key (vault.MyNumberVault), and put back on reading.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
 
@@ -15,7 +16,7 @@ from sqlalchemy import Connection, exists, func, insert, select, update
 from juki.adapters.vault import MyNumberVault
 from juki.cs.adapters import tables as t
 from juki.cs.domain.items import MY_NUMBER, Items
-from juki.cs.services.ports import BLOCKING, FINAL, CsStore, Current, Entry, LogLine, NoticeLine
+from juki.cs.services.ports import BLOCKING, FINAL, CsStore, Current, Entry, LogLine, NoticeLine, Restriction
 
 
 def _aware(value: datetime | None) -> datetime | None:
@@ -53,6 +54,28 @@ class SqlCsStore:
                 seen_at=self.now,
             )
         )
+
+    # -- the restrictions the register's measures pass on (ProtectionChanged)
+    def restriction_taken(self, position: int, addressee_number: str) -> bool:
+        r = t.restrictions.c
+        query = select(exists().where(r.position == position, r.addressee_number == addressee_number))
+        return bool(self.conn.scalar(query))
+
+    def add_restriction(self, restriction: Restriction) -> None:
+        self.conn.execute(insert(t.restrictions).values(**asdict(restriction), recorded_at=self.now))
+
+    def restrictions(self, addressee_number: str | None = None) -> list[Restriction]:
+        """Each person's latest row of each measure (the measure as it stands), by person and measure."""
+        r = t.restrictions.c
+        latest = select(func.max(r.id)).group_by(r.addressee_number, r.measure_id)
+        if addressee_number is not None:
+            latest = latest.where(r.addressee_number == addressee_number)
+        rows = self.conn.execute(
+            select(t.restrictions)
+            .where(r.id.in_(latest.scalar_subquery()))
+            .order_by(r.addressee_number, r.measure_id)
+        )
+        return [_restriction(row) for row in rows]
 
     # -- the file
     def _current(self, row: Any) -> Current:
@@ -240,6 +263,20 @@ class SqlCsStore:
             )
             for r in rows
         ]
+
+
+def _restriction(row: Any) -> Restriction:
+    return Restriction(
+        row.addressee_number,
+        row.measure_id,
+        row.restriction,
+        row.action,
+        row.in_force_from,
+        row.in_force_until,
+        row.ends_on,
+        row.provisional,
+        row.position,
+    )
 
 
 def _conforms(store: SqlCsStore) -> CsStore:

@@ -11,6 +11,7 @@ from sqlalchemy import (
     JSON,
     Boolean,
     Column,
+    Date,
     DateTime,
     Index,
     Integer,
@@ -72,6 +73,26 @@ seen = Table(
     Column("seen_at", DateTime(timezone=True), nullable=False),
 )
 
+# What the register's measures restrict (ProtectionChanged, docs/events.md): one row a person and event, never
+# changed (migration cs0002); a person's restriction by a measure is its latest row. The measure id, no reason.
+restrictions = Table(
+    "cs_restrictions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("addressee_number", String(10), nullable=False),
+    Column("measure_id", String(40), nullable=False),
+    Column("restriction", String(20), nullable=False),  # support (支援措置) / certificate_hold (交付制限)
+    Column("action", String(20), nullable=False),
+    Column("in_force_from", Date, nullable=False),
+    Column("in_force_until", Date),  # lifted on this day; NULL while the measure lasts
+    Column("ends_on", Date, nullable=False),
+    Column("provisional", Boolean, nullable=False),
+    Column("position", Integer, nullable=False),  # the outbox position it came at
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("position", "addressee_number"),
+    Index("ix_cs_restrictions_addressee_number", "addressee_number", "id"),
+)
+
 # The notice queue. One row per notice (a 転居 into another household is two: part 0 and 1), in the person's
 # order (event_position, part). States: docs/cs.md. `sequence` is set when the notice passes the checks.
 notices = Table(
@@ -120,4 +141,4 @@ log = Table(
     Column("terminal", String(200), nullable=False),
 )
 
-APPEND_ONLY = ("cs_identity_history", "cs_seen_events", "cs_log")
+APPEND_ONLY = ("cs_identity_history", "cs_seen_events", "cs_log", "cs_restrictions")

@@ -13,8 +13,10 @@ from typing import Any, Protocol
 
 from juki.cs.domain.items import MY_NUMBER, build
 from juki.cs.domain.items import Change as Recorded
+from juki.cs.services import restrictions
 from juki.cs.services.ports import CsStore, CsTransaction, LogLine
 from juki.cs.services.queue import Change, admit
+from juki.domain.events import PROTECTION_CHANGED
 from juki.services import outbox
 from juki.services.outbox import ChangeEvent
 from juki.services.unit_of_work import UnitOfWorkFactory
@@ -64,6 +66,8 @@ def run_all(
 
 def take_in(store: CsStore, event: ChangeEvent, event_key: EventKeyHolder, city_code: str) -> bool:
     """One event; False when the CS had it already."""
+    if event.event == PROTECTION_CHANGED:  # a measure: no change of the 本人確認情報, no notice (docs/cs.md)
+        return restrictions.take_in(store, event)
     if store.seen(event.addressee_number, event.version):
         return False
     store.mark_seen(event.addressee_number, event.version, event.position)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Protocol
 
 from juki.cs.domain.items import Items
@@ -86,11 +86,33 @@ class NoticeLine:
     updated_at: datetime
 
 
+@dataclass(frozen=True)
+class Restriction:
+    """What one of the register's measures restricts of a person, as the CS keeps it (docs/cs.md): a 支援措置
+    (`support`) or a 交付制限 (`certificate_hold`), by the register's measure id — never its reason."""
+
+    addressee_number: str
+    measure_id: str
+    restriction: str
+    action: str  # the measure's change this row came with: set, extended, confirmed, ended
+    in_force_from: date
+    in_force_until: date | None  # lifted on this day; None while the measure lasts
+    ends_on: date
+    provisional: bool
+    position: int  # the register's outbox position it came at
+
+    def in_force(self, today: date) -> bool:
+        return self.in_force_from <= today and (self.in_force_until is None or today < self.in_force_until)
+
+
 class CsStore(Protocol):
     now: datetime
 
     def seen(self, addressee_number: str, register_version: int) -> bool: ...
     def mark_seen(self, addressee_number: str, register_version: int, position: int) -> None: ...
+    def restriction_taken(self, position: int, addressee_number: str) -> bool: ...
+    def add_restriction(self, restriction: Restriction) -> None: ...
+    def restrictions(self, addressee_number: str | None = None) -> list[Restriction]: ...
     def current(self, addressee_number: str) -> Current | None: ...
     def in_scope(self) -> list[Current]: ...
     def put_version(self, current: Current, kind: str) -> None: ...
