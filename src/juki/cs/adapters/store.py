@@ -16,7 +16,17 @@ from sqlalchemy import Connection, exists, func, insert, select, update
 from juki.adapters.vault import MyNumberVault
 from juki.cs.adapters import tables as t
 from juki.cs.domain.items import MY_NUMBER, Items
-from juki.cs.services.ports import BLOCKING, FINAL, CsStore, Current, Entry, LogLine, NoticeLine, Restriction
+from juki.cs.services.ports import (
+    BLOCKING,
+    FINAL,
+    CsStore,
+    Current,
+    Entry,
+    KeptComparison,
+    LogLine,
+    NoticeLine,
+    Restriction,
+)
 
 
 def _aware(value: datetime | None) -> datetime | None:
@@ -263,6 +273,25 @@ class SqlCsStore:
             )
             for r in rows
         ]
+
+    # -- the comparisons with the register (j1100)
+    def keep_comparison(self, kept: KeptComparison) -> None:
+        self.conn.execute(
+            insert(t.comparisons).values(
+                at=kept.at,
+                persons=kept.persons,
+                differences=kept.differences,
+                staff_id=kept.staff_id,
+                terminal=kept.terminal,
+            )
+        )
+
+    def latest_comparison(self) -> KeptComparison | None:
+        c = t.comparisons.c
+        r = self.conn.execute(select(t.comparisons).order_by(c.at.desc(), c.id.desc()).limit(1)).first()
+        if r is None:
+            return None
+        return KeptComparison(_aware(r.at) or r.at, r.persons, list(r.differences), r.staff_id, r.terminal)
 
 
 def _restriction(row: Any) -> Restriction:

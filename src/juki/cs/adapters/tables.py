@@ -141,4 +141,18 @@ log = Table(
     Column("terminal", String(200), nullable=False),
 )
 
-APPEND_ONLY = ("cs_identity_history", "cs_seen_events", "cs_log", "cs_restrictions")
+# The comparisons with the register (標準仕様書 j1100), one row a run: persons and item names, never values
+# (`differences`: [{"addressee_number", "resident_code", "item"}]). Append-only (migration cs0003).
+comparisons = Table(
+    "cs_comparisons",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("persons", Integer, nullable=False),
+    Column("differences", JSON, nullable=False),
+    Column("staff_id", String(64), nullable=False),
+    Column("terminal", String(200), nullable=False),
+    Index("ix_cs_comparisons_at", "at"),
+)
+
+APPEND_ONLY = ("cs_identity_history", "cs_seen_events", "cs_log", "cs_restrictions", "cs_comparisons")

@@ -87,6 +87,18 @@ class NoticeLine:
 
 
 @dataclass(frozen=True)
+class KeptComparison:
+    """A comparison with the register as the CS keeps it (j1100): when, how many persons, and each difference by
+    宛名番号, 住民票コード and item name — never a value."""
+
+    at: datetime
+    persons: int
+    differences: list[dict[str, str | None]]
+    staff_id: str
+    terminal: str
+
+
+@dataclass(frozen=True)
 class Restriction:
     """What one of the register's measures restricts of a person, as the CS keeps it (docs/cs.md): a 支援措置
     (`support`) or a 交付制限 (`certificate_hold`), by the register's measure id — never its reason."""
@@ -128,6 +140,8 @@ class CsStore(Protocol):
     def latest(self, limit: int) -> list[NoticeLine]: ...
     def log(self, line: LogLine) -> None: ...
     def log_lines(self) -> list[LogLine]: ...
+    def keep_comparison(self, kept: KeptComparison) -> None: ...
+    def latest_comparison(self) -> KeptComparison | None: ...
 
 
 CsTransaction = Callable[[], AbstractContextManager[CsStore]]
