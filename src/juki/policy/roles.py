@@ -37,6 +37,10 @@ WORK_ORDER_MANAGE = "work_order:manage"  # give contractors their work orders
 SUBJECT_REQUEST_FILE = "subject_request:file"  # record a 開示・訂正・利用停止請求
 SUBJECT_REQUEST_DECIDE = "subject_request:decide"  # decide and answer it, build the disclosure package
 CS_OPERATE = "cs:operate"  # the 住基ネット side (市町村CS)
+# The CS's comparison with the register (標準仕様書 j1100): every person's current record, a person under a 支援措置
+# too, without the screening and alerts of a person's view (cs/services/comparison.py says why). Only the CS
+# itself holds it, and only comparison.RegisterQueries uses it: no view, search or certificate honours it.
+REGISTER_COMPARE = "register:compare"
 WEBAUTHN_ENROL = "webauthn:enrol"  # register one's own security key or biometric authenticator
 
 _CLERK = frozenset({REGISTER_READ, REGISTER_FILE, MY_NUMBER_REVEAL, MY_NUMBER_SEARCH, CERTIFICATE_ISSUE})
@@ -123,8 +127,9 @@ PROCEDURES: dict[str, Procedure] = {
             {
                 "cs_operator": frozenset({CS_OPERATE, MY_NUMBER_REVEAL}),
                 # The CS itself (CS_SYSTEM, unattended): its daily comparison with the register (標準仕様書 j1100)
-                # reads each person's record with the 個人番号, item 13 of the 本人確認情報 (住基法30条の6).
-                "cs_system": frozenset({REGISTER_READ, MY_NUMBER_REVEAL}),
+                # reads each person's record with the 個人番号, item 13 of the 本人確認情報 (住基法30条の6) — and
+                # nothing else of the register: no `register:read`, so no view, search or certificate.
+                "cs_system": frozenset({REGISTER_COMPARE, MY_NUMBER_REVEAL}),
             },
         ),
         Procedure("transfer", "庁内連携", False, {"department": frozenset({TRANSFER_READ})}),
