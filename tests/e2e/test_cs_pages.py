@@ -2,13 +2,15 @@
 the error queue and works it (correct and resend, send back, resend, discard — each a POST with the page's CSRF
 token, through cs/services/errors.py, in the CS log and the register's operation log); every other role gets the
 403 page that offers its own work and changes nothing. No 個人番号 on the page; a person under a 支援措置 is
-listed by 住民票コード only."""
+listed by 住民票コード only. The latest comparison with the register (j1100) is shown: when, how many persons,
+each difference by 住民票コード and item — no value, no 宛名番号."""
 
 from __future__ import annotations
 
 import json
 import re
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from html import unescape
 from pathlib import Path
 from typing import Any
@@ -21,7 +23,8 @@ from juki.adapters import tables as rt
 from juki.bootstrap import Juki
 from juki.cs.adapters import tables as t
 from juki.cs.adapters.cs_db import CsDatabase
-from juki.policy.roles import Actor
+from juki.cs.services.comparison import RegisterQueries, compare
+from juki.policy.roles import CS_SYSTEM, Actor
 from juki.services import filings, protection
 from juki.web.app import create_app
 from tests import factories as f
@@ -122,6 +125,28 @@ def test_the_cs_operator_sees_counts_latest_notices_and_the_error_queue_without_
         assert person["my_number"] not in spellings(text)
     assert text.count('action="/ui/cs/errors/') >= 4
     assert ("cs:overview", "cs1", "ok", "") in _register_log(j)
+
+
+def test_the_page_shows_the_latest_comparison_by_resident_code_and_item_without_a_value(
+    j: Juki, cs: CsDatabase, client: TestClient, template: Template
+) -> None:
+    sign_in(client, j, template, "cs_operator")
+    assert "照合はまだ行われていません" in client.get("/ui/cs").text
+    done = filings.file(j.uow, CLERK, "move-in", f.move_in(f.family_of_four()[:2]))
+    take_in(j, cs)
+    head = done.changes[0]["addressee_number"]
+    with cs.engine.begin() as conn:  # what a broken consumer would leave
+        row = conn.execute(t.identity.select().where(t.identity.c.addressee_number == head)).one()
+        broken = dict(row.items) | {"住所": "東京都小平市どこか一丁目1番1号"}
+        conn.execute(t.identity.update().where(t.identity.c.addressee_number == head).values(items=broken))
+    at = datetime(2026, 12, 5, 17, 0, tzinfo=UTC)  # 令和8年12月6日 02:00 in Japan
+    compare(j.uow, cs.transaction, RegisterQueries(j.uow, CS_SYSTEM), CS_SYSTEM, j.settings.city_code, at)
+    text = client.get("/ui/cs").text
+    assert "既存住基との整合性確認" in text and "令和8年12月6日 02:00 に2人を照合しました" in text
+    assert "相違は" in text and "1件" in text
+    assert row.items["住民票コード"] in text and "<td>住所</td>" in text
+    assert "どこか" not in text and head not in text
+    assert ("cs:comparison:view", "cs1", "ok", "") in _register_log(j)
 
 
 def test_the_operator_corrects_and_resends_sends_back_and_discards_through_the_page(

@@ -1,7 +1,9 @@
 """The CS operator's page (市町村CS, 住基法30条の6): the notices to the prefecture counted by state, the latest
 ones, and the error queue with its actions — correct and resend, send back to the register (差戻し), resend,
 discard — each a POST through cs/services/errors.py (which checks `cs:operate` and writes the CS log and the
-register's operation log). Below them, the operator's own authenticators (WebAuthn sign-in, webauthn_pages.py).
+register's operation log); the latest comparison with the register (標準仕様書 j1100: when, how many persons,
+each difference by 住民票コード and item, cs/services/comparison.py). Below them, the operator's own authenticators
+(WebAuthn sign-in, webauthn_pages.py).
 
 What is listed and how a person under a 支援措置 is shown is cs/services/overview.py's. No 個人番号 is ever on
 the page: the services leave it out of everything they hand here.
@@ -15,7 +17,7 @@ from fastapi import APIRouter, Depends, Request, Response
 
 from juki.cs.adapters.cs_db import CsDatabase
 from juki.cs.domain.items import ITEMS
-from juki.cs.services import errors, overview
+from juki.cs.services import comparison, errors, overview
 from juki.domain.errors import DomainError, Forbidden, InvalidField
 from juki.services import webauthn
 from juki.web.ui.core import CS_HOME, Ui, UiRoute, current
@@ -78,8 +80,10 @@ def cs_of(request: Request) -> CsDatabase:
 
 
 def _page(ui: Ui, status: int = 200, **extra: Any) -> Response:
+    cs = cs_of(ui.request).transaction
     try:
-        seen = overview.overview(ui.uow, cs_of(ui.request).transaction, ui.actor)
+        seen = overview.overview(ui.uow, cs, ui.actor)
+        compared = comparison.latest(ui.uow, cs, ui.actor)
     except Forbidden:
         return ui.switch_to("cs", CS_HOME)
     counts = [(label, sum(seen.counts.get(s, 0) for s in states)) for label, states in COUNTED]
@@ -91,6 +95,7 @@ def _page(ui: Ui, status: int = 200, **extra: Any) -> Response:
         latest=seen.latest,
         entries=seen.errors,
         entries_total=seen.errors_total,
+        compared=compared,
         states=STATES,
         codes=CODES,
         actions=ACTIONS,
