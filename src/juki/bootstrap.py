@@ -89,7 +89,7 @@ class Juki:
 
         connect = self._connect_prefecture if self.settings.juki_net_config else None
         return Relay(self.uow, self.cs.transaction, self.event_key, self.settings.city_code, connect,
-                     backoff=backoff)  # fmt: skip
+                     backoff=backoff, compare_hour=self.settings.cs_compare_hour)  # fmt: skip
 
     def _connect_prefecture(self) -> HttpsPrefectureClient:
         client = self.prefecture_client()

@@ -71,6 +71,8 @@ class Settings(BaseSettings):
         default=None, validation_alias=AliasChoices("juki_net_config", "JUKI_NET_CONFIG")
     )  # JUKI_NET_CONFIG
     cs_relay_seconds: float = Field(default=2.0, gt=0)
+    # The daily register↔CS comparison (standard j1100) runs at this hour, Japan time (and at start when overdue).
+    cs_compare_hour: int = Field(default=2, ge=0, le=23)
     city_code: str = Field(default=CITY_CODE, pattern=r"^\d{6}$")
 
     @model_validator(mode="after")
