@@ -4,7 +4,6 @@ twice, out of order / reused / unknown person / malformed refused with their cod
 
 from __future__ import annotations
 
-import csv
 import logging
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,15 +12,12 @@ from typing import Any
 import httpx
 import pytest
 
-import juki.policy
 from juki.cs.adapters.prefecture_client import HttpsPrefectureClient
 from juki.cs.wire import Accepted, NoticeKind, Refused
 from juki.sim.juki_net import Running, start_in_thread
-from juki.sim.juki_net.checks import ITEMS
 from tests.cs.juki_net_support import NAME, cs_client, mutual_tls, my_number, notice, resident_code
 
 MOVE_IN, MOVE_WITHIN, DEATH = NoticeKind.MOVE_IN, NoticeKind.MOVE_WITHIN, NoticeKind.DEATH
-CSV = Path(juki.policy.__file__).parent / "data" / "identity_info_items.csv"  # the assessment's 別添1(2)
 
 
 @pytest.fixture
@@ -47,11 +43,6 @@ def raw(tmp_path: Path, sim: Running) -> Iterator[httpx.Client]:
 
 def _national(raw: httpx.Client, code: str) -> Any:
     return raw.get(f"/national/v1/identity/{code}")
-
-
-def test_the_items_are_those_of_the_national_list() -> None:
-    with CSV.open(encoding="utf-8") as f:
-        assert tuple(row["item"] for row in csv.DictReader(f)) == ITEMS
 
 
 def test_notices_in_order_are_applied_and_answered_as_api_md_says(

@@ -25,6 +25,17 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
 
+# The 本人確認情報's 36 items, in the order of policy/data/identity_info_items.csv (the assessment's 別添1(2);
+# tests/cs/test_items.py compares them): the only names a notice's `items` carries, on both sides of the wire.
+ITEMS: tuple[str, ...] = (
+    "住民票コード", "漢字氏名", "外字数(氏名)", "ふりがな氏名", "清音化かな氏名", "生年月日", "性別", "市町村コード",
+    "大字・字コード", "郵便番号", "住所", "外字数(住所)", "個人番号", "住民となった日", "住所を定めた日",
+    "届出の年月日", "市町村コード(転入前)", "転入前住所", "外字数(転入前住所)", "続柄", "異動事由", "異動年月日",
+    "異動事由詳細", "旧住民票コード", "住民票コード使用年月日", "依頼管理番号", "操作者ID", "操作端末ID",
+    "更新順番号", "異常時更新順番号", "更新禁止フラグ", "予定者フラグ", "排他フラグ", "外字フラグ",
+    "レコード状況フラグ", "タイムスタンプ",
+)  # fmt: skip
+
 
 class NoticeKind(StrEnum):
     """The kinds of 本人確認情報の通知 (the 住基ネット's 異動事由 of a notice)."""

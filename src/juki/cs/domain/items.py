@@ -10,17 +10,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from juki.cs.wire import ITEMS
 from juki.domain.names import seion_kana
 
-# The 36 items, in the order of policy/data/identity_info_items.csv (tests/cs/test_items.py compares them).
-ITEMS: tuple[str, ...] = (
-    "住民票コード", "漢字氏名", "外字数(氏名)", "ふりがな氏名", "清音化かな氏名", "生年月日", "性別", "市町村コード",
-    "大字・字コード", "郵便番号", "住所", "外字数(住所)", "個人番号", "住民となった日", "住所を定めた日",
-    "届出の年月日", "市町村コード(転入前)", "転入前住所", "外字数(転入前住所)", "続柄", "異動事由", "異動年月日",
-    "異動事由詳細", "旧住民票コード", "住民票コード使用年月日", "依頼管理番号", "操作者ID", "操作端末ID",
-    "更新順番号", "異常時更新順番号", "更新禁止フラグ", "予定者フラグ", "排他フラグ", "外字フラグ",
-    "レコード状況フラグ", "タイムスタンプ",
-)  # fmt: skip
 MY_NUMBER = "個人番号"
 SEQUENCE = "更新順番号"
 IDEOGRAPHIC_SPACE = "\u3000"

@@ -12,48 +12,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
-from juki.cs.wire import OPENING_KINDS, Notice, NoticeKind
+from juki.cs.wire import ITEMS, OPENING_KINDS, Notice, NoticeKind
 from juki.domain.identifiers import my_number_check_digit, resident_code_check_digit
 
-# The 本人確認情報's 36 items (policy/data/identity_info_items.csv, in its order): the only names a notice carries.
-ITEMS = (
-    "住民票コード",
-    "漢字氏名",
-    "外字数(氏名)",
-    "ふりがな氏名",
-    "清音化かな氏名",
-    "生年月日",
-    "性別",
-    "市町村コード",
-    "大字・字コード",
-    "郵便番号",
-    "住所",
-    "外字数(住所)",
-    "個人番号",
-    "住民となった日",
-    "住所を定めた日",
-    "届出の年月日",
-    "市町村コード(転入前)",
-    "転入前住所",
-    "外字数(転入前住所)",
-    "続柄",
-    "異動事由",
-    "異動年月日",
-    "異動事由詳細",
-    "旧住民票コード",
-    "住民票コード使用年月日",
-    "依頼管理番号",
-    "操作者ID",
-    "操作端末ID",
-    "更新順番号",
-    "異常時更新順番号",
-    "更新禁止フラグ",
-    "予定者フラグ",
-    "排他フラグ",
-    "外字フラグ",
-    "レコード状況フラグ",
-    "タイムスタンプ",
-)
 RESIDENT_CODE, MY_NUMBER, REASON, SEQUENCE = "住民票コード", "個人番号", "異動事由", "更新順番号"
 DATES = (
     "生年月日",
