@@ -24,6 +24,8 @@ import pyotp
 from rich.console import Console
 from sqlalchemy import Column, Integer, MetaData, String, Table, Text, or_, select
 
+from juki.sim.kiosk import session_request
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
@@ -266,7 +268,6 @@ def measure_kiosk(url: str, n: int) -> dict[str, Any]:
     sign-in (challenge, the card's signature), the whole four-person household's 住民票の写し, and the card taken
     out. `kiosk_p50/p99_ms` time the certificate call (PDF and all: the target is p50 ≤ 150 ms), `kiosk_flow_p50_ms`
     the whole visit; the pace holds when every block of 100 keeps p50 ≤ 150 ms."""
-    import base64
 
     from juki.adapters.kiosk_tls import kiosk_client_context
     from juki.adapters.pki import kiosk_pki_dir
@@ -296,15 +297,8 @@ def measure_kiosk(url: str, n: int) -> dict[str, Any]:
             for i in range(n + 1):  # the first one loads the fonts
                 start = time.perf_counter()
                 challenge = client.post("/kiosk/v1/challenges").raise_for_status().json()
-                signature = card.sign(base64.b64decode(challenge["challenge"]), card.pin)
                 session = client.post(
-                    "/kiosk/v1/sessions",
-                    json={
-                        "challenge_id": challenge["challenge_id"],
-                        "card_certificate": card.certificate_pem,
-                        "pin_result": "ok",
-                        "signature": base64.b64encode(signature).decode(),
-                    },
+                    "/kiosk/v1/sessions", json=session_request(challenge, card)
                 ).raise_for_status()
                 headers = {"X-Kiosk-Session": session.json()["session"]}
                 body = {

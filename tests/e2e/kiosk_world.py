@@ -4,7 +4,6 @@ kiosk test takes (a card's sign-in, a session, the error code). tests/e2e/test_k
 
 from __future__ import annotations
 
-import base64
 import dataclasses
 import re
 import shutil
@@ -28,7 +27,8 @@ from juki.bootstrap import Juki, build
 from juki.domain.dates import JST
 from juki.policy.roles import Actor
 from juki.services import filings, kiosk_registry, protection
-from juki.sim.pki import SimCA, SimCard, WrongPin, create_test_pki, issue_card, issue_kiosk, save_pair
+from juki.sim.kiosk import session_request
+from juki.sim.pki import SimCA, SimCard, create_test_pki, issue_card, issue_kiosk, save_pair
 from juki.web.app import create_app
 from tests import factories as f
 from tests.conftest import STAFF, TODAY
@@ -146,17 +146,7 @@ def world(db_url: str, pki: Pki) -> Iterator[World]:
 def sign_in(client: TestClient, card: SimCard, pin: str | None = None) -> httpx.Response:
     res = client.post("/kiosk/v1/challenges")
     assert res.status_code == 201, res.text
-    challenge = res.json()
-    body: dict[str, Any] = {
-        "challenge_id": challenge["challenge_id"],
-        "card_certificate": card.certificate_pem,
-    }
-    try:
-        signature = card.sign(base64.b64decode(challenge["challenge"]), pin or card.pin)
-        body |= {"pin_result": "ok", "signature": base64.b64encode(signature).decode()}
-    except WrongPin:
-        body["pin_result"] = "incorrect"
-    return client.post("/kiosk/v1/sessions", json=body)
+    return client.post("/kiosk/v1/sessions", json=session_request(res.json(), card, pin))
 
 
 def session_of(client: TestClient, card: SimCard) -> dict[str, str]:

@@ -5,7 +5,6 @@ the client certificate (nginx's `X-SSL-Client-Cert`), trusted only from the conf
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote
@@ -22,6 +21,7 @@ from juki.adapters.kiosk_tls import (
     server_config,
 )
 from juki.bootstrap import build
+from juki.sim.kiosk import session_request
 from juki.sim.pki import SimCard
 from juki.web.app import create_app
 from tests.conftest import TODAY
@@ -61,16 +61,7 @@ def _card_to_certificate(client: httpx.Client, card: SimCard) -> None:
     """The whole kiosk flow over a real TLS client: status, challenge, the card's signature, a 住民票の写し."""
     assert client.get("/kiosk/v1/status").json()["kiosk_id"] == "kiosk-a"
     challenge = client.post("/kiosk/v1/challenges").json()
-    signature = card.sign(base64.b64decode(challenge["challenge"]), card.pin)
-    res = client.post(
-        "/kiosk/v1/sessions",
-        json={
-            "challenge_id": challenge["challenge_id"],
-            "card_certificate": card.certificate_pem,
-            "pin_result": "ok",
-            "signature": base64.b64encode(signature).decode(),
-        },
-    )
+    res = client.post("/kiosk/v1/sessions", json=session_request(challenge, card))
     assert res.status_code == 201, res.text
     res = client.post(
         "/kiosk/v1/certificates", json={"scope": "self"}, headers={"X-Kiosk-Session": res.json()["session"]}
@@ -134,17 +125,7 @@ def test_the_certificate_a_trusted_proxy_forwards_identifies_the_kiosk(world):
     header = {"X-SSL-Client-Cert": escaped(world.pki.kiosks["kiosk-b"][2])}
     assert client.get("/kiosk/v1/status", headers=header).json()["kiosk_id"] == "kiosk-b"
     challenge = client.post("/kiosk/v1/challenges", headers=header).json()
-    signature = card.sign(base64.b64decode(challenge["challenge"]), card.pin)
-    res = client.post(
-        "/kiosk/v1/sessions",
-        json={
-            "challenge_id": challenge["challenge_id"],
-            "card_certificate": card.certificate_pem,
-            "pin_result": "ok",
-            "signature": base64.b64encode(signature).decode(),
-        },
-        headers=header,
-    )
+    res = client.post("/kiosk/v1/sessions", json=session_request(challenge, card), headers=header)
     assert res.status_code == 201, res.text
     assert [e.terminal for e in world.log(action="kiosk:card_auth")] == ["kiosk-b"]
 

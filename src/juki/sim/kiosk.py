@@ -185,19 +185,24 @@ def _expect(res: httpx.Response, status: int) -> Any:
     return res
 
 
-def sign_in(client: httpx.Client, card: SimCard, pin: str | None) -> dict[str, Any]:
-    """Challenge, the card's signature after the PIN (or the chip's refusal of it), card session: the session's
-    answer (`session`, `holder`, `household`, …)."""
-    challenge = _expect(client.post("/kiosk/v1/challenges"), 201).json()
+def session_request(challenge: dict[str, Any], card: SimCard, pin: str | None = None) -> dict[str, Any]:
+    """The body of `POST /kiosk/v1/sessions` for a challenge: the card's signature after the PIN (the card's own
+    unless `pin` says otherwise), or the chip's refusal of a wrong PIN, which the kiosk reports."""
     body: dict[str, Any] = {
         "challenge_id": challenge["challenge_id"],
         "card_certificate": card.certificate_pem,
     }
     try:
         signature = card.sign(base64.b64decode(challenge["challenge"]), pin or card.pin)
-        body |= {"pin_result": "ok", "signature": base64.b64encode(signature).decode()}
     except WrongPin:
-        body["pin_result"] = "incorrect"
+        return body | {"pin_result": "incorrect"}
+    return body | {"pin_result": "ok", "signature": base64.b64encode(signature).decode()}
+
+
+def sign_in(client: httpx.Client, card: SimCard, pin: str | None) -> dict[str, Any]:
+    """Challenge, the card's answer, card session: the session's answer (`session`, `holder`, `household`, …)."""
+    challenge = _expect(client.post("/kiosk/v1/challenges"), 201).json()
+    body = session_request(challenge, card, pin)
     session: dict[str, Any] = _expect(client.post("/kiosk/v1/sessions", json=body), 201).json()
     return session
 
