@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import Connection, exists, func, insert, select, update
 
+from juki.adapters.rows import models
 from juki.adapters.vault import MyNumberVault
 from juki.cs.adapters import tables as t
 from juki.cs.domain.items import MY_NUMBER, Items
@@ -242,37 +243,10 @@ class SqlCsStore:
 
     # -- the CS log
     def log(self, line: LogLine) -> None:
-        self.conn.execute(
-            insert(t.log).values(
-                at=self.now,
-                action=line.action,
-                entry=line.entry,
-                addressee_number=line.addressee_number,
-                kind=line.kind,
-                sequence=line.sequence,
-                result=line.result,
-                message=line.message,
-                staff_id=line.staff_id,
-                terminal=line.terminal,
-            )
-        )
+        self.conn.execute(insert(t.log).values(at=self.now, **asdict(line)))
 
     def log_lines(self) -> list[LogLine]:
-        rows = self.conn.execute(select(t.log).order_by(t.log.c.id))
-        return [
-            LogLine(
-                r.action,
-                r.result,
-                r.message,
-                r.staff_id,
-                r.terminal,
-                r.entry,
-                r.addressee_number,
-                r.kind,
-                r.sequence,
-            )
-            for r in rows
-        ]
+        return models(LogLine, self.conn.execute(select(t.log).order_by(t.log.c.id)))
 
     # -- the comparisons with the register (j1100)
     def keep_comparison(self, kept: KeptComparison) -> None:
