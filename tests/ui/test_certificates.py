@@ -161,7 +161,7 @@ def test_a_third_party_asking_for_the_resident_code_is_refused_beside_the_box(li
     error = page.locator("#err-f-include-resident_code")
     error.filter(has_text="住民票コード・個人番号を記載できません").wait_for()
     assert "forbidden" in error.inner_text()
-    assert page.get_attribute("#f-include-resident_code", "aria-invalid") == "true"
+    expect(page.locator("#f-include-resident_code")).to_have_attribute("aria-invalid", "true")
     shot(page, "inline-refusal", full_page=True)
     page.locator("#f-purpose").press("Enter")  # and at the confirmation, by the service
     page.wait_for_url(re.compile(r".*/ui/certificates/confirm$"))

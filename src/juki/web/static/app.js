@@ -15,14 +15,19 @@
   });
 
   // After inline validation, mark the inputs whose error slot holds a message (and clear the others).
-  document.addEventListener("htmx:afterSettle", function () {
+  // Done in the same task as the swap, so the message and the mark appear together; and again after
+  // settle, because settling may copy the server-rendered attributes back onto a swapped input.
+  function markInvalidInputs() {
     document.querySelectorAll(".field-error[id^='err-']").forEach(function (slot) {
       var input = document.getElementById(slot.id.slice(4));
       if (!input) return;
       if (slot.textContent.trim()) input.setAttribute("aria-invalid", "true");
       else input.removeAttribute("aria-invalid");
     });
-  });
+  }
+  document.addEventListener("htmx:oobAfterSwap", markInvalidInputs);
+  document.addEventListener("htmx:afterSwap", markInvalidInputs);
+  document.addEventListener("htmx:afterSettle", markInvalidInputs);
 
   // --- idle lock: the server locks after the idle period; the page shows it as soon as it happens ------------
   function startIdleTimer() {
