@@ -101,16 +101,28 @@ class HttpsPrefectureClient:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _call(self, method: str, path: str, body: dict[str, object] | None = None) -> httpx.Response:
+    def call(
+        self,
+        method: str,
+        path: str,
+        body: dict[str, object] | None = None,
+        *,
+        content: bytes | None = None,
+        params: dict[str, str] | None = None,
+    ) -> httpx.Response:
+        """One request over the link; any failure to get an answer is `Unreachable`. Other clients of the
+        住基ネット (the national server, other cities) speak through it too."""
         try:
-            return self._http.request(method, self.url + path, json=body)
+            if content is not None:
+                return self._http.request(method, self.url + path, content=content, params=params)
+            return self._http.request(method, self.url + path, json=body, params=params)
         except httpx.TimeoutException:
             raise Unreachable("the prefecture did not answer in time") from None
         except httpx.HTTPError as exc:  # refused connection, refused or failed TLS handshake, broken answer
             raise Unreachable(f"the prefecture could not be reached: {type(exc).__name__}: {exc}") from None
 
     def send(self, notice: Notice) -> Accepted | Refused:
-        res = self._call("POST", "/prefecture/v1/notices", notice.to_json())
+        res = self.call("POST", "/prefecture/v1/notices", notice.to_json())
         if res.status_code == 200:
             return _accepted(_json(res), notice)
         if res.status_code in REFUSAL_CODES:
@@ -119,7 +131,7 @@ class HttpsPrefectureClient:
 
     def identity(self, resident_code: str) -> dict[str, object] | None:
         """The prefecture's answer as it is (`{"resident_code", "sequence", "items"}`), None on 404."""
-        res = self._call("GET", f"/prefecture/v1/identity/{quote(resident_code, safe='')}")
+        res = self.call("GET", f"/prefecture/v1/identity/{quote(resident_code, safe='')}")
         if res.status_code == 404:
             return None
         if res.status_code != 200:

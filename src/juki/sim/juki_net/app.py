@@ -16,6 +16,7 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
+from juki.sim.juki_net import cities, consistency, national
 from juki.sim.juki_net.checks import Problem, is_resident_code, parse
 from juki.sim.juki_net.store import JukiNetStore
 
@@ -71,4 +72,6 @@ def create_app(store: JukiNetStore) -> FastAPI:
     def national_identity(resident_code: str) -> JSONResponse:
         return _identity(store, resident_code, national=True)
 
+    for part in (national, consistency, cities):
+        app.include_router(part.router(store))
     return app

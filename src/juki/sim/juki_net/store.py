@@ -13,6 +13,8 @@ import os
 import secrets
 import sqlite3
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -81,7 +83,20 @@ class JukiNetStore:
         with self._lock:
             self._db.close()
 
+    @contextmanager
+    def locked(self) -> Iterator[sqlite3.Connection]:
+        """The connection, under the store's one lock: the simulator's other parts (national queries, the
+        整合性確認, other cities) keep their own tables in the same file through it."""
+        with self._lock:
+            yield self._db
+
     # --- the items, sealed ------------------------------------------------------------------------------------
+
+    def seal(self, items: dict[str, str | None]) -> bytes:
+        return self._seal(items)
+
+    def unseal(self, sealed: bytes) -> dict[str, str | None]:
+        return self._open(sealed)
 
     def _seal(self, items: dict[str, str | None]) -> bytes:
         nonce = secrets.token_bytes(12)
@@ -103,6 +118,15 @@ class JukiNetStore:
         """What the prefecture server (or the national server) holds for the person."""
         with self._lock:
             return self._held(NATIONAL if national else PREFECTURE, code)
+
+    def all_held(self, *, national: bool = False) -> list[tuple[str, Held]]:
+        """Every person the prefecture server (or the national server) holds, by 住民票コード, in code order."""
+        table = NATIONAL if national else PREFECTURE
+        with self._lock:
+            rows = self._db.execute(
+                f"SELECT resident_code, sequence, kind, items FROM {table} ORDER BY resident_code"
+            ).fetchall()
+        return [(str(r[0]), Held(int(r[1]), NoticeKind(r[2]), self._open(r[3]))) for r in rows]
 
     def notice_count(self) -> int:
         with self._lock:

@@ -13,6 +13,7 @@ from juki.web.ui import (
     certificate_pages,
     certificate_settings_pages,
     cs_pages,
+    cs_search_pages,
     filing_pages,
     kiosk_pages,
     protection_pages,
@@ -34,5 +35,6 @@ for _pages in (
     request_pages,
     audit_pages,
     cs_pages,
+    cs_search_pages,
 ):
     router.include_router(_pages.router)
