@@ -3,11 +3,15 @@
     juki cs serve   --db <register> [--cs-db URL] [--juki-net juki-net.json] [--interval S]
     juki cs check   --db <register> [--cs-db URL] [--juki-net juki-net.json]
     juki cs compare --db <register> [--cs-db URL]
+    juki cs consistency --db <register> [--cs-db URL] [--juki-net juki-net.json] [--export-to DIR]
+    juki cs export  --db <register> [--cs-db URL] --to DIR
 
 `serve` is the CS's own process in production: the relay (the register's changes into the CS, its notices to
 the prefecture server) until interrupted. `check` compares the CS's file with what the prefecture server holds
-(shared/spec/API.md, 住基ネット); `compare` is the daily comparison with the register (標準仕様書 j1100). Without
-`--juki-net`, JUKI_NET_CONFIG, else `juki-net.json` beside a SQLite register (as `juki demo` writes it).
+(shared/spec/API.md, 住基ネット); `compare` is the daily comparison with the register (標準仕様書 j1100);
+`consistency` is the 整合性確認 with the prefecture file against file, its differences put into the error queue, and
+`export` writes the file alone (docs/cs-consistency.md). Without `--juki-net`, JUKI_NET_CONFIG, else
+`juki-net.json` beside a SQLite register (as `juki demo` writes it).
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ import json
 import logging
 import signal
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -133,3 +137,67 @@ def compare(db: DbOpt = None, cs_db: CsDbOpt = None) -> None:
         j.uow, j.cs.transaction, RegisterQueries(j.uow, CS_SYSTEM), CS_SYSTEM, j.settings.city_code
     )
     typer.echo(json.dumps(report.to_json(), ensure_ascii=False))
+
+
+@cs_app.command("consistency")
+def consistency(
+    db: DbOpt = None,
+    cs_db: CsDbOpt = None,
+    juki_net: JukiNetOpt = None,
+    export_to: Annotated[
+        Path | None,
+        typer.Option("--export-to", help="keep our file and manifest in DIR (特定個人情報: 0600)"),
+    ] = None,
+) -> None:
+    """The 整合性確認 with the prefecture (j1100): one JSON object of persons, items and kinds (no value, no My
+    Number); each differing person queued in the error queue. Exit 0 whatever it finds, 2 when it cannot run."""
+    from juki.cs.adapters.consistency_client import HttpsConsistencyClient
+    from juki.cs.adapters.consistency_file import ConsistencyFiles
+    from juki.cs.domain.consistency import ConsistencyFileError
+    from juki.cs.services import consistency as service
+    from juki.cs.wire import Unreachable
+    from juki.policy.roles import CS_SYSTEM
+
+    j = _build(db, cs_db, juki_net)
+    client = j.prefecture_client()
+    if client is None:
+        raise _fail("juki-net.json がありません（--juki-net または JUKI_NET_CONFIG で指定してください）")
+    tx = _consistency_tx(j)
+    try:
+        with client:
+            report = service.run(j.uow, tx, ConsistencyFiles(), HttpsConsistencyClient(client), CS_SYSTEM,
+                                 j.settings.city_code, export_to)  # fmt: skip
+    except Unreachable as exc:
+        raise _fail(f"都道府県サーバに接続できません: {exc}") from None
+    except ConsistencyFileError as refused:
+        raise _fail(f"{refused.code}: {refused.message}") from None
+    typer.echo(json.dumps(report.to_json(), ensure_ascii=False))
+
+
+@cs_app.command("export")
+def export(
+    to: Annotated[Path, typer.Option("--to", help="the folder for the file and its manifest")],
+    db: DbOpt = None,
+    cs_db: CsDbOpt = None,
+) -> None:
+    """The whole 本人確認情報ファイル as CSV and manifest (a 特定個人情報 file: written 0600, its output logged)."""
+    from juki.cs.adapters.consistency_file import ConsistencyFiles
+    from juki.cs.services import consistency as service
+    from juki.policy.roles import CS_SYSTEM
+
+    j = _build(db, cs_db, None)
+    written = service.export(
+        j.uow, _consistency_tx(j), ConsistencyFiles(), CS_SYSTEM, j.settings.city_code, to
+    )
+    typer.echo(json.dumps({
+        "csv": str(written.csv_path), "manifest": str(written.manifest_path),
+        "rows": written.manifest.rows, "sha256": written.manifest.sha256,
+    }, ensure_ascii=False))  # fmt: skip
+
+
+def _consistency_tx(j: Juki) -> Any:
+    from functools import partial
+
+    from juki.cs.adapters import consistency_tables
+
+    return partial(consistency_tables.transaction, j.cs)
