@@ -110,3 +110,84 @@ class PrefectureClient(Protocol):
     def identity(self, resident_code: str) -> dict[str, object] | None:
         """What the prefecture holds for one person (`GET /prefecture/v1/identity/{code}`), None when nothing."""
         ...
+
+
+# --- between cities: 転出証明書情報 (住基法24条の2) and 転入通知 (住基法9条1項), docs/cs-transfers.md -------------
+#
+#     POST {url}/cities/v1/{to_city_code}/moveout-certificates   (mutual TLS; JSON)
+#     POST {url}/cities/v1/{to_city_code}/move-in-notices
+#     {"telegram_id": "<the sender's id>", "from_city_code": "<6 digits>", "items": {"<name>": "<str>" | null}}
+# Answers:
+#     200 {"telegram_id", "duplicate": bool}                 kept (a repeat of the same telegram: kept once)
+#     404 {"code": "unknown_city", "message"}                no such city on the 住基ネット
+#     409 {"code": "telegram_reused", "message"}             the same id with other content
+#     422 {"code": "format_error" | "unknown_city", "item", "message"}
+# Anything else is `Unreachable`: the telegram waits and is sent again.
+#
+#     GET {url}/cities/v1/{our_city_code}/inbox?after=<n>
+#     200 {"telegrams": [{"seq": n, "telegram_id", "kind": "<TelegramKind>", "from_city_code", "items"}]}
+
+
+class TelegramKind(StrEnum):
+    MOVE_OUT_CERTIFICATE = "moveout_certificate"  # 転出証明書情報 (住基法24条の2第3項)
+    MOVE_IN_NOTICE = "move_in_notice"  # 転入通知 (住基法9条1項)
+
+
+TELEGRAM_PATHS = {
+    TelegramKind.MOVE_OUT_CERTIFICATE: "moveout-certificates",
+    TelegramKind.MOVE_IN_NOTICE: "move-in-notices",
+}
+TELEGRAM_NAMES = {
+    TelegramKind.MOVE_OUT_CERTIFICATE: "転出証明書情報",
+    TelegramKind.MOVE_IN_NOTICE: "転入通知",
+}
+
+# The 転出証明書情報: what the next city needs to record the person (住基法24条の2第3項「政令で定める事項」: the
+# 転出証明書's items) — the 本人確認情報 items the CS holds, and what only the 転出届 says.
+CERTIFICATE_ITEMS: tuple[str, ...] = (
+    "住民票コード", "個人番号", "漢字氏名", "ふりがな氏名", "生年月日", "性別", "続柄", "市町村コード", "郵便番号",
+    "住所", "住民となった日", "住所を定めた日", "転出予定日", "転出先住所", "転出先市町村コード", "世帯主氏名",
+    "仮支援措置",
+)  # fmt: skip
+# The 転入通知: who came, when, where to; the city that sends it is `from_city_code`.
+MOVE_IN_NOTICE_ITEMS: tuple[str, ...] = ("住民票コード", "転入日", "転入先住所", "通知日")
+TELEGRAM_ITEMS = {
+    TelegramKind.MOVE_OUT_CERTIFICATE: CERTIFICATE_ITEMS,
+    TelegramKind.MOVE_IN_NOTICE: MOVE_IN_NOTICE_ITEMS,
+}
+TELEGRAM_REFUSALS = {404: frozenset({"unknown_city"}), 409: frozenset({"telegram_reused"}),
+                     422: frozenset({"format_error", "unknown_city"})}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Telegram:
+    telegram_id: str
+    kind: TelegramKind
+    from_city_code: str
+    to_city_code: str
+    items: dict[str, str | None]
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "telegram_id": self.telegram_id,
+            "from_city_code": self.from_city_code,
+            "items": dict(self.items),
+        }
+
+
+@dataclass(frozen=True)
+class Received:
+    """A telegram in our inbox, with its place in it (the cursor the CS keeps)."""
+
+    seq: int
+    telegram: Telegram
+
+
+class CitiesClient(Protocol):
+    def send(self, telegram: Telegram) -> Accepted | Refused:
+        """Deliver one telegram to its city; raises Unreachable when there is no usable answer."""
+        ...
+
+    def inbox(self, city_code: str, after: int) -> list[Received]:
+        """The telegrams addressed to `city_code` after place `after`, in order; raises Unreachable."""
+        ...

@@ -16,6 +16,7 @@ from juki.cs.domain.items import (
     MY_NUMBER,
     PRESENT,
     RELATIONSHIP,
+    REMOVED,
     Items,
     for_kind,
     identity_differences,
@@ -53,6 +54,8 @@ KIND_OF: dict[str, NoticeKind] = {
 ONLY_IF_CHANGED = frozenset({K.HOUSEHOLD_CHANGE, K.MINOR_CORRECTION})
 # Kinds of a person the CS must hold as present (レコード状況フラグ 0).
 NEED_PRESENT = frozenset({K.MOVE_WITHIN, K.MOVE_OUT, K.DEATH, K.HOUSEHOLD_CHANGE, K.EX_OFFICIO_REMOVAL})
+# Kinds of a person the CS must hold as removed (レコード状況フラグ 1): a 転入通知 confirms a 転出 done.
+NEED_REMOVED = frozenset({K.MOVE_IN_NOTICE_RECEIVED})
 
 MISSING_RESIDENT_CODE = "missing_resident_code"
 FORMAT_ERROR = "format_error"
@@ -91,8 +94,13 @@ class Part:
     items: Items  # the items of this notice (異動事由 set), not yet numbered
 
 
-def kind_of(change_reason: str) -> NoticeKind | None:
-    return KIND_OF.get(change_reason)
+def kind_of(change_reason: str, card: bool = False) -> NoticeKind | None:
+    """The notice kind of a register change; a 転入 with the 転出証明書情報 the CS held (`transfer.card`,
+    住基法24条の2) is a 特例転入."""
+    kind = KIND_OF.get(change_reason)
+    if card and change_reason == "転入" and kind is K.MOVE_IN:
+        return K.CARD_MOVE_IN
+    return kind
 
 
 def check_format(items: Items) -> Failure | None:
@@ -138,13 +146,15 @@ def check_logic(kind: NoticeKind, previous: Items | None) -> Failure | None:
         return Failure(LOGIC_ERROR, "異動事由", f"現存する住民に対する{kind.value}です")
     if kind in NEED_PRESENT and status != PRESENT:
         return Failure(LOGIC_ERROR, "異動事由", f"本人確認情報ファイルに現存しない者の{kind.value}です")
+    if kind in NEED_REMOVED and previous is not None and status != REMOVED:
+        return Failure(LOGIC_ERROR, "異動事由", f"転出により消除されていない者の{kind.value}です")
     if kind not in OPENING_KINDS and previous is None:
         return Failure(LOGIC_ERROR, "異動事由", f"本人確認情報ファイルにない者の{kind.value}です")
     return None
 
 
 def plan(
-    change_reason: str, items: Items, previous: Items | None, household_changed: bool
+    change_reason: str, items: Items, previous: Items | None, household_changed: bool, card: bool = False
 ) -> list[Part] | Failure:
     """The notices one change of a person becomes (none, one, or a 転居 and a 世帯変更), or why it cannot be.
 
@@ -152,13 +162,13 @@ def plan(
     続柄: that is notified as the 転居 (続柄 as before) followed by a 世帯変更 (the new 続柄), so that each notice
     changes what its kind may change.
     """
-    kind = kind_of(change_reason)
+    kind = kind_of(change_reason, card)
     if kind is None:
         return Failure(FORMAT_ERROR, "異動事由", "通知の対象とならない異動事由です")
     failure = check_format(items) or check_logic(kind, previous)
     if failure is not None:
         return failure
-    detail = change_reason
+    detail = None if kind is K.CARD_MOVE_IN else change_reason  # a 特例転入 says it all
     changed = identity_differences(items, previous) if previous else None
     if kind in ONLY_IF_CHANGED and changed == []:
         return []

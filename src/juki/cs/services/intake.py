@@ -13,9 +13,10 @@ from typing import Any, Protocol
 
 from juki.cs.domain.items import MY_NUMBER, build
 from juki.cs.domain.items import Change as Recorded
-from juki.cs.services import restrictions
+from juki.cs.services import restrictions, transfers
 from juki.cs.services.ports import CsStore, CsTransaction, LogLine
 from juki.cs.services.queue import Change, admit
+from juki.cs.services.transfers import TransfersOf
 from juki.domain.events import PROTECTION_CHANGED
 from juki.services import outbox
 from juki.services.outbox import ChangeEvent
@@ -43,28 +44,40 @@ def run(
     event_key: EventKeyHolder,
     city_code: str,
     limit: int = 500,
+    transfers_of: TransfersOf | None = None,
 ) -> IntakeResult:
-    """One batch of the register's pending events."""
+    """One batch of the register's pending events. With `transfers_of`, a 特例転出 or a 転入 from another city
+    also queues its telegram to that city (services/transfers.py) in the same transaction."""
     events = outbox.pending(uow_factory, SUBSCRIBER, limit)
     if not events:
         return IntakeResult(0, 0)
     with cs() as store:
-        taken = sum(take_in(store, event, event_key, city_code) for event in events)
+        taken = sum(take_in(store, event, event_key, city_code, transfers_of) for event in events)
     outbox.acknowledge(uow_factory, SUBSCRIBER, events[-1].position)
     return IntakeResult(len(events), taken)
 
 
 def run_all(
-    uow_factory: UnitOfWorkFactory, cs: CsTransaction, event_key: EventKeyHolder, city_code: str
+    uow_factory: UnitOfWorkFactory,
+    cs: CsTransaction,
+    event_key: EventKeyHolder,
+    city_code: str,
+    transfers_of: TransfersOf | None = None,
 ) -> int:
     """Every pending event, batch after batch; how many were new."""
     total = 0
-    while (result := run(uow_factory, cs, event_key, city_code)).read:
+    while (result := run(uow_factory, cs, event_key, city_code, transfers_of=transfers_of)).read:
         total += result.taken
     return total
 
 
-def take_in(store: CsStore, event: ChangeEvent, event_key: EventKeyHolder, city_code: str) -> bool:
+def take_in(
+    store: CsStore,
+    event: ChangeEvent,
+    event_key: EventKeyHolder,
+    city_code: str,
+    transfers_of: TransfersOf | None = None,
+) -> bool:
     """One event; False when the CS had it already."""
     if event.event == PROTECTION_CHANGED:  # a measure: no change of the 本人確認情報, no notice (docs/cs.md)
         return restrictions.take_in(store, event)
@@ -94,8 +107,11 @@ def take_in(store: CsStore, event: ChangeEvent, event_key: EventKeyHolder, city_
         items,
         recorded.staff_id,
         recorded.terminal,
+        bool((body.get("transfer") or {}).get("card")),
     )
     admit(store, change)
+    if transfers_of is not None:
+        transfers.take_in(store, transfers_of(store), event, items, city_code)
     return True
 
 

@@ -39,6 +39,7 @@ class Change:
     items: Items  # built from the event (cs/domain/items.build), not yet numbered
     staff_id: str  # who recorded it in the register: the CS log's operator
     terminal: str
+    card: bool = False  # a 転入 with the 転出証明書情報 the CS held: a 特例転入 (住基法24条の2)
 
 
 def admit(store: CsStore, change: Change) -> None:
@@ -64,11 +65,11 @@ def _plan(store: CsStore, change: Change) -> list[Part] | Failure:
     current = store.current(change.addressee_number)
     previous = current.items if current else None
     items = rebase(change.items, change.change_reason, previous)
-    return plan(change.change_reason, items, previous, change.household_changed)
+    return plan(change.change_reason, items, previous, change.household_changed, change.card)
 
 
 def _row(change: Change, part: int) -> dict[str, object]:
-    kind = kind_of(change.change_reason)
+    kind = kind_of(change.change_reason, change.card)
     return {
         "notice_id": uuid.uuid4().hex,
         "addressee_number": change.addressee_number,
@@ -172,6 +173,7 @@ def as_change(entry: Entry, staff_id: str, terminal: str) -> Change:
         entry.items,
         staff_id,
         terminal,
+        entry.kind == NoticeKind.CARD_MOVE_IN.value,
     )
 
 

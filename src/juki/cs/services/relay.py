@@ -10,6 +10,10 @@ prefecture acknowledges a repeated notice (docs/cs.md).
 Between passes it runs the daily comparison with the register (標準仕様書 j1100, comparison.py) as the CS itself
 (`CS_SYSTEM`): at `compare_hour` o'clock in Japan, and at a start when none was kept since the latest such hour.
 Its clock is given, so that a test moves time instead of waiting for it.
+
+With the other cities wired (`transfers_of`, `connect_cities`, `confirm`), a pass also sends the telegrams between
+cities that are due, takes in our inbox, and erases every 転出証明書情報 whose period is over on the clock's day
+(services/transfers.py, docs/cs-transfers.md).
 """
 
 from __future__ import annotations
@@ -21,12 +25,13 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from juki.cs.services import comparison, delivery, intake
+from juki.cs.services import comparison, delivery, intake, restrictions, transfers
 from juki.cs.services.comparison import ComparisonReport
 from juki.cs.services.delivery import Backoff
 from juki.cs.services.intake import EventKeyHolder
 from juki.cs.services.ports import CsTransaction
-from juki.cs.wire import PrefectureClient
+from juki.cs.services.transfers import Confirm, TransfersOf
+from juki.cs.wire import CitiesClient, PrefectureClient
 from juki.policy.roles import CS_SYSTEM
 from juki.services.unit_of_work import UnitOfWorkFactory
 
@@ -41,6 +46,8 @@ def utc_now() -> datetime:
 
 # Opens the link to the prefecture for one pass (the mutual-TLS client of juki-net.json) and closes it after.
 Connect = Callable[[], AbstractContextManager[PrefectureClient]]
+# Opens the link to the other cities (the same juki-net.json) for one pass.
+ConnectCities = Callable[[], AbstractContextManager[CitiesClient]]
 
 
 @dataclass(frozen=True)
@@ -51,6 +58,10 @@ class RelayPass:
     acknowledged: int = 0
     refused: int = 0
     unreachable: int = 0
+    telegrams_sent: int = 0  # telegrams to other cities acknowledged
+    telegrams_waiting: int = 0  # refused or unreachable: in the telegram error queue or waiting for a retry
+    telegrams_received: int = 0  # telegrams taken in from our inbox
+    purged: int = 0  # 転出証明書情報 erased at the end of their period
 
 
 class Relay:
@@ -68,23 +79,51 @@ class Relay:
         backoff: Backoff | None = None,
         clock: Clock = utc_now,
         compare_hour: int = comparison.DAILY_HOUR,
+        transfers_of: TransfersOf | None = None,
+        connect_cities: ConnectCities | None = None,
+        confirm: Confirm | None = None,
     ) -> None:
         if not 0 <= compare_hour <= 23:
             raise ValueError("compare_hour is an hour of the day, 0 to 23")
         self.uow_factory, self.cs, self.event_key, self.city_code = uow_factory, cs, event_key, city_code
         self.connect, self.terminal, self.backoff = connect, terminal, backoff
         self.clock, self.compare_hour = clock, compare_hour
+        self.transfers_of, self.connect_cities, self.confirm = transfers_of, connect_cities, confirm
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
 
     def run_once(self) -> RelayPass:
-        """Take in every pending change, then deliver what may go now."""
-        taken = intake.run_all(self.uow_factory, self.cs, self.event_key, self.city_code)
+        """Take in every pending change, erase what is held past its period, then deliver what may go now: the
+        notices to the prefecture first, then the telegrams between cities (they wait for the notices)."""
+        taken = intake.run_all(self.uow_factory, self.cs, self.event_key, self.city_code, self.transfers_of)
+        purged = self._purge()
         if self.connect is None:
-            return RelayPass(taken)
+            return RelayPass(taken, purged=purged)
         with self.connect() as client:
             report = delivery.deliver(self.cs, client, self.terminal, self.backoff)
-        return RelayPass(taken, len(report.acknowledged), len(report.refused), len(report.unreachable))
+        exchanged = self._exchange()
+        return RelayPass(
+            taken, len(report.acknowledged), len(report.refused), len(report.unreachable),
+            len(exchanged.sent), len(exchanged.refused) + len(exchanged.unreachable), len(exchanged.received),
+            purged,
+        )  # fmt: skip
+
+    def _purge(self) -> int:
+        if self.transfers_of is None:
+            return 0
+        return len(transfers.purge(self.cs, self.transfers_of, restrictions.today_of(self.clock())))
+
+    def _exchange(self) -> transfers.ExchangeReport:
+        report = transfers.ExchangeReport()
+        if self.transfers_of is None or self.connect_cities is None:
+            return report
+        with self.connect_cities() as client:
+            link = transfers.Link(self.cs, self.transfers_of, client, self.city_code, self.terminal,
+                                  self.backoff or Backoff())  # fmt: skip
+            transfers.send_due(link, report)
+            if self.confirm is not None:
+                transfers.receive(link, self.confirm, report)
+        return report
 
     def run_safely(self) -> RelayPass | None:
         """One pass; a failure is logged without its text (it may quote a value) and None returned."""
@@ -126,6 +165,13 @@ class Relay:
                     done.acknowledged,
                     done.refused,
                     done.unreachable,
+                )
+            if done is not None and (done.telegrams_sent or done.telegrams_received or done.purged):
+                log.info(
+                    "CS relay: %d telegrams sent, %d received, %d 転出証明書情報 erased",
+                    done.telegrams_sent,
+                    done.telegrams_received,
+                    done.purged,
                 )
             self._stopping.wait(interval)
 

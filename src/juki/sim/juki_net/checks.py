@@ -69,6 +69,9 @@ NEED_PRESENT = frozenset(
     }
 )
 
+# Changes only of a person the city removed: a 転入通知受理 confirms a 転出 (or a 職権消除) already notified.
+NEED_REMOVED = frozenset({NoticeKind.MOVE_IN_NOTICE_RECEIVED})
+
 
 @dataclass(frozen=True)
 class Problem(Exception):
@@ -237,6 +240,8 @@ def check_logic(notice: Notice, held: Held | None) -> None:
         raise logic_error(REASON, f"現存する住民に対する{notice.kind.value}です")
     if notice.kind in NEED_PRESENT and not present:
         raise logic_error(REASON, f"現存しない者に対する{notice.kind.value}です")
+    if notice.kind in NEED_REMOVED and present:
+        raise logic_error(REASON, f"現存する住民に対する{notice.kind.value}です")
     if notice.kind == NoticeKind.MOVE_WITHIN:
         _check_move_within(items, held.items)
 
