@@ -31,7 +31,18 @@ EX_OFFICIO_RESTORATION = "職権回復"
 SPECIAL_ADOPTION = "特別養子縁組"
 SPECIAL_ADOPTION_DISSOLVED = "特別養子縁組解消"
 GENDER_CHANGE = "性別変更"
-CORRECTION_REASONS = (EX_OFFICIO_CORRECTION, SPECIAL_ADOPTION, SPECIAL_ADOPTION_DISSOLVED, GENDER_CHANGE)
+# 住基ネットの「軽微な修正」: a correction of how a name, its kana or an address is written (a character, a town's
+# name) that is no 異動 of the person; it may change the text of those items only (register/corrections.py).
+MINOR_CORRECTION = "軽微な修正"
+CORRECTION_REASONS = (
+    EX_OFFICIO_CORRECTION,
+    SPECIAL_ADOPTION,
+    SPECIAL_ADOPTION_DISSOLVED,
+    GENDER_CHANGE,
+    MINOR_CORRECTION,
+)
+# 標準仕様書 j680 (j50): the destination's 転入通知 (住基法9条1項) confirms the 消除 of a person removed by 転出.
+MOVE_OUT_CONFIRMED = "転入通知受理"
 CANCELLATION_ADD = "取消（増）"
 CANCELLATION_REMOVE = "取消（減）"
 CANCELLATION_AMEND = "取消（修正）"
@@ -74,6 +85,14 @@ class MoveIn(Command):
     address: Address
     persons: tuple[PersonInput, ...]
     household_number: str | None = None  # None: the persons form a new household
+    # 特例転入 (住基法24条の2): the 転出証明書情報 the CS holds stands in for the paper 転出証明書.
+    card: bool = False
+    moveout_certificate_id: str | None = None
+    # The 転出証明書情報 of each person it covers, by 住民票コード (the services fill it from the CS's port).
+    moveout_certificates: dict[str, str] = field(default_factory=dict)
+    moveout_planned_on: date | None = (
+        None  # the 転出予定日 the 転出証明書情報 gives (the period, 住基法24条の2)
+    )
 
 
 @dataclass(frozen=True)
@@ -96,6 +115,18 @@ class MoveOut(Command):
     destination: Address
     new_householder: str | None = None
     new_relationships: dict[str, str] = field(default_factory=dict)
+    card: bool = False  # 特例転出 (標準仕様書 j670): no paper 転出証明書; its data go to the CS
+
+
+@dataclass(frozen=True)
+class ConfirmMoveOut(Command):
+    """転入通知受理 (標準仕様書 j680): the destination's 転入通知 on a person removed by 転出. `filed_on` is the day it
+    is recorded; the 予定 destination and date stay as the 転出届 gave them."""
+
+    resident_code: str
+    moved_in_on: date
+    destination: Address  # 転出先（確定）, with the destination's 市町村コード
+    notified_on: date  # 転入通知日
 
 
 @dataclass(frozen=True)

@@ -121,6 +121,93 @@ class NonAddressChange(DomainError):
     status = 422
 
 
+# --- 特例転出・特例転入・転入通知受理 (住基法24条の2, 9条1項; 標準仕様書 j670, j680) ---
+
+
+class CardMoveOutDestinationRequired(DomainError):
+    """特例転出: the 転出証明書情報 goes to the destination's CS, so its 市町村コード is needed (never abroad)."""
+
+    code = "card_move_out_destination_required"
+    status = 422
+    default_message = "特例転出には転出先の市町村コード（6桁）が必要です（国外転出は特例転出できません）"
+    default_field = "destination.municipality_code"
+
+
+class CardMoveOutNoCertificate(DomainError):
+    """特例転出 (j670): no paper 転出証明書 is issued; the next city reads the 転出証明書情報 through the CS."""
+
+    code = "card_move_out_no_certificate"
+    status = 409
+    default_message = "特例転出のため転出証明書は交付しません（転出証明書情報は市町村CSから送信されます）"
+    default_field = "addressee_numbers"
+
+
+class CardMoveInPeriodOver(DomainError):
+    """住基法24条の2: a 特例転入 is filed by the earlier of 転出予定日 + 30 days and 転入日 + 14 days."""
+
+    code = "card_move_in_period_over"
+    status = 422
+    default_message = (
+        "特例転入の届出期間（転出予定日から30日・転入日から14日のいずれか早い日まで）を過ぎています。"
+        "転出証明書による転入届を案内してください"
+    )
+    default_field = "filed_on"
+
+
+class MoveOutCertificateNotFound(DomainError):
+    """The CS holds no 転出証明書情報 for this 特例転入 (none received, or already used)."""
+
+    code = "moveout_certificate_not_found"
+    status = 404
+    default_message = "市町村CSに該当する転出証明書情報がありません"
+    default_field = "moveout_certificate_id"
+
+
+class MoveOutCertificatesUnavailable(DomainError):
+    """The register is run without a 市町村CS: no 転出証明書情報 can be looked up."""
+
+    code = "moveout_certificates_unavailable"
+    status = 409
+    default_message = "市町村CSが転出証明書情報を保持していません（市町村CSに接続されていません）"
+    default_field = "moveout_certificate_id"
+
+
+class MoveOutNotFound(DomainError):
+    """転入通知受理: no 除票 of this 住民票コード removed by 転出 (国外転出, 死亡 and 職権消除 get no 転入通知)."""
+
+    code = "move_out_not_found"
+    status = 404
+    default_message = "この住民票コードで転出により消除された住民がいません"
+    default_field = "resident_code"
+
+
+class MoveOutAlreadyConfirmed(DomainError):
+    """転入通知受理 twice for one 転出: the first one stands (the CS treats this answer as done)."""
+
+    code = "move_out_already_confirmed"
+    status = 409
+    default_message = "この転出の転入通知はすでに受理されています"
+    default_field = "resident_code"
+
+
+class MoveInBeforeMoveOutAddress(DomainError):
+    """転入通知受理: a 転入日 before the person came to live at the address they moved out of cannot be right."""
+
+    code = "moved_in_before_last_address"
+    status = 422
+    default_message = "転入日が、転出前の住所に住み始めた日より前です"
+    default_field = "moved_in_on"
+
+
+class MinorCorrectionNotAllowed(DomainError):
+    """軽微な修正 changes the text of a name, its kana or an address only; anything else is a 職権修正."""
+
+    code = "minor_correction_not_allowed"
+    status = 422
+    default_message = "軽微な修正で直せるのは氏名・ふりがな・住所の表記だけです（職権修正で行ってください）"
+    default_field = "corrections"
+
+
 class InsufficientSearchCriteria(DomainError):
     code = "insufficient_search_criteria"
     status = 422

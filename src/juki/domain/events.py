@@ -48,6 +48,8 @@ EVENT_NAMES: dict[str, str] = {
     c.CANCELLATION_REMOVE: "ChangeCancelled",
     c.CANCELLATION_AMEND: "ChangeCancelled",
     c.MEMBER_ORDER: "MembersReordered",
+    c.MINOR_CORRECTION: "MinorCorrectionRecorded",
+    c.MOVE_OUT_CONFIRMED: "MoveOutConfirmed",
 }
 
 
@@ -77,6 +79,8 @@ class RegisterEvent:
     household: HouseholdAfter
     previous_household_number: str | None  # before the change; None for a person new to the register
     persons: tuple[str, ...]  # every person the same command changed (宛名番号), this one included
+    # The move between cities the 住基ネット passes on (転出・転入・転入通知受理; docs/events.md `transfer`), else None.
+    transfer: dict[str, object] | None = None
 
     @property
     def addressee_number(self) -> str:
@@ -115,6 +119,7 @@ def body(event: RegisterEvent, filing_id: str, recorded_by: RecordedBy) -> dict[
         "persons": list(event.persons),
         "has_my_number": has_my_number,
         "record": record,
+        "transfer": event.transfer,
     }
 
 

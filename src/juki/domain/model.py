@@ -71,6 +71,17 @@ class MoveOutData:
     destination: Address
     planned_on: date
     filed_on: date
+    card: bool = False  # 特例転出 (標準仕様書 j670): no paper 転出証明書 was issued
+    confirmed: MoveInNoticeData | None = None  # the destination's 転入通知 (j680), once received
+
+
+@dataclass(frozen=True)
+class MoveInNoticeData:
+    """転入通知 (住基法9条1項) as received: the 転出先（確定） and the 転出年月日（確定）, beside the 予定 ones (j680)."""
+
+    notified_on: date
+    moved_in_on: date
+    destination: Address
 
 
 @dataclass(frozen=True)
@@ -210,7 +221,11 @@ def _from_plain(cls: type, data: dict[str, Any]) -> Any:
     return cls(**kwargs)
 
 
-_NESTED_IN: dict[tuple[type, str], type] = {(MoveOutData, "destination"): Address}
+_NESTED_IN: dict[tuple[type, str], type] = {
+    (MoveOutData, "destination"): Address,
+    (MoveOutData, "confirmed"): MoveInNoticeData,
+    (MoveInNoticeData, "destination"): Address,
+}
 _DATE_FIELDS = {
     "birth_date",
     "resident_since",
@@ -222,6 +237,8 @@ _DATE_FIELDS = {
     "lost_on",
     "removed_on",
     "planned_on",
+    "notified_on",
+    "moved_in_on",
 }
 
 

@@ -41,9 +41,21 @@ CS_OPERATE = "cs:operate"  # the 住基ネット side (市町村CS)
 # too, without the screening and alerts of a person's view (cs/services/comparison.py says why). Only the CS
 # itself holds it, and only comparison.RegisterQueries uses it: no view, search or certificate honours it.
 REGISTER_COMPARE = "register:compare"
+# 転入通知受理 (標準仕様書 j680, j690): the destination's 転入通知 confirms the 消除 of a person who moved out. The CS
+# records the ones it receives (CS_SYSTEM); the counter, one that came on paper (j700).
+REGISTER_CONFIRM_MOVE_OUT = "register:confirm_move_out"
 WEBAUTHN_ENROL = "webauthn:enrol"  # register one's own security key or biometric authenticator
 
-_CLERK = frozenset({REGISTER_READ, REGISTER_FILE, MY_NUMBER_REVEAL, MY_NUMBER_SEARCH, CERTIFICATE_ISSUE})
+_CLERK = frozenset(
+    {
+        REGISTER_READ,
+        REGISTER_FILE,
+        REGISTER_CONFIRM_MOVE_OUT,
+        MY_NUMBER_REVEAL,
+        MY_NUMBER_SEARCH,
+        CERTIFICATE_ISSUE,
+    }
+)
 _SUPERVISOR = _CLERK | {REGISTER_APPROVE, CERTIFICATE_DISPOSE}
 _READ_ONLY = frozenset({REGISTER_READ})
 
@@ -128,8 +140,9 @@ PROCEDURES: dict[str, Procedure] = {
                 "cs_operator": frozenset({CS_OPERATE, MY_NUMBER_REVEAL}),
                 # The CS itself (CS_SYSTEM, unattended): its daily comparison with the register (標準仕様書 j1100)
                 # reads each person's record with the 個人番号, item 13 of the 本人確認情報 (住基法30条の6) — and
-                # nothing else of the register: no `register:read`, so no view, search or certificate.
-                "cs_system": frozenset({REGISTER_COMPARE, MY_NUMBER_REVEAL}),
+                # nothing else of the register: no `register:read`, so no view, search or certificate. It records
+                # the 転入通知 it receives (j690) through the register's one door (services/card_moves.py).
+                "cs_system": frozenset({REGISTER_COMPARE, REGISTER_CONFIRM_MOVE_OUT, MY_NUMBER_REVEAL}),
             },
         ),
         Procedure("transfer", "庁内連携", False, {"department": frozenset({TRANSFER_READ})}),

@@ -7,6 +7,7 @@ versions, the filing, the operation-log entry and the outbox rows in one transac
 from __future__ import annotations
 
 import copy
+import dataclasses
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -31,6 +32,11 @@ from juki.services.audit import LogEntry
 from juki.services.authorization import authorize
 from juki.services.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
+# A step of a filing inside its transaction: `prepare` completes the parsed command from what the register's
+# neighbours hold (特例転入: the CS's 転出証明書情報), `after` adds what the same transaction writes beside it.
+Prepare = Callable[[UnitOfWork, c.Command], c.Command]
+After = Callable[[UnitOfWork, "FilingResult"], None]
+
 HANDLERS: dict[type, Callable[[Any, Any], register.Outcome]] = {
     c.MoveIn: register.move_in,
     c.MoveWithin: register.move_within,
@@ -44,6 +50,7 @@ HANDLERS: dict[type, Callable[[Any, Any], register.Outcome]] = {
     c.ExOfficioRestoration: register.ex_officio_restoration,
     c.CancelFiling: register.cancel_filing,
     c.ReorderMembers: register.reorder_members,
+    c.ConfirmMoveOut: register.confirm_move_out,
 }
 
 EX_OFFICIO_REASONS = {
@@ -147,6 +154,17 @@ def checked_outcome(uow: UnitOfWork, command: c.Command, actor: Actor, action: s
 REFUSED_STATUSES = (409, 422)
 
 
+def card_options(kind: str, command: c.Command, payload: Mapping[str, Any]) -> c.Command:
+    """特例転出 and 特例転入 (標準仕様書 j670; 住基法24条の2), asked by the filing's `card_move_out` / `card_move_in`
+    (JSON booleans, the request models') and the 転出証明書情報 chosen (`moveout_certificate_id`)."""
+    if isinstance(command, c.MoveOut) and payload.get("card_move_out") is True:
+        return dataclasses.replace(command, card=True)
+    if isinstance(command, c.MoveIn) and payload.get("card_move_in") is True:
+        chosen = payload.get("moveout_certificate_id")
+        return dataclasses.replace(command, card=True, moveout_certificate_id=str(chosen) if chosen else None)
+    return command
+
+
 @contextmanager
 def _refusals_logged(uow_factory: UnitOfWorkFactory, actor: Actor, action: str) -> Iterator[None]:
     """A filing refused by a hold, or by a rule of the register, leaves an operation-log entry in its own
@@ -170,14 +188,23 @@ def _log_refusal(uow_factory: UnitOfWorkFactory, actor: Actor, entry: LogEntry) 
         uow.commit()
 
 
-def file(uow_factory: UnitOfWorkFactory, actor: Actor, kind: str, payload: Mapping[str, Any]) -> FilingResult:
+def file(
+    uow_factory: UnitOfWorkFactory,
+    actor: Actor,
+    kind: str,
+    payload: Mapping[str, Any],
+    prepare: Prepare | None = None,
+    after: After | None = None,
+) -> FilingResult:
     """Enter a filing. Ex officio changes are checked now but wait for a supervisor's approval (決裁)."""
     authorize(uow_factory, actor, REGISTER_FILE, f"filing:{kind}")
     parser = PARSERS.get(kind)
     if parser is None:
         raise FilingKindNotFound()
     with _refusals_logged(uow_factory, actor, f"filing:{kind}"), uow_factory() as uow:
-        command = parser(payload)
+        command = card_options(kind, parser(payload), payload)
+        if prepare is not None:
+            command = prepare(uow, command)
         if kind in EX_OFFICIO_REASONS:
             checked_outcome(uow, command, actor, f"filing:{kind}")  # the logic checks and holds at entry too
             public, secrets = _split_secrets(payload)
@@ -200,6 +227,26 @@ def file(uow_factory: UnitOfWorkFactory, actor: Actor, kind: str, payload: Mappi
             uow.commit()
             return FilingResult(filing_id, "", [], False, "pending")
         result = _apply(uow, command, kind, payload, actor)
+        if after is not None:
+            after(uow, result)
+        uow.commit()
+        return result
+
+
+def record_change(
+    uow_factory: UnitOfWorkFactory,
+    actor: Actor,
+    permission: str,
+    kind: str,
+    command_of: Callable[[UnitOfWork], c.Command],
+    payload: Mapping[str, Any],
+) -> FilingResult:
+    """A change the register records on a notice rather than a 届出 (転入通知受理), through the same door: the
+    domain's handler, then the versions, the filing, the operation-log entry and the outbox in one transaction."""
+    action = f"filing:{kind}"
+    authorize(uow_factory, actor, permission, action)
+    with _refusals_logged(uow_factory, actor, action), uow_factory() as uow:
+        result = _apply(uow, command_of(uow), kind, payload, actor)
         uow.commit()
         return result
 

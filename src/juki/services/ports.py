@@ -18,6 +18,7 @@ from juki.services.read_models import (
     ChangeSent,
     EnrolmentCodeRecord,
     FilingChange,
+    HeldMoveOut,
     Household,
     LogRecord,
     MatchedVersion,
@@ -225,3 +226,16 @@ class CardStore(Protocol):
     def add_session(self, values: Values) -> None: ...
     def session(self, token_hash: str) -> StoredRow: ...  # None: not found
     def end_session(self, token_hash: str, at: datetime) -> bool: ...
+
+
+# --- 特例転入: the 転出証明書情報 the 市町村CS holds (住基法24条の2第3項; docs/card-moves.md) --------------------------
+
+
+class MoveOutCertificates(Protocol):
+    """The 転出証明書情報 other cities sent this city's CS for a 特例転入, as the register's counter reads them
+    (implemented by the CS; `Juki.moveout_certificates`). A person's 個人番号 travels in `HeldMoveOut.my_number` and
+    is never shown unless the clerk's procedure may reveal it."""
+
+    def find(self, resident_code: str) -> HeldMoveOut | None: ...
+    def search(self, family_name_kana: str, birth_date: date) -> list[HeldMoveOut]: ...
+    def mark_used(self, certificate_id: str, addressee_number: str) -> None: ...

@@ -117,6 +117,33 @@ def set_measure(uow_factory: UnitOfWorkFactory, actor: Actor, payload: Mapping[s
         return view(_measure(uow, measure_id), uow.reader.today, uow.now)
 
 
+def provisional_on_arrival(uow: UnitOfWork, actor: Actor, addressee_number: str, starts_on: date) -> str:
+    """標準仕様書 j440: a person the previous city protected arrives under a 仮支援措置, set by the register's rule in
+    the transaction of the 特例転入 (no one asks for it, so no `protection:set`), for the supervisors to confirm or
+    end. Its reason names where it came from, nothing of the person's circumstances."""
+    kind, operations, level = rules.check_hold("support", None, "error")
+    values = {
+        "kind": kind,
+        "operations": operations,
+        "level": level,
+        "subject_kind": "person",
+        "subject": addressee_number,
+        "reason": "転出元市区町村の支援措置（特例転入・転出証明書情報）",
+        "requester": "転出元市区町村",
+        "received_on": starts_on,
+        "starts_on": starts_on,
+        "ends_on": rules.default_end(starts_on),
+        "provisional": True,
+        "state": "active",
+        "created_by": actor.staff_id,
+        "created_at": uow.now,
+    }
+    measure_id = uow.controls.add_measure(values)
+    _tell_other_systems(uow, actor, _measure(uow, measure_id), "set")
+    uow.log(actor, LogEntry("protection:set", [addressee_number], detail=f"{measure_id} provisional j440"))
+    return measure_id
+
+
 def _tell_other_systems(uow: UnitOfWork, actor: Actor, row: ProtectionMeasure, action: str) -> None:
     """A measure other systems keep (j410, j440) goes to the outbox with the change, one event per person.
 

@@ -449,3 +449,26 @@ class OutboxEntry:
     my_number_sealed: str | None  # the event key's token
     record: dict[str, Any]  # the version's snapshot, without the My Number
     has_my_number: bool
+
+
+@dataclass(frozen=True)
+class HeldMoveOut:
+    """One 転出証明書情報 the 市町村CS holds for a 特例転入 (住基法24条の2第3項): what the previous city sent."""
+
+    certificate_id: str
+    resident_code: str
+    my_number: str | None = field(repr=False)  # never in a log line or a message
+    family_name: str
+    given_name: str
+    family_name_kana: str
+    given_name_kana: str
+    birth_date: date
+    sex: str  # 男/女
+    relationship: str  # 続柄 at the previous city
+    householder_name: str | None
+    previous_address: str  # the 転出元
+    previous_city_code: str
+    planned_on: date  # 転出予定日
+    destination_address: str  # 転出先 as the previous city recorded it
+    provisional_protection: bool  # a 支援措置 of the previous city (標準仕様書 j440)
+    received_on: date

@@ -9,7 +9,7 @@ from juki.bootstrap import Juki
 from juki.domain.errors import InvalidField, Unauthenticated
 from juki.domain.identifiers import validate_addressee_number, validate_household_number
 from juki.policy.roles import Actor
-from juki.services import auth, filings, register_queries
+from juki.services import auth, card_moves, filings, register_queries
 from juki.web import schemas
 from juki.web.responses import NO_CONTENT, PROBLEMS
 from juki.web.responses import register as answers
@@ -91,6 +91,8 @@ PENDING: dict[int | str, dict[str, Any]] = {
 def _add_filing_route(kind: str, model: type[schemas.Body]) -> None:
     def route(body: model, j: JukiDep, actor: ActorDep, response: Response) -> dict[str, Any]:  # type: ignore[valid-type]
         payload = body.model_dump(exclude_none=True)  # type: ignore[attr-defined]
+        if kind == "move-in":  # a 特例転入 reads the CS's 転出証明書情報 (services/card_moves.py)
+            return _filing_answer(card_moves.file_move_in(j.uow, _certificates(j), actor, payload), response)
         return _filing_answer(filings.file(j.uow, actor, kind, payload), response)
 
     status = 202 if kind.startswith("ex-officio") else 201
@@ -107,8 +109,33 @@ def _add_filing_route(kind: str, model: type[schemas.Body]) -> None:
     )
 
 
+def _certificates(j: Juki) -> Any:
+    """The CS's 転出証明書情報 (`Juki.moveout_certificates`), or None when the register runs without a CS."""
+    return getattr(j, "moveout_certificates", None)
+
+
 for _kind, _model in schemas.BODIES.items():
     _add_filing_route(_kind, _model)
+
+
+@router.post(
+    "/filings/move-out-confirmations",
+    status_code=201,
+    tags=["filings"],
+    response_model=answers.MoveOutConfirmed,
+)
+def confirm_move_out(body: schemas.MoveOutConfirmationBody, j: JukiDep, actor: ActorDep) -> dict[str, Any]:
+    """転入通知受理 (標準仕様書 j680, j700): a 転入通知 that came on paper confirms the 消除 of a person who moved out."""
+    notice = card_moves.notice_from(body.model_dump())
+    return {"filing_id": card_moves.confirm_move_out(j.uow, actor, notice)}
+
+
+@router.post("/move-out-certificates/lookup", tags=["filings"], response_model=answers.HeldMoveOuts)
+def look_up_move_out_certificates(
+    body: schemas.MoveOutCertificateLookupBody, j: JukiDep, actor: ActorDep
+) -> dict[str, Any]:
+    """特例転入: the 転出証明書情報 the CS holds, by 住民票コード or by kana name and birth date."""
+    return card_moves.look_up(j.uow, _certificates(j), actor, body.model_dump(exclude_none=True))
 
 
 @router.get("/filings", tags=["filings"], response_model=answers.Filings)

@@ -116,6 +116,9 @@ class MoveInBody(Body):
     address: AddressIn
     household: HouseholdRef
     persons: list[PersonIn] = Field(max_length=50)
+    # 特例転入 (住基法24条の2) on the 転出証明書情報 the CS holds, chosen by its id (docs/card-moves.md)
+    card_move_in: StrictBool | None = None
+    moveout_certificate_id: Text | None = Field(default=None, max_length=100)
 
 
 class MoveWithinBody(Body):
@@ -138,6 +141,7 @@ class MoveOutBody(Body):
     planned_on: Text
     addressee_numbers: list[Text] = Field(max_length=50)
     destination: OtherAddressIn
+    card_move_out: StrictBool | None = None  # 特例転出 (標準仕様書 j670): the person holds a My Number card
     new_householder: Text | None = None
     new_relationships: Relationships | None = None
 
@@ -225,7 +229,8 @@ class ExOfficioCorrectionBody(Body):
     reason: Text = Field(max_length=1000)
     addressee_number: Text
     corrections: CorrectionsIn
-    change_reason: Text | None = None  # 職権修正 (default), 特別養子縁組, 特別養子縁組解消 or 性別変更 (j40)
+    # 職権修正 (default), 特別養子縁組, 特別養子縁組解消, 性別変更 (j40) or 軽微な修正 (names and kana only)
+    change_reason: Text | None = None
 
 
 class ExOfficioRemovalBody(Body):
@@ -242,6 +247,25 @@ class ExOfficioRestorationBody(Body):
     changed_on: Text
     reason: Text = Field(max_length=1000)
     addressee_number: Text
+
+
+class MoveOutConfirmationBody(Body):
+    """転入通知受理 (標準仕様書 j680, j700): a 転入通知 the counter enters (one that came on paper)."""
+
+    resident_code: Text = Field(max_length=20)
+    moved_in_on: Text = Field(max_length=20)
+    destination_address: Text = Field(max_length=300)
+    destination_city_code: Text = Field(max_length=10)
+    notified_on: Text = Field(max_length=20)
+
+
+class MoveOutCertificateLookupBody(Body):
+    """特例転入: the 転出証明書情報 the CS holds, by 住民票コード or by kana name and birth date (posted, so the
+    住民票コード stays out of URLs and access logs)."""
+
+    resident_code: Text | None = Field(default=None, max_length=20)
+    family_name_kana: Text | None = Field(default=None, max_length=100)
+    birth_date: Text | None = Field(default=None, max_length=20)
 
 
 class DecisionBody(Body):

@@ -9,7 +9,7 @@ from dataclasses import dataclass, replace
 from datetime import date
 
 from juki.domain.certificates.request import HIDDEN_HISTORY, OWN_HOUSEHOLD, CertificateRequest
-from juki.domain.errors import Forbidden, InvalidField, NotResident
+from juki.domain.errors import CardMoveOutNoCertificate, Forbidden, InvalidField, NotResident
 from juki.domain.model import ResidentRecord
 
 
@@ -74,6 +74,10 @@ def check_subjects(req: CertificateRequest, records: Sequence[ResidentRecord], t
         if req.kind == "move_out_certificate":
             if r.move_out is None:
                 raise InvalidField(f"{r.addressee_number}: 転出の届出がありません", "addressee_numbers")
+            if r.move_out.card:  # 標準仕様書 j670: the next city reads the 転出証明書情報 through the CS
+                raise CardMoveOutNoCertificate(
+                    f"{r.addressee_number}: " + CardMoveOutNoCertificate.default_message
+                )
         elif kind.of_removed and present:
             raise InvalidField(f"{r.addressee_number}: 除票ではありません", "addressee_numbers")
         elif not kind.of_removed and not present:

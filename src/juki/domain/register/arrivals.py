@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import dataclasses
-from datetime import date
+from datetime import date, timedelta
 
 from juki.domain import commands as c
 from juki.domain.errors import (
+    CardMoveInPeriodOver,
     HouseholderRequired,
     InvalidDate,
     InvalidField,
+    MoveOutCertificateNotFound,
     MultipleHouseholders,
 )
 from juki.domain.model import (
@@ -123,10 +125,54 @@ def move_in(reader: RegisterReader, cmd: c.MoveIn) -> Outcome:
     work = Work(reader, cmd)
     not_after(cmd.changed_on, cmd.filed_on, "changed_on", "届出日より後の転入日です")
     reason = c.MOVE_IN_FROM_ABROAD if cmd.previous_address.country else c.MOVE_IN
+    if cmd.card:
+        check_card_move_in(cmd)
     hh = arrive(
         work, cmd.persons, cmd.household_number, cmd.address, cmd.changed_on, cmd.previous_address, reason
     )
+    for ch in work.changes:
+        code = ch.record.resident_code
+        work.transfers[ch.record.addressee_number] = {
+            "card": cmd.card,
+            "previous_city_code": cmd.previous_address.municipality_code,
+            "previous_address": cmd.previous_address.address,
+            "moveout_certificate_id": cmd.moveout_certificates.get(code) if code else None,
+        }
     return work.outcome(hh.household_number, late_from=cmd.changed_on)
+
+
+# 住基法24条の2第1項: the first 転入届 after a 特例転出 needs no 転出証明書 — except in the cases its ただし書 leaves to
+# the 政令 (施行令), among them a 転入届 made after the earlier of 転出予定日 + 30 days and 転入日 + 14 days; then the
+# person brings a paper 転出証明書 from the previous city instead.
+CARD_MOVE_IN_DAYS_AFTER_PLANNED = 30
+CARD_MOVE_IN_DAYS_AFTER_MOVE = 14
+
+
+def card_move_in_deadline(planned_on: date, changed_on: date) -> date:
+    """The last day a 特例転入 may be filed (住基法24条の2)."""
+    return min(
+        planned_on + timedelta(days=CARD_MOVE_IN_DAYS_AFTER_PLANNED),
+        changed_on + timedelta(days=CARD_MOVE_IN_DAYS_AFTER_MOVE),
+    )
+
+
+def check_card_move_in(cmd: c.MoveIn) -> None:
+    """A 特例転入 comes from another city of Japan, on the 転出証明書情報 of each person it brings."""
+    if cmd.previous_address.country or not cmd.previous_address.municipality_code:
+        raise InvalidField(
+            "特例転入は国内の転出元（市町村コード）からに限ります", "previous_address.municipality_code"
+        )
+    if not cmd.moveout_certificate_id or cmd.moveout_certificate_id not in cmd.moveout_certificates.values():
+        raise MoveOutCertificateNotFound()
+    if cmd.moveout_planned_on is None or cmd.filed_on > card_move_in_deadline(
+        cmd.moveout_planned_on, cmd.changed_on
+    ):
+        raise CardMoveInPeriodOver()
+    for i, p in enumerate(cmd.persons):
+        if not p.resident_code or p.resident_code not in cmd.moveout_certificates:
+            raise MoveOutCertificateNotFound(
+                "この住民の転出証明書情報が市町村CSにありません", f"persons.{i}.resident_code"
+            )
 
 
 def ex_officio_entry(reader: RegisterReader, cmd: c.ExOfficioEntry) -> Outcome:

@@ -9,6 +9,7 @@ from juki.domain.errors import (
     FilingNotFound,
     InvalidField,
     LaterChangeExists,
+    MinorCorrectionNotAllowed,
     ResidentNotFound,
 )
 from juki.domain.model import (
@@ -57,6 +58,26 @@ CORRECTABLE = {
 }
 
 
+# 軽微な修正: how a name or its kana is written (a character, the kana's spelling); nothing that identifies the
+# person otherwise (生年月日, 性別, 続柄, 住民票コード, 個人番号) and no insurance or voting item.
+MINOR_CORRECTABLE = frozenset(
+    {
+        "family_name",
+        "given_name",
+        "family_name_kana",
+        "given_name_kana",
+        "former_surname",
+        "former_surname_kana",
+    }
+)
+
+
+def _check_minor(cmd: c.ExOfficioCorrection) -> None:
+    other = sorted(set(cmd.corrections) - MINOR_CORRECTABLE)
+    if cmd.change_reason == c.MINOR_CORRECTION and other:
+        raise MinorCorrectionNotAllowed(field=f"corrections.{other[0]}")
+
+
 def ex_officio_correction(reader: RegisterReader, cmd: c.ExOfficioCorrection) -> Outcome:
     work = Work(reader, cmd)
     not_after(cmd.changed_on, cmd.filed_on, "changed_on", "処理日より後の異動日です")
@@ -66,6 +87,7 @@ def ex_officio_correction(reader: RegisterReader, cmd: c.ExOfficioCorrection) ->
         raise InvalidField("修正できない項目です: " + ", ".join(sorted(unknown)), "corrections")
     if cmd.change_reason not in c.CORRECTION_REASONS:
         raise InvalidField("職権修正の異動事由が正しくありません", "change_reason")
+    _check_minor(cmd)
     corrected = dataclasses.replace(state.record, **cmd.corrections)  # type: ignore[arg-type]
     if cmd.change_reason == c.GENDER_CHANGE and corrected.sex == state.record.sex:
         raise InvalidField("性別変更には新しい性別を指定してください", "corrections.sex")

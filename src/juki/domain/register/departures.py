@@ -7,11 +7,16 @@ from datetime import date
 
 from juki.domain import commands as c
 from juki.domain.errors import (
+    CardMoveOutDestinationRequired,
     InvalidField,
+    MoveInBeforeMoveOutAddress,
+    MoveOutAlreadyConfirmed,
+    MoveOutNotFound,
 )
 from juki.domain.model import (
     REMOVED,
     HouseholdState,
+    MoveInNoticeData,
     MoveOutData,
     Removal,
     ResidentRecord,
@@ -20,6 +25,7 @@ from juki.domain.register.state import (
     LATE_FILING_DAYS,
     Outcome,
     RegisterReader,
+    ResidentState,
     Work,
     check_change_date,
     not_after,
@@ -130,7 +136,9 @@ def move_out(reader: RegisterReader, cmd: c.MoveOut) -> Outcome:
     certificate that stands in for the 転出証明書 (j660)."""
     work = Work(reader, cmd)
     reason = c.MOVE_OUT_ABROAD if cmd.destination.country else c.MOVE_OUT
-    data = MoveOutData(cmd.destination, cmd.planned_on, cmd.filed_on)
+    if cmd.card and (cmd.destination.country or not cmd.destination.municipality_code):
+        raise CardMoveOutDestinationRequired()
+    data = MoveOutData(cmd.destination, cmd.planned_on, cmd.filed_on, card=cmd.card)
     ex_officio = (cmd.filed_on - cmd.planned_on).days > LATE_FILING_DAYS
     if ex_officio:
         work.warn(
@@ -147,7 +155,69 @@ def move_out(reader: RegisterReader, cmd: c.MoveOut) -> Outcome:
         data,
         c.EX_OFFICIO_REMOVAL if ex_officio else None,
     )
+    for number in cmd.addressee_numbers:
+        work.transfers[number] = move_out_transfer(data)
     return work.outcome(hh.household_number, late_from=cmd.planned_on, primary=cmd.addressee_numbers)
+
+
+def move_out_transfer(data: MoveOutData) -> dict[str, object]:
+    """The events' `transfer` of a 転出 (docs/events.md): what the CS sends the destination (転出証明書情報)."""
+    return {
+        "card": data.card,
+        "planned_on": data.planned_on.isoformat(),
+        "destination_city_code": data.destination.municipality_code,
+        "destination_address": data.destination.address,
+    }
+
+
+# --- 転入通知受理 (標準仕様書 j680, j50) ------------------------------------------------------------------------
+
+
+def _moved_out(reader: RegisterReader, resident_code: str) -> tuple[ResidentState, MoveOutData]:
+    """The 除票 of the person removed by 転出 holding `resident_code` (a late 転出 recorded by 職権 too: its 消除事由
+    is 転出). Never anyone active, moved abroad, dead or removed for another reason."""
+    for state in reader.holders(None, resident_code, None):
+        r = state.record
+        if r.resident_code != resident_code or r.is_active or r.move_out is None or r.removal is None:
+            continue
+        if r.removal.reason == c.MOVE_OUT:
+            return state, r.move_out
+    raise MoveOutNotFound()
+
+
+def confirm_move_out(reader: RegisterReader, cmd: c.ConfirmMoveOut) -> Outcome:
+    """転入通知受理: the 転出先（確定）, the 転出年月日（確定） and the 転入通知日 go beside the 予定 ones, which stay as
+    the 転出届 gave them (j680); the 消除日 becomes the earlier of the 転出予定日 and the 転入日 (j50). A change of the
+    除票 itself, so the household is not touched. A 転入日 before the person came to the address they left here is
+    refused: they cannot have moved in elsewhere while still arriving here."""
+    work = Work(reader, cmd)
+    not_after(cmd.moved_in_on, cmd.notified_on, "moved_in_on", "転入通知日より後の転入日です")
+    not_after(cmd.notified_on, cmd.filed_on, "notified_on", "受理日より後の転入通知日です")
+    state, data = _moved_out(reader, cmd.resident_code)
+    if data.confirmed is not None:
+        raise MoveOutAlreadyConfirmed()
+    record = state.record
+    if cmd.moved_in_on < record.address_since:
+        raise MoveInBeforeMoveOutAddress()
+    if not cmd.destination.municipality_code:
+        raise InvalidField("転出先の市町村コードが必要です", "destination_city_code")
+    assert record.removal is not None  # _moved_out found a 除票
+    removed_on = min(data.planned_on, cmd.moved_in_on)
+    notice = MoveInNoticeData(cmd.notified_on, cmd.moved_in_on, cmd.destination)
+    confirmed = dataclasses.replace(
+        record,
+        move_out=dataclasses.replace(data, confirmed=notice),
+        removal=dataclasses.replace(record.removal, removed_on=removed_on),
+    )
+    work.states[record.addressee_number] = state
+    work.record(confirmed, c.MOVE_OUT_CONFIRMED, removed_on, last_changed_on=removed_on)
+    work.transfers[record.addressee_number] = {
+        "moved_in_on": cmd.moved_in_on.isoformat(),
+        "removed_on": removed_on.isoformat(),
+        "destination_city_code": cmd.destination.municipality_code,
+        "destination_address": cmd.destination.address,
+    }
+    return work.outcome(record.household_number, primary=(record.addressee_number,))
 
 
 def register_death(reader: RegisterReader, cmd: c.RegisterDeath) -> Outcome:

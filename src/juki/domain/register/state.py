@@ -104,6 +104,8 @@ class Work:
         self.households: dict[str, HouseholdState] = {}
         self.changes: list[Change] = []
         self.warnings: list[dict[str, str]] = []
+        # What the 住基ネット needs to pass a person's move between cities on (the events' `transfer`), by 宛名番号.
+        self.transfers: dict[str, dict[str, object]] = {}
         if cmd.filed_on > reader.today:
             raise InvalidDate("届出日が未来の日付です", "filed_on")
 
@@ -201,6 +203,7 @@ class Work:
             after,
             ch.previous_household_number,
             tuple(other.record.addressee_number for other in changes),
+            self.transfers.get(ch.record.addressee_number),
         )
 
 

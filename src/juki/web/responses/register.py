@@ -26,12 +26,54 @@ class Removal(Out):
     removed_on: str
 
 
+class MoveInNotice(Out):
+    """The destination's 転入通知 (標準仕様書 j680): the 転出先・転出年月日（確定）."""
+
+    notified_on: str
+    moved_in_on: str
+    destination: Address
+
+
 class MoveOut(Out):
-    """What the 転出届 recorded, kept for the 転出証明書."""
+    """What the 転出届 recorded, kept for the 転出証明書 (the 予定 destination and date, never overwritten)."""
 
     destination: Address
     planned_on: str
     filed_on: str
+    card: bool = False  # 特例転出 (j670): no paper 転出証明書
+    confirmed: MoveInNotice | None = None  # the 転入通知, once received
+
+
+class MoveOutConfirmed(Out):
+    """`POST /filings/move-out-confirmations`: the 転入通知受理 recorded."""
+
+    filing_id: str
+
+
+class HeldMoveOut(Out):
+    """One 転出証明書情報 the CS holds for a 特例転入 (never the 個人番号: `has_my_number` only)."""
+
+    certificate_id: str
+    resident_code: str
+    has_my_number: bool
+    family_name: str
+    given_name: str
+    family_name_kana: str
+    given_name_kana: str
+    birth_date: str
+    sex: str
+    relationship: str
+    householder_name: str | None
+    previous_address: str
+    previous_city_code: str
+    planned_on: str
+    destination_address: str
+    provisional_protection: bool
+    received_on: str
+
+
+class HeldMoveOuts(Out):
+    certificates: list[HeldMoveOut]
 
 
 class Foreign(Out):
