@@ -227,19 +227,19 @@ def _address_matcher(typed: str) -> Callable[[Items], bool]:
 
 
 def matcher(c: Conditions) -> Callable[[Items], bool]:
-    """Whether a person's items meet every condition."""
+    """Whether a person's items meet every condition (the exact ones first: they are the cheapest)."""
     tests: list[Callable[[Items], bool]] = []
     if c.resident_code is not None:
         code = c.resident_code
         tests.append(lambda items: items.get(RESIDENT_CODE) == code)
-    if c.name is not None:
-        tests.append(_name_matcher(c.name))
     if c.birth_date is not None:
         born = c.birth_date.isoformat()
         tests.append(lambda items: items.get(BIRTH_DATE) == born)
     if c.sex is not None:
         sex = c.sex
         tests.append(lambda items: items.get(SEX) == sex)
+    if c.name is not None:
+        tests.append(_name_matcher(c.name))
     if c.address is not None:
         tests.append(_address_matcher(c.address))
     return lambda items: all(test(items) for test in tests)
