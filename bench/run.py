@@ -78,8 +78,8 @@ def measure_raw(j: Any, rows: int) -> float:
     return rate
 
 
-def fresh_postgres(admin_url: str) -> str:
-    """A new, empty database `juki_bench` beside the one named (never the test database itself)."""
+def fresh_postgres(admin_url: str, name: str = "juki_bench") -> str:
+    """A new, empty database `name` (juki_bench) beside the one named (never the test database itself)."""
     import psycopg
     from sqlalchemy.engine import make_url
 
@@ -92,9 +92,9 @@ def fresh_postgres(admin_url: str) -> str:
         dbname=url.database,
         autocommit=True,
     ) as conn:
-        conn.execute("DROP DATABASE IF EXISTS juki_bench WITH (FORCE)")
-        conn.execute("CREATE DATABASE juki_bench")
-    return url.set(database="juki_bench").render_as_string(hide_password=False)
+        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        conn.execute(f"CREATE DATABASE {name}")
+    return url.set(database=name).render_as_string(hide_password=False)
 
 
 def start_server(url: str, port: int) -> subprocess.Popen[bytes]:
@@ -255,12 +255,22 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "search_p99_ms": _pct(searches, 0.99),
             "filings_per_s": round(filings_per_s, 1),
             "certificate_p50_ms": _pct(certs, 0.5),
-            "cs_export_s": None,
+            "cs_export_s": measure_cs_export(args),
             "transfer_p99_ms": None,
             "server_rss_mb": rss,
             **measure_kiosk(url, int(os.environ.get("BENCH_KIOSK", 1000))),
         },
     }
+
+
+def measure_cs_export(args: argparse.Namespace) -> float:
+    """The CS's export of its whole 本人確認情報ファイル for the 整合性確認 (bench_cs_export.py): a CS database of its
+    own seeded with BENCH_CS_PERSONS (1,000,000) persons, whatever the register's size; the target is ≤ 30 s."""
+    from bench_cs_export import run as cs_export
+
+    persons = int(os.environ.get("BENCH_CS_PERSONS", 1_000_000))
+    url = None if args.engine == "sqlite" else fresh_postgres(args.postgres_url, "juki_bench_cs")
+    return float(cs_export(persons, url)["cs_export_s"])
 
 
 def measure_kiosk(url: str, n: int) -> dict[str, Any]:
