@@ -26,10 +26,13 @@ from juki.services.kiosk_desk import KioskDesk
 from juki.services.unit_of_work import UnitOfWork
 
 if TYPE_CHECKING:
+    from juki.cs.adapters.cities_client import HttpsCitiesClient
     from juki.cs.adapters.cs_db import CsDatabase
     from juki.cs.adapters.prefecture_client import HttpsPrefectureClient
+    from juki.cs.adapters.transfer_store import CsMoveOutCertificates
     from juki.cs.services.delivery import Backoff
     from juki.cs.services.relay import Relay
+    from juki.cs.services.transfers import MoveIn
 
 
 @dataclass
@@ -82,14 +85,41 @@ class Juki:
         logging.getLogger("httpx").setLevel(logging.WARNING)
         return client_from_config(Path(self.settings.juki_net_config))
 
+    @cached_property
+    def moveout_certificates(self) -> CsMoveOutCertificates:
+        """The 転出証明書情報 other cities sent the CS, for the register's 特例転入 (住基法24条の2; the port
+        services.ports.MoveOutCertificates, docs/cs-transfers.md)."""
+        from juki.cs.adapters.transfer_store import CsMoveOutCertificates
+
+        return CsMoveOutCertificates(self.cs)
+
     def cs_relay(self, backoff: Backoff | None = None) -> Relay:
         """The CS's intake and delivery to the prefecture server of `prefecture_client` (none configured: the
-        notices stay queued). The register's own work never calls it: the counter does not wait for the 住基ネット."""
+        notices stay queued), and its telegrams with the other cities over the same link (docs/cs-transfers.md).
+        The register's own work never calls it: the counter does not wait for the 住基ネット."""
+        from juki.cs.adapters import transfer_store
         from juki.cs.services.relay import Relay
 
-        connect = self._connect_prefecture if self.settings.juki_net_config else None
+        linked = bool(self.settings.juki_net_config)
+        connect = self._connect_prefecture if linked else None
+        cities = self._connect_cities if linked else None
         return Relay(self.uow, self.cs.transaction, self.event_key, self.settings.city_code, connect,
-                     backoff=backoff, compare_hour=self.settings.cs_compare_hour)  # fmt: skip
+                     backoff=backoff, compare_hour=self.settings.cs_compare_hour, transfers_of=transfer_store.of,
+                     connect_cities=cities, confirm=self._confirm_move_out)  # fmt: skip
+
+    def _connect_cities(self) -> HttpsCitiesClient:
+        from juki.cs.adapters.cities_client import HttpsCitiesClient
+
+        return HttpsCitiesClient(self._connect_prefecture())
+
+    def _confirm_move_out(self, move_in: MoveIn) -> str:
+        """A 転入通知 from another city into the register, as the CS itself (標準仕様書 j690)."""
+        from juki.policy.roles import CS_SYSTEM
+        from juki.services import card_moves
+
+        notice = card_moves.MoveInNotice(move_in.resident_code, move_in.moved_in_on, move_in.destination_address,
+                                         move_in.destination_city_code, move_in.notified_on)  # fmt: skip
+        return card_moves.confirm_move_out(self.uow, CS_SYSTEM, notice)
 
     def _connect_prefecture(self) -> HttpsPrefectureClient:
         client = self.prefecture_client()

@@ -48,6 +48,8 @@ KIND_OF: dict[str, NoticeKind] = {
     "取消（減）": K.CANCELLATION,
     "取消（修正）": K.CANCELLATION,
     "記載順位の変更": K.MINOR_CORRECTION,
+    "軽微な修正": K.MINOR_CORRECTION,  # a 職権修正 of characters or a town's name: only if an item changed
+    "転入通知受理": K.MOVE_IN_NOTICE_RECEIVED,  # the destination's 転入通知 confirms the 転出 (j680, j690)
 }
 # Kinds the prefecture needs only when an item of the person changed (a household change of which this person's
 # 続柄 stayed, a new order of the members).

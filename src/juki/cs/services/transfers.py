@@ -39,7 +39,12 @@ from juki.cs.wire import (
     Unreachable,
 )
 from juki.domain.errors import DomainError
+from juki.policy.roles import CS_OPERATE, Actor
+from juki.services import protection
+from juki.services.audit import LogEntry
+from juki.services.authorization import authorize
 from juki.services.outbox import ChangeEvent
+from juki.services.unit_of_work import UnitOfWorkFactory
 
 QUEUED, SENT, ACKNOWLEDGED, ERROR, DISCARDED = "queued", "sent", "acknowledged", "error", "discarded"
 FINAL = (ACKNOWLEDGED, DISCARDED)
@@ -255,7 +260,9 @@ def _take_next(link: Link, person: str) -> tuple[int, Telegram] | None:
         if _notices_waiting(store, telegram):
             return None
         transfers.change_out(telegram.id, {"state": SENT, "attempts": telegram.attempts + 1})
-        _log_out(store, telegram, "send", "sent", f"{telegram.attempts + 1}回目の送信", link.terminal)
+        _log_out(
+            store, telegram, "telegram_send", "sent", f"{telegram.attempts + 1}回目の送信", link.terminal
+        )
         kind = TelegramKind(telegram.kind)
         return telegram.id, Telegram(telegram.telegram_id, kind, link.city_code, telegram.to_city_code,
                                      dict(telegram.items))  # fmt: skip
@@ -279,20 +286,20 @@ def _record(link: Link, telegram_id: int, answer: Accepted | Refused | None, rep
                 telegram.id, {"state": ACKNOWLEDGED, "next_attempt_at": None} | _failure(None)
             )
             result = "duplicate" if answer.duplicate else "accepted"
-            _log_out(store, telegram, "answer", result, "送信先が受け付けました", link.terminal)
+            _log_out(store, telegram, "telegram_answer", result, "送信先が受け付けました", link.terminal)
             report.sent.append(telegram.id)
             return True
         if isinstance(answer, Refused):
             failure = Failure(answer.code, answer.item, _refusal_message(answer))
             transfers.change_out(telegram.id, {"state": ERROR} | _failure(failure))
-            _log_out(store, telegram, "answer", answer.code, failure.message, link.terminal)
+            _log_out(store, telegram, "telegram_answer", answer.code, failure.message, link.terminal)
             report.refused.append(telegram.id)
             return False
         wait = link.backoff.after(telegram.attempts)
         transfers.change_out(telegram.id, {"state": QUEUED, "next_attempt_at": (link.now or store.now) + wait,
                                            "error_code": "unreachable", "error_item": None,
                                            "error_message": "住基ネットから応答がありません"})  # fmt: skip
-        _log_out(store, telegram, "answer", "unreachable", f"{int(wait.total_seconds())}秒後に再送します",
+        _log_out(store, telegram, "telegram_answer", "unreachable", f"{int(wait.total_seconds())}秒後に再送します",
                  link.terminal)  # fmt: skip
         report.unreachable.append(telegram.id)
         return False
@@ -390,7 +397,9 @@ def _keep(
     )  # fmt: skip
     name = TELEGRAM_NAMES[telegram.kind]
     result, message = (failure.code, failure.message) if failure else (outcome, "受信しました")
-    _log(store, "receive", result, f"{name} 受信{received.seq}: {message}", None, telegram.kind.value)
+    _log(
+        store, "telegram_receive", result, f"{name} 受信{received.seq}: {message}", None, telegram.kind.value
+    )
 
 
 # --- purge ----------------------------------------------------------------------------------------------------------
@@ -433,3 +442,117 @@ def _log(
     terminal: str = "cs-server",
 ) -> None:
     store.log(LogLine(action, result, message, staff, terminal, None, addressee_number, kind[:20]))
+
+
+# --- the CS operator's page (/ui/cs/transfers) and the telegram error queue ---------------------------------------
+
+LISTED = 50  # telegrams of each direction on the page, the latest first; the CS log keeps the rest
+
+
+@dataclass(frozen=True)
+class HeldLine:
+    """A 転出証明書情報 held, as the operator sees it: no 個人番号; no name or birth date of a protected person."""
+
+    certificate_id: str
+    resident_code: str
+    name: str | None
+    birth_date: date | None
+    from_city_code: str
+    planned_on: date
+    erased_after: date
+    received_on: date
+    used: bool
+    protected: bool
+
+
+@dataclass(frozen=True)
+class TransfersView:
+    held: list[HeldLine]
+    sent: list[OutTelegram]  # the items stay here: the page shows 住民票コード, kind, city and state only
+    received: list[InTelegram]
+
+
+class TelegramNotInError(DomainError):
+    code = "telegram_not_in_error"
+    status = 409
+    default_message = "この電文はエラーではありません。画面を開き直して状態を確認してください"
+
+
+class TelegramNeedsCity(DomainError):
+    code = "telegram_needs_city"
+    status = 409
+    default_message = (
+        "送信先の市町村コードがないため再送できません（破棄して、転出証明書の交付などで対応してください）"
+    )
+
+
+def overview(
+    uow_factory: UnitOfWorkFactory, cs: CsTransaction, transfers_of: TransfersOf, actor: Actor
+) -> TransfersView:
+    """What the page lists, logged in the CS log and the register's operation log (`cs:transfers`)."""
+    authorize(uow_factory, actor, CS_OPERATE, "cs:transfers")
+    with cs() as store:
+        transfers = transfers_of(store)
+        held, sent, received = transfers.held(), transfers.outgoing(LISTED), transfers.incoming(LISTED)
+        store.log(LogLine("transfers", "ok", f"転出証明書情報{len(held)}件・送信{len(sent)}件・受信{len(received)}件",
+                          actor.staff_id, actor.terminal))  # fmt: skip
+    used = {h.addressee_number for h in held if h.addressee_number}
+    with uow_factory() as uow:
+        hidden = protection.screen(uow, actor, used, "cs:transfers") if used else set()
+        facts = {"held": len(held), "sent": len(sent), "received": len(received)}
+        uow.log(
+            actor, LogEntry("cs:transfers", sorted(used | {t.addressee_number for t in sent}), facts=facts)
+        )
+        uow.commit()
+    return TransfersView([_held_line(h, hidden) for h in held], sent, received)
+
+
+def _held_line(held: HeldCertificate, hidden: set[str]) -> HeldLine:
+    protected = held.provisional_protection or (held.addressee_number in hidden)
+    return HeldLine(
+        held.certificate_id, held.resident_code, None if protected else held.items.get("漢字氏名"),
+        None if protected else held.birth_date, held.from_city_code, held.planned_on,
+        rules.purge_after(held.planned_on), held.received_on, held.used_at is not None, protected,
+    )  # fmt: skip
+
+
+def resend(
+    uow_factory: UnitOfWorkFactory, cs: CsTransaction, transfers_of: TransfersOf, actor: Actor, telegram: int
+) -> None:
+    """A telegram out of the error queue, sent again at the next pass (its place in the person's order kept)."""
+    _act(uow_factory, cs, transfers_of, actor, telegram, "resend", "")
+
+
+def discard(
+    uow_factory: UnitOfWorkFactory, cs: CsTransaction, transfers_of: TransfersOf, actor: Actor, telegram: int,
+    reason: str,
+) -> None:  # fmt: skip
+    """A telegram in error that will not be sent (the person's later telegrams go on): e.g. a 転出 whose city is
+    not on the 住基ネット, for which the counter gives a paper 転出証明書 instead."""
+    _act(uow_factory, cs, transfers_of, actor, telegram, "discard", reason)
+
+
+def _act(
+    uow_factory: UnitOfWorkFactory, cs: CsTransaction, transfers_of: TransfersOf, actor: Actor, telegram: int,
+    action: str, reason: str,
+) -> None:  # fmt: skip
+    authorize(uow_factory, actor, CS_OPERATE, f"cs:telegram_{action}", (f"cs-telegram:{telegram}",))
+    with cs() as store:
+        transfers = transfers_of(store)
+        found = transfers.out_telegram(telegram)
+        if found is None or found.state != ERROR:
+            raise TelegramNotInError()
+        if action == "resend" and found.to_city_code is None:
+            raise TelegramNeedsCity()
+        state = QUEUED if action == "resend" else DISCARDED
+        transfers.change_out(
+            telegram, {"state": state, "next_attempt_at": None, "attempts": 0} | _failure(None)
+        )
+        said = "再送待ちにしました" if action == "resend" else f"破棄しました（理由: {len(reason)}文字）"
+        _log(store, f"telegram_{action}", "ok", f"{TELEGRAM_NAMES[TelegramKind(found.kind)]} 電文{telegram}: {said}",
+             found.addressee_number, found.kind, staff=actor.staff_id, terminal=actor.terminal)  # fmt: skip
+    with uow_factory() as uow:
+        uow.log(
+            actor, LogEntry(f"cs:telegram_{action}", [found.addressee_number], facts={"telegram": telegram})
+        )
+        uow.commit()

@@ -14,6 +14,7 @@ from juki.web.ui import (
     certificate_settings_pages,
     cs_pages,
     cs_search_pages,
+    cs_transfer_pages,
     filing_pages,
     kiosk_pages,
     protection_pages,
@@ -36,5 +37,6 @@ for _pages in (
     audit_pages,
     cs_pages,
     cs_search_pages,
+    cs_transfer_pages,
 ):
     router.include_router(_pages.router)
