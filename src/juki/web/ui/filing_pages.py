@@ -14,9 +14,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Response
 
+from juki.domain.dates import parse_date
 from juki.domain.errors import DomainError, NotFound
 from juki.policy.roles import REGISTER_APPROVE
-from juki.services import filings, protection, register_queries, ui_queries
+from juki.services import card_moves, filings, protection, register_queries, ui_queries
 from juki.web.ui import forms, labels
 from juki.web.ui.core import Ui, UiRoute, current, wareki
 
@@ -63,6 +64,7 @@ def _form_page(
     errors: dict[str, dict[str, Any]] | None = None,
     status: int = 200,
     held: protection.HeldRecord | None = None,
+    card: dict[str, Any] | None = None,
 ) -> Response:
     errors = dict(errors or {})
     subject = _subject(ui, values, errors)
@@ -79,6 +81,7 @@ def _form_page(
         first_error=first_error,
         persons=persons,
         held=held and {"message": held.message, "code": held.code, "persons": held.persons},
+        card=card or {},
         **subject,
     )
 
@@ -123,6 +126,68 @@ def refill_form(kind: str, ui: UiDep) -> Response:
         values["_persons"] = str(int(str(values.get("_persons") or 1)) + 1)
         values["_focus"] = f"persons.{int(values['_persons']) - 1}.family_name"
     return _form_page(ui, kind, values)
+
+
+# --- 特例転入: the form filled from the CS's 転出証明書情報 (住基法24条の2; services/card_moves.py) ----------------
+
+
+def _fill_from(values: dict[str, Any], held: dict[str, Any]) -> None:
+    """The first person and the previous address as the 転出証明書情報 gives them; never the 個人番号, which the
+    service carries into the filing itself."""
+    p = "persons.0."
+    values.update(
+        {
+            "card_move_in": "1",
+            "moveout_certificate_id": held["certificate_id"],
+            p + "family_name": held["family_name"],
+            p + "given_name": held["given_name"],
+            p + "family_name_kana": held["family_name_kana"],
+            p + "given_name_kana": held["given_name_kana"],
+            p + "birth_date": wareki(date.fromisoformat(held["birth_date"])),
+            p + "sex": held["sex"],
+            p + "relationship": held["relationship"],
+            p + "resident_code": held["resident_code"],
+            "previous_address.address": held["previous_address"],
+            "previous_address.municipality_code": held["previous_city_code"],
+            "_abroad": "",
+        }
+    )
+
+
+def _lookup_criteria(values: dict[str, Any]) -> dict[str, Any]:
+    """The look-up's inputs (the form's own `_lookup.*`, never sent with the filing); a date as typed, in wareki too."""
+    criteria = {
+        k: str(values.get(f"_lookup.{k}") or "").strip() for k in ("resident_code", "family_name_kana")
+    }
+    born = str(values.get("_lookup.birth_date") or "").strip()
+    if born:
+        criteria["birth_date"] = parse_date(born, "_lookup.birth_date").isoformat()
+    return {k: v for k, v in criteria.items() if v}
+
+
+@router.post("/ui/filings/move-in/card-lookup")
+def card_lookup(ui: UiDep) -> Response:
+    """特例転入: look up the 転出証明書情報 the CS holds (by 住民票コード from the card, or kana name and birth date);
+    one found fills the form, several are offered to choose from (`_pick`), none says so beside the look-up."""
+    values = dict(ui.form)
+    values.pop("_action", None)
+    port = getattr(ui.j, "moveout_certificates", None)
+    try:
+        found = card_moves.look_up(ui.uow, port, ui.actor, _lookup_criteria(values))["certificates"]
+    except DomainError as exc:
+        if exc.status == 403:
+            raise
+        return _form_page(ui, "move-in", values, {"_lookup.resident_code": exc.to_dict()}, status=exc.status)
+    picked = str(values.pop("_pick", "") or "")
+    chosen = [h for h in found if h["certificate_id"] == picked] if picked else found
+    if len(chosen) == 1:
+        _fill_from(values, chosen[0])
+        return _form_page(ui, "move-in", values, card={"held": chosen[0]})
+    if not found:
+        missing = {"code": "moveout_certificate_not_found", "field": "_lookup.resident_code"}
+        message = "市町村CSに該当する転出証明書情報がありません。転出証明書による転入届を受け付けてください"
+        return _form_page(ui, "move-in", values, {"_lookup.resident_code": {**missing, "message": message}})
+    return _form_page(ui, "move-in", values, card={"choices": found})
 
 
 @router.post("/ui/filings/{kind}/validate")
@@ -182,6 +247,11 @@ def _done(ui: Ui, result: filings.FilingResult) -> Response:
 def submit(kind: str, ui: UiDep) -> Response:
     """登録: `filings.file` with the confirmed body; then the filing's own page."""
     kind = _kind(kind)
+    if kind == "move-in":  # a 特例転入 reads the CS's 転出証明書情報 (services/card_moves.py)
+        port = getattr(ui.j, "moveout_certificates", None)
+        return _with_form(
+            ui, kind, lambda r: _done(ui, card_moves.file_move_in(ui.uow, port, ui.actor, r.payload))
+        )
     return _with_form(
         ui, kind, lambda result: _done(ui, filings.file(ui.uow, ui.actor, kind, result.payload))
     )

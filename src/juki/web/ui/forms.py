@@ -39,7 +39,7 @@ from juki.web import schemas
 
 LIST_KEYS = frozenset({"persons"})  # a number after these is a list index
 MULTI_KEYS = frozenset({"addressee_numbers", "operations"})  # repeated inputs (check boxes) → a list
-BOOL_KEYS = frozenset({"new_household"})
+BOOL_KEYS = frozenset({"new_household", "card_move_out", "card_move_in"})
 TRUE_TEXTS = ("true", "on", "1")  # a ticked check box, whatever its value
 DATE_KEYS = frozenset(
     {

@@ -87,6 +87,10 @@ FIELDS = {
     "resident_since": "住民となった年月日",
     "address_since": "住所を定めた年月日",
     "previous_address": "前住所",
+    "_lookup": "転出証明書情報の照会",  # 特例転入's look-up (filing_move_in.html)
+    "card_move_in": "特例転入",
+    "card_move_out": "特例転出",
+    "moveout_certificate_id": "転出証明書情報",
     "honseki": "本籍",
     "family_register_head": "筆頭者",
     "resident_code": "住民票コード",
