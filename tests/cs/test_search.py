@@ -17,14 +17,16 @@ from juki.cs.adapters import tables as t
 from juki.cs.domain import search as rules
 from juki.cs.services import search
 from juki.cs.services.ports import Restriction
+from juki.domain.dates import today_jst
 from juki.domain.errors import DomainError, Forbidden, InvalidDate, InvalidResidentCode
 from juki.policy.roles import Actor
-from juki.services import filings, protection
+from juki.services import audit_reports, filings, protection
 from tests import factories as f
 from tests.cs.support import CLERK, CS_OPERATOR, rows, take_in
 from tests.leakcheck import spellings
 
 BOSS = Actor("super1", "係長 花子", "supervisor", "desk-1", procedure="protection")
+AUDITOR = Actor("aud1", "監査 一郎", "auditor", "audit-1", procedure="audit")
 GAKUEN = "東京都小平市学園東町一丁目2番3号"
 
 
@@ -280,3 +282,14 @@ def test_the_log_of_searches_is_append_only(j, cs):
         with pytest.raises(Exception, match="append-only"), cs.engine.begin() as conn:
             conn.execute(text(statement))
     assert [r.answered for r in _queries(cs)] == [4]
+
+
+def test_the_auditors_number_lookup_report_counts_the_cs_operators_searches_by_resident_code(j, cs):
+    w = _world(j, cs)
+    wife = w["family"][1]
+    _search(j, cs, resident_code=wife["resident_code"])
+    _search(j, cs, name="ヤマダ タロウ", address="小川町一丁目")  # not by a number: not in this report
+    today = today_jst().isoformat()
+    found = audit_reports.report(j.uow, AUDITOR, "number_lookups", {"from": today, "to": today})
+    [row] = [r for r in found.rows if r["staff_id"] == "cs1"]
+    assert row["keys"] == "住民票コード" and row["found"] == 1 and row["targets"] == [w["numbers"][1]]

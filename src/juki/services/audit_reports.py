@@ -48,8 +48,9 @@ __all__ = [
     "search_log",
 ]
 
-# What the register's reads log (services/register_queries.py). A certificate's issue will log as `certificate:…`.
-SEARCH_ACTIONS = ("resident:search",)
+# What the register's reads log (services/register_queries.py), and the CS operator's searches and national queries
+# (cs/services/search.py). A certificate's issue will log as `certificate:…`.
+SEARCH_ACTIONS = ("resident:search", "cs:search", "cs:national_query")
 VIEW_ACTIONS = ("resident:view", "resident:history", "household:view")
 VIEW_PREFIXES = ("certificate:",)
 # A search's facts name its criteria (`{"criteria": ["name", "resident_code"], "results": 3}`); a refused My Number
