@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from juki.adapters import tables as t
+from juki.domain.errors import DomainError
 from juki.policy.roles import CS_SYSTEM, Actor
 from juki.services import card_moves, filings, outbox
 from juki.services.read_models import HeldMoveOut
@@ -326,6 +327,24 @@ def test_the_card_move_in_period_is_the_earlier_of_two_deadlines(
     assert port.used == []
     after = counts(j)
     assert all(after[k] == before[k] for k in ("resident_versions", "outbox", "filings"))
+
+
+def test_the_confirmation_step_checks_the_period_and_the_certificate_as_the_filing_will(j):
+    """確認画面 (ui_queries.preview through card_moves.preview_move_in): an out-of-period 特例転入 is refused there,
+    before 登録, and one in period previews the person the certificate names."""
+    h = held(planned_on=date(2025, 5, 30))
+    port = FakeCertificates(h)
+    with pytest.raises(DomainError) as over:
+        card_moves.preview_move_in(j.uow, port, CLERK, card_move_in(h, "2025-06-30", "2025-06-28"))
+    assert over.value.code == "card_move_in_period_over"
+    with pytest.raises(DomainError) as unknown:
+        card_moves.preview_move_in(
+            j.uow, port, CLERK, {**card_move_in(h), "moveout_certificate_id": "no-such-certificate"}
+        )
+    assert unknown.value.code == "moveout_certificate_not_found"
+    shown = card_moves.preview_move_in(j.uow, port, CLERK, card_move_in(h, "2025-06-25", "2025-06-21"))
+    [change] = shown["changes"]
+    assert change["after"]["resident_code"] == h.resident_code and port.used == []
 
 
 def test_a_card_move_in_of_someone_already_resident_is_refused(client, headers, j):

@@ -31,7 +31,7 @@ from juki.domain.intake import free_text
 from juki.domain.model import Address
 from juki.domain.names import normalize_kana
 from juki.policy.roles import REGISTER_CONFIRM_MOVE_OUT, REGISTER_FILE, Actor
-from juki.services import filings, protection
+from juki.services import filings, protection, ui_queries
 from juki.services.audit import LogEntry
 from juki.services.authorization import authorize
 from juki.services.ports import MoveOutCertificates
@@ -205,6 +205,20 @@ class _CardMoveIn:
                         "支援措置責任者に確認してください",
                     }
                 )
+
+
+def preview_move_in(
+    uow_factory: UnitOfWorkFactory,
+    certificates: MoveOutCertificates | None,
+    actor: Actor,
+    payload: Mapping[str, Any],
+) -> dict[str, Any]:
+    """The confirmation step of a 転入届: a 特例転入 reads its 転出証明書情報 first, as the filing will, so that the
+    period (住基法24条の2) and the certificate are checked before 登録."""
+    if payload.get("card_move_in") is not True:
+        return ui_queries.preview(uow_factory, actor, "move-in", payload)
+    step = _CardMoveIn(_port(certificates), actor, {}, [])
+    return ui_queries.preview(uow_factory, actor, "move-in", payload, prepare=step.prepare)
 
 
 def file_move_in(

@@ -165,6 +165,15 @@ def card_options(kind: str, command: c.Command, payload: Mapping[str, Any]) -> c
     return command
 
 
+def parse(kind: str, payload: Mapping[str, Any]) -> c.Command:
+    """The command a filing's payload asks for: its kind's parser, then the card options. The one parse of a
+    filing, for its entry, its preview (確認画面) and its approval."""
+    parser = PARSERS.get(kind)
+    if parser is None:
+        raise FilingKindNotFound()
+    return card_options(kind, parser(payload), payload)
+
+
 @contextmanager
 def _refusals_logged(uow_factory: UnitOfWorkFactory, actor: Actor, action: str) -> Iterator[None]:
     """A filing refused by a hold, or by a rule of the register, leaves an operation-log entry in its own
@@ -198,11 +207,10 @@ def file(
 ) -> FilingResult:
     """Enter a filing. Ex officio changes are checked now but wait for a supervisor's approval (決裁)."""
     authorize(uow_factory, actor, REGISTER_FILE, f"filing:{kind}")
-    parser = PARSERS.get(kind)
-    if parser is None:
+    if kind not in PARSERS:
         raise FilingKindNotFound()
     with _refusals_logged(uow_factory, actor, f"filing:{kind}"), uow_factory() as uow:
-        command = card_options(kind, parser(payload), payload)
+        command = parse(kind, payload)
         if prepare is not None:
             command = prepare(uow, command)
         if kind in EX_OFFICIO_REASONS:
@@ -273,7 +281,7 @@ def decide(
             uow.commit()
             return FilingResult(filing_id, "", [], False, "returned")
         payload = join_secrets(row.payload, row.secret_payload)
-        command = PARSERS[row.kind](payload)
+        command = parse(row.kind, payload)
         result = _apply(
             uow,
             command,

@@ -15,12 +15,10 @@ from typing import Any
 from juki.domain import protection as hold_rules
 from juki.domain.errors import (
     DomainError,
-    FilingKindNotFound,
     PendingApprovalNotFound,
     ResidentNotFound,
     Unauthenticated,
 )
-from juki.domain.intake import PARSERS
 from juki.domain.model import ResidentRecord, to_plain
 from juki.domain.register import Outcome
 from juki.policy.roles import REGISTER_FILE, REGISTER_READ, Actor
@@ -28,7 +26,7 @@ from juki.services import protection
 from juki.services.audit import LogEntry, utc
 from juki.services.auth import actor_of, password_ok, token_hash, usable
 from juki.services.authorization import authorize
-from juki.services.filings import checked_outcome, join_secrets
+from juki.services.filings import Prepare, checked_outcome, join_secrets, parse
 from juki.services.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
 _PASSWORD_WRONG = "パスワードが正しくありません"
@@ -44,15 +42,18 @@ def _plain(record: ResidentRecord | None) -> dict[str, Any] | None:
 
 
 def _outcome(
-    uow_factory: UnitOfWorkFactory, actor: Actor, kind: str, payload: Mapping[str, Any]
+    uow_factory: UnitOfWorkFactory,
+    actor: Actor,
+    kind: str,
+    payload: Mapping[str, Any],
+    prepare: Prepare | None = None,
 ) -> dict[str, Any]:
     """Run the command's handler and the holds on 異動入力 on the current register and roll back: the changes it
     would make. A blocking hold raises `HeldRecord`; an alert-level one is a warning (its alert is rolled back)."""
-    parser = PARSERS.get(kind)
-    if parser is None:
-        raise FilingKindNotFound()
-    command = parser(payload)
+    command = parse(kind, payload)
     with uow_factory() as uow:  # never committed: the counters a new person or household takes are given back
+        if prepare is not None:  # what the filing itself would read first (a 特例転入's 転出証明書情報)
+            command = prepare(uow, command)
         outcome: Outcome = checked_outcome(uow, command, actor, f"filing:preview:{kind}")
         changes = []
         for ch in outcome.changes:
@@ -85,12 +86,17 @@ def _targets(preview: Mapping[str, Any]) -> list[str]:
 
 
 def preview(
-    uow_factory: UnitOfWorkFactory, actor: Actor, kind: str, payload: Mapping[str, Any]
+    uow_factory: UnitOfWorkFactory,
+    actor: Actor,
+    kind: str,
+    payload: Mapping[str, Any],
+    prepare: Prepare | None = None,
 ) -> dict[str, Any]:
-    """The confirmation step (確認画面): what `filings.file(kind, payload)` would change, nothing written."""
+    """The confirmation step (確認画面): what `filings.file(kind, payload, prepare)` would change, nothing
+    written."""
     authorize(uow_factory, actor, REGISTER_FILE, f"filing:preview:{kind}")
     try:
-        result = _outcome(uow_factory, actor, kind, payload)
+        result = _outcome(uow_factory, actor, kind, payload, prepare)
     except protection.HeldRecord as exc:  # logged like the filing it previews (filings._refusals_logged)
         with uow_factory() as uow:
             uow.log(actor, LogEntry(f"filing:preview:{kind}", exc.persons, result="held"))

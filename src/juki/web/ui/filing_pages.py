@@ -230,10 +230,17 @@ def confirm(kind: str, ui: UiDep) -> Response:
             "confirm.html",
             kind=kind,
             values=result.values,
-            preview=ui_queries.preview(ui.uow, ui.actor, kind, result.payload),
+            preview=_preview(ui, kind, result.payload),
             ex_officio=kind in labels.EX_OFFICIO_KINDS,
         ),
     )
+
+
+def _preview(ui: Ui, kind: str, payload: dict[str, Any]) -> dict[str, Any]:
+    if kind == "move-in":  # a 特例転入 reads the CS's 転出証明書情報 first, as 登録 will
+        port = getattr(ui.j, "moveout_certificates", None)
+        return card_moves.preview_move_in(ui.uow, port, ui.actor, payload)
+    return ui_queries.preview(ui.uow, ui.actor, kind, payload)
 
 
 def _done(ui: Ui, result: filings.FilingResult) -> Response:
