@@ -122,6 +122,11 @@ def test_no_paper_move_out_certificate_is_issued_for_a_card_move_out(client, hea
     }
     res = client.post("/api/v1/certificates", json=req, headers=headers("clerk"))
     assert res.status_code == 409 and error_code(res) == "card_move_out_no_certificate"
+    data = client.get(f"/api/v1/residents/{number}/move-out-certificate", headers=headers("clerk"))
+    assert data.status_code == 409 and error_code(data) == "card_move_out_no_certificate"
+    paper, _ = moved_out(j)  # a 転出 on paper keeps its 転出証明書 data
+    shown = client.get(f"/api/v1/residents/{paper}/move-out-certificate", headers=headers("clerk"))
+    assert shown.status_code == 200 and shown.json()["move_out"]["card"] is False
 
 
 # --- 転入通知受理 -----------------------------------------------------------------------------------------------

@@ -5,7 +5,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from juki.domain.errors import FilingNotFound, HouseholdNotFound, NotFound, ResidentNotFound
+from juki.domain.errors import (
+    CardMoveOutNoCertificate,
+    FilingNotFound,
+    HouseholdNotFound,
+    NotFound,
+    ResidentNotFound,
+)
 from juki.domain.model import record_from_row, to_plain
 from juki.policy.roles import MY_NUMBER_REVEAL, MY_NUMBER_SEARCH, REGISTER_READ, Actor
 from juki.policy.search import parse_criteria
@@ -346,6 +352,8 @@ def move_out_certificate_data(
     view = get_resident(uow_factory, actor, addressee_number)
     if not view.get("move_out"):
         raise NotFound("転出の記録がありません", "addressee_number")
+    if view["move_out"].get("card"):  # 特例転出 (j670): the next city reads the 転出証明書情報 from the CS
+        raise CardMoveOutNoCertificate()
     keys = (
         *SUMMARY_FIELDS,
         "resident_since",
