@@ -5,12 +5,19 @@
     juki cs compare --db <register> [--cs-db URL]
     juki cs consistency --db <register> [--cs-db URL] [--juki-net juki-net.json] [--export-to DIR]
     juki cs export  --db <register> [--cs-db URL] --to DIR
+    juki cs media-mode    --db <register> [--cs-db URL] --operator ID [--terminal T] [link|media]
+    juki cs media-export  --db <register> [--cs-db URL] --operator ID [--terminal T] --to DIR
+    juki cs media-answers --db <register> [--cs-db URL] --operator ID [--terminal T] FILE
 
 `serve` is the CS's own process in production: the relay (the register's changes into the CS, its notices to
 the prefecture server) until interrupted. `check` compares the CS's file with what the prefecture server holds
 (shared/spec/API.md, 住基ネット); `compare` is the daily comparison with the register (標準仕様書 j1100);
 `consistency` is the 整合性確認 with the prefecture file against file, its differences put into the error queue, and
-`export` writes the file alone (docs/cs-consistency.md). Without `--juki-net`, JUKI_NET_CONFIG, else
+`export` writes the file alone (docs/cs-consistency.md). The `media-…` commands are the manual fallback of the
+notices (標準仕様書 j1090, docs/cs-media.md): switch between the link and media, write the notices that may go to
+media, apply the prefecture's answers. They are a person's acts: they run as the CS operator `--operator` names (an
+active account of the register with the role cs_operator; the service checks `cs:operate`), and both logs name
+that operator and `--terminal`. Without `--juki-net`, JUKI_NET_CONFIG, else
 `juki-net.json` beside a SQLite register (as `juki demo` writes it).
 """
 
@@ -201,3 +208,112 @@ def _consistency_tx(j: Juki) -> Any:
     from juki.cs.adapters import consistency_tables
 
     return partial(consistency_tables.transaction, j.cs)
+
+
+# --- the manual fallback (標準仕様書 j1090, docs/cs-media.md) ---------------------------------------------------
+
+OperatorOpt = Annotated[
+    str,
+    typer.Option(
+        "--operator", help="the CS operator's staff id (an active cs_operator account): the logs name them"
+    ),
+]
+TerminalOpt = Annotated[str, typer.Option("--terminal", help="操作端末ID for the logs")]
+
+
+def _operator(j: Juki, staff_id: str, terminal: str) -> Any:
+    """The account the operator named, as an actor: it must exist and be usable (active, in its validity period,
+    not locked out); what it may do is the service's to check (`cs:operate`)."""
+    from juki.services import auth
+
+    with j.uow() as uow:
+        row = uow.staff.by_id(staff_id)
+        usable = row is not None and auth.usable(uow, row, j.settings.max_failed_logins)
+    if row is None or not usable:
+        raise _fail("その職員IDの使用できるアカウントはありません（--operator）")
+    return auth.actor_of(row, terminal[:200])
+
+
+def _media_call(call: Any) -> Any:
+    """A media service's call; a refusal printed by its code (exit 2), never a value."""
+    from juki.cs.domain.media import MediaFileError
+    from juki.domain.errors import DomainError
+
+    try:
+        return call()
+    except MediaFileError as refused:
+        raise _fail(f"{refused.code}: {refused.message}") from None
+    except DomainError as refused:
+        raise _fail(f"{refused.code}: {refused.message}") from None
+
+
+@cs_app.command("media-mode")
+def media_mode(
+    operator: OperatorOpt,
+    to: Annotated[
+        str | None, typer.Argument(help="link（回線）または media（媒体）; 省略時は現在の方法を表示")
+    ] = None,
+    terminal: TerminalOpt = "cs-cli",
+    db: DbOpt = None,
+    cs_db: CsDbOpt = None,
+) -> None:
+    """Switch the CS between sending by link and by media (j1090); without an argument, say how it sends now."""
+    from juki.cs.adapters import media_tables
+    from juki.cs.services import media
+
+    j = _build(db, cs_db, None)
+    actor = _operator(j, operator, terminal)
+    if to is not None:
+        _media_call(lambda: media.switch(j.uow, j.cs.transaction, media_tables.of, actor, to))
+    now = media.status(j.cs.transaction, media_tables.of)
+    typer.echo(json.dumps({
+        "mode": now.mode.mode, "since": now.mode.since.isoformat() if now.mode.since else None,
+        "by": now.mode.staff_id, "on_media": now.on_media,
+    }, ensure_ascii=False))  # fmt: skip
+
+
+@cs_app.command("media-export")
+def media_export(
+    operator: OperatorOpt,
+    to: Annotated[Path, typer.Option("--to", help="the folder for the notices file and its manifest (0600)")],
+    terminal: TerminalOpt = "cs-cli",
+    db: DbOpt = None,
+    cs_db: CsDbOpt = None,
+) -> None:
+    """Write every notice that may go to media (the wire's JSON a line, with a manifest); they are handed over."""
+    from juki.cs.adapters import media_tables
+    from juki.cs.adapters.media_file import MediaFiles
+    from juki.cs.services import media
+
+    j = _build(db, cs_db, None)
+    actor = _operator(j, operator, terminal)
+    written = _media_call(lambda: media.export(
+        j.uow, j.cs.transaction, media_tables.of, MediaFiles(), actor, j.settings.city_code, to
+    ))  # fmt: skip
+    typer.echo(json.dumps({
+        "file": str(written.path), "manifest": str(written.manifest_path),
+        "count": written.manifest.count, "sha256": written.manifest.sha256,
+    }, ensure_ascii=False))  # fmt: skip
+
+
+@cs_app.command("media-answers")
+def media_answers(
+    operator: OperatorOpt,
+    file: Annotated[
+        Path, typer.Argument(help="the prefecture's answers file (.answers.jsonl) or its manifest")
+    ],
+    terminal: TerminalOpt = "cs-cli",
+    db: DbOpt = None,
+    cs_db: CsDbOpt = None,
+) -> None:
+    """Apply the prefecture's answers on media to the queue: accepted → acknowledged, refused → the error queue."""
+    from juki.cs.adapters import media_tables
+    from juki.cs.adapters.media_file import MediaFiles, manifest_path_of
+    from juki.cs.services import media
+
+    j = _build(db, cs_db, None)
+    actor = _operator(j, operator, terminal)
+    report = _media_call(lambda: media.apply_answers(
+        j.uow, j.cs.transaction, media_tables.of, MediaFiles(), actor, j.settings.city_code, manifest_path_of(file)
+    ))  # fmt: skip
+    typer.echo(json.dumps(report.counts(), ensure_ascii=False))

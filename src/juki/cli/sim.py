@@ -6,6 +6,7 @@
     juki sim kiosk-server [--db var/demo.db] [--host 127.0.0.1] [--port 8443] [--always-open]
     juki sim unlock-card --serial SERIAL [--db var/demo.db]
     juki sim juki-net --data DIR [--host 127.0.0.1] [--port 8445]
+    juki sim juki-net media-import --data DIR FILE
 
 `kiosk` plays an MFP with a demo card (`demo-cards/cards.json` beside the database, written by `juki demo`): it asks
 the server for a challenge, has the simulated card sign it after the PIN (the card's own PIN unless `--pin`
@@ -21,7 +22,10 @@ demo on (`demo-server.json` beside the demo's cards), else JUKI_PUBLIC_BASE_URL 
 interrupted; `unlock-card` is the counter's PIN reset for a locked card. `juki-net` runs the simulated 住基ネット
 (prefecture server, national server, another city's CS; docs/juki-net-simulator.md) over mutual TLS until
 interrupted, its CA and certificates made in `--data` on the first start, and writes `juki-net.json` there for the
-CS (`juki cs serve --juki-net DIR/juki-net.json`). The simulators themselves live in
+CS (`juki cs serve --juki-net DIR/juki-net.json`). `juki-net media-import` plays the prefecture receiving a city's
+notices on media (標準仕様書 j1090, docs/cs-media.md): FILE (the notices file or its manifest, from
+`juki cs media-export`) applied to the simulator's store in `--data` with the link's checks, its answers file and
+manifest written beside it for `juki cs media-answers`. The simulators themselves live in
 `juki.sim` (here: `juki.sim.kiosk`); this module parses the arguments and prints.
 """
 
@@ -140,9 +144,19 @@ def unlock_card(serial: Annotated[str, typer.Option()], db: DbOpt = "var/demo.db
     console.print(f"カード {serial} のロックを解除しました")
 
 
-@sim_app.command("juki-net")
+juki_net_app = typer.Typer(
+    help="模擬住基ネット (the simulated 住基ネット): --data DIR で起動、media-import で媒体の通知を取込み",
+    invoke_without_command=True,
+)
+sim_app.add_typer(juki_net_app, name="juki-net")
+
+
+@juki_net_app.callback()
 def juki_net(
-    data: Annotated[Path, typer.Option("--data", help="データフォルダ（認証局・証明書・受信した通知）")],
+    ctx: typer.Context,
+    data: Annotated[
+        Path | None, typer.Option("--data", help="データフォルダ（認証局・証明書・受信した通知）")
+    ] = None,
     host: str = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", min=1, max=65535)] = 8445,
 ) -> None:
@@ -152,6 +166,11 @@ def juki_net(
     from juki.sim.juki_net import serve
     from juki.sim.juki_net.pki import ensure_pki
 
+    if ctx.invoked_subcommand is not None:
+        return
+    if data is None:
+        console.print("[red]--data でデータフォルダを指定してください[/red]")
+        raise typer.Exit(2)
     ensure_pki(data)
     url = f"https://{host}:{port}"
     config = data / "juki-net.json"
@@ -163,3 +182,30 @@ def juki_net(
         highlight=False,
     )
     serve(data, host, port)
+
+
+@juki_net_app.command("media-import")
+def media_import(
+    file: Annotated[
+        Path, typer.Argument(help="媒体の通知ファイル（.jsonl）またはその管理情報（.manifest.json）")
+    ],
+    data: Annotated[Path, typer.Option("--data", help="模擬住基ネットのデータフォルダ")],
+) -> None:
+    """The prefecture takes in a city's notices on media: applied in order with the link's checks, answers written
+    beside the file. A file that does not match its manifest is refused whole (exit 2)."""
+    from juki.cs.domain.media import MediaFileError
+    from juki.sim.juki_net.media import import_file
+
+    try:
+        done = import_file(data, file)
+    except MediaFileError as refused:
+        console.print(f"{refused.code}: {refused.message}", markup=False, highlight=False)
+        raise typer.Exit(2) from None
+    counts = done.counts
+    console.print(
+        f"取込みました: 受理 {counts['accepted']}件、受理済み（重複）{counts['duplicate']}件、"
+        f"エラー {counts['refused']}件　回答: {done.manifest_path}",
+        soft_wrap=True,
+        markup=False,
+        highlight=False,
+    )

@@ -14,6 +14,10 @@ Its clock is given, so that a test moves time instead of waiting for it.
 With the other cities wired (`transfers_of`, `connect_cities`, `confirm`), a pass also sends the telegrams between
 cities that are due, takes in our inbox, and erases every 転出証明書情報 whose period is over on the clock's day
 (services/transfers.py, docs/cs-transfers.md).
+
+While the CS operator has switched the CS to sending on media (標準仕様書 j1090, services/media.py,
+docs/cs-media.md), a pass takes in and exchanges telegrams as ever but sends no notice over the link: it does not
+open it for the notices, and delivery asks again before each notice (a switch during a pass stops it there).
 """
 
 from __future__ import annotations
@@ -25,11 +29,12 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from juki.cs.services import comparison, delivery, intake, restrictions, transfers
+from juki.cs.services import comparison, delivery, intake, media, restrictions, transfers
 from juki.cs.services.comparison import ComparisonReport
 from juki.cs.services.delivery import Backoff
 from juki.cs.services.intake import EventKeyHolder
-from juki.cs.services.ports import CsTransaction
+from juki.cs.services.media import MediaOf
+from juki.cs.services.ports import CsStore, CsTransaction
 from juki.cs.services.transfers import Confirm, TransfersOf
 from juki.cs.wire import CitiesClient, PrefectureClient
 from juki.policy.roles import CS_SYSTEM
@@ -64,6 +69,14 @@ class RelayPass:
     purged: int = 0  # 転出証明書情報 erased at the end of their period
 
 
+def _sql_media_of() -> MediaOf:
+    """The sending mode kept beside the CS's SQL store (adapters/media_tables.of): the default, so that every relay
+    honours the operator's switch; a composition that keeps it elsewhere passes its own `media_of`."""
+    from juki.cs.adapters import media_tables
+
+    return media_tables.of
+
+
 class Relay:
     """Intake and delivery for one CS. Without `connect` (no link configured) notices stay queued."""
 
@@ -82,6 +95,7 @@ class Relay:
         transfers_of: TransfersOf | None = None,
         connect_cities: ConnectCities | None = None,
         confirm: Confirm | None = None,
+        media_of: MediaOf | None = None,
     ) -> None:
         if not 0 <= compare_hour <= 23:
             raise ValueError("compare_hour is an hour of the day, 0 to 23")
@@ -89,6 +103,7 @@ class Relay:
         self.connect, self.terminal, self.backoff = connect, terminal, backoff
         self.clock, self.compare_hour = clock, compare_hour
         self.transfers_of, self.connect_cities, self.confirm = transfers_of, connect_cities, confirm
+        self.media_of = media_of or _sql_media_of()
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -99,14 +114,23 @@ class Relay:
         purged = self._purge()
         if self.connect is None:
             return RelayPass(taken, purged=purged)
-        with self.connect() as client:
-            report = delivery.deliver(self.cs, client, self.terminal, self.backoff)
+        report = delivery.DeliveryReport()
+        if not self._by_media():
+            with self.connect() as client:
+                report = delivery.deliver(self.cs, client, self.terminal, self.backoff, paused=self._paused)
         exchanged = self._exchange()
         return RelayPass(
             taken, len(report.acknowledged), len(report.refused), len(report.unreachable),
             len(exchanged.sent), len(exchanged.refused) + len(exchanged.unreachable), len(exchanged.received),
             purged,
         )  # fmt: skip
+
+    def _paused(self, store: CsStore) -> bool:
+        return media.by_media(store, self.media_of)
+
+    def _by_media(self) -> bool:
+        with self.cs() as store:
+            return self._paused(store)
 
     def _purge(self) -> int:
         if self.transfers_of is None:
