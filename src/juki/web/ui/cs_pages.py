@@ -2,8 +2,10 @@
 ones, and the error queue with its actions — correct and resend, send back to the register (差戻し), resend,
 discard — each a POST through cs/services/errors.py (which checks `cs:operate` and writes the CS log and the
 register's operation log); the latest comparison with the register (標準仕様書 j1100: when, how many persons,
-each difference by 住民票コード and item, cs/services/comparison.py). Below them, the operator's own authenticators
-(WebAuthn sign-in, webauthn_pages.py).
+each difference by 住民票コード and item, cs/services/comparison.py); how the CS sends now — by link or by media
+(標準仕様書 j1090, cs/services/media.py: the switch is a POST, logged in both logs; how many notices are handed over
+on media and wait for the prefecture's answers). Below them, the operator's own authenticators (WebAuthn sign-in,
+webauthn_pages.py).
 
 What is listed and how a person under a 支援措置 is shown is cs/services/overview.py's. No 個人番号 is ever on
 the page: the services leave it out of everything they hand here.
@@ -15,9 +17,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response
 
+from juki.cs.adapters import media_tables
 from juki.cs.adapters.cs_db import CsDatabase
 from juki.cs.domain.items import ITEMS
-from juki.cs.services import comparison, errors, overview
+from juki.cs.services import comparison, errors, media, overview
 from juki.domain.errors import DomainError, Forbidden, InvalidField
 from juki.services import webauthn
 from juki.web.ui.core import CS_HOME, Ui, UiRoute, current
@@ -37,6 +40,7 @@ STATES = {
     "sent_back": "既存住基へ差戻し中",
     "held": "保留",
     "discarded": "破棄",
+    "on_media": "媒体で引渡し済み（回答待ち）",
 }
 # The counts at the top: エラー is every entry waiting for the operator (error, corrected, sent back).
 COUNTED = (
@@ -46,6 +50,7 @@ COUNTED = (
     ("エラー", ("error", "corrected", "sent_back")),
     ("保留", ("held",)),
     ("破棄", ("discarded",)),
+    ("媒体（回答待ち）", ("on_media",)),
 )
 # The checks' and the prefecture's codes (docs/cs.md) in words.
 CODES = {
@@ -69,6 +74,8 @@ DONE = {
     "resent": "再送しました（送信待ちにしました）",
     "still_error": "再送しましたが、検査でまたエラーになりました。内容を確認してください",
     "discard": "破棄しました。この通知は送信しません",
+    "mode_media": "媒体による送信に切り替えました。回線では通知を送信しません",
+    "mode_link": "回線による送信に戻しました。送信待ちの通知から順に送信します",
 }
 REASON_MAX = 200
 
@@ -96,6 +103,7 @@ def _page(ui: Ui, status: int = 200, **extra: Any) -> Response:
         entries=seen.errors,
         entries_total=seen.errors_total,
         compared=compared,
+        sending=media.status(cs, media_tables.of),
         states=STATES,
         codes=CODES,
         actions=ACTIONS,
@@ -175,3 +183,16 @@ def _said(exc: DomainError) -> dict[str, str]:
         message = "この通知はいまの状態ではこの操作ができません。画面を開き直して状態を確認してください"
         return {"code": exc.code, "message": message}
     return {"code": exc.code, "message": exc.message}
+
+
+@router.post("/ui/cs/media-mode")
+def switch_mode(ui: UiDep) -> Response:
+    """Send by link or by media from now on (標準仕様書 j1090); the service checks `cs:operate` and logs it."""
+    to = str(ui.form.get("mode") or "")
+    try:
+        media.switch(ui.uow, cs_of(ui.request).transaction, media_tables.of, ui.actor, to)
+    except DomainError as exc:
+        if exc.status == 403:
+            raise
+        return _page(ui, 422, mode_error={"code": exc.code, "message": exc.message})
+    return ui.redirect(f"{CS_HOME}?done=mode_{to}#sending")
