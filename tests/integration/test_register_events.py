@@ -21,7 +21,7 @@ CLERK = Actor("clerk1", "窓口 一郎", "clerk", "test")
 BODY_KEYS = {
     "schema_version", "event", "change_reason", "changed_on", "filed_on", "filing_id", "addressee_number",
     "version", "removed", "household", "previous_household_number", "persons", "has_my_number", "record",
-    "recorded_by",
+    "recorded_by", "transfer",
 }  # fmt: skip
 
 
