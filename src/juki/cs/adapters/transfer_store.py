@@ -18,6 +18,7 @@ from juki.adapters.vault import MyNumberVault
 from juki.cs.adapters import tables as t
 from juki.cs.adapters import transfer_tables as tt
 from juki.cs.adapters.cs_db import CsDatabase
+from juki.cs.adapters.store import SqlCsStore
 from juki.cs.domain.items import MY_NUMBER, Items
 from juki.cs.domain.transfers import split_name
 from juki.cs.services.ports import CsStore
@@ -192,8 +193,9 @@ class SqlTransferStore:
 
 def of(store: CsStore) -> TransferStore:
     """The transfer store in the CS store's transaction (the same connection, key and time)."""
-    conn, vault = getattr(store, "conn"), getattr(store, "vault")  # noqa: B009 — the SQL CS store's own
-    return SqlTransferStore(conn, vault, store.now)
+    if not isinstance(store, SqlCsStore):  # as query_tables.book: the tables live beside the SQL store's
+        raise TypeError("the transfer store needs the CS's SQL store")
+    return SqlTransferStore(store.conn, store.vault, store.now)
 
 
 class CsMoveOutCertificates:
