@@ -97,7 +97,7 @@ class Juki:
         """The CS's intake and delivery to the prefecture server of `prefecture_client` (none configured: the
         notices stay queued), and its telegrams with the other cities over the same link (docs/cs-transfers.md).
         The register's own work never calls it: the counter does not wait for the 住基ネット."""
-        from juki.cs.adapters import transfer_store
+        from juki.cs.adapters import media_tables, transfer_store
         from juki.cs.services.relay import Relay
 
         linked = bool(self.settings.juki_net_config)
@@ -105,7 +105,7 @@ class Juki:
         cities = self._connect_cities if linked else None
         return Relay(self.uow, self.cs.transaction, self.event_key, self.settings.city_code, connect,
                      backoff=backoff, compare_hour=self.settings.cs_compare_hour, transfers_of=transfer_store.of,
-                     connect_cities=cities, confirm=self._confirm_move_out)  # fmt: skip
+                     connect_cities=cities, confirm=self._confirm_move_out, media_of=media_tables.of)  # fmt: skip
 
     def _connect_cities(self) -> HttpsCitiesClient:
         from juki.cs.adapters.cities_client import HttpsCitiesClient

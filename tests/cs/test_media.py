@@ -140,7 +140,7 @@ def test_on_media_the_relay_takes_in_but_sends_nothing_and_back_on_the_link_it_r
     def connect():
         yield prefecture
 
-    relay = Relay(j.uow, cs.transaction, j.event_key, CITY, connect)
+    relay = Relay(j.uow, cs.transaction, j.event_key, CITY, connect, media_of=media_tables.of)
     _switch(j, cs, d.MEDIA)
     codes, _, _ = _family(j, 2)
     done = relay.run_once()

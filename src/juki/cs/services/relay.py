@@ -69,14 +69,6 @@ class RelayPass:
     purged: int = 0  # 転出証明書情報 erased at the end of their period
 
 
-def _sql_media_of() -> MediaOf:
-    """The sending mode kept beside the CS's SQL store (adapters/media_tables.of): the default, so that every relay
-    honours the operator's switch; a composition that keeps it elsewhere passes its own `media_of`."""
-    from juki.cs.adapters import media_tables
-
-    return media_tables.of
-
-
 class Relay:
     """Intake and delivery for one CS. Without `connect` (no link configured) notices stay queued."""
 
@@ -103,7 +95,7 @@ class Relay:
         self.connect, self.terminal, self.backoff = connect, terminal, backoff
         self.clock, self.compare_hour = clock, compare_hour
         self.transfers_of, self.connect_cities, self.confirm = transfers_of, connect_cities, confirm
-        self.media_of = media_of or _sql_media_of()
+        self.media_of = media_of  # None: no sending mode kept (a bare relay): always the link
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -126,7 +118,7 @@ class Relay:
         )  # fmt: skip
 
     def _paused(self, store: CsStore) -> bool:
-        return media.by_media(store, self.media_of)
+        return self.media_of is not None and media.by_media(store, self.media_of)
 
     def _by_media(self) -> bool:
         with self.cs() as store:
