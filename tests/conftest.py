@@ -71,7 +71,11 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     class ModuleGroups(LoadGroupScheduling):
         def _split_scope(self, nodeid: str) -> str:
             path = nodeid.split("::", 1)[0]
-            return path if path.rsplit("/", 1)[-1] in ONE_WORKER_MODULES else super()._split_scope(nodeid)
+            if path.rsplit("/", 1)[-1] not in ONE_WORKER_MODULES:
+                return super()._split_scope(nodeid)
+            # One group per engine: the module's register is built once per engine anyway, so the SQLite and the
+            # PostgreSQL halves may run on two workers at once instead of one after the other.
+            return f"{path}[{'postgres' if '[postgres' in nodeid else 'sqlite'}]"
 
     return ModuleGroups(config, log)
 
