@@ -80,6 +80,26 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     return ModuleGroups(config, log)
 
 
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """`@pytest.mark.pg_sample`: a matrix of bad inputs whose checks run before the database is touched (the request
+    models, the parsers) runs whole on SQLite and by its first case on PostgreSQL, which still shows there that a
+    refusal writes nothing and the server goes on. The same cases twice cost minutes of the suite and prove nothing
+    more about the engine."""
+    kept, dropped, sampled = [], [], set()
+    for item in items:
+        if item.get_closest_marker("pg_sample") and "[postgres" in item.nodeid:
+            function = item.nodeid.split("[", 1)[0]
+            if function in sampled:
+                dropped.append(item)
+                continue
+            sampled.add(function)
+        kept.append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
+
+
 def _seed_staff(j: Juki) -> dict[str, str]:
     from juki.services.auth import create_staff
 

@@ -187,6 +187,7 @@ _REMOVE = object()
         "deeply-nested",
     ],
 )
+@pytest.mark.pg_sample
 def test_malformed_json_is_a_schema_error(client, headers, j, content):
     """API.md: a body that is not the JSON of a filing is a schema error, `422 invalid_field`, however it fails."""
     my_number = f.person()["my_number"]
@@ -233,6 +234,7 @@ def test_malformed_json_is_a_schema_error(client, headers, j, content):
         "string-body",
     ],
 )
+@pytest.mark.pg_sample
 def test_wrong_json_types_are_schema_errors(client, headers, j, build, field):
     bad_filing(client, headers, j, "move-in", build(), 422, "invalid_field", field)
 
@@ -251,6 +253,7 @@ def test_wrong_json_types_are_schema_errors(client, headers, j, build, field):
     ],
     ids=["top-level", "in-person", "in-address", "in-household", "in-previous-address"],
 )
+@pytest.mark.pg_sample
 def test_unknown_fields_in_a_move_in_are_refused(client, headers, j, build, field):
     bad_filing(client, headers, j, "move-in", build(), 422, "invalid_field", field)
 
@@ -290,6 +293,7 @@ def _other_kind_bodies(hh: str, numbers: list[str]) -> dict[str, dict[str, Any]]
 
 
 @pytest.mark.parametrize("kind", ["move-within", "move-out", "birth", "death", "household-change"])
+@pytest.mark.pg_sample
 def test_an_unknown_field_is_refused_for_every_filing_kind(client, headers, j, kind):
     hh, numbers = family(client, headers)
     body = _other_kind_bodies(hh, numbers)[kind]
@@ -330,6 +334,7 @@ def test_an_unknown_field_is_refused_for_every_filing_kind(client, headers, j, k
         "empty-body",
     ],
 )
+@pytest.mark.pg_sample
 def test_missing_fields_are_refused(client, headers, j, build, field):
     bad_filing(client, headers, j, "move-in", build(), 422, "invalid_field", field)
 
@@ -342,6 +347,7 @@ def test_missing_fields_are_refused(client, headers, j, build, field):
     [broken_check_digit, lambda n: n[:11], lambda n: n + "0", lambda n: n[:6] + "abcdef"],
     ids=["check-digit", "eleven-digits", "thirteen-digits", "letters"],
 )
+@pytest.mark.pg_sample
 def test_an_invalid_my_number_is_refused_and_never_echoed(client, headers, j, mutate):
     valid = f.person()["my_number"]
     wrong = mutate(valid)
@@ -378,6 +384,7 @@ def test_an_invalid_my_number_is_refused_and_never_echoed(client, headers, j, mu
     [broken_check_digit, lambda n: n[:10], lambda n: n + "0", lambda n: "abcdefghijk"],
     ids=["check-digit", "ten-digits", "twelve-digits", "letters"],
 )
+@pytest.mark.pg_sample
 def test_an_invalid_resident_code_is_refused(client, headers, j, mutate):
     code = mutate(f.person()["resident_code"])
     bad_filing(
@@ -402,6 +409,7 @@ def test_an_invalid_resident_code_is_refused(client, headers, j, mutate):
 
 
 @pytest.mark.parametrize("code", ["132038", "13203", "1320399", "abcdef", "000000"])
+@pytest.mark.pg_sample
 def test_an_invalid_local_government_code_is_refused(client, headers, j, code):
     body = f.move_in(
         [f.person()], previous_address={"address": f.OTHER["address"], "municipality_code": code}
@@ -438,6 +446,7 @@ def test_a_previous_address_without_code_or_country_is_refused(client, headers, 
         ("persons.0.birth_date", "1980-4-1", "invalid_field"),
     ],
 )
+@pytest.mark.pg_sample
 def test_dates_that_do_not_exist_or_are_not_dates(client, headers, j, path, value, code):
     bad_filing(client, headers, j, "move-in", edited(path, value)(), 422, code, path)
 
@@ -455,6 +464,7 @@ def test_dates_that_do_not_exist_or_are_not_dates(client, headers, j, path, valu
     ],
     ids=["kanji-family", "kanji-given", "latin", "digit"],
 )
+@pytest.mark.pg_sample
 def test_a_kana_field_holding_anything_but_kana_is_refused(client, headers, j, path, value):
     bad_filing(client, headers, j, "move-in", edited(path, value)(), 422, "invalid_field", path)
 
@@ -470,6 +480,7 @@ def test_a_kana_field_holding_anything_but_kana_is_refused(client, headers, j, p
     ],
     ids=["family-10000", "given-10000", "kana-10000", "family-101", "katagaki-10000"],
 )
+@pytest.mark.pg_sample
 def test_overlong_names_are_refused(client, headers, j, path, value):
     bad_filing(client, headers, j, "move-in", edited(path, value)(), 422, "invalid_field", path)
 
@@ -534,6 +545,7 @@ def test_hostile_search_terms_find_nothing_and_harm_nothing(client, headers, j, 
     ],
     ids=["unknown-town", "unknown-chome", "hyphenated", "other-city", "other-prefecture", "no-city"],
 )
+@pytest.mark.pg_sample
 def test_a_move_in_address_must_be_a_real_address_in_this_city(client, headers, j, address):
     body = f.move_in([f.person()], address={"address": address})
     bad_filing(client, headers, j, "move-in", body, 422, "invalid_field", ("address", "address.address"))
@@ -561,6 +573,7 @@ def test_a_move_within_to_another_city_is_refused(client, headers, j):
     ],
     ids=["nothing", "name", "birth-date", "address", "name-and-sex", "address-and-sex"],
 )
+@pytest.mark.pg_sample
 def test_a_search_needs_two_of_name_birth_date_and_address(client, headers, j, params):
     filed(client, headers, "move-in", f.move_in())
     query = "&".join(f"{k}={v}" for k, v in params.items())
@@ -649,6 +662,7 @@ def _malformed_numbers() -> list[str]:
 @pytest.mark.parametrize(
     "path", ["/api/v1/residents/{n}", "/api/v1/residents/{n}/history", "/api/v1/households/{n}"]
 )
+@pytest.mark.pg_sample
 def test_malformed_numbers_in_the_path_are_invalid_fields(client, headers, j, path, number):
     family(client, headers)
     field = "household_number" if "households" in path else "addressee_number"
@@ -746,6 +760,7 @@ def _garbage_tokens() -> list[dict[str, str]]:
     _garbage_tokens(),
     ids=["none", "garbage", "long", "empty-bearer", "basic", "token-scheme", "no-scheme"],
 )
+@pytest.mark.pg_sample
 def test_filing_without_a_valid_token_is_unauthenticated(client, headers, j, auth):
     res = refused(
         client,
@@ -762,6 +777,7 @@ def test_filing_without_a_valid_token_is_unauthenticated(client, headers, j, aut
 
 
 @pytest.mark.parametrize("auth", _garbage_tokens()[:2], ids=["none", "garbage"])
+@pytest.mark.pg_sample
 def test_reading_without_a_valid_token_is_unauthenticated(client, headers, j, auth):
     _, numbers = family(client, headers)
     res = client.get(f"/api/v1/residents/{numbers[0]}", headers=auth)
