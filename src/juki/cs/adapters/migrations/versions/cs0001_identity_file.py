@@ -8,6 +8,8 @@ Create Date: 2026-12-06 02:40:00
 import sqlalchemy as sa
 from alembic import op
 
+from juki.cs.adapters.append_only import make_append_only
+
 revision = "cs0001"
 down_revision = None
 branch_labels = None
@@ -119,25 +121,11 @@ def downgrade() -> None:
 
 
 def _append_only_triggers() -> None:
-    """History, the seen events and the CS log refuse UPDATE and DELETE on both engines (as the register's)."""
-    if op.get_bind().dialect.name == "sqlite":
-        for table in APPEND_ONLY:
-            for verb in ("UPDATE", "DELETE"):
-                op.execute(
-                    f"CREATE TRIGGER {table}_no_{verb.lower()} BEFORE {verb} ON {table} "
-                    f"BEGIN SELECT RAISE(ABORT, '{table} is append-only'); END"
-                )
-        return
-    op.execute(
-        "CREATE FUNCTION cs_append_only() RETURNS trigger LANGUAGE plpgsql AS $$ "
-        "BEGIN RAISE EXCEPTION '% is append-only', TG_TABLE_NAME; END $$"
-    )
-    for table in APPEND_ONLY:
+    """History, the seen events and the CS log refuse UPDATE and DELETE on both engines (as the register's); on
+    PostgreSQL through one function, which the later migrations' tables use too."""
+    if op.get_bind().dialect.name == "postgresql":
         op.execute(
-            f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
-            "FOR EACH ROW EXECUTE FUNCTION cs_append_only()"
+            "CREATE FUNCTION cs_append_only() RETURNS trigger LANGUAGE plpgsql AS $$ "
+            "BEGIN RAISE EXCEPTION '% is append-only', TG_TABLE_NAME; END $$"
         )
-        op.execute(
-            f"CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table} "
-            "FOR EACH STATEMENT EXECUTE FUNCTION cs_append_only()"
-        )
+    make_append_only(*APPEND_ONLY)

@@ -8,6 +8,8 @@ Create Date: 2026-12-06 03:40:00
 import sqlalchemy as sa
 from alembic import op
 
+from juki.cs.adapters.append_only import make_append_only
+
 revision = "cs0002"
 down_revision = "cs0001"
 branch_labels = None
@@ -36,27 +38,8 @@ def upgrade() -> None:
         ),
     )
     op.create_index("ix_cs_restrictions_addressee_number", TABLE, ["addressee_number", "id"])
-    _append_only()
+    make_append_only(TABLE)  # UPDATE and DELETE refused on both engines (docs/cs.md)
 
 
 def downgrade() -> None:
     op.drop_table(TABLE)
-
-
-def _append_only() -> None:
-    """History: UPDATE and DELETE refused on both engines, as the CS's other histories (cs0001)."""
-    if op.get_bind().dialect.name == "sqlite":
-        for verb in ("UPDATE", "DELETE"):
-            op.execute(
-                f"CREATE TRIGGER {TABLE}_no_{verb.lower()} BEFORE {verb} ON {TABLE} "
-                f"BEGIN SELECT RAISE(ABORT, '{TABLE} is append-only'); END"
-            )
-        return
-    op.execute(
-        f"CREATE TRIGGER {TABLE}_append_only BEFORE UPDATE OR DELETE ON {TABLE} "
-        "FOR EACH ROW EXECUTE FUNCTION cs_append_only()"
-    )
-    op.execute(
-        f"CREATE TRIGGER {TABLE}_no_truncate BEFORE TRUNCATE ON {TABLE} "
-        "FOR EACH STATEMENT EXECUTE FUNCTION cs_append_only()"
-    )

@@ -8,6 +8,8 @@ Create Date: 2026-12-06 05:00:00
 import sqlalchemy as sa
 from alembic import op
 
+from juki.cs.adapters.append_only import make_append_only
+
 revision = "cs0004"
 down_revision = "cs0003"
 branch_labels = None
@@ -33,26 +35,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name="pk_cs_queries"),
     )
     op.create_index("ix_cs_queries_at", TABLE, ["at"])
-    _append_only()
-
-
-def _append_only() -> None:
-    """The log of searches is never changed or removed, on both engines (cs0001's function is reused)."""
-    if op.get_bind().dialect.name == "sqlite":
-        for verb in ("UPDATE", "DELETE"):
-            op.execute(
-                f"CREATE TRIGGER {TABLE}_no_{verb.lower()} BEFORE {verb} ON {TABLE} "
-                f"BEGIN SELECT RAISE(ABORT, '{TABLE} is append-only'); END"
-            )
-        return
-    op.execute(
-        f"CREATE TRIGGER {TABLE}_append_only BEFORE UPDATE OR DELETE ON {TABLE} "
-        "FOR EACH ROW EXECUTE FUNCTION cs_append_only()"
-    )
-    op.execute(
-        f"CREATE TRIGGER {TABLE}_no_truncate BEFORE TRUNCATE ON {TABLE} "
-        "FOR EACH STATEMENT EXECUTE FUNCTION cs_append_only()"
-    )
+    make_append_only(TABLE)  # UPDATE and DELETE refused on both engines (docs/cs.md)
 
 
 def downgrade() -> None:

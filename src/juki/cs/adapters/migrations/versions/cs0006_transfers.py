@@ -8,6 +8,8 @@ Create Date: 2026-12-06 05:00:00
 import sqlalchemy as sa
 from alembic import op
 
+from juki.cs.adapters.append_only import make_append_only
+
 revision = "cs0006"
 down_revision = "cs0005"
 branch_labels = None
@@ -46,7 +48,7 @@ def upgrade() -> None:
         sa.Column("updated_at", TZ, nullable=False),
         sa.PrimaryKeyConstraint("city_code", name="pk_cs_inbox_cursor"),
     )
-    _append_only()
+    make_append_only(*APPEND_ONLY)  # UPDATE and DELETE refused on both engines (docs/cs.md)
 
 
 def _telegrams_out() -> None:
@@ -104,23 +106,3 @@ def _certificates() -> None:
 def downgrade() -> None:
     for table in TABLES:
         op.drop_table(table)
-
-
-def _append_only() -> None:
-    """What came in is a record: UPDATE and DELETE refused on both engines, as the CS's other histories (cs0001)."""
-    for table in APPEND_ONLY:
-        if op.get_bind().dialect.name == "sqlite":
-            for verb in ("UPDATE", "DELETE"):
-                op.execute(
-                    f"CREATE TRIGGER {table}_no_{verb.lower()} BEFORE {verb} ON {table} "
-                    f"BEGIN SELECT RAISE(ABORT, '{table} is append-only'); END"
-                )
-            continue
-        op.execute(
-            f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
-            "FOR EACH ROW EXECUTE FUNCTION cs_append_only()"
-        )
-        op.execute(
-            f"CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table} "
-            "FOR EACH STATEMENT EXECUTE FUNCTION cs_append_only()"
-        )

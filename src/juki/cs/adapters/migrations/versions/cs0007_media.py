@@ -8,6 +8,8 @@ Create Date: 2026-12-07 05:00:00
 import sqlalchemy as sa
 from alembic import op
 
+from juki.cs.adapters.append_only import make_append_only
+
 revision = "cs0007"
 down_revision = "cs0006"
 branch_labels = None
@@ -54,28 +56,7 @@ def upgrade() -> None:
         sa.Column("terminal", sa.String(200), nullable=False),
         sa.PrimaryKeyConstraint("id", name="pk_cs_media_answers"),
     )
-    _append_only()
-
-
-def _append_only() -> None:
-    """A switch, an export and an answer file applied are records: UPDATE and DELETE refused on both engines, as
-    the CS's other histories (cs0001's function on PostgreSQL)."""
-    for table in TABLES:
-        if op.get_bind().dialect.name == "sqlite":
-            for verb in ("UPDATE", "DELETE"):
-                op.execute(
-                    f"CREATE TRIGGER {table}_no_{verb.lower()} BEFORE {verb} ON {table} "
-                    f"BEGIN SELECT RAISE(ABORT, '{table} is append-only'); END"
-                )
-            continue
-        op.execute(
-            f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
-            "FOR EACH ROW EXECUTE FUNCTION cs_append_only()"
-        )
-        op.execute(
-            f"CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table} "
-            "FOR EACH STATEMENT EXECUTE FUNCTION cs_append_only()"
-        )
+    make_append_only(*TABLES)  # UPDATE and DELETE refused on both engines (docs/cs.md)
 
 
 def downgrade() -> None:
