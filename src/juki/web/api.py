@@ -92,7 +92,9 @@ def _add_filing_route(kind: str, model: type[schemas.Body]) -> None:
     def route(body: model, j: JukiDep, actor: ActorDep, response: Response) -> dict[str, Any]:  # type: ignore[valid-type]
         payload = body.model_dump(exclude_none=True)  # type: ignore[attr-defined]
         if kind == "move-in":  # a 特例転入 reads the CS's 転出証明書情報 (services/card_moves.py)
-            return _filing_answer(card_moves.file_move_in(j.uow, _certificates(j), actor, payload), response)
+            return _filing_answer(
+                card_moves.file_move_in(j.uow, j.moveout_certificates, actor, payload), response
+            )
         return _filing_answer(filings.file(j.uow, actor, kind, payload), response)
 
     status = 202 if kind.startswith("ex-officio") else 201
@@ -107,11 +109,6 @@ def _add_filing_route(kind: str, model: type[schemas.Body]) -> None:
         name=f"file_{kind.replace('-', '_')}",
         summary=f"{kind} filing",
     )
-
-
-def _certificates(j: Juki) -> Any:
-    """The CS's 転出証明書情報 (`Juki.moveout_certificates`), or None when the register runs without a CS."""
-    return getattr(j, "moveout_certificates", None)
 
 
 for _kind, _model in schemas.BODIES.items():
@@ -135,7 +132,7 @@ def look_up_move_out_certificates(
     body: schemas.MoveOutCertificateLookupBody, j: JukiDep, actor: ActorDep
 ) -> dict[str, Any]:
     """特例転入: the 転出証明書情報 the CS holds, by 住民票コード or by kana name and birth date."""
-    return card_moves.look_up(j.uow, _certificates(j), actor, body.model_dump(exclude_none=True))
+    return card_moves.look_up(j.uow, j.moveout_certificates, actor, body.model_dump(exclude_none=True))
 
 
 @router.get("/filings", tags=["filings"], response_model=answers.Filings)

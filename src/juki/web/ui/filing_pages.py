@@ -171,7 +171,7 @@ def card_lookup(ui: UiDep) -> Response:
     one found fills the form, several are offered to choose from (`_pick`), none says so beside the look-up."""
     values = dict(ui.form)
     values.pop("_action", None)
-    port = getattr(ui.j, "moveout_certificates", None)
+    port = ui.j.moveout_certificates
     try:
         found = card_moves.look_up(ui.uow, port, ui.actor, _lookup_criteria(values))["certificates"]
     except DomainError as exc:
@@ -238,7 +238,7 @@ def confirm(kind: str, ui: UiDep) -> Response:
 
 def _preview(ui: Ui, kind: str, payload: dict[str, Any]) -> dict[str, Any]:
     if kind == "move-in":  # a 特例転入 reads the CS's 転出証明書情報 first, as 登録 will
-        port = getattr(ui.j, "moveout_certificates", None)
+        port = ui.j.moveout_certificates
         return card_moves.preview_move_in(ui.uow, port, ui.actor, payload)
     return ui_queries.preview(ui.uow, ui.actor, kind, payload)
 
@@ -255,7 +255,7 @@ def submit(kind: str, ui: UiDep) -> Response:
     """登録: `filings.file` with the confirmed body; then the filing's own page."""
     kind = _kind(kind)
     if kind == "move-in":  # a 特例転入 reads the CS's 転出証明書情報 (services/card_moves.py)
-        port = getattr(ui.j, "moveout_certificates", None)
+        port = ui.j.moveout_certificates
         return _with_form(
             ui, kind, lambda r: _done(ui, card_moves.file_move_in(ui.uow, port, ui.actor, r.payload))
         )
