@@ -5,7 +5,6 @@ when both hold the same, each spoilt person reported by code and item and queued
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 import random
@@ -18,41 +17,23 @@ import pytest
 from typer.testing import CliRunner
 
 from juki.bootstrap import Juki
-from juki.cli.main import app
 from juki.cs.adapters.consistency_client import HttpsConsistencyClient
 from juki.cs.domain.consistency import Manifest, manifest_from_json
 from juki.services import filings
-from juki.sim.juki_net import Running, start_in_thread
 from juki.sim.juki_net.store import JukiNetStore
 from tests import factories as f
 from tests.cs.support import CLERK, notices
 from tests.factories import generate_my_number
+from tests.integration.juki_net_link import Wired, linked, run_cli
 from tests.leakcheck import found_in
 
 runner = CliRunner()
 
 
-@dataclasses.dataclass
-class Wired:
-    j: Juki
-    sim: Running
-    data: Path
-    config: Path
-
-
 @pytest.fixture
 def wired(j: Juki, tmp_path: Path) -> Iterator[Wired]:
-    data = tmp_path / "juki-net"
-    sim = start_in_thread(data)
-    config = tmp_path / "juki-net.json"
-    config.write_text(json.dumps({"url": sim.url, "pki": "juki-net"}), encoding="utf-8")
-    settings = j.settings.model_copy(
-        update={"juki_net_config": str(config), "cs_key_file": str(tmp_path / "juki-cs-keys.json")}
-    )
-    world = Wired(dataclasses.replace(j, settings=settings, migrate_cs=True), sim, data, config)
-    yield world
-    world.sim.stop()
-    world.j.cs.dispose()
+    with linked(j, tmp_path) as world:
+        yield world
 
 
 @pytest.fixture
@@ -60,11 +41,6 @@ def out(tmp_path: Path) -> Iterator[Path]:
     """Our exports (they hold My Numbers): removed before the leak check scans tmp_path."""
     yield tmp_path / "export"
     shutil.rmtree(tmp_path / "export", ignore_errors=True)
-
-
-def _cli(wired: Wired, db_url: str, monkeypatch: pytest.MonkeyPatch, *args: str) -> Any:
-    monkeypatch.setenv("JUKI_CS_KEY_FILE", str(wired.j.settings.cs_key_file))
-    return runner.invoke(app, [*args, "--db", db_url])
 
 
 def _family_delivered(wired: Wired) -> list[dict[str, Any]]:
@@ -115,13 +91,13 @@ def test_juki_cs_consistency_reports_and_queues_each_difference_and_never_a_my_n
 ):
     persons = _family_delivered(wired)
     args = ("cs", "consistency", "--juki-net", str(wired.config))
-    clean = _cli(wired, db_url, monkeypatch, *args, "--export-to", str(out))
+    clean = run_cli(wired, db_url, monkeypatch, *args, "--export-to", str(out))
     assert clean.exit_code == 0, clean.output
     assert json.loads(clean.stdout) == {"persons": 4, "differences": [], "queued": 0}
     (kept,) = out.glob("*.csv")
     assert kept.stat().st_mode & 0o777 == 0o600
     _spoil(wired, persons)
-    found = _cli(wired, db_url, monkeypatch, *args)
+    found = run_cli(wired, db_url, monkeypatch, *args)
     assert found.exit_code == 0, found.output
     first, second = persons[0]["resident_code"], persons[1]["resident_code"]
     assert json.loads(found.stdout) == {
@@ -135,14 +111,14 @@ def test_juki_cs_consistency_reports_and_queues_each_difference_and_never_a_my_n
     assert not found_in(found.output)
     queued = [(n.resident_code, n.state, n.error_item) for n in notices(wired.j.cs) if n.state == "error"]
     assert sorted(queued) == sorted([(first, "error", "個人番号"), (second, "error", "住民票コード")])
-    again = _cli(wired, db_url, monkeypatch, *args)
+    again = run_cli(wired, db_url, monkeypatch, *args)
     assert json.loads(again.stdout)["queued"] == 0  # their entries are open: not queued twice
 
 
 def test_the_consistency_fails_only_when_it_cannot_run(wired, db_url, monkeypatch):
     _family_delivered(wired)
     wired.sim.stop()
-    down = _cli(wired, db_url, monkeypatch, "cs", "consistency", "--juki-net", str(wired.config))
+    down = run_cli(wired, db_url, monkeypatch, "cs", "consistency", "--juki-net", str(wired.config))
     assert down.exit_code != 0 and "接続できません" in down.output
 
 
@@ -175,7 +151,7 @@ def test_a_file_spoilt_on_the_way_is_refused_and_nothing_queued(wired, monkeypat
 
 def test_juki_cs_export_writes_the_file_and_its_manifest(wired, db_url, monkeypatch, out):
     persons = _family_delivered(wired)
-    done = _cli(wired, db_url, monkeypatch, "cs", "export", "--to", str(out))
+    done = run_cli(wired, db_url, monkeypatch, "cs", "export", "--to", str(out))
     assert done.exit_code == 0, done.output
     printed = json.loads(done.stdout)
     assert not found_in(done.output)

@@ -6,12 +6,10 @@ mutual TLS in order — and the CLI names the operator in both logs, refuses any
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -22,37 +20,21 @@ from juki.bootstrap import Juki
 from juki.cli.main import app
 from juki.cs.adapters import tables as t
 from juki.services import filings
-from juki.sim.juki_net import Running, restart, start_in_thread
+from juki.sim.juki_net import restart
 from juki.sim.juki_net.store import JukiNetStore
 from tests import factories as f
 from tests.cs.support import CLERK, notices, rows
+from tests.integration.juki_net_link import Wired, linked, run_cli
 from tests.leakcheck import found_in
 
 runner = CliRunner()
 OPERATOR = ("--operator", "cs1", "--terminal", "cs-terminal-9")
 
 
-@dataclasses.dataclass
-class Wired:
-    j: Juki
-    sim: Running
-    data: Path
-    config: Path
-
-
 @pytest.fixture
 def wired(j: Juki, tmp_path: Path) -> Iterator[Wired]:
-    data = tmp_path / "juki-net"
-    sim = start_in_thread(data)
-    config = tmp_path / "juki-net.json"
-    config.write_text(json.dumps({"url": sim.url, "pki": "juki-net"}), encoding="utf-8")
-    settings = j.settings.model_copy(
-        update={"juki_net_config": str(config), "cs_key_file": str(tmp_path / "juki-cs-keys.json")}
-    )
-    world = Wired(dataclasses.replace(j, settings=settings, migrate_cs=True), sim, data, config)
-    yield world
-    world.sim.stop()
-    world.j.cs.dispose()
+    with linked(j, tmp_path) as world:
+        yield world
 
 
 @pytest.fixture
@@ -60,11 +42,6 @@ def out(tmp_path: Path) -> Iterator[Path]:
     """The carried medium (it holds My Numbers): removed before the leak check scans tmp_path."""
     yield tmp_path / "medium"
     shutil.rmtree(tmp_path / "medium", ignore_errors=True)
-
-
-def _cli(wired: Wired, db_url: str, monkeypatch: pytest.MonkeyPatch, *args: str) -> Any:
-    monkeypatch.setenv("JUKI_CS_KEY_FILE", str(wired.j.settings.cs_key_file))
-    return runner.invoke(app, [*args, "--db", db_url])
 
 
 def _held(wired: Wired, code: str) -> int | None:
@@ -78,7 +55,7 @@ def _held(wired: Wired, code: str) -> int | None:
 
 def test_the_whole_loop_on_media_and_back_on_the_link(wired, db_url, monkeypatch, out):
     wired.sim.stop()  # the 住基ネット is down for days
-    switched = _cli(wired, db_url, monkeypatch, "cs", "media-mode", *OPERATOR, "media")
+    switched = run_cli(wired, db_url, monkeypatch, "cs", "media-mode", *OPERATOR, "media")
     assert switched.exit_code == 0, switched.output
     assert json.loads(switched.stdout) | {"since": None} == {
         "mode": "media",
@@ -91,7 +68,7 @@ def test_the_whole_loop_on_media_and_back_on_the_link(wired, db_url, monkeypatch
     passed = wired.j.cs_relay().run_once()
     assert (passed.taken, passed.acknowledged, passed.unreachable) == (4, 0, 0)  # taken in, never tried
 
-    exported = _cli(wired, db_url, monkeypatch, "cs", "media-export", *OPERATOR, "--to", str(out))
+    exported = run_cli(wired, db_url, monkeypatch, "cs", "media-export", *OPERATOR, "--to", str(out))
     assert exported.exit_code == 0, exported.output
     written = json.loads(exported.stdout)
     assert written["count"] == 4 and Path(written["file"]).stat().st_mode & 0o777 == 0o600
@@ -104,7 +81,7 @@ def test_the_whole_loop_on_media_and_back_on_the_link(wired, db_url, monkeypatch
     assert "受理 4件" in imported.output and not found_in(imported.output)
     (answers,) = out.glob("*.answers.manifest.json")
 
-    applied = _cli(wired, db_url, monkeypatch, "cs", "media-answers", *OPERATOR, str(answers))
+    applied = run_cli(wired, db_url, monkeypatch, "cs", "media-answers", *OPERATOR, str(answers))
     assert applied.exit_code == 0, applied.output
     assert json.loads(applied.stdout) == {"acknowledged": 4, "refused": 0, "requeued": 0, "skipped": 0}
     codes = [p["resident_code"] for p in body["persons"]]
@@ -112,7 +89,7 @@ def test_the_whole_loop_on_media_and_back_on_the_link(wired, db_url, monkeypatch
     assert {n.state for n in notices(wired.j.cs)} == {"acknowledged"}  # and in the CS
 
     wired.sim = restart(wired.sim, wired.data)  # the link is back
-    back = _cli(wired, db_url, monkeypatch, "cs", "media-mode", *OPERATOR, "link")
+    back = run_cli(wired, db_url, monkeypatch, "cs", "media-mode", *OPERATOR, "link")
     assert back.exit_code == 0, back.output
     people = [c["addressee_number"] for c in done.changes]
     filings.file(wired.j.uow, CLERK, "move-within", {
@@ -134,28 +111,30 @@ def test_the_whole_loop_on_media_and_back_on_the_link(wired, db_url, monkeypatch
 
 
 def test_the_cli_acts_only_as_an_active_cs_operator(wired, db_url, monkeypatch, out):
-    clerk = _cli(wired, db_url, monkeypatch, "cs", "media-mode", "--operator", "clerk1", "media")
+    clerk = run_cli(wired, db_url, monkeypatch, "cs", "media-mode", "--operator", "clerk1", "media")
     assert clerk.exit_code == 2 and "forbidden" in clerk.output
-    unknown = _cli(wired, db_url, monkeypatch, "cs", "media-export", "--operator", "nobody", "--to", str(out))
+    unknown = run_cli(
+        wired, db_url, monkeypatch, "cs", "media-export", "--operator", "nobody", "--to", str(out)
+    )
     assert unknown.exit_code == 2 and "アカウントはありません" in unknown.output
-    on_link = _cli(wired, db_url, monkeypatch, "cs", "media-export", *OPERATOR, "--to", str(out))
+    on_link = run_cli(wired, db_url, monkeypatch, "cs", "media-export", *OPERATOR, "--to", str(out))
     assert on_link.exit_code == 2 and "cs_sending_by_link" in on_link.output
     with wired.j.engine.connect() as conn:
         log = conn.execute(select(rt.operation_log).where(rt.operation_log.c.action.like("cs:media%"))).all()
     assert [(r.action, r.staff_id, r.result) for r in log] == [("cs:media_mode", "clerk1", "denied")]
 
 
-def test_a_tampered_answers_file_is_refused_by_the_cli(wired, db_url, monkeypatch, out):
+def test_a_tampered_answers_file_is_refused_by_therun_cli(wired, db_url, monkeypatch, out):
     wired.sim.stop()
-    _cli(wired, db_url, monkeypatch, "cs", "media-mode", *OPERATOR, "media")
+    run_cli(wired, db_url, monkeypatch, "cs", "media-mode", *OPERATOR, "media")
     filings.file(wired.j.uow, CLERK, "move-in", f.move_in(f.family_of_four()[:1]))
     wired.j.cs_relay().run_once()
     written = json.loads(
-        _cli(wired, db_url, monkeypatch, "cs", "media-export", *OPERATOR, "--to", str(out)).stdout
+        run_cli(wired, db_url, monkeypatch, "cs", "media-export", *OPERATOR, "--to", str(out)).stdout
     )
     runner.invoke(app, ["sim", "juki-net", "media-import", "--data", str(wired.data), written["manifest"]])
     (answers,) = out.glob("*.answers.jsonl")
     answers.write_bytes(answers.read_bytes().replace(b"accepted", b"duplicate"))
-    refused = _cli(wired, db_url, monkeypatch, "cs", "media-answers", *OPERATOR, str(answers))
+    refused = run_cli(wired, db_url, monkeypatch, "cs", "media-answers", *OPERATOR, str(answers))
     assert refused.exit_code == 2 and "media_file_tampered" in refused.output
     assert {n.state for n in notices(wired.j.cs)} == {"on_media"}

@@ -5,7 +5,6 @@ notice waits; back up, it arrives, in order, once."""
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import random
 from collections.abc import Iterator
@@ -21,49 +20,19 @@ from juki.cli.main import app
 from juki.cs.services.delivery import Backoff
 from juki.cs.wire import Accepted, Notice, NoticeKind
 from juki.services import filings
-from juki.sim.juki_net import Running, restart, start_in_thread
 from tests import factories as f
 from tests.cs.support import CLERK, notices
 from tests.factories import generate_my_number
+from tests.integration.juki_net_link import Wired, linked, run_cli
 
 runner = CliRunner()
 NO_WAIT = Backoff(first=timedelta(0))  # the test restarts the prefecture itself: retry at the next pass
 
 
-@dataclasses.dataclass
-class Wired:
-    j: Juki
-    sim: Running
-    data: Path
-    config: Path
-
-    def restart(self) -> None:
-        self.sim = restart(self.sim, self.data)
-
-    def identity(self, code: str) -> dict[str, Any] | None:
-        client = self.j.prefecture_client()
-        assert client is not None
-        with client:
-            return client.identity(code)
-
-
-def _write_config(path: Path, sim: Running) -> None:
-    path.write_text(json.dumps({"url": sim.url, "pki": "juki-net"}), encoding="utf-8")
-
-
 @pytest.fixture
 def wired(j: Juki, tmp_path: Path) -> Iterator[Wired]:
-    data = tmp_path / "juki-net"
-    sim = start_in_thread(data)
-    config = tmp_path / "juki-net.json"
-    _write_config(config, sim)
-    settings = j.settings.model_copy(
-        update={"juki_net_config": str(config), "cs_key_file": str(tmp_path / "juki-cs-keys.json")}
-    )
-    world = Wired(dataclasses.replace(j, settings=settings, migrate_cs=True), sim, data, config)
-    yield world
-    world.sim.stop()
-    world.j.cs.dispose()
+    with linked(j, tmp_path) as world:
+        yield world
 
 
 def _move_in(j: Juki) -> dict[str, Any]:
@@ -124,11 +93,6 @@ def test_with_the_prefecture_down_filings_commit_and_their_notices_wait_then_arr
 # --- the command line -------------------------------------------------------------------------------------------
 
 
-def _cli(wired: Wired, db_url: str, monkeypatch: pytest.MonkeyPatch, *args: str) -> Any:
-    monkeypatch.setenv("JUKI_CS_KEY_FILE", str(wired.j.settings.cs_key_file))
-    return runner.invoke(app, [*args, "--db", db_url])
-
-
 def test_cs_check_prints_the_differences_with_the_prefecture_and_never_a_my_number(
     wired, db_url, monkeypatch
 ):
@@ -136,7 +100,7 @@ def test_cs_check_prints_the_differences_with_the_prefecture_and_never_a_my_numb
     filings.file(wired.j.uow, CLERK, "move-in", body)
     wired.j.cs_relay().run_once()
     person = body["persons"][0]
-    clean = _cli(wired, db_url, monkeypatch, "cs", "check", "--juki-net", str(wired.config))
+    clean = run_cli(wired, db_url, monkeypatch, "cs", "check", "--juki-net", str(wired.config))
     assert clean.exit_code == 0, clean.output
     assert json.loads(clean.stdout) == {"persons": 1, "differences": []}
     other = generate_my_number(random.Random(99))
@@ -148,7 +112,7 @@ def test_cs_check_prints_the_differences_with_the_prefecture_and_never_a_my_numb
     notice = Notice("n-test-2", NoticeKind.MINOR_CORRECTION, person["resident_code"], 2, items)
     with wired.j.prefecture_client() as client:  # type: ignore[union-attr]
         assert client.send(notice) == Accepted(duplicate=False)
-    found = _cli(wired, db_url, monkeypatch, "cs", "check", "--juki-net", str(wired.config))
+    found = run_cli(wired, db_url, monkeypatch, "cs", "check", "--juki-net", str(wired.config))
     assert found.exit_code == 0, "the check ran"
     report = json.loads(found.stdout)
     assert report["persons"] == 1
@@ -165,14 +129,14 @@ def test_cs_check_fails_only_when_it_cannot_run(wired, db_url, monkeypatch):
     filings.file(wired.j.uow, CLERK, "move-in", f.move_in([f.person()]))
     wired.j.cs_relay().run_once()
     wired.sim.stop()
-    down = _cli(wired, db_url, monkeypatch, "cs", "check", "--juki-net", str(wired.config))
+    down = run_cli(wired, db_url, monkeypatch, "cs", "check", "--juki-net", str(wired.config))
     assert down.exit_code != 0 and "接続できません" in down.output
 
 
 def test_cs_compare_prints_the_j1100_comparison(wired, db_url, monkeypatch):
     filings.file(wired.j.uow, CLERK, "move-in", f.move_in())
     wired.j.cs_relay().run_once()
-    done = _cli(wired, db_url, monkeypatch, "cs", "compare")
+    done = run_cli(wired, db_url, monkeypatch, "cs", "compare")
     assert done.exit_code == 0, done.output
     assert json.loads(done.stdout) == {"persons": 4, "differences": []}
 
@@ -216,7 +180,7 @@ def test_cs_serve_runs_the_relay_over_the_register_it_is_given(wired, db_url, mo
     monkeypatch.setattr(Relay, "run_until_stopped", one_pass)
     person = _move_in(wired.j)
     args = ("cs", "serve", "--juki-net", str(wired.config), "--interval", "0.5")
-    done = _cli(wired, db_url, monkeypatch, *args)
+    done = run_cli(wired, db_url, monkeypatch, *args)
     assert done.exit_code == 0, done.output
     assert intervals == [0.5]
     held = wired.identity(person["resident_code"])
