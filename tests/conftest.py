@@ -110,6 +110,18 @@ def _seed_staff(j: Juki) -> dict[str, str]:
     return secrets
 
 
+def _seed_resident_codes(j: Juki) -> None:
+    """A stock of 住民票コード as the CS hands over from J-LIS (標準仕様書 j870), so that a birth gets its code."""
+    import random
+
+    from juki.domain.identifiers import generate_resident_code
+    from juki.policy.roles import CS_SYSTEM
+    from juki.services.numbers import receive_codes
+
+    rng = random.Random(870)
+    receive_codes(j.uow, CS_SYSTEM, "TEST-BLOCK-1", sorted({generate_resident_code(rng) for _ in range(300)}))
+
+
 def _enrol_authenticators(j: Juki, secrets: dict[str, str]) -> dict[str, SoftAuthenticator]:
     """A CS operator signs in with WebAuthn as well: give each a software authenticator, enrolled with an
     administrator's code. It uses the previous step's one-time code, so a test's current code is newer."""
@@ -181,6 +193,7 @@ def template(engine_kind: str, tmp_path_factory: pytest.TempPathFactory) -> Iter
         path = tmp_path_factory.mktemp("template") / "template.db"
         j = build(str(path))
         secrets = _seed_staff(j)
+        _seed_resident_codes(j)
         authenticators = _enrol_authenticators(j, secrets)
         j.engine.dispose()
         yield Template("sqlite", str(path), secrets, authenticators)
@@ -191,6 +204,7 @@ def template(engine_kind: str, tmp_path_factory: pytest.TempPathFactory) -> Iter
     migrate(_pg_url(name))
     j = build(_pg_url(name), run_migrations=False)
     secrets = _seed_staff(j)
+    _seed_resident_codes(j)
     authenticators = _enrol_authenticators(j, secrets)
     j.engine.dispose()
     yield Template("postgres", name, secrets, authenticators)

@@ -8,12 +8,13 @@ tested without a database. tests/integration/test_register_reader_contract.py ru
 from __future__ import annotations
 
 import dataclasses
+import random
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
 from juki.domain.errors import Conflict
-from juki.domain.identifiers import make_addressee_number, make_household_number
+from juki.domain.identifiers import generate_resident_code, make_addressee_number, make_household_number
 from juki.domain.model import Address, HouseholdState, ResidentRecord
 from juki.domain.register import Outcome, ResidentState
 
@@ -42,6 +43,9 @@ class _Household:
     address: str  # the stored household keeps the address text only, as the SQL table does
     version: int
 
+# A stock of 住民票コード as the CS hands over (標準仕様書 j870), the same in every fake register.
+STOCK: tuple[str, ...] = tuple(generate_resident_code(random.Random(870)) for _ in range(20))
+
 
 class FakeRegister:
     """A `RegisterReader` over dicts; `apply` stores an outcome as the SQL writer would."""
@@ -54,6 +58,8 @@ class FakeRegister:
         self.outbox: list[_Event] = []
         self.seq = {"a": 0, "h": 0}
         self._filings = 0
+        self.stock: list[str] = list(STOCK)  # 住民票コード the CS handed over
+        self.used: set[str] = set()
 
     @classmethod
     def holding(
@@ -162,6 +168,12 @@ class FakeRegister:
         self.seq["h"] += 1
         return make_household_number(self.seq["h"])
 
+    def draw_resident_code(self, exclude: frozenset[str]) -> str | None:
+        """The first of `stock` nobody holds or took (the SQL reader draws at random; a test wants to know)."""
+        held = {state.record.resident_code for state in self.residents.values()}
+        free = [code for code in self.stock if code not in held and code not in self.used and code not in exclude]
+        return free[0] if free else None
+
     # --- the writer -------------------------------------------------------------------------------------------
 
     def apply(self, outcome: Outcome, filing_id: str | None = None) -> Outcome:
@@ -189,6 +201,10 @@ class FakeRegister:
             self.residents[number] = ResidentState(ch.record, version, ch.last_changed_on or ch.changed_on)
             seq = len(self.outbox) + 1
             self.outbox.append(_Event(seq, filing_id, number, ch.record.household_number))
+        for code in outcome.drawn_codes:
+            if code in self.used:
+                raise Conflict("他の操作で更新されました。もう一度照会してください")
+            self.used.add(code)
         return outcome
 
     def copy(self) -> FakeRegister:
@@ -200,6 +216,7 @@ class FakeRegister:
         twin.outbox = list(self.outbox)
         twin.seq = dict(self.seq)
         twin._filings = self._filings
+        twin.stock, twin.used = list(self.stock), set(self.used)
         return twin
 
 

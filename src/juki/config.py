@@ -74,6 +74,26 @@ class Settings(BaseSettings):
     # The daily register↔CS comparison (standard j1100) runs at this hour, Japan time (and at start when overdue).
     cs_compare_hour: int = Field(default=2, ge=0, le=23)
     city_code: str = Field(default=CITY_CODE, pattern=r"^\d{6}$")
+    # 住民票コード (標準仕様書 j870, docs/numbers.md): below this many unused codes the stock is low — the counter and
+    # the CS are warned, and the CS asks J-LIS for a block of `resident_code_block_size` more.
+    resident_code_stock_threshold: int = Field(default=200, ge=1)
+    resident_code_block_size: int = Field(default=1000, ge=1, le=10000)
+    # 送付先情報 (個人番号カード省令23条の2; docs/mailing.md): the city's and the pick-up places' details printed on
+    # the 個人番号通知書 and the card's 交付通知書, and the defaults of a record's print category and special
+    # circumstance (標準仕様書: a record goes only once both are set; these make an ordinary one go at once).
+    mailing_city_name: str = "小平市"
+    mailing_city_postal_code: str = "187-8701"
+    mailing_city_address: str = "東京都小平市小川町二丁目1333番地"
+    mailing_city_phone: str = "042-341-1211"
+    mailing_pickup_name: str = "小平市役所　市民課"
+    mailing_pickup_postal_code: str = "187-8701"
+    mailing_pickup_address: str = "東京都小平市小川町二丁目1333番地"
+    mailing_pickup_phone: str = "042-341-1211"
+    mailing_card_place_name: str = "小平市役所　市民課"
+    mailing_card_place_postal_code: str = "187-8701"
+    mailing_card_place_address: str = "東京都小平市小川町二丁目1333番地"
+    mailing_print_category: str = "通常"
+    mailing_special_circumstance: str = "なし"
 
     @model_validator(mode="after")
     def _argon2_memory(self) -> Settings:

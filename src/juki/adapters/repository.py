@@ -161,6 +161,18 @@ class SqlRegisterReader:
     def next_household_number(self) -> str:
         return make_household_number(next_counter(self.conn, "household"))
 
+    def draw_resident_code(self, exclude: frozenset[str]) -> str | None:
+        """At random among the stock's codes nobody took and no record holds (a code typed on a 転入 may be one)."""
+        stock, uses, residents = t.resident_code_stock.c, t.resident_code_uses.c, t.residents.c
+        query = select(stock.code).where(
+            ~select(uses.code).where(uses.code == stock.code).exists(),
+            ~select(residents.resident_code).where(residents.resident_code == stock.code).exists(),
+        )
+        if exclude:
+            query = query.where(stock.code.not_in(sorted(exclude)))
+        code: str | None = self.conn.execute(query.order_by(func.random()).limit(1)).scalar()
+        return code
+
 
 def next_counter(conn: Connection, name: str, step: int = 1) -> int:
     """Take the next value(s) of a counter; the row lock is held until commit, which orders the writers."""
@@ -200,6 +212,12 @@ def write_outcome(
             _write_household(conn, hh)
         for ch in outcome.changes:
             _write_change(conn, ch, filing_id, recorded_by.staff_id, now, vault)
+        for code, addressee_number in outcome.drawn_codes.items():  # taken once: the primary key guards it
+            conn.execute(
+                insert(t.resident_code_uses).values(
+                    code=code, addressee_number=addressee_number, filing_id=filing_id, used_at=now
+                )
+            )
     except IntegrityError as exc:
         if not is_conflict(exc):  # any other constraint is a fault of juki's, not a race: a 500, not a retry
             raise

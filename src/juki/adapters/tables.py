@@ -686,3 +686,96 @@ ui_certificate_handovers = Table(
     Index("ix_ui_certificate_handovers_created_at", "created_at"),
     Index("ix_ui_certificate_handovers_issuance_number", "issuance_number"),
 )
+
+# --- 住民票コード stock, 個人番号 requests, 送付先情報 (migration 0016; docs/numbers.md) ---------------------------
+
+# The unused 住民票コード J-LIS gave the city through the CS (標準仕様書 j870); a use takes one, once.
+resident_code_stock = Table(
+    "resident_code_stock",
+    metadata,
+    Column("code", String(11), primary_key=True),
+    Column("block_id", String(40), nullable=False),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+    Index("ix_resident_code_stock_block_id", "block_id"),
+)
+resident_code_uses = Table(
+    "resident_code_uses",
+    metadata,
+    Column("code", String(11), primary_key=True),
+    Column("addressee_number", String(10), nullable=False),
+    Column("filing_id", String(40), nullable=False),
+    Column("used_at", DateTime(timezone=True), nullable=False),
+    ForeignKeyConstraint(["code"], ["resident_code_stock.code"]),
+)
+# 個人番号 生成要求 (番号法8条) and 変更請求 (7条2項) made of J-LIS through the CS, and how each was closed.
+my_number_requests = Table(
+    "my_number_requests",
+    metadata,
+    Column("request_id", String(40), primary_key=True),
+    Column("kind", String(10), nullable=False),  # 生成 or 変更
+    Column("addressee_number", String(10), nullable=False),
+    Column("resident_code", String(11), nullable=False),
+    Column("filing_id", String(40), nullable=False),
+    Column("staff_id", String(40), nullable=False),
+    Column("requested_at", DateTime(timezone=True), nullable=False),
+    Column("reason", Text),
+    Index("ix_my_number_requests_addressee_number", "addressee_number"),
+)
+my_number_request_answers = Table(
+    "my_number_request_answers",
+    metadata,
+    Column("request_id", String(40), primary_key=True),
+    Column("outcome", String(10), nullable=False),  # assigned or refused
+    Column("filing_id", String(40)),
+    Column("code", String(60)),
+    Column("answered_at", DateTime(timezone=True), nullable=False),
+    ForeignKeyConstraint(["request_id"], ["my_number_requests.request_id"]),
+)
+# 送付先情報 (the 31 items, never a 個人番号) and what became of each record; a 居所 registered for delivery.
+mailing_records = Table(
+    "mailing_records",
+    metadata,
+    Column("record_id", String(40), primary_key=True),
+    Column("addressee_number", String(10), nullable=False),
+    Column("resident_code", String(11), nullable=False),
+    Column("request_id", String(40)),
+    Column("items", JSON, nullable=False),
+    Column("print_category", String(20), nullable=False),
+    Column("special_circumstance", String(20), nullable=False),
+    Column("state", String(10), nullable=False),  # as built: ready or held
+    Column("hold_reason", String(60)),
+    Column("built_at", DateTime(timezone=True), nullable=False),
+    Index("ix_mailing_records_addressee_number", "addressee_number"),
+)
+mailing_record_events = Table(
+    "mailing_record_events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("record_id", String(40), nullable=False),
+    Column("state", String(10), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("staff_id", String(40), nullable=False),
+    Column("detail", JSON),
+    ForeignKeyConstraint(["record_id"], ["mailing_records.record_id"]),
+    Index("ix_mailing_record_events_record_id_id", "record_id", "id"),
+)
+delivery_residences = Table(
+    "delivery_residences",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("addressee_number", String(10), nullable=False),
+    Column("postal_code", String(8)),
+    Column("address", Text),  # null: the registration ended
+    Column("registered_at", DateTime(timezone=True), nullable=False),
+    Column("staff_id", String(40), nullable=False),
+    Index("ix_delivery_residences_addressee_number_id", "addressee_number", "id"),
+)
+NUMBERS_APPEND_ONLY = (
+    "resident_code_stock",
+    "resident_code_uses",
+    "my_number_requests",
+    "my_number_request_answers",
+    "mailing_records",
+    "mailing_record_events",
+    "delivery_residences",
+)

@@ -15,6 +15,8 @@ from juki.adapters.card_store import SqlCardStore
 from juki.adapters.controls_store import SqlControlsStore
 from juki.adapters.db import is_conflict
 from juki.adapters.event_key import EventKey
+from juki.adapters.mailing_store import SqlMailingStore
+from juki.adapters.number_store import SqlNumberStore
 from juki.adapters.queries import SqlQueries, seal_secrets
 from juki.adapters.repository import (
     SqlRegisterReader,
@@ -32,6 +34,7 @@ from juki.domain.events import ProtectionEvent, RecordedBy
 from juki.domain.register import Outcome, RegisterReader
 from juki.policy.roles import Actor
 from juki.services.audit import GENESIS, LogEntry, chain_hash, entry_fields
+from juki.services.number_ports import MailingStore, NumberStore
 from juki.services.ports import (
     AuditStore,
     CardStore,
@@ -79,6 +82,8 @@ class SqlUnitOfWork:
         self.subject_requests: SubjectRequestStore = SqlSubjectRequestStore(self.conn)
         self.audit: AuditStore = SqlAuditStore(self.conn)
         self.cards: CardStore = SqlCardStore(self.conn)  # コンビニ交付: kiosks, cards, challenges, sessions
+        self.numbers: NumberStore = SqlNumberStore(self.conn)  # 住民票コード stock, 個人番号 requests
+        self.mailing: MailingStore = SqlMailingStore(self.conn)  # 送付先情報
         return self
 
     def __exit__(

@@ -43,6 +43,11 @@ CORRECTION_REASONS = (
 )
 # 標準仕様書 j680 (j50): the destination's 転入通知 (住基法9条1項) confirms the 消除 of a person removed by 転出.
 MOVE_OUT_CONFIRMED = "転入通知受理"
+# 住基法30条の3・30条の4, 番号法7条・8条 (標準仕様書 j870〜j900): a person's numbers changing on their own.
+RESIDENT_CODE_ENTRY = "住民票コード記載"  # a record that lacked a code gets one from the stock
+RESIDENT_CODE_CHANGE = "住民票コード変更"  # on the person's request: a new code from the stock
+MY_NUMBER_ASSIGNED = "個人番号指定"  # J-LIS generated the number the city asked for (番号法8条)
+MY_NUMBER_CHANGED = "個人番号変更"  # J-LIS generated a new one on a change request (番号法7条2項)
 CANCELLATION_ADD = "取消（増）"
 CANCELLATION_REMOVE = "取消（減）"
 CANCELLATION_AMEND = "取消（修正）"
@@ -213,3 +218,23 @@ class ReorderMembers(Command):
 
 
 EX_OFFICIO = (ExOfficioEntry, ExOfficioCorrection, ExOfficioRemoval, ExOfficioRestoration)
+
+
+@dataclass(frozen=True)
+class ChangeResidentCode(Command):
+    """住民票コード記載 (a record without one) or 住民票コード変更 (住基法30条の4, the person's request): a code drawn
+    from the city's stock replaces the one held, which stays in the history as the 旧住民票コード."""
+
+    addressee_number: str
+    change_reason: str  # RESIDENT_CODE_ENTRY or RESIDENT_CODE_CHANGE
+
+
+@dataclass(frozen=True)
+class AssignMyNumber(Command):
+    """The 個人番号 J-LIS generated (番号法8条) on the city's request, or the new one of a change (7条2項), set on
+    the person whose 住民票コード the request named."""
+
+    addressee_number: str
+    resident_code: str
+    my_number: str
+    change_reason: str  # MY_NUMBER_ASSIGNED or MY_NUMBER_CHANGED

@@ -318,3 +318,46 @@ class ReferToCounter(DomainError):
 
     code = "refer_to_counter"
     status = 403
+
+
+# --- 住民票コード and 個人番号 from J-LIS (住基法30条の2〜30条の4, 番号法7条・8条; docs/numbers.md) -------------------
+
+
+class ResidentCodeStockEmpty(DomainError):
+    """標準仕様書 j870 / j60: a person who needs a 住民票コード gets one from the city's stock, never none; with the
+    stock empty the change waits until the CS has topped it up from J-LIS."""
+
+    code = "resident_code_stock_empty"
+    status = 409
+    default_message = (
+        "住民票コードの在庫がありません。市町村CSが地方公共団体情報システム機構から補充するまでお待ちください"
+    )
+    default_field = "resident_code"
+
+
+class ResidentCodeBlockOverlaps(DomainError):
+    """A block of 住民票コード from J-LIS that would give a code twice (already in the stock or held by a
+    record): refused whole."""
+
+    code = "resident_code_block_overlaps"
+    status = 409
+    default_message = "受け取った住民票コードに、使用済みまたは在庫済みのコードが含まれています"
+    default_field = "codes"
+
+
+class NumberRequestNotFound(DomainError):
+    """An answer from J-LIS for a 個人番号 request the register never made, or already closed."""
+
+    code = "number_request_not_found"
+    status = 409
+    default_message = "この個人番号の要求は行われていないか、すでに処理済みです"
+    default_field = "request_id"
+
+
+class NumberRequestOpen(DomainError):
+    """A person has one 個人番号 request open at a time: a second waits for the first's answer."""
+
+    code = "number_request_open"
+    status = 409
+    default_message = "この住民には回答待ちの個人番号の要求があります"
+    default_field = "addressee_number"

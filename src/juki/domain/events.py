@@ -50,6 +50,10 @@ EVENT_NAMES: dict[str, str] = {
     c.MEMBER_ORDER: "MembersReordered",
     c.MINOR_CORRECTION: "MinorCorrectionRecorded",
     c.MOVE_OUT_CONFIRMED: "MoveOutConfirmed",
+    c.RESIDENT_CODE_ENTRY: "ResidentCodeEntered",
+    c.RESIDENT_CODE_CHANGE: "ResidentCodeChanged",
+    c.MY_NUMBER_ASSIGNED: "MyNumberAssigned",
+    c.MY_NUMBER_CHANGED: "MyNumberChanged",
 }
 
 

@@ -44,6 +44,9 @@ REGISTER_COMPARE = "register:compare"
 # 転入通知受理 (標準仕様書 j680, j690): the destination's 転入通知 confirms the 消除 of a person who moved out. The CS
 # records the ones it receives (CS_SYSTEM); the counter, one that came on paper (j700).
 REGISTER_CONFIRM_MOVE_OUT = "register:confirm_move_out"
+# The numbers J-LIS gives the city through the CS (住基法30条の2, 番号法8条; docs/numbers.md): the 住民票コード stock
+# handed over, the 個人番号 requests read and answered, the 送付先情報 taken for delivery. Only the CS holds it.
+REGISTER_NUMBERS = "register:numbers"
 WEBAUTHN_ENROL = "webauthn:enrol"  # register one's own security key or biometric authenticator
 
 _CLERK = frozenset(
@@ -142,7 +145,9 @@ PROCEDURES: dict[str, Procedure] = {
                 # reads each person's record with the 個人番号, item 13 of the 本人確認情報 (住基法30条の6) — and
                 # nothing else of the register: no `register:read`, so no view, search or certificate. It records
                 # the 転入通知 it receives (j690) through the register's one door (services/card_moves.py).
-                "cs_system": frozenset({REGISTER_COMPARE, REGISTER_CONFIRM_MOVE_OUT, MY_NUMBER_REVEAL}),
+                "cs_system": frozenset(
+                    {REGISTER_COMPARE, REGISTER_CONFIRM_MOVE_OUT, REGISTER_NUMBERS, MY_NUMBER_REVEAL}
+                ),
             },
         ),
         Procedure("transfer", "庁内連携", False, {"department": frozenset({TRANSFER_READ})}),

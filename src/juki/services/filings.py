@@ -27,7 +27,7 @@ from juki.domain.identifiers import validate_addressee_number, validate_househol
 from juki.domain.intake import PARSERS
 from juki.domain.register import Outcome
 from juki.policy.roles import REGISTER_APPROVE, REGISTER_FILE, Actor
-from juki.services import protection
+from juki.services import number_requests, protection
 from juki.services.audit import LogEntry
 from juki.services.authorization import authorize
 from juki.services.unit_of_work import UnitOfWork, UnitOfWorkFactory
@@ -51,6 +51,8 @@ HANDLERS: dict[type, Callable[[Any, Any], register.Outcome]] = {
     c.CancelFiling: register.cancel_filing,
     c.ReorderMembers: register.reorder_members,
     c.ConfirmMoveOut: register.confirm_move_out,
+    c.ChangeResidentCode: register.change_resident_code,
+    c.AssignMyNumber: register.assign_my_number,
 }
 
 EX_OFFICIO_REASONS = {
@@ -127,6 +129,7 @@ def _apply(
     )
     filing_id = uow.add_filing({**values, **(approval or {})})
     uow.write(outcome, filing_id, actor)
+    number_requests.request_for_new_persons(uow, outcome, filing_id, actor)  # 番号法8条, same transaction
     targets = [ch.record.addressee_number for ch in outcome.changes]
     uow.log(actor, LogEntry(f"filing:{kind}", targets, detail=filing_id))
     changes = [
@@ -248,13 +251,17 @@ def record_change(
     kind: str,
     command_of: Callable[[UnitOfWork], c.Command],
     payload: Mapping[str, Any],
+    after: After | None = None,
 ) -> FilingResult:
-    """A change the register records on a notice rather than a 届出 (転入通知受理), through the same door: the
-    domain's handler, then the versions, the filing, the operation-log entry and the outbox in one transaction."""
+    """A change the register records on a notice rather than a 届出 (転入通知受理, a number from J-LIS), through the
+    same door: the domain's handler, then the versions, the filing, the operation-log entry and the outbox — and
+    what `after` writes beside them — in one transaction."""
     action = f"filing:{kind}"
     authorize(uow_factory, actor, permission, action)
     with _refusals_logged(uow_factory, actor, action), uow_factory() as uow:
         result = _apply(uow, command_of(uow), kind, payload, actor)
+        if after is not None:
+            after(uow, result)
         uow.commit()
         return result
 

@@ -11,6 +11,7 @@ from juki.domain.events import ProtectionEvent
 from juki.domain.register import Outcome, RegisterReader
 from juki.policy.roles import Actor
 from juki.services.audit import LogEntry
+from juki.services.number_ports import MailingStore, NumberStore
 from juki.services.ports import (
     AuditStore,
     CardStore,
@@ -33,6 +34,8 @@ class UnitOfWork(Protocol):
     subject_requests: SubjectRequestStore  # 開示・訂正・利用停止請求 (adapters.subject_request_store)
     audit: AuditStore  # the operation log's read side for the auditor (adapters.audit_store)
     cards: CardStore  # コンビニ交付: kiosks, cards, revocations, challenges, sessions (adapters.card_store)
+    numbers: NumberStore  # 住民票コード stock, 個人番号 requests (adapters.number_store)
+    mailing: MailingStore  # 送付先情報 (adapters.mailing_store)
     now: datetime
 
     def __enter__(self) -> UnitOfWork: ...

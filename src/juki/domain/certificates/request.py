@@ -72,8 +72,9 @@ ENTRY_ITEMS = ("name", "birth_date", "sex", "address", "resident_since", "addres
 LAYOUTS = ("household", "individual")
 MAX_COPIES = 10
 MAX_PERSONS = 50
-# j40: entries kept on the page but not printed; a change of 記載順位 (j1010) is no 異動 and is not printed either.
-HIDDEN_HISTORY = ("特別養子縁組", "性別", MEMBER_ORDER)
+# j40: entries kept on the page but not printed; a change of 記載順位 (j1010) is no 異動 and is not printed either,
+# nor is a number's own change (個人番号指定・変更, 住民票コード記載・変更): the numbers print only when asked (j1000).
+HIDDEN_HISTORY = ("特別養子縁組", "性別", MEMBER_ORDER, "個人番号", "住民票コード")
 _PURPOSE_LIMIT = 200
 
 

@@ -14,6 +14,7 @@ from juki.domain.register.arrivals import ex_officio_entry, move_in, register_bi
 from juki.domain.register.corrections import cancel_filing, ex_officio_correction, ex_officio_restoration
 from juki.domain.register.departures import confirm_move_out, ex_officio_removal, move_out, register_death
 from juki.domain.register.households import change_household, move_within, reorder_members
+from juki.domain.register.numbers import assign_my_number, change_resident_code
 from juki.domain.register.state import (
     LATE_FILING_DAYS,
     Change,
@@ -29,8 +30,10 @@ __all__ = [
     "Outcome",
     "RegisterReader",
     "ResidentState",
+    "assign_my_number",
     "cancel_filing",
     "change_household",
+    "change_resident_code",
     "check_household",
     "confirm_move_out",
     "ex_officio_correction",

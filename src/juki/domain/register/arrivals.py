@@ -34,6 +34,11 @@ from juki.domain.register.state import (
 )
 from juki.domain.relationship import HOUSEHOLDER
 
+# 住基法30条の3: a person recorded for the first time gets a 住民票コード from the city's stock — a newborn, someone
+# arriving from abroad, someone entered ex officio — when they bring none. A 転入 from another city of Japan brings
+# the code the 転出証明書 (or its 情報) gives; it is never drawn anew.
+CODE_ISSUING_REASONS = frozenset({c.BIRTH, c.MOVE_IN_FROM_ABROAD, c.EX_OFFICIO_ENTRY})
+
 
 def new_record(
     work: Work,
@@ -43,13 +48,18 @@ def new_record(
     address: Address,
     since: date,
     previous: Address | None,
+    reason: str,
 ) -> ResidentRecord:
     position = max((m.position for m in hh.members), default=0) + 1
     if returning is not None:
         work.states[returning.record.addressee_number] = returning
     old = returning.record if returning else None
+    addressee_number = old.addressee_number if old else work.reader.next_addressee_number()
+    code = p.resident_code or (old.resident_code if old else None)
+    if code is None and reason in CODE_ISSUING_REASONS:
+        code = work.draw_resident_code(addressee_number)
     return ResidentRecord(
-        addressee_number=old.addressee_number if old else work.reader.next_addressee_number(),
+        addressee_number=addressee_number,
         household_number=hh.household_number,
         relationship=p.relationship,
         position=position,
@@ -70,7 +80,7 @@ def new_record(
         former_surname=p.former_surname or (old.former_surname if old else None),
         former_surname_kana=p.former_surname_kana or (old.former_surname_kana if old else None),
         previous_address=previous,
-        resident_code=p.resident_code or (old.resident_code if old else None),
+        resident_code=code,
         my_number=p.my_number or (old.my_number if old else None),
         foreign=p.foreign,
         birth_date_unknown=p.birth_date_unknown,
@@ -116,7 +126,7 @@ def arrive(
         address = dataclasses.replace(address, katagaki=address.katagaki or hh.address.katagaki)
     for i, p in enumerate(persons):
         not_after(p.birth_date, changed_on, f"persons.{i}.birth_date", "異動日より後の生年月日です")
-        record = new_record(work, p, returning[i], hh, address, changed_on, previous)
+        record = new_record(work, p, returning[i], hh, address, changed_on, previous, reason)
         work.record(record, reason, changed_on)
     return hh
 

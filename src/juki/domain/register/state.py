@@ -16,6 +16,7 @@ from juki.domain.errors import (
     InvalidField,
     MultipleHouseholders,
     NotResident,
+    ResidentCodeStockEmpty,
     ResidentNotFound,
 )
 from juki.domain.events import HouseholdAfter, RegisterEvent, event_name
@@ -68,6 +69,10 @@ class RegisterReader(Protocol):
 
     def next_addressee_number(self) -> str: ...
     def next_household_number(self) -> str: ...
+    def draw_resident_code(self, exclude: frozenset[str]) -> str | None:
+        """An unused 住民票コード of the city's stock chosen at random (標準仕様書 j870), none of `exclude` (drawn
+        already by this command); None when the stock has none left."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -92,6 +97,8 @@ class Outcome:
     events: list[RegisterEvent] = field(
         default_factory=list
     )  # one per change, for the outbox (domain/events.py)
+    # 住民票コード taken from the city's stock by this command: code → 宛名番号 (written as the stock's uses).
+    drawn_codes: dict[str, str] = field(default_factory=dict)
 
 
 class Work:
@@ -106,6 +113,7 @@ class Work:
         self.warnings: list[dict[str, str]] = []
         # What the 住基ネット needs to pass a person's move between cities on (the events' `transfer`), by 宛名番号.
         self.transfers: dict[str, dict[str, object]] = {}
+        self.drawn_codes: dict[str, str] = {}
         if cmd.filed_on > reader.today:
             raise InvalidDate("届出日が未来の日付です", "filed_on")
 
@@ -157,6 +165,15 @@ class Work:
     def current(self, addressee_number: str) -> ResidentRecord:
         return self.states[addressee_number].record
 
+    def draw_resident_code(self, addressee_number: str) -> str:
+        """A 住民票コード from the city's stock for a person who has none (住基法30条の3); never a record without one
+        (j60): with the stock empty the command is refused."""
+        code = self.reader.draw_resident_code(frozenset(self.drawn_codes))
+        if code is None:
+            raise ResidentCodeStockEmpty()
+        self.drawn_codes[code] = addressee_number
+        return code
+
     def warn(self, code: str, field_name: str, message: str) -> None:
         if not any(w["code"] == code and w["field"] == field_name for w in self.warnings):
             self.warnings.append({"code": code, "field": field_name, "message": message})
@@ -180,7 +197,9 @@ class Work:
             _merge_changes(self.changes), key=lambda ch: order.get(ch.record.addressee_number, len(order))
         )
         events = [self._event(ch, changes) for ch in changes]
-        return Outcome(household_number, changes, self.households, late, self.warnings, events)
+        return Outcome(
+            household_number, changes, self.households, late, self.warnings, events, self.drawn_codes
+        )
 
     def _event(self, ch: Change, changes: list[Change]) -> RegisterEvent:
         """What happened to one person, with the household they are in after it (the one left, if removed)."""
