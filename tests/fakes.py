@@ -43,6 +43,7 @@ class _Household:
     address: str  # the stored household keeps the address text only, as the SQL table does
     version: int
 
+
 # A stock of 住民票コード as the CS hands over (標準仕様書 j870), the same in every fake register.
 STOCK: tuple[str, ...] = tuple(generate_resident_code(random.Random(870)) for _ in range(20))
 
@@ -171,7 +172,9 @@ class FakeRegister:
     def draw_resident_code(self, exclude: frozenset[str]) -> str | None:
         """The first of `stock` nobody holds or took (the SQL reader draws at random; a test wants to know)."""
         held = {state.record.resident_code for state in self.residents.values()}
-        free = [code for code in self.stock if code not in held and code not in self.used and code not in exclude]
+        free = [
+            code for code in self.stock if code not in held and code not in self.used and code not in exclude
+        ]
         return free[0] if free else None
 
     # --- the writer -------------------------------------------------------------------------------------------
