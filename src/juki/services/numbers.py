@@ -29,7 +29,9 @@ from juki.domain.errors import (
 )
 from juki.domain.identifiers import validate_addressee_number, validate_my_number, validate_resident_code
 from juki.domain.intake import free_text
-from juki.policy.roles import REGISTER_FILE, REGISTER_NUMBERS, REGISTER_READ, Actor
+from juki.domain.number_notices import CodeChange, CodeNotice
+from juki.domain.number_notices import code_notice as code_notice_of
+from juki.policy.roles import CERTIFICATE_ISSUE, REGISTER_FILE, REGISTER_NUMBERS, REGISTER_READ, Actor
 from juki.services import filings, protection
 from juki.services.audit import LogEntry
 from juki.services.authorization import authorize
@@ -107,6 +109,38 @@ def change_resident_code(
         return c.ChangeResidentCode(filed_on=uow.reader.today, addressee_number=number, change_reason=reason)
 
     return filings.record_change(uow_factory, actor, REGISTER_FILE, kind, command, stored)
+
+
+def code_notice(
+    uow_factory: UnitOfWorkFactory,
+    actor: Actor,
+    addressee_number: str,
+    city: str,
+    render: Callable[[CodeNotice], bytes],
+) -> bytes:
+    """住民票コード通知票 or 変更通知票 (j890) of an active person, printed at the counter for the person — again
+    whenever asked (a reprint). Issuing it is `certificate:issue`; a person under 支援措置 is screened; logged."""
+    authorize(uow_factory, actor, CERTIFICATE_ISSUE, "resident_code:notice")
+    number = validate_addressee_number(addressee_number, "addressee_number")
+    with uow_factory() as uow:
+        row = uow.queries.resident(number)
+        if row is None or protection.screen(uow, actor, [number], "resident_code:notice"):
+            raise ResidentNotFound()
+        if row.status != "active":
+            raise InvalidField("消除された住民の通知票は発行できません", "addressee_number")
+        history = [
+            CodeChange(v.change_reason, v.changed_on, v.record.get("resident_code"))
+            for v in uow.queries.history(number)
+        ]
+        names = ("family_name", "given_name", "family_name_kana", "given_name_kana")
+        person = {key: str(row.record.get(key) or "") for key in names}
+        person |= {"birth_date": row.birth_date.isoformat(), "address": row.address}
+        notice = code_notice_of(person, history, city, uow.reader.today)
+        if notice is None:
+            raise InvalidField("住民票コードが記載されていません", "addressee_number")
+        uow.log(actor, LogEntry("resident_code:notice", [number], detail=notice.title))
+        uow.commit()
+    return render(notice)
 
 
 # --- 個人番号 ------------------------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from juki.web import (
     api_controls,
     api_kiosk,
     api_kiosk_admin,
+    api_numbers,
     api_subject_requests,
     api_webauthn,
     errors,
@@ -53,7 +54,7 @@ def create_app(j: Juki) -> FastAPI:
     errors.install(app)
     hardening.install(app)
     app.include_router(api.router)
-    for module in (api_webauthn, api_audit, api_subject_requests, api_controls):
+    for module in (api_webauthn, api_audit, api_subject_requests, api_controls, api_numbers):
         app.include_router(module.router)
     app.include_router(api_certificates.router)  # certificates and the public /verify
     app.include_router(api_kiosk.router)  # コンビニ交付, /kiosk/v1 (kiosk client certificates)
