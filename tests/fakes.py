@@ -45,7 +45,8 @@ class _Household:
 
 
 # A stock of 住民票コード as the CS hands over (標準仕様書 j870), the same in every fake register.
-STOCK: tuple[str, ...] = tuple(generate_resident_code(random.Random(870)) for _ in range(20))
+_RNG = random.Random(870)
+STOCK: tuple[str, ...] = tuple(dict.fromkeys(generate_resident_code(_RNG) for _ in range(20)))
 
 
 class FakeRegister:

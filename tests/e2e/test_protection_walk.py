@@ -287,12 +287,17 @@ WALK: dict[str, Urls] = {
     "/api/v1/households/{household_number}": _each("/api/v1/households/{}", _households),
     "/api/v1/kiosks": lambda w: ["/api/v1/kiosks"],
     "/api/v1/media-exports": lambda w: ["/api/v1/media-exports"],
+    "/api/v1/my-number-requests": lambda w: ["/api/v1/my-number-requests"],
+    "/api/v1/resident-code-stock": lambda w: ["/api/v1/resident-code-stock"],
     "/api/v1/protection-measures": lambda w: ["/api/v1/protection-measures"],
     "/api/v1/protection-measures/{measure_id}": lambda w: [f"/api/v1/protection-measures/{w.measure}"],
     "/api/v1/residents": _searches,
     "/api/v1/residents/{addressee_number}": _each("/api/v1/residents/{}", _persons),
     "/api/v1/residents/{addressee_number}/cards": _each("/api/v1/residents/{}/cards", _persons),
     "/api/v1/residents/{addressee_number}/history": _each("/api/v1/residents/{}/history", _persons),
+    "/api/v1/residents/{addressee_number}/resident-code-notice": _each(
+        "/api/v1/residents/{}/resident-code-notice", _persons
+    ),
     "/api/v1/residents/{addressee_number}/move-out-certificate": _each(
         "/api/v1/residents/{}/move-out-certificate", _persons
     ),

@@ -29,6 +29,7 @@ def change_resident_code(reader: RegisterReader, cmd: c.ChangeResidentCode) -> O
         message = "住民票コードがすでに記載されています" if has_code else "変更する住民票コードがありません"
         raise InvalidField(message, "addressee_number")
     code = work.draw_resident_code(cmd.addressee_number)
+    work.household(state.record.household_number)  # loaded first: `record` then replaces the member in it
     work.record(dataclasses.replace(state.record, resident_code=code), cmd.change_reason, cmd.filed_on)
     return work.outcome(state.record.household_number)
 
@@ -50,5 +51,6 @@ def assign_my_number(reader: RegisterReader, cmd: c.AssignMyNumber) -> Outcome:
         raise InvalidField("変更前と同じ個人番号です", "my_number")
     new = dataclasses.replace(old, my_number=cmd.my_number)
     check_unclaimed(reader, old, new)
+    work.household(old.household_number)
     work.record(new, cmd.change_reason, cmd.filed_on)
     return work.outcome(old.household_number)
