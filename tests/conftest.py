@@ -110,7 +110,7 @@ def _seed_staff(j: Juki) -> dict[str, str]:
     return secrets
 
 
-def _seed_resident_codes(j: Juki) -> None:
+def stock_resident_codes(j: Juki) -> None:
     """A stock of 住民票コード as the CS hands over from J-LIS (標準仕様書 j870), so that a birth gets its code."""
     import random
 
@@ -193,7 +193,7 @@ def template(engine_kind: str, tmp_path_factory: pytest.TempPathFactory) -> Iter
         path = tmp_path_factory.mktemp("template") / "template.db"
         j = build(str(path))
         secrets = _seed_staff(j)
-        _seed_resident_codes(j)
+        stock_resident_codes(j)
         authenticators = _enrol_authenticators(j, secrets)
         j.engine.dispose()
         yield Template("sqlite", str(path), secrets, authenticators)
@@ -204,7 +204,7 @@ def template(engine_kind: str, tmp_path_factory: pytest.TempPathFactory) -> Iter
     migrate(_pg_url(name))
     j = build(_pg_url(name), run_migrations=False)
     secrets = _seed_staff(j)
-    _seed_resident_codes(j)
+    stock_resident_codes(j)
     authenticators = _enrol_authenticators(j, secrets)
     j.engine.dispose()
     yield Template("postgres", name, secrets, authenticators)

@@ -71,7 +71,10 @@ def answer_all(j) -> list[str]:
 def test_a_birth_gets_a_code_from_the_stock_and_a_number_request_in_its_own_transaction(j, client, headers):
     hh, _ = household(j)
     before = counts(j)
+    stock = client.get("/api/v1/resident-code-stock", headers=headers("clerk")).json()
     child = newborn(j, hh)["addressee_number"]
+    left = client.get("/api/v1/resident-code-stock", headers=headers("clerk")).json()
+    assert stock["available"] > 0 and left["available"] == stock["available"] - 1
     code = record(j, child).resident_code
     assert code is not None and record(j, child).my_number is None
     after = counts(j)

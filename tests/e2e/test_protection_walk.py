@@ -334,6 +334,10 @@ WALK: dict[str, Urls] = {
     "/ui/kiosks": lambda w: ["/ui/kiosks"],
     "/ui/lock": lambda w: ["/ui/lock"],
     "/ui/login": lambda w: ["/ui/login"],
+    "/ui/numbers": lambda w: ["/ui/numbers"],
+    "/ui/residents/{addressee_number}/resident-code-notice": _each(
+        "/ui/residents/{}/resident-code-notice", _persons
+    ),
     "/ui/protection": lambda w: ["/ui/protection"],
     "/ui/requests": lambda w: ["/ui/requests"],
     "/ui/requests/new": lambda w: [f"/ui/requests/new?addressee_number={p}" for p in _persons(w)],

@@ -25,6 +25,7 @@ from playwright.sync_api import Error as PlaywrightError
 from juki.bootstrap import Juki, build
 from juki.services.auth import create_staff
 from juki.web.app import create_app
+from tests.conftest import stock_resident_codes
 
 CHROMIUM = os.environ.get("JUKI_CHROMIUM", "/usr/bin/chromium")
 VIEWPORT = {"width": 1366, "height": 768}
@@ -78,6 +79,7 @@ def _free_port() -> int:
 def _serve(path: Path, port: int | None = None, host: str = "127.0.0.1", **settings: object) -> Live:
     """A register served on 127.0.0.1:`port` (a free one by default), opened as http://`host`:`port`."""
     j = build(str(path), **settings)
+    stock_resident_codes(j)  # as the CS hands them over from J-LIS: a birth at the counter gets its code
     port = port or _free_port()
     server = uvicorn.Server(uvicorn.Config(create_app(j), host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)

@@ -56,7 +56,7 @@ class SqlNumberStore:
             )
 
     def available(self) -> int:
-        query = select(func.count()).where(
+        query = select(func.count()).select_from(t.resident_code_stock).where(
             ~select(u.code).where(u.code == s.code).exists(),
             ~select(res.resident_code).where(res.resident_code == s.code).exists(),
         )
