@@ -3,10 +3,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
+
+from juki.domain.mailing import MailingRecord, StoredResidence
 
 
 @dataclass(frozen=True)
@@ -49,4 +51,25 @@ class NumberStore(Protocol):
 
 
 class MailingStore(Protocol):
-    """送付先情報 (services/mailing.py): built, held, released, delivered, refused."""
+    """送付先情報 (services/mailing.py): built, held, released, delivered, refused — rows and events appended,
+    never changed; a record's state is its latest event."""
+
+    def add_record(self, values: dict[str, Any]) -> None: ...
+    def add_event(self, values: dict[str, Any]) -> None: ...
+    def record(self, record_id: str, lock: bool = False) -> MailingRecord | None:
+        """The record and its events; `lock`: held against another transaction acting on it until this one ends
+        (PostgreSQL's FOR UPDATE; SQLite's writers take the database's lock at BEGIN)."""
+        ...
+
+    def records(self, states: Collection[str], limit: int, offset: int = 0) -> list[MailingRecord]:
+        """Records whose state now is one of `states`, oldest first (from the `offset`-th)."""
+        ...
+
+    def open_records_of(self, addressee_number: str) -> list[MailingRecord]:
+        """A person's records not delivered yet and not replaced (held, ready, released), locked as `record`."""
+        ...
+
+    def add_residence(self, values: dict[str, Any]) -> None: ...
+    def residence(self, addressee_number: str) -> StoredResidence | None:
+        """The person's latest 居所 registration (its `residence` None when it was ended), or None if never."""
+        ...
