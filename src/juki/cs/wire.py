@@ -53,6 +53,14 @@ class NoticeKind(StrEnum):
     CANCELLATION = "取消し"
     HOUSEHOLD_CHANGE = "世帯変更"
     MINOR_CORRECTION = "軽微な修正"
+    # A person's numbers changing on their own (住基法7条13号・8号の2 are items of the 本人確認情報, 30条の6): the
+    # 住基ネット's 異動事由 are the law's words — 住民票コードの記載・変更 (住基法30条の3・30条の4), 個人番号の指定・変更
+    # (番号法7条1項・2項). A 住民票コード変更 re-keys the person: its notice names the new code, and 旧住民票コード the one
+    # the prefecture holds the person under (docs/cs-jlis.md).
+    RESIDENT_CODE_ENTRY = "住民票コード記載"
+    RESIDENT_CODE_CHANGE = "住民票コード変更"
+    MY_NUMBER_ASSIGNED = "個人番号指定"
+    MY_NUMBER_CHANGED = "個人番号変更"
 
 
 # Kinds that may open a person's record at the prefecture (sequence 1 of a 住民票コード it does not hold).
@@ -62,6 +70,7 @@ OPENING_KINDS = frozenset(
         NoticeKind.CARD_MOVE_IN,
         NoticeKind.BIRTH,
         NoticeKind.EX_OFFICIO_ENTRY,
+        NoticeKind.RESIDENT_CODE_ENTRY,  # a person recorded without a code is first known to the 住基ネット by it
     }
 )
 

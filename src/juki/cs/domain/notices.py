@@ -21,7 +21,7 @@ from juki.cs.domain.items import (
     for_kind,
     identity_differences,
 )
-from juki.cs.wire import OPENING_KINDS, NoticeKind
+from juki.cs.wire import ITEMS, OPENING_KINDS, NoticeKind
 from juki.domain.identifiers import my_number_check_digit, resident_code_check_digit
 
 K = NoticeKind
@@ -50,12 +50,27 @@ KIND_OF: dict[str, NoticeKind] = {
     "記載順位の変更": K.MINOR_CORRECTION,
     "軽微な修正": K.MINOR_CORRECTION,  # a 職権修正 of characters or a town's name: only if an item changed
     "転入通知受理": K.MOVE_IN_NOTICE_RECEIVED,  # the destination's 転入通知 confirms the 転出 (j680, j690)
+    # The numbers (docs/cs-jlis.md): the 住基ネット's own 異動事由, the law's words (wire.NoticeKind).
+    "住民票コード記載": K.RESIDENT_CODE_ENTRY,
+    "住民票コード変更": K.RESIDENT_CODE_CHANGE,
+    "個人番号指定": K.MY_NUMBER_ASSIGNED,
+    "個人番号変更": K.MY_NUMBER_CHANGED,
+}
+# What a change of a number may change (besides the change's own items): the number, and for a new 住民票コード
+# the items that follow it. Anything else changed with it is another change, notified as its own.
+CODE_ITEMS = frozenset({"住民票コード", "旧住民票コード", "住民票コード使用年月日"})
+OWN_ITEMS: dict[NoticeKind, frozenset[str]] = {
+    K.RESIDENT_CODE_CHANGE: CODE_ITEMS,
+    K.MY_NUMBER_ASSIGNED: frozenset({MY_NUMBER}),
+    K.MY_NUMBER_CHANGED: frozenset({MY_NUMBER}),
 }
 # Kinds the prefecture needs only when an item of the person changed (a household change of which this person's
 # 続柄 stayed, a new order of the members).
-ONLY_IF_CHANGED = frozenset({K.HOUSEHOLD_CHANGE, K.MINOR_CORRECTION})
+ONLY_IF_CHANGED = frozenset({K.HOUSEHOLD_CHANGE, K.MINOR_CORRECTION, *OWN_ITEMS})
 # Kinds of a person the CS must hold as present (レコード状況フラグ 0).
-NEED_PRESENT = frozenset({K.MOVE_WITHIN, K.MOVE_OUT, K.DEATH, K.HOUSEHOLD_CHANGE, K.EX_OFFICIO_REMOVAL})
+NEED_PRESENT = frozenset(
+    {K.MOVE_WITHIN, K.MOVE_OUT, K.DEATH, K.HOUSEHOLD_CHANGE, K.EX_OFFICIO_REMOVAL, *OWN_ITEMS}
+)
 # Kinds of a person the CS must hold as removed (レコード状況フラグ 1): a 転入通知 confirms a 転出 done.
 NEED_REMOVED = frozenset({K.MOVE_IN_NOTICE_RECEIVED})
 
@@ -176,6 +191,13 @@ def plan(
         return []
     if kind is K.MOVE_WITHIN and previous is not None:
         return _move_within(items, previous, set(changed or ()), household_changed)
+    others = sorted(set(changed or ()) - OWN_ITEMS.get(kind, frozenset(ITEMS)))
+    if others:
+        return Failure(
+            LOGIC_ERROR,
+            others[0],
+            f"{kind.value}で{others[0]}は変わりません（別の異動として通知してください）",
+        )
     return [Part(kind, for_kind(items, kind.value, detail))]
 
 

@@ -3,7 +3,8 @@
 - the prefecture server (都道府県サーバ): `POST /prefecture/v1/notices` (the wire of juki.cs.wire) and
   `GET /prefecture/v1/identity/{resident_code}` (shared/spec/API.md, 住基ネット);
 - the national server (全国サーバ, J-LIS): `GET /national/v1/identity/{resident_code}`, its copy of what the
-  prefecture forwarded.
+  prefecture forwarded;
+- J-LIS's numbers (jlis.py): blocks of 住民票コード, 個人番号 requests and their answers, the 送付先情報.
 
 The log says which notice was received and what was answered: never an item's value, nor the 住民票コード.
 """
@@ -16,7 +17,7 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from juki.sim.juki_net import cities, consistency, national
+from juki.sim.juki_net import cities, consistency, jlis, national
 from juki.sim.juki_net.checks import Problem, is_resident_code, parse
 from juki.sim.juki_net.store import JukiNetStore
 
@@ -72,6 +73,6 @@ def create_app(store: JukiNetStore) -> FastAPI:
     def national_identity(resident_code: str) -> JSONResponse:
         return _identity(store, resident_code, national=True)
 
-    for part in (national, consistency, cities):
+    for part in (national, consistency, cities, jlis):
         app.include_router(part.router(store))
     return app

@@ -26,15 +26,9 @@ DATES = (
 )
 COUNTS = ("外字数(氏名)", "外字数(住所)", "外字数(転入前住所)")
 SEXES = ("男", "女")
-# What a 転居 may change (住基法23条: a move within the city changes the address and what records the move); any
-# other item changed with it is another change, notified as its own (a new 続柄 is a 世帯変更).
-MOVE_WITHIN_ITEMS = frozenset(
+# What records a change rather than the person: any notice may carry new values of these.
+RECORDING_ITEMS = frozenset(
     {
-        "大字・字コード",
-        "郵便番号",
-        "住所",
-        "外字数(住所)",
-        "住所を定めた日",
         "届出の年月日",
         "異動事由",
         "異動年月日",
@@ -52,6 +46,18 @@ MOVE_WITHIN_ITEMS = frozenset(
         "タイムスタンプ",
     }
 )
+# What a 転居 may change (住基法23条: a move within the city changes the address and what records the move); any
+# other item changed with it is another change, notified as its own (a new 続柄 is a 世帯変更).
+MOVE_WITHIN_ITEMS = RECORDING_ITEMS | {"大字・字コード", "郵便番号", "住所", "外字数(住所)", "住所を定めた日"}
+OLD_RESIDENT_CODE = "旧住民票コード"
+# What a change of a number may change (docs/cs-jlis.md): the number, and for a new 住民票コード what follows it.
+ONLY_CHANGES: dict[NoticeKind, frozenset[str]] = {
+    NoticeKind.MOVE_WITHIN: MOVE_WITHIN_ITEMS,
+    NoticeKind.RESIDENT_CODE_CHANGE: RECORDING_ITEMS
+    | {RESIDENT_CODE, OLD_RESIDENT_CODE, "住民票コード使用年月日"},
+    NoticeKind.MY_NUMBER_ASSIGNED: RECORDING_ITEMS | {MY_NUMBER},
+    NoticeKind.MY_NUMBER_CHANGED: RECORDING_ITEMS | {MY_NUMBER},
+}
 # レコード状況フラグ: 0 a resident of the city, 1 removed (転出, 職権消除 …), 2 removed by death.
 RECORD_STATUS, PRESENT = "レコード状況フラグ", "0"
 # Without the flag, the last notice says it: after these the person is no longer a resident of the city.
@@ -66,6 +72,9 @@ NEED_PRESENT = frozenset(
         NoticeKind.DEATH,
         NoticeKind.HOUSEHOLD_CHANGE,
         NoticeKind.EX_OFFICIO_REMOVAL,
+        NoticeKind.RESIDENT_CODE_CHANGE,
+        NoticeKind.MY_NUMBER_ASSIGNED,
+        NoticeKind.MY_NUMBER_CHANGED,
     }
 )
 
@@ -242,14 +251,17 @@ def check_logic(notice: Notice, held: Held | None) -> None:
         raise logic_error(REASON, f"現存しない者に対する{notice.kind.value}です")
     if notice.kind in NEED_REMOVED and present:
         raise logic_error(REASON, f"現存する住民に対する{notice.kind.value}です")
-    if notice.kind == NoticeKind.MOVE_WITHIN:
-        _check_move_within(items, held.items)
+    allowed = ONLY_CHANGES.get(notice.kind)
+    if allowed is not None:
+        _check_only(notice.kind, allowed, items, held.items)
 
 
-def _check_move_within(items: dict[str, str | None], held: dict[str, str | None]) -> None:
+def _check_only(
+    kind: NoticeKind, allowed: frozenset[str], items: dict[str, str | None], held: dict[str, str | None]
+) -> None:
     for name in ITEMS:
-        if name in items and name not in MOVE_WITHIN_ITEMS and items[name] != held.get(name):
-            raise logic_error(name, f"転居で{name}は変わりません（別の異動として通知してください）")
+        if name in items and name not in allowed and items[name] != held.get(name):
+            raise logic_error(name, f"{kind.value}で{name}は変わりません（別の異動として通知してください）")
 
 
 def applied(notice: Notice, held: Held | None) -> dict[str, str | None]:

@@ -4,10 +4,19 @@ national server's (全国サーバ, J-LIS) copy, which every accepted notice upd
 
 The items are kept encrypted (AES-GCM, the key in `store.key` beside the file, owner only): they carry the 個人番号,
 which is never at rest in plain (番号法 and the seed's 特定個人情報 safeguards), not even in a simulator's file.
+Every 個人番号 the network knows — each one a city notified, each one J-LIS generated (jlis.py) — is in
+`known_my_numbers` as a keyed digest (HMAC-SHA256 with a key derived from `store.key`), so that J-LIS never
+generates one twice without keeping any in plain.
+
+A 住民票コード変更 (住基法30条の4) re-keys the person: its notice names the new code and, as 旧住民票コード, the code
+the servers hold the person under; the record moves to the new code (the old one answers 404 from then on), in the
+order of the person's 更新順番号.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import os
 import secrets
@@ -21,7 +30,18 @@ from pathlib import Path
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from juki.cs.wire import Notice, NoticeKind
-from juki.sim.juki_net.checks import Held, Problem, applied, check_logic, check_order
+from juki.sim.juki_net.checks import (
+    MY_NUMBER,
+    OLD_RESIDENT_CODE,
+    RESIDENT_CODE,
+    Held,
+    Problem,
+    applied,
+    check_logic,
+    check_order,
+    is_resident_code,
+    logic_error,
+)
 
 DB_FILE, KEY_FILE = "juki-net.sqlite3", "store.key"
 PREFECTURE, NATIONAL = "prefecture_identity", "national_identity"
@@ -50,6 +70,11 @@ CREATE TABLE IF NOT EXISTS national_identity (
     items BLOB NOT NULL,
     updated_at TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS known_my_numbers (
+    digest TEXT PRIMARY KEY,
+    source TEXT NOT NULL,
+    at TEXT NOT NULL
+);
 """
 
 
@@ -74,7 +99,9 @@ class JukiNetStore:
 
     def __init__(self, folder: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True)
-        self._cipher = AESGCM(_key(folder))
+        key = _key(folder)
+        self._cipher = AESGCM(key)
+        self._digest_key = hmac.new(key, b"juki-net known numbers", hashlib.sha256).digest()
         self._lock = threading.Lock()
         self._db = sqlite3.connect(folder / DB_FILE, check_same_thread=False, isolation_level=None)
         self._db.executescript(_SCHEMA)
@@ -95,6 +122,14 @@ class JukiNetStore:
     def seal(self, items: dict[str, str | None]) -> bytes:
         return self._seal(items)
 
+    def seal_json(self, value: object) -> bytes:
+        """Any JSON value sealed as the items are (J-LIS's answers and 送付先情報, jlis.py)."""
+        nonce = secrets.token_bytes(12)
+        return nonce + self._cipher.encrypt(nonce, json.dumps(value, ensure_ascii=False).encode(), None)
+
+    def unseal_json(self, sealed: bytes) -> object:
+        return json.loads(self._cipher.decrypt(sealed[:12], sealed[12:], None))
+
     def unseal(self, sealed: bytes) -> dict[str, str | None]:
         return self._open(sealed)
 
@@ -105,6 +140,17 @@ class JukiNetStore:
     def _open(self, sealed: bytes) -> dict[str, str | None]:
         items: dict[str, str | None] = json.loads(self._cipher.decrypt(sealed[:12], sealed[12:], None))
         return items
+
+    def digest(self, value: str) -> str:
+        """A keyed digest of a 個人番号: compared, never reversed."""
+        return hmac.new(self._digest_key, value.encode(), hashlib.sha256).hexdigest()
+
+    def know_number(self, db: sqlite3.Connection, value: str, source: str) -> bool:
+        """Remember a number the network knows; False when it knew it already. Under the lock (`locked`)."""
+        cursor = db.execute(
+            "INSERT OR IGNORE INTO known_my_numbers VALUES (?, ?, ?)", (self.digest(value), source, _now())
+        )
+        return cursor.rowcount == 1
 
     # --- reads ------------------------------------------------------------------------------------------------
 
@@ -148,10 +194,27 @@ class JukiNetStore:
             held = self._held(PREFECTURE, notice.resident_code)
             if held is not None and notice.sequence <= held.sequence:
                 return self._repeat(notice)
+            old = self._re_keyed(notice, held)
+            if old is not None:
+                held = self._held(PREFECTURE, old)
             check_order(notice, held)
             check_logic(notice, held)
-            self._apply(notice, applied(notice, held))
+            self._apply(notice, applied(notice, held), old)
             return False
+
+    def _re_keyed(self, notice: Notice, held: Held | None) -> str | None:
+        """The code a 住民票コード変更 moves the person from (None for any other notice, or a repeat)."""
+        if notice.kind is not NoticeKind.RESIDENT_CODE_CHANGE:
+            return None
+        if held is not None:
+            raise logic_error(RESIDENT_CODE, f"変更後の{RESIDENT_CODE}はすでに使われています")
+        old = notice.items.get(OLD_RESIDENT_CODE)
+        if not is_resident_code(old) or old == notice.resident_code:
+            raise logic_error(OLD_RESIDENT_CODE, f"{OLD_RESIDENT_CODE}が変更前のコードを示していません")
+        if self._held(PREFECTURE, str(old)) is None:
+            raise Problem(422, "unknown_resident_code", OLD_RESIDENT_CODE,
+                          f"この{OLD_RESIDENT_CODE}の本人確認情報を保有していません")  # fmt: skip
+        return str(old)
 
     def _repeat(self, notice: Notice) -> bool:
         before = self._received(notice.resident_code, notice.sequence)
@@ -159,11 +222,16 @@ class JukiNetStore:
             return True
         raise Problem(409, "sequence_reused", None, "この更新順番号は別の内容で受理済みです")
 
-    def _apply(self, notice: Notice, items: dict[str, str | None]) -> None:
+    def _apply(self, notice: Notice, items: dict[str, str | None], old_code: str | None = None) -> None:
         now, code, kind = _now(), notice.resident_code, notice.kind.value
         sealed = self._seal(items)
         self._db.execute("BEGIN IMMEDIATE")
         try:
+            if old_code is not None:  # 住民票コード変更: the record moves to the new code
+                for table in (PREFECTURE, NATIONAL):
+                    self._db.execute(f"DELETE FROM {table} WHERE resident_code = ?", (old_code,))
+            if items.get(MY_NUMBER):
+                self.know_number(self._db, str(items[MY_NUMBER]), "notice")
             self._db.execute(
                 "INSERT INTO prefecture_notices VALUES (?, ?, ?, ?, ?, ?)",
                 (code, notice.sequence, notice.notice_id, kind, self._seal(notice.items), now),
