@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine
 
@@ -28,11 +28,14 @@ from juki.services.unit_of_work import UnitOfWork
 if TYPE_CHECKING:
     from juki.cs.adapters.cities_client import HttpsCitiesClient
     from juki.cs.adapters.cs_db import CsDatabase
+    from juki.cs.adapters.jlis_client import HttpsJlisClient
     from juki.cs.adapters.prefecture_client import HttpsPrefectureClient
     from juki.cs.adapters.transfer_store import CsMoveOutCertificates
     from juki.cs.services.delivery import Backoff
+    from juki.cs.services.jlis import MailingPort, Setup
     from juki.cs.services.relay import Relay
     from juki.cs.services.transfers import MoveIn
+    from juki.services.numbers import OnAssigned
 
 
 @dataclass
@@ -96,16 +99,46 @@ class Juki:
     def cs_relay(self, backoff: Backoff | None = None) -> Relay:
         """The CS's intake and delivery to the prefecture server of `prefecture_client` (none configured: the
         notices stay queued), and its telegrams with the other cities over the same link (docs/cs-transfers.md).
-        The register's own work never calls it: the counter does not wait for the 住基ネット."""
+        J-LIS too, over the same link: the 住民票コード stock, the 個人番号 requests and answers, the 送付先情報
+        (docs/cs-jlis.md). The register's own work never calls it: the counter does not wait for the 住基ネット."""
         from juki.cs.adapters import media_tables, transfer_store
         from juki.cs.services.relay import Relay
 
         linked = bool(self.settings.juki_net_config)
         connect = self._connect_prefecture if linked else None
         cities = self._connect_cities if linked else None
+        jlis = self._connect_jlis if linked else None
         return Relay(self.uow, self.cs.transaction, self.event_key, self.settings.city_code, connect,
                      backoff=backoff, compare_hour=self.settings.cs_compare_hour, transfers_of=transfer_store.of,
-                     connect_cities=cities, confirm=self._confirm_move_out, media_of=media_tables.of)  # fmt: skip
+                     connect_cities=cities, confirm=self._confirm_move_out, media_of=media_tables.of,
+                     numbers=self._numbers(backoff), connect_jlis=jlis)  # fmt: skip
+
+    def _numbers(self, backoff: Backoff | None) -> Setup:
+        """The CS's part of the numbers from J-LIS (cs/services/jlis.py), with the register's 送付先情報 hook."""
+        from juki.cs.adapters import jlis_tables
+        from juki.cs.services.delivery import Backoff
+        from juki.cs.services.jlis import Setup
+
+        s = self.settings
+        mailing, on_assigned = self._mailing()
+        return Setup(self.uow, self.cs.transaction, jlis_tables.of, s.city_code, s.resident_code_stock_threshold,
+                     s.resident_code_block_size, mailing, on_assigned, backoff or Backoff())  # fmt: skip
+
+    def _mailing(self) -> tuple[MailingPort | None, OnAssigned | None]:
+        """The register's 送付先情報 (services/mailing.py: `ready`, `delivered`, `refused`, and `on_assigned`, the
+        hook `numbers.assign` runs in its transaction), or none while the register has no such module."""
+        import importlib
+
+        try:
+            mailing: Any = importlib.import_module("juki.services.mailing")
+        except ModuleNotFoundError:
+            return None, None
+        return mailing, mailing.on_assigned(self.settings)
+
+    def _connect_jlis(self) -> HttpsJlisClient:
+        from juki.cs.adapters.jlis_client import HttpsJlisClient
+
+        return HttpsJlisClient(self._connect_prefecture())
 
     def _connect_cities(self) -> HttpsCitiesClient:
         from juki.cs.adapters.cities_client import HttpsCitiesClient

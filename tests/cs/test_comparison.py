@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import DBAPIError
 
 from juki.adapters import tables as rt
@@ -99,11 +99,17 @@ def _alerts(j) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
 
 def test_the_cs_compares_a_protected_person_without_a_false_difference_or_an_alert(j, cs):
     _protected_family(j, cs)
+    with j.engine.connect() as conn:  # before the run (the template's stock was handed over as the CS)
+        before = conn.execute(select(func.max(rt.operation_log.c.seq))).scalar_one()
     report = _as_the_cs(j, cs)
     assert report.persons == 2 and report.differences == []
     assert _alerts(j) == []
     with j.engine.connect() as conn:
-        logged = conn.execute(select(rt.operation_log).where(rt.operation_log.c.staff_id == "cs")).all()
+        logged = conn.execute(
+            select(rt.operation_log).where(
+                rt.operation_log.c.staff_id == "cs", rt.operation_log.c.seq > before
+            )
+        ).all()
     assert [(r.action, r.result, r.facts) for r in logged] == [
         ("cs:comparison", "ok", {"persons": 2, "differences": 0})
     ]  # one entry for the run: no per-person read, no 個人番号 shown

@@ -15,6 +15,11 @@ With the other cities wired (`transfers_of`, `connect_cities`, `confirm`), a pas
 cities that are due, takes in our inbox, and erases every 転出証明書情報 whose period is over on the clock's day
 (services/transfers.py, docs/cs-transfers.md).
 
+With J-LIS wired (`jlis`, `connect_jlis`), a pass also does the CS's part of the numbers J-LIS gives the city
+after the notices (services/jlis.py, docs/cs-jlis.md): the 住民票コード stock topped up, the 個人番号 requests sent,
+J-LIS's answers handed to the register, the 送付先情報 delivered. `top_up` is the stock's step alone (`juki demo`
+does it before it serves: a birth needs a code from the stock).
+
 While the CS operator has switched the CS to sending on media (標準仕様書 j1090, services/media.py,
 docs/cs-media.md), a pass takes in and exchanges telegrams as ever but sends no notice over the link: it does not
 open it for the notices, and delivery asks again before each notice (a switch during a pass stops it there).
@@ -29,7 +34,8 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from juki.cs.services import comparison, delivery, intake, media, restrictions, transfers
+from juki.cs.jlis_wire import JlisClient
+from juki.cs.services import comparison, delivery, intake, jlis, media, restrictions, transfers
 from juki.cs.services.comparison import ComparisonReport
 from juki.cs.services.delivery import Backoff
 from juki.cs.services.intake import EventKeyHolder
@@ -38,6 +44,7 @@ from juki.cs.services.ports import CsStore, CsTransaction
 from juki.cs.services.transfers import Confirm, TransfersOf
 from juki.cs.wire import CitiesClient, PrefectureClient
 from juki.policy.roles import CS_SYSTEM
+from juki.services.numbers import Stock
 from juki.services.unit_of_work import UnitOfWorkFactory
 
 log = logging.getLogger("juki.cs.relay")
@@ -53,6 +60,8 @@ def utc_now() -> datetime:
 Connect = Callable[[], AbstractContextManager[PrefectureClient]]
 # Opens the link to the other cities (the same juki-net.json) for one pass.
 ConnectCities = Callable[[], AbstractContextManager[CitiesClient]]
+# Opens the link to J-LIS (the same juki-net.json) for one pass.
+ConnectJlis = Callable[[], AbstractContextManager[JlisClient]]
 
 
 @dataclass(frozen=True)
@@ -67,6 +76,7 @@ class RelayPass:
     telegrams_waiting: int = 0  # refused or unreachable: in the telegram error queue or waiting for a retry
     telegrams_received: int = 0  # telegrams taken in from our inbox
     purged: int = 0  # 転出証明書情報 erased at the end of their period
+    jlis: jlis.JlisReport | None = None  # the numbers' step (None: J-LIS not wired)
 
 
 class Relay:
@@ -88,6 +98,8 @@ class Relay:
         connect_cities: ConnectCities | None = None,
         confirm: Confirm | None = None,
         media_of: MediaOf | None = None,
+        numbers: jlis.Setup | None = None,
+        connect_jlis: ConnectJlis | None = None,
     ) -> None:
         if not 0 <= compare_hour <= 23:
             raise ValueError("compare_hour is an hour of the day, 0 to 23")
@@ -96,6 +108,7 @@ class Relay:
         self.clock, self.compare_hour = clock, compare_hour
         self.transfers_of, self.connect_cities, self.confirm = transfers_of, connect_cities, confirm
         self.media_of = media_of  # None: no sending mode kept (a bare relay): always the link
+        self.numbers, self.connect_jlis = numbers, connect_jlis
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -110,12 +123,26 @@ class Relay:
         if not self._by_media():
             with self.connect() as client:
                 report = delivery.deliver(self.cs, client, self.terminal, self.backoff, paused=self._paused)
+        numbers = self._numbers()
         exchanged = self._exchange()
         return RelayPass(
             taken, len(report.acknowledged), len(report.refused), len(report.unreachable),
             len(exchanged.sent), len(exchanged.refused) + len(exchanged.unreachable), len(exchanged.received),
-            purged,
+            purged, numbers,
         )  # fmt: skip
+
+    def _numbers(self) -> jlis.JlisReport | None:
+        if self.numbers is None or self.connect_jlis is None:
+            return None
+        with self.connect_jlis() as client:
+            return jlis.run(self.numbers, client)
+
+    def top_up(self) -> Stock:
+        """The 住民票コード stock's step alone, now (raises `wire.Unreachable` when J-LIS does not answer)."""
+        if self.numbers is None or self.connect_jlis is None:
+            raise RuntimeError("J-LIS is not wired to this relay")
+        with self.connect_jlis() as client:
+            return jlis.top_up(self.numbers, client)
 
     def _paused(self, store: CsStore) -> bool:
         return self.media_of is not None and media.by_media(store, self.media_of)
@@ -182,6 +209,13 @@ class Relay:
                     done.refused,
                     done.unreachable,
                 )
+            if done is not None and done.jlis is not None and done.jlis.busy:
+                n = done.jlis
+                log.info(
+                    "CS relay, J-LIS: %d 住民票コード received, %d 個人番号 requests taken, %d assigned, "
+                    "%d 送付先情報 delivered, %d refused",
+                    n.codes_received, n.requests_sent, n.assigned, n.mailing_delivered, n.refused,
+                )  # fmt: skip
             if done is not None and (done.telegrams_sent or done.telegrams_received or done.purged):
                 log.info(
                     "CS relay: %d telegrams sent, %d received, %d 転出証明書情報 erased",
