@@ -779,3 +779,37 @@ NUMBERS_APPEND_ONLY = (
     "mailing_record_events",
     "delivery_residences",
 )
+
+# --- 個人番号カード at the counter: 交付申請 and what became of each (migration 0017; docs/cards.md) ---------------
+# An application never changes; each step is an event (J-LIS's report, the counter's 交付通知書, 交付 or 廃止) and
+# the state is the latest. The user certificate J-LIS reported at 市区町村到着 rides on that event (PEM, public). After
+# 交付 the card's state is kiosk_cards'. Both append-only.
+card_applications = Table(
+    "card_applications",
+    metadata,
+    Column("application_id", String(20), primary_key=True),
+    Column("addressee_number", String(10), nullable=False),
+    Column("kind", String(10), nullable=False),  # new / reissue / renewal
+    Column("channel", String(10), nullable=False),  # counter / online / mail
+    Column("applied_on", Date, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_by", String(40), nullable=False),
+    ForeignKeyConstraint(["addressee_number"], ["residents.addressee_number"]),
+    Index("ix_card_applications_addressee_number", "addressee_number"),
+)
+card_application_events = Table(
+    "card_application_events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("application_id", String(20), nullable=False),
+    Column("state", String(20), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("staff_id", String(40), nullable=False),
+    Column("serial", String(40)),
+    Column("certificate", Text),
+    Column("detail", JSON),
+    ForeignKeyConstraint(["application_id"], ["card_applications.application_id"]),
+    Index("ix_card_application_events_application_id_id", "application_id", "id"),
+    Index("ix_card_application_events_serial", "serial"),
+)
+CARD_APPLICATIONS_APPEND_ONLY = ("card_applications", "card_application_events")

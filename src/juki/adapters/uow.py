@@ -11,6 +11,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from juki.adapters import tables as t
 from juki.adapters.audit_store import SqlAuditStore
+from juki.adapters.card_application_store import SqlCardApplicationStore
 from juki.adapters.card_store import SqlCardStore
 from juki.adapters.controls_store import SqlControlsStore
 from juki.adapters.db import is_conflict
@@ -34,6 +35,7 @@ from juki.domain.events import ProtectionEvent, RecordedBy
 from juki.domain.register import Outcome, RegisterReader
 from juki.policy.roles import Actor
 from juki.services.audit import GENESIS, LogEntry, chain_hash, entry_fields
+from juki.services.card_application_ports import CardApplicationStore
 from juki.services.number_ports import MailingStore, NumberStore
 from juki.services.ports import (
     AuditStore,
@@ -84,6 +86,7 @@ class SqlUnitOfWork:
         self.cards: CardStore = SqlCardStore(self.conn)  # コンビニ交付: kiosks, cards, challenges, sessions
         self.numbers: NumberStore = SqlNumberStore(self.conn)  # 住民票コード stock, 個人番号 requests
         self.mailing: MailingStore = SqlMailingStore(self.conn)  # 送付先情報
+        self.card_applications: CardApplicationStore = SqlCardApplicationStore(self.conn)  # カードの交付申請
         return self
 
     def __exit__(

@@ -361,3 +361,97 @@ class NumberRequestOpen(DomainError):
     status = 409
     default_message = "この住民には回答待ちの個人番号の要求があります"
     default_field = "addressee_number"
+
+
+# --- 個人番号カード at the counter: 交付申請, 交付, 本人確認 (番号法17条; docs/cards.md) ------------------------------
+
+
+class CardApplicationNotFound(NotFound):
+    default_message = "該当する個人番号カードの交付申請がありません"
+    default_field = "application_id"
+
+
+class CardApplicationOpen(DomainError):
+    """A person has one 交付申請 under way at a time: a new one waits until it is handed over or 廃止."""
+
+    code = "card_application_open"
+    status = 409
+    default_message = "この住民には交付前の個人番号カードの申請があります"
+    default_field = "addressee_number"
+
+
+class CardApplicationState(DomainError):
+    """A step the application's state does not allow (a 交付 before the card arrived, a 廃止 after 交付 …)."""
+
+    code = "card_application_state"
+    status = 409
+    default_field = "application_id"
+
+
+class IdentityCheckInsufficient(DomainError):
+    """交付 needs the applicant's identity checked with enough documents (domain/card_applications.py)."""
+
+    code = "identity_check_insufficient"
+    status = 422
+    default_field = "identity_documents"
+
+
+class PinsNotSet(DomainError):
+    """The holder sets the card's PINs at the counter before it is handed over (the city never learns them)."""
+
+    code = "pins_not_set"
+    status = 422
+    default_message = "暗証番号の設定が済んでいません（本人がカードに暗証番号を設定してから交付します）"
+    default_field = "pins_set"
+
+
+class CardUntrusted(DomainError):
+    """A certificate that J-LIS's CA did not issue as a card's 利用者証明用電子証明書."""
+
+    code = "card_untrusted"
+    status = 422
+    default_message = "地方公共団体情報システム機構が発行した利用者証明用電子証明書ではありません"
+    default_field = "certificate"
+
+
+class CardNotRegistered(DomainError):
+    """J-LIS's certificate, but of no card the city handed over or registered."""
+
+    code = "card_not_found"
+    status = 404
+    default_message = "このカードは登録されていません"
+    default_field = "certificate"
+
+
+class CardRevoked(DomainError):
+    """廃止 by the city, or on J-LIS's revocation list: the card proves nothing."""
+
+    code = "card_revoked"
+    status = 409
+    default_message = "このカードの電子証明書は廃止（失効）されています"
+    default_field = "certificate"
+
+
+class CardSuspended(DomainError):
+    """一時停止 (e.g. reported lost): the card proves nothing until the counter lifts it."""
+
+    code = "card_suspended"
+    status = 409
+    default_message = "このカードは一時停止されています（紛失の届出等）"
+    default_field = "certificate"
+
+
+class CardExpired(DomainError):
+    code = "card_expired"
+    status = 409
+    default_message = "このカードの電子証明書は有効期間外です"
+    default_field = "certificate"
+
+
+class CardHolderMismatch(DomainError):
+    """The card belongs to someone else than the record the clerk is working on (who, it does not say)."""
+
+    code = "card_holder_mismatch"
+    status = 409
+    default_message = "このカードは照会中の住民のものではありません"
+    default_field = "certificate"

@@ -19,7 +19,7 @@ from juki.domain.certificates import is_present
 from juki.domain.dates import JST
 from juki.domain.errors import InvalidField, NotResident, ResidentNotFound
 from juki.domain.identifiers import validate_addressee_number
-from juki.domain.kiosk import CardNotFound, CardRefused, CardState, KioskNotFound
+from juki.domain.kiosk import CardNotFound, CardRefused, CardState, KioskNotFound, Presented
 from juki.domain.model import record_from_row
 from juki.policy.roles import REGISTER_FILE, REGISTER_READ, STAFF_ADMIN, Actor
 from juki.services import protection
@@ -204,23 +204,28 @@ def register_card(
             raise NotResident("住民でない方にはカードを登録できません", "addressee_number")
         if uow.cards.card(cert.subject_id) is not None:
             raise InvalidField("この電子証明書はすでに登録されています", "certificate")
-        values = {
-            "serial": cert.subject_id,
-            "addressee_number": number,
-            "issued_on": cert.not_before.astimezone(JST).date(),
-            "expires_on": cert.not_after.astimezone(JST).date(),
-            "state": "active",
-            "pin_failures": 0,
-            "registered_at": uow.now,
-            "registered_by": actor.staff_id,
-            "changed_at": uow.now,
-        }
-        uow.cards.add_card(values)
+        uow.cards.add_card(new_card(cert, number, uow.now, actor))
         uow.log(actor, LogEntry("card:register", [number], detail=f"card={cert.subject_id}"))
         row = uow.cards.card(cert.subject_id)
         view = card_view(row, uow.cards.revoked(row.serial), uow.reader.today)
         uow.commit()
     return view
+
+
+def new_card(cert: Presented, addressee_number: str, at: datetime, actor: Actor) -> Values:
+    """The registry's row of a card handed over (here, or at 交付 of an application: services/card_applications.py):
+    active, its validity the certificate's, no PIN failure."""
+    return {
+        "serial": cert.subject_id,
+        "addressee_number": addressee_number,
+        "issued_on": cert.not_before.astimezone(JST).date(),
+        "expires_on": cert.not_after.astimezone(JST).date(),
+        "state": "active",
+        "pin_failures": 0,
+        "registered_at": at,
+        "registered_by": actor.staff_id,
+        "changed_at": at,
+    }
 
 
 def _card_change(

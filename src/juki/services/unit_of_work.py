@@ -11,6 +11,7 @@ from juki.domain.events import ProtectionEvent
 from juki.domain.register import Outcome, RegisterReader
 from juki.policy.roles import Actor
 from juki.services.audit import LogEntry
+from juki.services.card_application_ports import CardApplicationStore
 from juki.services.number_ports import MailingStore, NumberStore
 from juki.services.ports import (
     AuditStore,
@@ -36,6 +37,7 @@ class UnitOfWork(Protocol):
     cards: CardStore  # コンビニ交付: kiosks, cards, revocations, challenges, sessions (adapters.card_store)
     numbers: NumberStore  # 住民票コード stock, 個人番号 requests (adapters.number_store)
     mailing: MailingStore  # 送付先情報 (adapters.mailing_store)
+    card_applications: CardApplicationStore  # 個人番号カードの交付申請 (adapters.card_application_store)
     now: datetime
 
     def __enter__(self) -> UnitOfWork: ...
