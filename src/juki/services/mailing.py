@@ -113,11 +113,13 @@ def settings_of(config: MailingConfig) -> m.MailingSettings:
 @dataclass(frozen=True)
 class MailingOut:
     """A record the CS may hand to J-LIS: the 31 items keyed by their names, plus 印字区分 and 特殊事情 (the two
-    flags it goes with), and the 住民票コード of the person notified."""
+    flags it goes with), the 住民票コード of the person notified, and whom it is addressed to — `residence` for a
+    居所 registered for delivery, whose address J-LIS does not compare with the 本人確認情報's 住所."""
 
     record_id: str
     resident_code: str
     items: dict[str, str | int | None]
+    addressed_to: str = m.HOUSEHOLDER
 
 
 # --- building ------------------------------------------------------------------------------------------------
@@ -241,7 +243,7 @@ def _limit(limit: int) -> int:
 def _out(record: m.MailingRecord) -> MailingOut:
     category, circumstance = record.flags()
     items = {**record.items, m.PRINT_CATEGORY: category, m.SPECIAL_CIRCUMSTANCE: circumstance}
-    return MailingOut(record.record_id, record.resident_code, items)
+    return MailingOut(record.record_id, record.resident_code, items, record.addressed_to or m.HOUSEHOLDER)
 
 
 def ready(uow_factory: UnitOfWorkFactory, actor: Actor, limit: int) -> list[MailingOut]:
