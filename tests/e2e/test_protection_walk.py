@@ -279,6 +279,11 @@ WALK: dict[str, Urls] = {
     "/api/v1/audit/verify": lambda w: ["/api/v1/audit/verify"],
     "/api/v1/bulk-outputs": lambda w: ["/api/v1/bulk-outputs"],
     "/api/v1/bulk-outputs/{output_id}/file": lambda w: [f"/api/v1/bulk-outputs/{w.output}/file"],
+    "/api/v1/card-applications": lambda w: [
+        "/api/v1/card-applications",
+        "/api/v1/card-applications?state=issued",
+    ],
+    "/api/v1/card-applications/{application_id}": lambda w: ["/api/v1/card-applications/C20250630-000001"],
     "/api/v1/certificates": _each("/api/v1/certificates?addressee_number={}", _persons),
     "/api/v1/certificates/overflow-list": lambda w: [f"/api/v1/certificates/overflow-list?date={DAY}"],
     "/api/v1/certificates/settings": lambda w: ["/api/v1/certificates/settings"],
@@ -286,6 +291,7 @@ WALK: dict[str, Urls] = {
     "/api/v1/filings/{filing_id}": _each("/api/v1/filings/{}", _filing_ids),
     "/api/v1/households/{household_number}": _each("/api/v1/households/{}", _households),
     "/api/v1/kiosks": lambda w: ["/api/v1/kiosks"],
+    "/api/v1/mailing-records": _each("/api/v1/mailing-records?state={}", lambda w: ["held", "refused", "ready"]),
     "/api/v1/media-exports": lambda w: ["/api/v1/media-exports"],
     "/api/v1/my-number-requests": lambda w: ["/api/v1/my-number-requests"],
     "/api/v1/resident-code-stock": lambda w: ["/api/v1/resident-code-stock"],
@@ -294,6 +300,12 @@ WALK: dict[str, Urls] = {
     "/api/v1/residents": _searches,
     "/api/v1/residents/{addressee_number}": _each("/api/v1/residents/{}", _persons),
     "/api/v1/residents/{addressee_number}/cards": _each("/api/v1/residents/{}/cards", _persons),
+    "/api/v1/residents/{addressee_number}/delivery-residence": _each(
+        "/api/v1/residents/{}/delivery-residence", _persons
+    ),
+    "/api/v1/residents/{addressee_number}/card-applications": _each(
+        "/api/v1/residents/{}/card-applications", _persons
+    ),
     "/api/v1/residents/{addressee_number}/history": _each("/api/v1/residents/{}/history", _persons),
     "/api/v1/residents/{addressee_number}/resident-code-notice": _each(
         "/api/v1/residents/{}/resident-code-notice", _persons
@@ -312,6 +324,9 @@ WALK: dict[str, Urls] = {
     "/ui/": lambda w: ["/ui/"],
     "/ui/approvals": lambda w: ["/ui/approvals"],
     "/ui/approvals/{filing_id}": lambda w: [f"/ui/approvals/{w.filings['pending']}"],
+    "/ui/card-applications": lambda w: ["/ui/card-applications", "/ui/card-applications?show=issued"],
+    "/ui/card-applications/{application_id}": lambda w: ["/ui/card-applications/C20250630-000001"],
+    "/ui/cards/identify": lambda w: ["/ui/cards/identify", f"/ui/cards/identify?addressee_number={w.wife}"],
     "/ui/audit": lambda w: ["/ui/audit", f"/ui/audit?target={w.wife}"],
     "/ui/audit/reports": _each(f"/ui/audit/reports?kind={{}}&from={DAY}&to={DAY}", lambda w: [*REPORTS]),
     "/ui/certificates/issued/{issuance_number}": lambda w: [f"/ui/certificates/issued/{w.issuance}"],
@@ -334,6 +349,7 @@ WALK: dict[str, Urls] = {
     "/ui/kiosks": lambda w: ["/ui/kiosks"],
     "/ui/lock": lambda w: ["/ui/lock"],
     "/ui/login": lambda w: ["/ui/login"],
+    "/ui/mailing": lambda w: ["/ui/mailing", "/ui/mailing?state=ready", "/ui/mailing?state=delivered"],
     "/ui/numbers": lambda w: ["/ui/numbers"],
     "/ui/residents/{addressee_number}/resident-code-notice": _each(
         "/ui/residents/{}/resident-code-notice", _persons
@@ -345,6 +361,9 @@ WALK: dict[str, Urls] = {
     "/ui/requests/{request_id}/disclosure": _each("/ui/requests/{}/disclosure", _requests),
     "/ui/residents/{addressee_number}": _each("/ui/residents/{}", _persons),
     "/ui/residents/{addressee_number}/cards": _each("/ui/residents/{}/cards", _persons),
+    "/ui/residents/{addressee_number}/card-applications": _each(
+        "/ui/residents/{}/card-applications", _persons
+    ),
     "/ui/residents/{addressee_number}/certificates": _each("/ui/residents/{}/certificates", _persons),
     "/ui/webauthn/enrol": lambda w: ["/ui/webauthn/enrol"],
 }

@@ -14,10 +14,12 @@ from juki.domain.errors import redact
 from juki.web import (
     api,
     api_audit,
+    api_cards,
     api_certificates,
     api_controls,
     api_kiosk,
     api_kiosk_admin,
+    api_mailing,
     api_numbers,
     api_subject_requests,
     api_webauthn,
@@ -25,6 +27,7 @@ from juki.web import (
     hardening,
     ui,
 )
+from juki.web.ui import mailing_pages
 
 
 class RedactMyNumbers(logging.Filter):
@@ -59,6 +62,9 @@ def create_app(j: Juki) -> FastAPI:
     app.include_router(api_certificates.router)  # certificates and the public /verify
     app.include_router(api_kiosk.router)  # コンビニ交付, /kiosk/v1 (kiosk client certificates)
     app.include_router(api_kiosk_admin.router)  # コンビニ交付's registry (/api/v1)
+    app.include_router(api_cards.router)  # 個人番号カード at the counter: 交付申請, 交付, 本人確認 (/api/v1)
+    app.include_router(api_mailing.router)  # 送付先情報 (/api/v1)
+    app.include_router(mailing_pages.router)  # 送付先情報's page (/ui/mailing)
     app.include_router(ui.router)
 
     app.mount("/static", StaticFiles(packages=[("juki.web", "static")]), name="static")

@@ -10,6 +10,7 @@ from fastapi import APIRouter
 from juki.web.ui import (
     audit_pages,
     auth_pages,
+    card_pages,
     certificate_pages,
     certificate_settings_pages,
     cs_pages,
@@ -33,6 +34,7 @@ for _pages in (
     certificate_settings_pages,
     certificate_pages,
     kiosk_pages,
+    card_pages,
     number_pages,
     protection_pages,
     request_pages,
