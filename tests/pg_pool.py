@@ -96,8 +96,9 @@ class PooledDatabase:
         with self.admin() as conn:
             conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(self.name)))
 
-    def reset(self) -> None:
-        """Back to the template's state; the test's own connections (if it left any) are ended first."""
+    def reset(self, to: Snapshot | None = None) -> None:
+        """Back to the template's state, or to `to` (a snapshot of this database taken with the template's schema);
+        the test's own connections (if it left any) are ended first."""
         conn = self.conn
         conn.execute(
             "select pg_terminate_backend(pid) from pg_stat_activity"
@@ -105,23 +106,26 @@ class PooledDatabase:
         )
         if schema_fingerprint(conn) != self.schema:
             self.recreate()
-            return
+            if to is None:
+                return
+            conn = self.conn
+        state = to or self.state
         with conn.transaction():
             conn.execute("SET LOCAL session_replication_role = replica")
-            conn.execute("".join(f'DELETE FROM "{name}";' for name in self.state.tables))
-            for name, data in self.state.tables.items():
+            conn.execute("".join(f'DELETE FROM "{name}";' for name in state.tables))
+            for name, data in state.tables.items():
                 if data:
                     with conn.cursor().copy(
                         sql.SQL("COPY {} FROM STDIN").format(sql.Identifier(name))
                     ) as copy:
                         copy.write(data)
-            if self.state.sequences:
-                conn.execute(self._setvals)
+            if state.sequences:
+                conn.execute(_setvals(state))
 
-    @property
-    def _setvals(self) -> sql.Composed:
-        calls = [
-            sql.SQL("setval({}::regclass, {}, {})").format(*map(sql.Literal, (f'"{name}"', value, called)))
-            for name, (value, called) in self.state.sequences.items()
-        ]
-        return sql.SQL("select ") + sql.SQL(", ").join(calls)
+
+def _setvals(state: Snapshot) -> sql.Composed:
+    calls = [
+        sql.SQL("setval({}::regclass, {}, {})").format(*map(sql.Literal, (f'"{name}"', value, called)))
+        for name, (value, called) in state.sequences.items()
+    ]
+    return sql.SQL("select ") + sql.SQL(", ").join(calls)

@@ -14,9 +14,13 @@ contractor whose work order grants reading only.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
+import shutil
 import uuid
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pyotp
@@ -26,14 +30,19 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from juki.adapters import tables as t
-from juki.bootstrap import Juki
+from juki.bootstrap import Juki, build
 from juki.policy import roles
 from juki.policy.roles import STRONG_FACTOR_ROLES
 from juki.services import auth, filings, staff_admin
+from juki.web.app import create_app
 from tests import factories as f
-from tests.conftest import PASSWORD, STAFF
+from tests.conftest import PASSWORD, STAFF, TODAY, Template, _pg_admin_conn, _pg_conn, _pg_url
 from tests.e2e.role_cases import all_calls
-from tests.e2e.role_cases.common import CLERK, READERS, ROLES, build_world
+from tests.e2e.role_cases.common import CLERK, READERS, ROLES, World, build_world
+from tests.leakcheck import _scan_files
+from tests.pg_pool import PooledDatabase, Snapshot
+from tests.pg_pool import snapshot as pg_snapshot
+from tests.webauthn_authenticator import sign_in
 
 EXPECTED = all_calls()
 
@@ -104,6 +113,150 @@ def login_body(totp, role: str) -> dict[str, str]:
     return {"username": username, "password": PASSWORD, "otp": totp(username)}
 
 
+# --- the register each case acts on ------------------------------------------------------------------------------
+#
+# Every case of the matrices below starts from a register of its own: the template's staff, the world of
+# `build_world` and nothing else. That register is built once per engine and put back before each case (a copy of
+# its files on SQLite, its rows on PostgreSQL), instead of filing the world and signing in again for each of some
+# 900 cases; the app, its engine and the TestClient serve all of them, with a fresh composition root (`Juki`) per
+# case, so nothing a case opens or sets (the CS, the kiosk desk, its settings) outlives it.
+
+WORLD, SIGNED_IN, READER = "world", "signed in", "reader"  # the states a case may start from
+
+
+class _SqliteStates:
+    """The register's folder (its file and whatever opens beside it, the CS's), saved and put back whole."""
+
+    def __init__(self, root: Path) -> None:
+        self.folder, self.saved = root / "register", root / "states"
+        self.folder.mkdir()
+        self.url = str(self.folder / "register.db")
+
+    def start(self, template: Template) -> None:
+        shutil.copy(template.location, self.url)
+
+    def save(self, name: str) -> None:
+        shutil.copytree(self.folder, self.saved / name)
+
+    def restore(self, name: str) -> None:
+        shutil.rmtree(self.folder)
+        shutil.copytree(self.saved / name, self.folder)
+
+    def scan(self) -> None:
+        _scan_files(
+            self.folder
+        )  # what the case left in the register's files, as the leak check does for tmp_path
+
+    def drop(self) -> None:
+        pass
+
+
+class _PostgresStates:
+    """A database of this module's own made from the template; a state is a snapshot of its rows (tests/pg_pool.py)."""
+
+    def __init__(self, template: Template) -> None:
+        self.pool = PooledDatabase(
+            _pg_admin_conn, _pg_conn, template.location, f"juki_r_{uuid.uuid4().hex[:10]}"
+        )
+        self.url = _pg_url(self.pool.name)
+        self.saved: dict[str, Snapshot] = {}
+
+    def start(self, template: Template) -> None:
+        pass
+
+    def save(self, name: str) -> None:
+        self.saved[name] = pg_snapshot(self.pool.conn)
+
+    def restore(self, name: str) -> None:
+        self.pool.reset(to=self.saved[name])
+
+    def scan(self) -> None:
+        pass
+
+    def drop(self) -> None:
+        self.pool.drop()
+
+
+@dataclasses.dataclass
+class Arena:
+    base: Juki
+    client: TestClient
+    world: World
+    tokens: dict[str, dict[str, str]]  # role → its bearer header (signed in through the API, state SIGNED_IN)
+    reader: dict[str, str]  # the reading contractor's bearer header (state READER)
+    states: _SqliteStates | _PostgresStates
+
+    def enter(self, state: str) -> Juki:
+        """The register put back to `state`, served by the app through a composition root of its own."""
+        self.base.engine.dispose()
+        self.states.restore(state)
+        j = dataclasses.replace(self.base, settings=self.base.settings.model_copy())
+        self.client.app.state.juki = j  # type: ignore[attr-defined]
+        self.client.cookies.clear()
+        return j
+
+    def leave(self, j: Juki) -> None:
+        if "cs" in vars(j):  # opened by the case
+            j.cs.dispose()
+        self.states.scan()
+
+
+def _sign_in(client: TestClient, template: Template, role: str) -> dict[str, str]:
+    """Through the real API, as the `headers` fixture does (a CS operator with its software authenticator)."""
+    username = STAFF[role][0]
+    otp = pyotp.TOTP(template.secrets[username]).now()
+    if role in STRONG_FACTOR_ROLES:
+        token = sign_in(client, template.authenticators[username], username, PASSWORD, otp)
+    else:
+        res = client.post("/api/v1/auth/login", json={"username": username, "password": PASSWORD, "otp": otp})
+        assert res.status_code == 200, res.text
+        token = res.json()["access_token"]
+    return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture(scope="module")
+def arena(template: Template, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Arena]:
+    if template.kind == "sqlite":
+        states: _SqliteStates | _PostgresStates = _SqliteStates(tmp_path_factory.mktemp("roles"))
+    else:
+        states = _PostgresStates(template)
+    states.start(template)
+    base = build(states.url, run_migrations=False, today=TODAY)
+    try:
+        with TestClient(create_app(base), raise_server_exceptions=False) as client:
+            world = build_world(base)
+            base.engine.dispose()
+            states.save(WORLD)
+            tokens = {role: _sign_in(client, template, role) for role in ROLES}
+            base.engine.dispose()
+            states.save(SIGNED_IN)
+            reader = _reading_contractor(base, client)
+            base.engine.dispose()
+            states.save(READER)
+            yield Arena(base, client, world, tokens, reader, states)
+    finally:
+        base.engine.dispose()
+        states.drop()
+
+
+Enter = Callable[[str], tuple[Juki, World]]
+
+
+@pytest.fixture
+def enter(arena: Arena) -> Iterator[Enter]:
+    """`enter(state)` → (the case's register, the world on it); the case's leftovers are closed and scanned after."""
+    entered: list[Juki] = []
+
+    def into(state: str) -> tuple[Juki, World]:
+        j = arena.enter(state)
+        entered.append(j)
+        return j, dataclasses.replace(arena.world, j=j)
+
+    yield into
+    for j in entered:
+        arena.leave(j)
+
+
 # --- the matrix -----------------------------------------------------------------------------------------------
 
 
@@ -121,8 +274,8 @@ def _sample(endpoint: tuple[str, str]) -> list[str]:
 @pytest.mark.sqlite
 @pytest.mark.parametrize("role", ROLES)
 @pytest.mark.parametrize("endpoint", sorted(EXPECTED), ids=lambda e: f"{e[0]} {e[1]}")
-def test_role_may_or_may_not_call_the_endpoint(j, client, headers, totp, endpoint, role):
-    _call_as(j, client, headers, totp, endpoint, role)
+def test_role_may_or_may_not_call_the_endpoint(arena, enter, totp, endpoint, role):
+    _call_as(arena, enter, totp, endpoint, role)
 
 
 @pytest.mark.postgres
@@ -131,21 +284,27 @@ def test_role_may_or_may_not_call_the_endpoint(j, client, headers, totp, endpoin
     [(e, r) for e in sorted(EXPECTED) for r in _sample(e)],
     ids=lambda v: v if isinstance(v, str) else f"{v[0]} {v[1]}",
 )
-def test_an_allowed_and_a_refused_role_call_each_endpoint(j, client, headers, totp, endpoint, role):
-    _call_as(j, client, headers, totp, endpoint, role)
+def test_an_allowed_and_a_refused_role_call_each_endpoint(arena, enter, totp, endpoint, role):
+    _call_as(arena, enter, totp, endpoint, role)
 
 
-def _call_as(j, client, headers, totp, endpoint: tuple[str, str], role: str) -> None:
-    """Each case on a fresh register of its own (the template's staff, nothing else), so its two snapshots read
-    only what this case built."""
+def _call_as(
+    arena: Arena, enter: Enter, totp: Callable[[str], str], endpoint: tuple[str, str], role: str
+) -> None:
+    """Each case on a register of its own (the template's staff and the world, nothing else), so its two snapshots
+    read only what this case built. A sign-in is called on the world before anyone signed in (a one-time code is
+    good once), every other endpoint with the role signed in."""
     method, _ = endpoint
     call = EXPECTED[endpoint]
-    world = build_world(j)
-    url, body = call.request(world)
+    client = arena.client
     if endpoint == ("POST", "/api/v1/auth/login"):
+        j, world = enter(WORLD)
+        url, body = call.request(world)
         body, auth = login_body(totp, role), {}
     else:
-        auth = headers(role)
+        j, world = enter(SIGNED_IN)
+        url, body = call.request(world)
+        auth = arena.tokens[role]
     before, seq = snapshot(j), last_seq(j)
 
     res = client.request(method, url, json=body, headers={**auth, **call.headers})
@@ -276,12 +435,12 @@ def _near_misses(needed: list[frozenset[str]]) -> list[frozenset[str]]:
 
 
 @pytest.mark.parametrize("endpoint", GUARDED, ids=lambda e: f"{e[0]} {e[1]}")
-def test_every_permission_but_the_one_needed_is_not_enough(j, client, headers, monkeypatch, endpoint):
+def test_every_permission_but_the_one_needed_is_not_enough(arena, enter, monkeypatch, endpoint):
     method, _ = endpoint
     call = EXPECTED[endpoint]
     role = sorted(call.allowed - {"contractor"})[0]
-    auth = headers(role)
-    world = build_world(j)
+    client, auth = arena.client, arena.tokens[role]
+    j, world = enter(SIGNED_IN)
     for missing in _near_misses(_needed(endpoint)):
         url, body = call.request(world)
         procedure = _act_with(monkeypatch, role, PERMISSIONS - missing)
@@ -307,8 +466,7 @@ READ_ONLY_ORDER = frozenset({roles.REGISTER_READ})
 CONTRACTOR_HOLDS = READ_ONLY_ORDER | roles.EVERY_ACCOUNT  # its own authenticator, like every account
 
 
-@pytest.fixture
-def reading_contractor(j: Juki, client: TestClient) -> dict[str, str]:
+def _reading_contractor(j: Juki, client: TestClient) -> dict[str, str]:
     """A contractor account of its own with one active work order: `register:read` for 住民基本台帳に関する事務."""
     username = f"reader{uuid.uuid4().hex[:6]}"
     now = datetime.now(UTC)
@@ -332,14 +490,14 @@ def reading_contractor(j: Juki, client: TestClient) -> dict[str, str]:
 
 
 @pytest.mark.parametrize("endpoint", GUARDED, ids=lambda e: f"{e[0]} {e[1]}")
-def test_a_work_order_grants_exactly_what_it_lists(j, client, reading_contractor, endpoint):
+def test_a_work_order_grants_exactly_what_it_lists(arena, enter, endpoint):
     """Reading the register is not issuing a certificate, filing, approving or anything else close to it."""
     method, _ = endpoint
     call = EXPECTED[endpoint]
-    world = build_world(j)
+    j, world = enter(READER)
     url, body = call.request(world)
     before, seq = snapshot(j), last_seq(j)
-    res = client.request(method, url, json=body, headers={**reading_contractor, **call.headers})
+    res = arena.client.request(method, url, json=body, headers={**arena.reader, **call.headers})
     in_order = call.headers.get("X-Juki-Procedure", "resident_record") == "resident_record"
     if in_order and any(alt <= CONTRACTOR_HOLDS for alt in call.needs):
         assert res.status_code == call.ok_status, res.text

@@ -67,3 +67,23 @@ def test_a_changed_schema_gets_a_new_copy_of_the_template(j: Juki, pg_pool: Pool
     pg_pool.reset()
     assert schema_fingerprint(pg_pool.conn) == pg_pool.schema
     assert same(snapshot(pg_pool.conn), pg_pool.state)
+
+
+def test_a_reset_to_a_saved_state_puts_back_that_state_even_after_a_schema_change(  # type: ignore[no-untyped-def]
+    j: Juki, pg_pool: PooledDatabase, totp
+) -> None:
+    """What the role matrix does (tests/e2e/test_roles.py): a world saved once, put back before each case."""
+    filings.file(j.uow, CLERK, "move-in", f.move_in())
+    j.engine.dispose()
+    saved = snapshot(pg_pool.conn)
+    assert not same(saved, pg_pool.state)
+    _write_everywhere(j, totp)
+    j.engine.dispose()
+    pg_pool.reset(to=saved)
+    assert same(snapshot(pg_pool.conn), saved)
+    with j.engine.begin() as conn:  # a case that opened the CS beside the register changed the schema
+        conn.execute(text("CREATE TABLE cs_extra (x int)"))
+    j.engine.dispose()
+    pg_pool.reset(to=saved)
+    assert schema_fingerprint(pg_pool.conn) == pg_pool.schema
+    assert same(snapshot(pg_pool.conn), saved)
