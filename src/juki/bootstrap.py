@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
 
@@ -124,15 +124,11 @@ class Juki:
         return Setup(self.uow, self.cs.transaction, jlis_tables.of, s.city_code, s.resident_code_stock_threshold,
                      s.resident_code_block_size, mailing, on_assigned, backoff or Backoff())  # fmt: skip
 
-    def _mailing(self) -> tuple[MailingPort | None, OnAssigned | None]:
-        """The register's 送付先情報 (services/mailing.py: `ready`, `delivered`, `refused`, and `on_assigned`, the
-        hook `numbers.assign` runs in its transaction), or none while the register has no such module."""
-        import importlib
+    def _mailing(self) -> tuple[MailingPort, OnAssigned]:
+        """The register's 送付先情報 (services/mailing.py: `ready`, `delivered`, `refused`) and the hook
+        `numbers.assign` runs in its transaction to build the record (`on_assigned`)."""
+        from juki.services import mailing
 
-        try:
-            mailing: Any = importlib.import_module("juki.services.mailing")
-        except ModuleNotFoundError:
-            return None, None
         return mailing, mailing.on_assigned(self.settings)
 
     def _connect_jlis(self) -> HttpsJlisClient:

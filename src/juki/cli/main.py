@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from fastapi import FastAPI
 
     from juki.bootstrap import Juki
+    from juki.cs.services.relay import Relay
     from juki.policy.roles import Actor
     from juki.sim.juki_net import Running
 
@@ -160,8 +161,12 @@ def demo(
     )
     relay = j.cs_relay()
     try:
+        # Before serving: the demo's people into the CS and on to the prefecture, and the 住民票コード stock topped
+        # up from J-LIS (API.md: /healthz answers only once the CS holds a stock) — so that a change at the counter
+        # never waits behind the first, biggest pass.
+        relay.run_once()
+        _stock_before_serving(relay)
         if no_serve:
-            relay.run_once()  # the demo's people into the CS and on to the prefecture, then stop
             return
         relay.start(j.settings.cs_relay_seconds)
         console.print(
@@ -175,6 +180,31 @@ def demo(
     finally:
         relay.stop()
         juki_net.stop()
+
+
+def _stock_before_serving(relay: Relay, seconds: float = 60.0) -> None:
+    """A 住民票コード stock before the demo serves: a birth at the counter needs a code from it (標準仕様書 j870). The
+    first pass has topped it up; a block the register refused is followed by another after the relay's wait."""
+    import time
+
+    from juki.cs.wire import Unreachable
+
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            stock = relay.top_up()
+        except Unreachable as exc:
+            console.print(f"住民票コードの在庫を模擬J-LISから補充できません: {exc}", markup=False)
+            raise typer.Exit(1) from None
+        if stock.available > 0:
+            console.print(f"住民票コードの在庫: {stock.available:,}件", markup=False)
+            return
+        if time.monotonic() > deadline:
+            console.print(
+                "住民票コードの在庫を補充できませんでした（市町村CSのJ-LISのエラーを確認してください）"
+            )
+            raise typer.Exit(1)
+        time.sleep(1)
 
 
 def _start_demo_cs(db: str, j: Juki) -> tuple[Running, Juki]:
