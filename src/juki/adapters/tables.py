@@ -813,3 +813,54 @@ card_application_events = Table(
     Index("ix_card_application_events_serial", "serial"),
 )
 CARD_APPLICATIONS_APPEND_ONLY = ("card_applications", "card_application_events")
+
+# --- 庁内連携: the department systems' OAuth clients, tokens and the transfer policy's versions (migration 0018;
+# docs/transfer.md) ------------------------------------------------------------------------------------------------
+# A client is one department's business system. Its secret is never stored: it is derived from the transfer key file
+# and the client's `secret_salt` (a keyed hash, adapters/transfer_client_store.py). Tokens are kept as SHA-256
+# digests; a client assertion's `jti` is kept until its `exp` so that a replay is refused. The policy's versions are
+# append-only history (who changed it, when, why, and the amendment as data).
+transfer_clients = Table(
+    "transfer_clients",
+    metadata,
+    Column("client_id", String(40), primary_key=True),
+    Column("system_id", String(40), nullable=False),
+    Column("department", String(60), nullable=False),
+    Column("scopes", JSON, nullable=False),
+    Column("secret_salt", String(64), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_by", String(40), nullable=False),
+    Column("revoked_at", DateTime(timezone=True)),
+    Column("revoked_by", String(40)),
+    Index("ix_transfer_clients_system_id", "system_id"),
+)
+transfer_tokens = Table(
+    "transfer_tokens",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("client_id", String(40), nullable=False),
+    Column("system_id", String(40), nullable=False),
+    Column("scope", Text, nullable=False),
+    Column("issued_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    ForeignKeyConstraint(["client_id"], ["transfer_clients.client_id"]),
+    Index("ix_transfer_tokens_expires_at", "expires_at"),
+)
+transfer_assertions = Table(
+    "transfer_assertions",
+    metadata,
+    Column("client_id", String(40), primary_key=True),
+    Column("jti", String(200), primary_key=True),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Index("ix_transfer_assertions_expires_at", "expires_at"),
+)
+transfer_policy_versions = Table(
+    "transfer_policy_versions",
+    metadata,
+    Column("version", Integer, primary_key=True, autoincrement=False),
+    Column("changed_at", DateTime(timezone=True), nullable=False),
+    Column("changed_by", String(40), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("document", JSON, nullable=False),
+)
+TRANSFER_APPEND_ONLY = ("transfer_policy_versions",)
