@@ -1,0 +1,286 @@
+"""Push over NATS JetStream, on both engines: each system's changes on its own subject, in order, acknowledged;
+a publisher that dies before its cursor, or a broker that goes away and comes back, loses nothing and sends
+nothing twice. Each test has a stream and subjects of its own (deleted after it).
+
+The broker is the machine's (127.0.0.1:4222, JetStream); the restart test starts a broker of its own (the
+nats-server binary) so that it can stop it. Without a broker these tests are skipped, unless JUKI_REQUIRE_NATS is
+set (CI sets it): then a missing broker fails them."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+import socket
+import subprocess
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from juki.policy.roles import Actor
+from juki.services import filings
+from juki.transfer_delivery import push
+from juki.transfer_delivery.feed import RegisterFeed, cursor_name
+from juki.transfer_delivery.sealed import load_or_create_key
+from tests import factories as f
+from tests.integration.transfer_delivery_core import FakeCore
+
+CLERK = Actor("clerk1", "窓口 一郎", "clerk", "test")
+NATS_URL = os.environ.get("JUKI_TEST_NATS_URL", "nats://127.0.0.1:4222")
+
+
+def _unavailable(message: str) -> None:
+    if os.environ.get("JUKI_REQUIRE_NATS"):
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+def _answers(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=1) as s:
+            return s.recv(4).startswith(b"INFO")
+    except OSError:
+        return False
+
+
+@pytest.fixture(scope="module")
+def broker() -> str:
+    host, port = NATS_URL.removeprefix("nats://").rsplit(":", 1)
+    if not _answers(host, int(port)):
+        _unavailable(f"no NATS server answers at {NATS_URL} (apt-get install nats-server; .ci/run starts it)")
+    return NATS_URL
+
+
+@pytest.fixture
+def settings(broker, tmp_path) -> Iterator[push.PushSettings]:
+    tag = uuid.uuid4().hex[:10]
+    chosen = push.PushSettings(
+        broker, tmp_path / "keys", stream=f"JUKI_TRANSFER_T{tag}", subject_prefix=f"juki.test{tag}",
+        ack_timeout_seconds=2, retry_seconds=(0.2,), interval_seconds=0.2,
+    )  # fmt: skip
+    yield chosen
+    asyncio.run(_delete_stream(chosen))
+
+
+async def _delete_stream(settings: push.PushSettings) -> None:
+    import nats
+    from nats.js.errors import NotFoundError
+
+    nc = await nats.connect(settings.url, connect_timeout=2, max_reconnect_attempts=0)
+    try:
+        await nc.jetstream().delete_stream(settings.stream)
+    except NotFoundError:
+        pass
+    finally:
+        await nc.close()
+
+
+@pytest.fixture
+def core(j):
+    return FakeCore(j)
+
+
+@pytest.fixture
+def feed(j, core):
+    return RegisterFeed(j.uow, core)
+
+
+def _move_in(j, family_name: str) -> None:
+    persons = [f.person(family_name=family_name), f.person("妻", family_name=family_name, given_name="花子",
+                                                          given_name_kana="ハナコ", sex="female")]  # fmt: skip
+    filings.file(j.uow, CLERK, "move-in", f.move_in(persons))
+
+
+async def _publish_once(feed, settings) -> int:
+    publisher = push.Publisher(feed, settings)
+    try:
+        return await publisher.publish_once()
+    finally:
+        await publisher.close()
+
+
+async def _consume(settings: push.PushSettings, system_id: str, durable: str) -> list[tuple[dict, object]]:
+    """What a department's durable consumer receives on its subject, each message acknowledged; (headers, body)."""
+    import nats
+    from nats.errors import TimeoutError as NatsTimeout
+
+    nc = await nats.connect(settings.url, connect_timeout=2, max_reconnect_attempts=0)
+    try:
+        js = nc.jetstream()
+        sub = await js.pull_subscribe(push.subject_of(settings, system_id), durable, stream=settings.stream)
+        received = []
+        while True:
+            try:
+                batch = await sub.fetch(50, timeout=0.5)
+            except NatsTimeout:
+                break
+            for msg in batch:
+                received.append((dict(msg.headers or {}), msg.data))
+                await msg.ack_sync()
+        info = await js.consumer_info(settings.stream, durable)
+        assert info.num_ack_pending == 0 and info.num_pending == 0  # every message delivered and acknowledged
+        return received
+    finally:
+        await nc.close()
+
+
+def _changes(core, system_id: str) -> list[dict]:
+    return core.changes_for(core.j.uow, system_id, 0, 100_000).changes
+
+
+def _bodies(received, settings, system_id: str, sealed: bool) -> list[dict]:
+    bodies = []
+    key = load_or_create_key(settings.key_dir, system_id) if sealed else None
+    subject = push.subject_of(settings, system_id)
+    for headers, data in received:
+        assert headers[push.SEALED] == ("1" if sealed else "0")
+        if key is not None:
+            data = key.open_message(data, subject, headers[push.MSG_ID])
+        bodies.append(json.loads(data))
+    return bodies
+
+
+def test_each_system_gets_its_changes_in_order_on_its_own_subject_acknowledged(j, feed, core, settings):
+    _move_in(j, "山田")
+    _move_in(j, "鈴木")
+    assert asyncio.run(_publish_once(feed, settings)) == 8  # 4 changes for each of the two systems
+    tax = asyncio.run(_consume(settings, "tax", "tax-system"))
+    assert [h[push.MSG_ID] for h, _ in tax] == [f"tax:{c['position']}" for c in _changes(core, "tax")]
+    assert _bodies(tax, settings, "tax", sealed=False) == _changes(core, "tax")  # exactly what the feed gives
+    pension = asyncio.run(_consume(settings, "pension", "pension-system"))
+    assert all(
+        b"my_number" not in data and "山田".encode() not in data for _, data in pension
+    )  # sealed at rest
+    opened = _bodies(pension, settings, "pension", sealed=True) == _changes(core, "pension")
+    assert opened  # compared without showing a number
+    assert asyncio.run(_publish_once(feed, settings)) == 0  # caught up: nothing again
+    assert feed.cursor(cursor_name("push", "tax")) == _changes(core, "tax")[-1]["position"]
+    assert [(entry[0], entry[3]) for entry in core.logged] == [("tax", "push"), ("pension", "push")]
+
+
+class Crash(Exception):
+    pass
+
+
+def test_a_publisher_that_dies_before_its_cursor_loses_nothing_and_sends_nothing_twice(
+    j, feed, core, settings
+):
+    _move_in(j, "山田")
+    real = feed.delivered
+
+    def dies(*args, **kwargs):
+        raise Crash
+
+    feed.delivered = dies  # published, then the process dies before the log and the cursor
+    with pytest.raises(Crash):
+        asyncio.run(_publish_once(feed, settings))
+    assert feed.cursor(cursor_name("push", "tax")) == 0
+    _move_in(j, "鈴木")
+    feed.delivered = real
+    assert asyncio.run(_publish_once(feed, settings)) == 2 + 4  # tax: the new changes only; pension: all four
+    tax = asyncio.run(_consume(settings, "tax", "tax-system"))
+    assert [h[push.POSITION] for h, _ in tax] == [str(c["position"]) for c in _changes(core, "tax")]
+    assert [len(entry[1]) for entry in core.logged if entry[0] == "tax"] == [
+        2,
+        2,
+    ]  # each delivery logged once
+
+
+def test_a_message_sent_again_within_the_window_is_dropped_by_the_stream(j, feed, core, settings):
+    _move_in(j, "山田")
+
+    async def twice() -> list[int]:
+        publisher = push.Publisher(feed, settings)
+        try:
+            await publisher.connect()
+            target = feed.target("tax")
+            change = _changes(core, "tax")[0]
+            return [await publisher._publish(target, change), await publisher._publish(target, change)]
+        finally:
+            await publisher.close()
+
+    assert asyncio.run(twice()) == [1, 0]
+    assert len(asyncio.run(_consume(settings, "tax", "tax-system"))) == 1
+
+
+# --- a broker of the test's own, stopped and started again ---------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class OwnBroker:
+    def __init__(self, binary: str, store: Path) -> None:
+        self.binary, self.store, self.port = binary, store, _free_port()
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"nats://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        args = [self.binary, "-a", "127.0.0.1", "-p", str(self.port), "-js", "-sd", str(self.store)]
+        self.process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 20
+        while not _answers("127.0.0.1", self.port):
+            if time.monotonic() > deadline or self.process.poll() is not None:
+                pytest.fail("the test's nats-server did not start")
+            time.sleep(0.05)
+
+    def stop(self, kill: bool = False) -> None:
+        if self.process is not None:
+            self.process.kill() if kill else self.process.terminate()
+            self.process.wait(timeout=20)
+            self.process = None
+
+
+@pytest.fixture
+def own_broker(tmp_path) -> Iterator[OwnBroker]:
+    binary = shutil.which("nats-server") or (
+        "/usr/sbin/nats-server" if Path("/usr/sbin/nats-server").exists() else None
+    )
+    if binary is None:
+        _unavailable("the nats-server binary is not installed (apt-get install nats-server)")
+    server = OwnBroker(str(binary), tmp_path / "jetstream")
+    server.start()
+    yield server
+    server.stop(kill=True)
+
+
+def test_a_broker_outage_is_waited_out_and_loses_nothing(j, feed, core, own_broker, tmp_path):
+    settings = push.PushSettings(
+        own_broker.url, tmp_path / "keys", ack_timeout_seconds=1, retry_seconds=(0.2,), interval_seconds=0.1
+    )
+    publisher = push.Publisher(feed, settings, [feed.target("tax")])
+
+    async def scenario() -> None:
+        stop = asyncio.Event()
+        running = asyncio.create_task(publisher.run(stop))
+        _move_in(j, "山田")
+        await _until(lambda: feed.cursor(cursor_name("push", "tax")) == _changes(core, "tax")[-1]["position"])
+        own_broker.stop()
+        await asyncio.to_thread(_move_in, j, "鈴木")  # committed while the broker is away
+        await asyncio.to_thread(_move_in, j, "佐藤")
+        own_broker.start()  # the same store: the stream and its messages come back
+        await _until(lambda: feed.cursor(cursor_name("push", "tax")) == _changes(core, "tax")[-1]["position"])
+        stop.set()
+        await running
+
+    asyncio.run(scenario())
+    received = asyncio.run(_consume(settings, "tax", "tax-system"))
+    assert [h[push.POSITION] for h, _ in received] == [str(c["position"]) for c in _changes(core, "tax")]
+    asyncio.run(_delete_stream(settings))
+
+
+async def _until(condition, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while not await asyncio.to_thread(condition):
+        assert time.monotonic() < deadline, "not reached in time"
+        await asyncio.sleep(0.05)
