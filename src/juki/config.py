@@ -94,6 +94,14 @@ class Settings(BaseSettings):
     mailing_card_place_address: str = "東京都小平市小川町二丁目1333番地"
     mailing_print_category: str = "通常"
     mailing_special_circumstance: str = "なし"
+    # 庁内連携 by file and by push (docs/transfer-files-and-push.md): how long a system's files are kept, where the
+    # department systems' own keys are (unset: `transfer-keys/` beside the register's key file), and the NATS
+    # JetStream broker of the push (unset: no push; the pull API needs no broker).
+    transfer_file_retention_days: int = Field(default=30, ge=1)
+    transfer_key_dir: str | None = None
+    nats_url: str | None = None
+    nats_stream: str = Field(default="JUKI_TRANSFER", pattern=r"^[A-Za-z0-9_-]{1,64}$")
+    nats_subject_prefix: str = Field(default="juki.transfer", pattern=r"^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$")
 
     @model_validator(mode="after")
     def _argon2_memory(self) -> Settings:
