@@ -4,7 +4,9 @@ discard — each a POST through cs/services/errors.py (which checks `cs:operate`
 register's operation log); the latest comparison with the register (標準仕様書 j1100: when, how many persons,
 each difference by 住民票コード and item, cs/services/comparison.py); how the CS sends now — by link or by media
 (標準仕様書 j1090, cs/services/media.py: the switch is a POST, logged in both logs; how many notices are handed over
-on media and wait for the prefecture's answers). Below them, the operator's own authenticators (WebAuthn sign-in,
+on media and wait for the prefecture's answers); the 住民票コード stock as the CS last saw it, with j870's warning
+when it is low, and the J-LIS error queue (cs/services/jlis.py: each refusal by what it was about, its id, the
+住民票コード, its code and item — never a number). Below them, the operator's own authenticators (WebAuthn sign-in,
 webauthn_pages.py).
 
 What is listed and how a person under a 支援措置 is shown is cs/services/overview.py's. No 個人番号 is ever on
@@ -17,10 +19,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response
 
-from juki.cs.adapters import media_tables
+from juki.cs.adapters import jlis_tables, media_tables
 from juki.cs.adapters.cs_db import CsDatabase
 from juki.cs.domain.items import ITEMS
-from juki.cs.services import comparison, errors, media, overview
+from juki.cs.services import comparison, errors, jlis, media, overview
 from juki.domain.errors import DomainError, Forbidden, InvalidField
 from juki.services import webauthn
 from juki.web.ui.core import CS_HOME, Ui, UiRoute, current
@@ -78,6 +80,27 @@ DONE = {
     "mode_link": "回線による送信に戻しました。送信待ちの通知から順に送信します",
 }
 REASON_MAX = 200
+# The J-LIS error queue (cs/services/jlis.py, docs/cs-jlis.md): what each entry is about, and its codes in words.
+JLIS_SUBJECTS = {
+    "block": "住民票コードの払出し",
+    "request": "個人番号の要求",
+    "answer": "個人番号の回答",
+    "mailing": "送付先情報",
+}
+JLIS_CODES = {
+    "resident_code_block_overlaps": "使用済み・在庫済みの住民票コードを含む",
+    "number_request_not_found": "要求していない（処理済みの）要求への回答",
+    "duplicate_my_number": "他の住民の個人番号",
+    "invalid_my_number": "個人番号の形式の誤り",
+    "malformed_answer": "回答の形式の誤り",
+    "mismatch": "本人確認情報との不一致（突合）",
+    "format_error": "形式エラー",
+    "block_request_reused": "払出し要求IDの重複",
+    "request_reused": "要求IDの重複",
+    "record_reused": "送付先管理の記録の重複",
+    "invalid_field": "項目の誤り",
+    "invalid_resident_code": "住民票コードの形式の誤り",
+}
 
 
 def cs_of(request: Request) -> CsDatabase:
@@ -91,6 +114,7 @@ def _page(ui: Ui, status: int = 200, **extra: Any) -> Response:
     try:
         seen = overview.overview(ui.uow, cs, ui.actor)
         compared = comparison.latest(ui.uow, cs, ui.actor)
+        numbers = jlis.status(ui.uow, cs, jlis_tables.of, ui.actor)
     except Forbidden:
         return ui.switch_to("cs", CS_HOME)
     counts = [(label, sum(seen.counts.get(s, 0) for s in states)) for label, states in COUNTED]
@@ -104,6 +128,9 @@ def _page(ui: Ui, status: int = 200, **extra: Any) -> Response:
         entries_total=seen.errors_total,
         compared=compared,
         sending=media.status(cs, media_tables.of),
+        numbers=numbers,
+        jlis_subjects=JLIS_SUBJECTS,
+        jlis_codes=JLIS_CODES,
         states=STATES,
         codes=CODES,
         actions=ACTIONS,
