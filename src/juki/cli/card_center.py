@@ -20,7 +20,7 @@ from rich.console import Console
 card_center_app = typer.Typer(
     help="模擬 J-LIS 個人番号カード管理（申請受付・作成中・市区町村到着・廃止の報告）", no_args_is_help=True
 )
-console = Console()
+console = Console(soft_wrap=True)  # paths and JSON whole, whatever the terminal width
 DbOpt = Annotated[str, typer.Option("--db", help="SQLAlchemy URL or SQLite file path of the register")]
 ApplicationOpt = Annotated[str, typer.Option("--application", help="申請番号 (C + 日付 + 番号)")]
 

@@ -23,7 +23,7 @@ from typing import Any
 
 from juki.domain import card_applications as rules
 from juki.domain.card_applications import PresentedCard
-from juki.domain.certificates import is_present
+from juki.domain.certificates import Issuer, is_present
 from juki.domain.dates import JST, parse_date
 from juki.domain.errors import (
     CardApplicationNotFound,
@@ -52,7 +52,8 @@ from juki.services.kiosk_registry import card_view, new_card
 from juki.services.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
 MAX_LIST = 500
-ISSUER_CITY, ISSUER_MAYOR, ISSUER_OFFICE = "東京都小平市", "東京都小平市長", "小平市役所 市民課"
+ISSUER = Issuer()  # the city and its mayor, as the certificates name them (domain/certificates)
+COUNTER = "市民課"  # where the 交付通知書 sends the applicant
 
 
 # --- views ------------------------------------------------------------------------------------------------------
@@ -319,9 +320,9 @@ def _notice(uow: UnitOfWork, app: CardApplication) -> CardNotice:
     arrived = _arrived_on(uow, app) or uow.reader.today
     return CardNotice(
         application_id=app.application_id,
-        city=ISSUER_CITY,
-        mayor=ISSUER_MAYOR,
-        office=ISSUER_OFFICE,
+        city=ISSUER.city,
+        mayor=ISSUER.title,
+        office=f"{ISSUER.short_city}役所 {COUNTER}",
         postal_code=record.address.postal_code,
         address=" ".join(p for p in (record.address.address, record.address.katagaki) if p),
         name=f"{record.family_name}　{record.given_name}",
@@ -341,8 +342,8 @@ def notice(uow_factory: UnitOfWorkFactory, actor: Actor, application_id: str) ->
         app = _application(uow, application_id)
         if _hidden(uow, actor, app.addressee_number, "card_application:notice"):
             raise CardApplicationNotFound()
-        if app.state not in rules.HANDOVER_FROM:
-            rules.check_counter_step(app.state, rules.NOTICE_SENT)
+        if app.state not in rules.HANDOVER_FROM:  # a reprint is fine; before the card arrived, not
+            raise CardApplicationState("カードが市区町村に到着していないため、交付通知書は発行できません")
         pdf = uow.card_applications.render_notice(_notice(uow, app))
         first = app.state == rules.ARRIVED
         if first:
