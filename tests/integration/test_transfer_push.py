@@ -22,12 +22,12 @@ from pathlib import Path
 import pytest
 
 from juki.policy.roles import Actor
-from juki.services import filings
+from juki.services import filings, transfer_feed
 from juki.transfer_delivery import push
 from juki.transfer_delivery.feed import RegisterFeed, cursor_name
 from juki.transfer_delivery.sealed import load_or_create_key
 from tests import factories as f
-from tests.integration.transfer_delivery_core import FakeCore
+from tests.integration.test_transfer_files import _deliveries
 
 CLERK = Actor("clerk1", "窓口 一郎", "clerk", "test")
 NATS_URL = os.environ.get("JUKI_TEST_NATS_URL", "nats://127.0.0.1:4222")
@@ -79,24 +79,28 @@ async def _delete_stream(settings: push.PushSettings) -> None:
         await nc.close()
 
 
-@pytest.fixture
-def core(j):
-    return FakeCore(j)
+PLAIN, SEALED = "senkyo", "gakumu"  # 選挙管理委員会 (no 個人番号), 学務課 (with it)
 
 
 @pytest.fixture
-def feed(j, core):
-    return RegisterFeed(j.uow, core)
+def feed(j):
+    return RegisterFeed(j.uow)
 
 
-def _move_in(j, family_name: str) -> None:
+@pytest.fixture
+def targets(feed):
+    return [feed.target(PLAIN), feed.target(SEALED)]
+
+
+def _move_in(j, family_name: str) -> list[str]:
     persons = [f.person(family_name=family_name), f.person("妻", family_name=family_name, given_name="花子",
                                                           given_name_kana="ハナコ", sex="female")]  # fmt: skip
-    filings.file(j.uow, CLERK, "move-in", f.move_in(persons))
+    done = filings.file(j.uow, CLERK, "move-in", f.move_in(persons))
+    return [c["addressee_number"] for c in done.changes]
 
 
-async def _publish_once(feed, settings) -> int:
-    publisher = push.Publisher(feed, settings)
+async def _publish_once(feed, settings, targets) -> int:
+    publisher = push.Publisher(feed, settings, targets)
     try:
         return await publisher.publish_once()
     finally:
@@ -128,8 +132,8 @@ async def _consume(settings: push.PushSettings, system_id: str, durable: str) ->
         await nc.close()
 
 
-def _changes(core, system_id: str) -> list[dict]:
-    return core.changes_for(core.j.uow, system_id, 0, 100_000).changes
+def _changes(j, system_id: str) -> list[dict]:
+    return transfer_feed.changes_for(j.uow, system_id, 0, 1000, include_my_number=system_id == SEALED).changes
 
 
 def _bodies(received, settings, system_id: str, sealed: bool) -> list[dict]:
@@ -144,22 +148,21 @@ def _bodies(received, settings, system_id: str, sealed: bool) -> list[dict]:
     return bodies
 
 
-def test_each_system_gets_its_changes_in_order_on_its_own_subject_acknowledged(j, feed, core, settings):
-    _move_in(j, "山田")
-    _move_in(j, "鈴木")
-    assert asyncio.run(_publish_once(feed, settings)) == 8  # 4 changes for each of the two systems
-    tax = asyncio.run(_consume(settings, "tax", "tax-system"))
-    assert [h[push.MSG_ID] for h, _ in tax] == [f"tax:{c['position']}" for c in _changes(core, "tax")]
-    assert _bodies(tax, settings, "tax", sealed=False) == _changes(core, "tax")  # exactly what the feed gives
-    pension = asyncio.run(_consume(settings, "pension", "pension-system"))
+def test_each_system_gets_its_changes_in_order_on_its_own_subject_acknowledged(j, feed, targets, settings):
+    families = _move_in(j, "山田") + _move_in(j, "鈴木")
+    assert asyncio.run(_publish_once(feed, settings, targets)) == 8  # 4 changes for each of the two systems
+    plain = asyncio.run(_consume(settings, PLAIN, "senkyo-system"))
+    assert [h[push.MSG_ID] for h, _ in plain] == [f"{PLAIN}:{c['sequence']}" for c in _changes(j, PLAIN)]
+    assert _bodies(plain, settings, PLAIN, sealed=False) == _changes(j, PLAIN)  # exactly what the feed gives
+    sealed = asyncio.run(_consume(settings, SEALED, "gakumu-system"))
     assert all(
-        b"my_number" not in data and "山田".encode() not in data for _, data in pension
+        b"my_number" not in data and "山田".encode() not in data for _, data in sealed
     )  # sealed at rest
-    opened = _bodies(pension, settings, "pension", sealed=True) == _changes(core, "pension")
+    opened = _bodies(sealed, settings, SEALED, sealed=True) == _changes(j, SEALED)
     assert opened  # compared without showing a number
-    assert asyncio.run(_publish_once(feed, settings)) == 0  # caught up: nothing again
-    assert feed.cursor(cursor_name("push", "tax")) == _changes(core, "tax")[-1]["position"]
-    assert [(entry[0], entry[3]) for entry in core.logged] == [("tax", "push"), ("pension", "push")]
+    assert asyncio.run(_publish_once(feed, settings, targets)) == 0  # caught up: nothing again
+    assert feed.cursor(cursor_name("push", PLAIN)) == _changes(j, PLAIN)[-1]["sequence"]
+    assert _deliveries(j, PLAIN) == _deliveries(j, SEALED) == [("push", sorted(families))]
 
 
 class Crash(Exception):
@@ -167,9 +170,9 @@ class Crash(Exception):
 
 
 def test_a_publisher_that_dies_before_its_cursor_loses_nothing_and_sends_nothing_twice(
-    j, feed, core, settings
+    j, feed, targets, settings
 ):
-    _move_in(j, "山田")
+    first = _move_in(j, "山田")
     real = feed.delivered
 
     def dies(*args, **kwargs):
@@ -177,34 +180,32 @@ def test_a_publisher_that_dies_before_its_cursor_loses_nothing_and_sends_nothing
 
     feed.delivered = dies  # published, then the process dies before the log and the cursor
     with pytest.raises(Crash):
-        asyncio.run(_publish_once(feed, settings))
-    assert feed.cursor(cursor_name("push", "tax")) == 0
-    _move_in(j, "鈴木")
+        asyncio.run(_publish_once(feed, settings, targets))
+    assert feed.cursor(cursor_name("push", PLAIN)) == 0
+    second = _move_in(j, "鈴木")
     feed.delivered = real
-    assert asyncio.run(_publish_once(feed, settings)) == 2 + 4  # tax: the new changes only; pension: all four
-    tax = asyncio.run(_consume(settings, "tax", "tax-system"))
-    assert [h[push.POSITION] for h, _ in tax] == [str(c["position"]) for c in _changes(core, "tax")]
-    assert [len(entry[1]) for entry in core.logged if entry[0] == "tax"] == [
-        2,
-        2,
-    ]  # each delivery logged once
+    # the first system: its new changes only (what it had published is recorded, not sent again); the second: all
+    assert asyncio.run(_publish_once(feed, settings, targets)) == 2 + 4
+    received = asyncio.run(_consume(settings, PLAIN, "senkyo-system"))
+    assert [h[push.POSITION] for h, _ in received] == [str(c["sequence"]) for c in _changes(j, PLAIN)]
+    assert _deliveries(j, PLAIN) == [("push", sorted(first)), ("push", sorted(second))]  # each logged once
 
 
-def test_a_message_sent_again_within_the_window_is_dropped_by_the_stream(j, feed, core, settings):
+def test_a_message_sent_again_within_the_window_is_dropped_by_the_stream(j, feed, settings):
     _move_in(j, "山田")
 
     async def twice() -> list[int]:
-        publisher = push.Publisher(feed, settings)
+        publisher = push.Publisher(feed, settings, [])
         try:
             await publisher.connect()
-            target = feed.target("tax")
-            change = _changes(core, "tax")[0]
+            change = _changes(j, PLAIN)[0]
+            target = feed.target(PLAIN)
             return [await publisher._publish(target, change), await publisher._publish(target, change)]
         finally:
             await publisher.close()
 
     assert asyncio.run(twice()) == [1, 0]
-    assert len(asyncio.run(_consume(settings, "tax", "tax-system"))) == 1
+    assert len(asyncio.run(_consume(settings, PLAIN, "senkyo-system"))) == 1
 
 
 # --- a broker of the test's own, stopped and started again ---------------------------------------------------------
@@ -254,28 +255,28 @@ def own_broker(tmp_path) -> Iterator[OwnBroker]:
     server.stop(kill=True)
 
 
-def test_a_broker_outage_is_waited_out_and_loses_nothing(j, feed, core, own_broker, tmp_path):
+def test_a_broker_outage_is_waited_out_and_loses_nothing(j, feed, own_broker, tmp_path):
     settings = push.PushSettings(
         own_broker.url, tmp_path / "keys", ack_timeout_seconds=1, retry_seconds=(0.2,), interval_seconds=0.1
     )
-    publisher = push.Publisher(feed, settings, [feed.target("tax")])
+    publisher = push.Publisher(feed, settings, [feed.target(PLAIN)])
 
     async def scenario() -> None:
         stop = asyncio.Event()
         running = asyncio.create_task(publisher.run(stop))
         _move_in(j, "山田")
-        await _until(lambda: feed.cursor(cursor_name("push", "tax")) == _changes(core, "tax")[-1]["position"])
+        await _until(lambda: feed.cursor(cursor_name("push", PLAIN)) == _changes(j, PLAIN)[-1]["sequence"])
         own_broker.stop()
         await asyncio.to_thread(_move_in, j, "鈴木")  # committed while the broker is away
         await asyncio.to_thread(_move_in, j, "佐藤")
         own_broker.start()  # the same store: the stream and its messages come back
-        await _until(lambda: feed.cursor(cursor_name("push", "tax")) == _changes(core, "tax")[-1]["position"])
+        await _until(lambda: feed.cursor(cursor_name("push", PLAIN)) == _changes(j, PLAIN)[-1]["sequence"])
         stop.set()
         await running
 
     asyncio.run(scenario())
-    received = asyncio.run(_consume(settings, "tax", "tax-system"))
-    assert [h[push.POSITION] for h, _ in received] == [str(c["position"]) for c in _changes(core, "tax")]
+    received = asyncio.run(_consume(settings, PLAIN, "senkyo-system"))
+    assert [h[push.POSITION] for h, _ in received] == [str(c["sequence"]) for c in _changes(j, PLAIN)]
     asyncio.run(_delete_stream(settings))
 
 

@@ -45,6 +45,9 @@ class Feed(Protocol):
 
     def set_cursor(self, name: str, position: int) -> None: ...
 
+    def head(self) -> int:
+        """The outbox's last committed position."""
+
     def delivered(
         self,
         system_id: str,
@@ -62,9 +65,13 @@ def cursor_name(channel: str, system_id: str) -> str:
 
 
 def target_of(system: Any) -> Target:
-    """A policy's DepartmentSystem (juki.transfer.policy) as a Target."""
-    items = tuple(str(i) for i in system.items if str(i) != "my_number")
-    return Target(str(system.system_id), str(system.department), items, bool(system.my_number))
+    """A policy's DepartmentSystem (juki.transfer.policy) as a Target, its items in 住基法7条's order."""
+    from juki.transfer.items import ARTICLE_7, MY_NUMBER
+
+    allowed = set(system.items) - {MY_NUMBER}
+    ordered = [i for fields in ARTICLE_7.values() for i in sorted(fields) if i in allowed]
+    ordered += sorted(allowed - set(ordered))
+    return Target(str(system.system_id), str(system.department), tuple(ordered), bool(system.my_number))
 
 
 class _CursorWithCommit:
@@ -102,34 +109,46 @@ class Core(Protocol):
 
     def full_extract(self, uow_factory: UnitOfWorkFactory, system_id: str) -> Iterator[dict[str, Any]]: ...
 
+    def head(self, uow_factory: UnitOfWorkFactory) -> int: ...
+
     def log_delivery(
         self, uow_factory: Any, system_id: str, persons: list[str], items: list[str], channel: str
     ) -> None: ...
 
 
 class RegisterCore:
-    """The register's own core, imported when first used."""
+    """The register's own core (the policy in force, amendments included), imported when first used."""
 
-    def __init__(self) -> None:
-        from juki.transfer.policy import load_policy
-
-        self._policy = load_policy()
+    def __init__(self, uow_factory: UnitOfWorkFactory) -> None:
+        self._uow = uow_factory
 
     def systems(self) -> Sequence[Any]:
-        return list(self._policy.systems)
+        from juki.services.transfer_feed import stored_policy
+
+        return list(stored_policy(self._uow).systems)
 
     def system(self, system_id: str) -> Any:
-        return self._policy.system(system_id)
+        from juki.services.transfer_feed import system_of
+
+        return system_of(self._uow, system_id)
 
     def changes_for(self, uow_factory: UnitOfWorkFactory, system_id: str, after: int, limit: int) -> Any:
         from juki.services.transfer_feed import changes_for
 
-        return changes_for(uow_factory, system_id, after, limit)
+        # The 個人番号 goes wherever the system's basis includes it: a file or a push is the whole delivery.
+        with_number = bool(self.system(system_id).my_number)
+        return changes_for(uow_factory, system_id, after, limit, include_my_number=with_number)
 
     def full_extract(self, uow_factory: UnitOfWorkFactory, system_id: str) -> Iterator[dict[str, Any]]:
         from juki.services.transfer_feed import full_extract
 
-        return iter(full_extract(uow_factory, system_id))
+        with_number = bool(self.system(system_id).my_number)
+        return iter(full_extract(uow_factory, system_id, include_my_number=with_number))
+
+    def head(self, uow_factory: UnitOfWorkFactory) -> int:
+        from juki.services.transfer_feed import head
+
+        return head(uow_factory)
 
     def log_delivery(
         self, uow_factory: Any, system_id: str, persons: list[str], items: list[str], channel: str
@@ -144,7 +163,7 @@ class RegisterFeed:
 
     def __init__(self, uow_factory: UnitOfWorkFactory, core: Core | None = None) -> None:
         self._uow = uow_factory
-        self._core: Core = core if core is not None else RegisterCore()
+        self._core: Core = core if core is not None else RegisterCore(uow_factory)
 
     def targets(self) -> list[Target]:
         return [target_of(s) for s in self._core.systems()]
@@ -158,6 +177,9 @@ class RegisterFeed:
 
     def full(self, system_id: str) -> Iterator[dict[str, Any]]:
         return self._core.full_extract(self._uow, system_id)
+
+    def head(self) -> int:
+        return self._core.head(self._uow)
 
     def cursor(self, name: str) -> int:
         with self._uow() as uow:
@@ -192,5 +214,5 @@ class RegisterFeed:
 
 
 def position_of(change: Mapping[str, Any]) -> int:
-    """A change's outbox position (its place in commit order; a cursor the feed reads after)."""
-    return int(change["position"])
+    """A change's outbox position (`sequence`: its place in commit order, a cursor the feed reads after)."""
+    return int(change["sequence"])

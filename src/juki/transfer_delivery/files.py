@@ -40,8 +40,13 @@ from juki.transfer_delivery.sealed import (
 FORMAT = "juki-transfer-file/1"
 CHANNEL = "file"
 DIFF, FULL = "diff", "full"
-DIFF_COLUMNS = ("position", "event", "change_reason", "changed_on", "addressee_number", "protected")
-FULL_COLUMNS = ("addressee_number", "protected")
+# The feed's own fields first (a 差分's change, a 全件's person), then the record's items. `filed_on` of a change is
+# the 届出日 of that change; a system whose items include `filed_on` reads it there.
+DIFF_COLUMNS = (
+    "sequence", "event", "change_reason", "changed_on", "filed_on", "addressee_number", "version", "status",
+    "protected",
+)  # fmt: skip
+FULL_COLUMNS = ("addressee_number", "version", "status", "protected")
 PAGE = 500
 
 
@@ -74,17 +79,20 @@ class RunReport:
 def columns_for(target: Target, kind: str) -> tuple[str, ...]:
     """The header: the feed's own fields, then exactly the items the policy gives the system (nothing else)."""
     lead = DIFF_COLUMNS if kind == DIFF else FULL_COLUMNS
-    return lead + target.items + (("my_number",) if target.my_number else ())
+    items = tuple(i for i in target.items if i not in lead)
+    return lead + items + (("my_number",) if target.my_number else ())
 
 
-def _values(change: Mapping[str, Any]) -> dict[str, Any]:
+def _values(change: Mapping[str, Any], lead: tuple[str, ...]) -> dict[str, Any]:
+    """A change (or a person) as one CSV record: the feed's fields from the change, the items from its record."""
     record = change.get("record")
-    top = {k: v for k, v in change.items() if k != "record"}
-    return {**(record if isinstance(record, Mapping) else {}), **top}
+    values = dict(record) if isinstance(record, Mapping) else {}
+    values.update({k: change[k] for k in lead if k in change})
+    return values
 
 
 def _person(change: Mapping[str, Any]) -> str:
-    return str(_values(change).get("addressee_number") or "")
+    return str(change.get("addressee_number") or "")
 
 
 # --- writing one file --------------------------------------------------------------------------------------------
@@ -103,11 +111,13 @@ def _write(
     folder: Path,
     name: str,
     rows: Iterable[Mapping[str, Any]],
-    columns: tuple[str, ...],
+    target: Target,
+    kind: str,
     key: SystemKey | None,
 ) -> tuple[CsvRows, str, str, list[str]]:
     """Write the CSV (sealed when a key is given) under a temporary name; (rows, file sha256, csv sha256, persons)."""
-    csv_rows, plain, persons = CsvRows(columns), hashlib.sha256(), []
+    lead = DIFF_COLUMNS if kind == DIFF else FULL_COLUMNS
+    csv_rows, plain, persons = CsvRows(columns_for(target, kind)), hashlib.sha256(), []
     with fs.new_file(folder, name) as fh:
         hashing = _Hashing(fh)
         sealer = SealingWriter(key, hashing) if key is not None else None
@@ -119,7 +129,7 @@ def _write(
         emit(csv_rows.header())
         for row in rows:
             persons.append(_person(row))
-            emit(csv_rows.row(_values(row)))
+            emit(csv_rows.row(_values(row, lead)))
         if sealer is not None:
             sealer.close()
     return csv_rows, hashing.digest.hexdigest(), plain.hexdigest(), persons
@@ -130,7 +140,7 @@ def _manifest(
     kind: str,
     name: str,
     created: datetime,
-    cursor: dict[str, int] | None,
+    cursor: dict[str, int | None] | None,
     written: tuple[Any, ...],
 ) -> dict[str, Any]:
     csv_rows, file_sha, plain_sha, _ = written
@@ -166,13 +176,16 @@ def write_file(
     rows: Iterable[Mapping[str, Any]],
     key_dir: Path,
     created: datetime,
-    cursor: dict[str, int] | None = None,
+    cursor: dict[str, int | None] | None = None,
 ) -> Written:
     """One finished file and its manifest in the system's folder (the folder must be locked by the caller)."""
-    stamp = f"{cursor['from']:012d}-{cursor['to']:012d}" if cursor else created.strftime("%Y%m%dT%H%M%S%fZ")
+    if kind == DIFF and cursor is not None:
+        stamp = f"{cursor['from']:012d}-{cursor['to']:012d}"
+    else:
+        stamp = created.strftime("%Y%m%dT%H%M%S%fZ")
     name = f"{target.system_id}_{kind}_{stamp}.csv" + (".enc" if target.my_number else "")
     key = load_or_create_key(key_dir, target.system_id) if target.my_number else None
-    written = _write(folder, name, rows, columns_for(target, kind), key)
+    written = _write(folder, name, rows, target, kind, key)
     manifest = _manifest(target, kind, name, created, cursor, written)
     if key is not None and manifest["encryption"] is not None:
         manifest["encryption"]["key_id"] = key.active
@@ -251,7 +264,7 @@ def write_changes(feed: Feed, target: Target, settings: FileSettings) -> RunRepo
                 if position > after:  # changes this system may not see: nothing to write, the cursor moves on
                     feed.set_cursor(name, position)
                 break
-            cursor = {"from": after, "to": position}
+            cursor: dict[str, int | None] = {"from": after, "to": position}
             done = write_file(folder, target, DIFF, changes, settings.key_dir, settings.now(), cursor)
             feed.delivered(target.system_id, done.persons, _items(target), CHANNEL, (name, position))
             report.written.append(done)
@@ -265,7 +278,10 @@ def write_full(feed: Feed, target: Target, settings: FileSettings, channel: str 
     report = RunReport(target.system_id)
     with fs.locked(folder):
         report.removed += fs.clean_unfinished(folder)
-        done = write_file(folder, target, FULL, feed.full(target.system_id), settings.key_dir, settings.now())
+        # The outbox head when the extract began: the records reflect the register at least as of that position.
+        cursor: dict[str, int | None] = {"from": None, "to": feed.head()}
+        rows = feed.full(target.system_id)
+        done = write_file(folder, target, FULL, rows, settings.key_dir, settings.now(), cursor)
         feed.delivered(target.system_id, done.persons, _items(target), channel, None)
         report.written.append(done)
         report.removed += fs.remove_expired(folder, settings.now(), settings.retention_days)
