@@ -24,6 +24,7 @@ from sqlalchemy.engine import make_url
 
 from juki.adapters.db import migrate
 from juki.bootstrap import Juki, build
+from juki.cs.adapters.cs_db import cs_database_url, migrate_cs
 from tests.pg_pool import PooledDatabase
 from tests.webauthn_authenticator import SoftAuthenticator, enrol
 
@@ -212,16 +213,57 @@ def template(engine_kind: str, tmp_path_factory: pytest.TempPathFactory) -> Iter
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+def _opens_the_cs(request: pytest.FixtureRequest) -> bool:
+    """A test with the `cs` fixture (tests/cs, the CS's pages) opens the CS beside its register. Its register comes
+    with the CS's schema already made from a template (open_cs then finds it at the newest revision), instead of
+    migrating the CS in every such test and, on PostgreSQL, making the database again after it because its schema
+    changed (~0.6 s a test). The CS's own migrations are tested on a register without them."""
+    return "cs" in request.fixturenames and request.node.path.parts[-2:] != ("cs", "test_migrations.py")
+
+
 @pytest.fixture
 def db_url(template: Template, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[str]:
+    with_cs = _opens_the_cs(request)
     if template.kind == "sqlite":
         path = tmp_path / "register.db"
         shutil.copy(template.location, path)
+        if with_cs:
+            shutil.copy(request.getfixturevalue("cs_template"), _sqlite_path(cs_database_url(str(path))))
         yield str(path)
         return
-    pool = request.getfixturevalue("pg_pool")
+    pool = request.getfixturevalue("pg_cs_pool" if with_cs else "pg_pool")
     yield _pg_url(pool.name)
     pool.reset()
+
+
+def _sqlite_path(url: str) -> str:
+    return str(make_url(url).database)
+
+
+@pytest.fixture(scope="session")
+def cs_template(template: Template, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The CS's schema, migrated once per engine: a file beside no register (SQLite), or a copy of the register's
+    template database with the `cs_` tables (PostgreSQL, where the CS lives in the register's database)."""
+    if template.kind == "sqlite":
+        url = cs_database_url(str(tmp_path_factory.mktemp("cs-template") / "template.db"))
+        migrate_cs(url)
+        yield _sqlite_path(url)
+        return
+    name = f"{template.location}_cs"
+    with _pg_admin_conn() as conn:
+        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template.location}"')
+    migrate_cs(cs_database_url(_pg_url(name)))
+    yield name
+    with _pg_admin_conn() as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def pg_cs_pool(cs_template: str) -> Iterator[PooledDatabase]:
+    """This process's copy of the PostgreSQL template with the CS's schema, reset as `pg_pool` is."""
+    pool = PooledDatabase(_pg_admin_conn, _pg_conn, cs_template, f"juki_c_{uuid.uuid4().hex[:10]}")
+    yield pool
+    pool.drop()
 
 
 @pytest.fixture(scope="session")
