@@ -11,6 +11,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy import text
 
 from juki.bootstrap import Juki
 from juki.cs.adapters import jlis_tables
@@ -273,3 +274,16 @@ def test_a_code_entry_opens_a_person_and_a_code_change_needs_one_present():
     assert isinstance(gone, Failure) and gone.code == LOGIC_ERROR
     ok = plan("住民票コード変更", changed, items | {"レコード状況フラグ": "0"}, False)
     assert isinstance(ok, list) and ok == [Part(K.RESIDENT_CODE_CHANGE, ok[0].items)]
+
+
+def test_what_the_cs_keeps_of_j_lis_is_append_only(j, cs):
+    available = numbers.stock(j.uow, CS_SYSTEM, 1).available
+    jlis.run(_setup(j, cs, threshold=available + 1), FakeJlis())
+    statements = ["UPDATE cs_jlis_events SET event = 'x'", "DELETE FROM cs_jlis_events",
+                  "UPDATE cs_jlis_stock SET available = 0", "DELETE FROM cs_jlis_stock"]  # fmt: skip
+    if cs.engine.dialect.name == "postgresql":
+        statements += ["TRUNCATE cs_jlis_events", "TRUNCATE cs_jlis_stock"]
+    for statement in statements:
+        with pytest.raises(Exception, match="append-only"), cs.engine.begin() as conn:
+            conn.execute(text(statement))
+    assert len(rows(cs, jlis_tables.events)) == 4 and len(rows(cs, jlis_tables.stock)) == 2

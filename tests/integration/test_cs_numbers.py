@@ -8,6 +8,7 @@ misbehaving J-LIS sends is refused with its code, into the CS's J-LIS error queu
 from __future__ import annotations
 
 import dataclasses
+import logging
 import random
 from collections.abc import Iterator
 from datetime import timedelta
@@ -111,7 +112,10 @@ def _no_number_in_texts(wired: Wired, *numbers_: str | None) -> None:
 # --- the chain ---------------------------------------------------------------------------------------------------
 
 
-def test_a_birth_gets_its_code_at_once_its_number_from_j_lis_and_its_mailing_record_reaches_j_lis(wired):
+def test_a_birth_gets_its_code_at_once_its_number_from_j_lis_and_its_mailing_record_reaches_j_lis(
+    wired, caplog
+):
+    caplog.set_level(logging.DEBUG)  # every log line, scanned once the number J-LIS made is known
     j = wired.j
     child = _birth(j, _family(j))
     record = _record(j, child)
@@ -134,6 +138,7 @@ def test_a_birth_gets_its_code_at_once_its_number_from_j_lis_and_its_mailing_rec
     assert str(mailed["送付先住所 漢字"]).startswith(f.ADDRESS)
     assert relay.run_once().jlis == jlis.JlisReport(stock=first.jlis.stock)  # nothing twice
     _no_number_in_texts(wired, number)
+    assert number not in spellings(caplog.text)
 
 
 def test_the_stock_is_topped_up_from_j_lis_when_low_and_only_then(wired):
