@@ -211,8 +211,8 @@ def run(setup: Setup, client: JlisClient) -> JlisReport:
         take_answers(setup, client, report)
         deliver_mailing(setup, client, report)
     except Unreachable as exc:
-        report.unreachable = True
-        log.info("J-LIS unreachable: %s", exc)
+        report.unreachable = True  # every pass while it lasts: not worth a line each time
+        log.debug("J-LIS unreachable: %s", exc)
     return report
 
 
