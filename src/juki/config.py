@@ -94,6 +94,12 @@ class Settings(BaseSettings):
     mailing_card_place_address: str = "東京都小平市小川町二丁目1333番地"
     mailing_print_category: str = "通常"
     mailing_special_circumstance: str = "なし"
+    # 庁内連携 (docs/transfer.md): a department system's access token lives this long (no refresh token); a client
+    # assertion (client_secret_jwt) may live at most this long; the pull API looks for new changes this often while
+    # a long poll waits (one query per server process, however many systems wait).
+    transfer_token_ttl_seconds: int = Field(default=300, ge=30, le=3600)
+    transfer_assertion_max_seconds: int = Field(default=3600, ge=30, le=86400)
+    transfer_poll_seconds: float = Field(default=0.1, gt=0, le=5)
     # 庁内連携 by file and by push (docs/transfer-files-and-push.md): how long a system's files are kept, where the
     # department systems' own keys are (unset: `transfer-keys/` beside the register's key file), and the NATS
     # JetStream broker of the push (unset: no push; the pull API needs no broker).

@@ -298,6 +298,8 @@ WALK: dict[str, Urls] = {
     "/api/v1/protection-measures": lambda w: ["/api/v1/protection-measures"],
     "/api/v1/protection-measures/{measure_id}": lambda w: [f"/api/v1/protection-measures/{w.measure}"],
     "/api/v1/residents": _searches,
+    "/api/v1/transfer/changes": lambda w: ["/api/v1/transfer/changes"],  # staff: 403 (a system's token only)
+    "/api/v1/transfer/extract": lambda w: ["/api/v1/transfer/extract"],
     "/api/v1/residents/{addressee_number}": _each("/api/v1/residents/{}", _persons),
     "/api/v1/residents/{addressee_number}/cards": _each("/api/v1/residents/{}/cards", _persons),
     "/api/v1/residents/{addressee_number}/delivery-residence": _each(

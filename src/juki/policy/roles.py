@@ -23,6 +23,9 @@ LOG_READ = "log:read"  # the operation log and its reports (auditor)
 STAFF_ADMIN = "staff:admin"  # accounts, unlock, configuration
 BACKUP_TAKE = "backup:take"  # 管理権限を与えられた者以外、情報の複製は行えない
 TRANSFER_READ = "transfer:read"
+# The 庁内連携 feed itself: only a department's business system, signed in with its OAuth client credentials
+# (services/transfer_clients.py), never a staff account: what it may have is the transfer policy's (transfer/policy.py).
+TRANSFER_FEED = "transfer:feed"
 PROTECTION_VIEW = "protection:view"  # see protected records and the measures' details (j160, j440)
 # j410: setting, releasing and temporarily releasing a hold (支援措置 included) are separate rights.
 PROTECTION_SET = "protection:set"  # set a measure or hold, extend it, confirm a 仮支援措置
@@ -150,7 +153,13 @@ PROCEDURES: dict[str, Procedure] = {
                 ),
             },
         ),
-        Procedure("transfer", "庁内連携", False, {"department": frozenset({TRANSFER_READ})}),
+        # `department_system` is a system's role like `kiosk`: not in ROLES, so no account can hold it.
+        Procedure(
+            "transfer",
+            "庁内連携",
+            False,
+            {"department": frozenset({TRANSFER_READ}), "department_system": frozenset({TRANSFER_FEED})},
+        ),
         # コンビニ交付: a registered kiosk (MFP), authenticated by its client certificate, reads the
         # card holder's own or household's record to issue a 住民票の写し — never a My Number. `kiosk` is a system,
         # not a staff role: it is not in ROLES, so no account can hold it and no /api/v1 token carries it.
@@ -174,6 +183,7 @@ DEFAULT_PROCEDURE = {
     "department": "transfer",
     "kiosk": "kiosk_issuance",
     "cs_system": "cs",
+    "department_system": "transfer",
 }
 # Roles that sign in only with a WebAuthn authenticator besides password and TOTP (生体認証による操作者認証).
 STRONG_FACTOR_ROLES = frozenset({"cs_operator"})
