@@ -14,8 +14,9 @@ import pytest
 from sqlalchemy import select
 
 from juki.adapters import tables as t
-from juki.policy.roles import Actor
+from juki.policy.roles import SYSTEM, Actor
 from juki.services import filings, transfer_feed
+from juki.services.audit import LogEntry
 from juki.transfer_delivery import files
 from juki.transfer_delivery import folder as fs
 from juki.transfer_delivery.csv_format import CsvRows
@@ -128,6 +129,28 @@ def test_a_crash_after_the_file_before_the_cursor_neither_loses_nor_repeats_a_ch
     assert [r[0] for r in _diff_rows(settings, SEALED)] == _sequences(j, SEALED)
     # the recovered file logged once, with the persons it names (read back from the sealed file itself)
     assert _deliveries(j, SEALED) == [("file", sorted(first_family)), ("file", sorted(second_family))]
+
+
+class LogThenCrash(RegisterCore):
+    """A delivery log that dies after writing its entry, before its commit."""
+
+    def log_delivery(self, uow_factory, system_id, persons, items, channel):  # type: ignore[no-untyped-def]
+        with uow_factory() as uow:
+            uow.log(SYSTEM, LogEntry("transfer:deliver", persons))
+            raise Crash
+
+
+def test_the_cursor_moves_in_the_transaction_of_the_delivery_log_and_not_without_it(j, settings):
+    _move_in(j, "山田")
+    feed = RegisterFeed(j.uow, LogThenCrash(j.uow))
+    with pytest.raises(Crash):
+        files.write_changes(feed, feed.target(PLAIN), settings)
+    log = t.operation_log.c
+    with j.engine.connect() as conn:
+        logged = conn.execute(select(log.seq).where(log.action == "transfer:deliver")).all()
+    assert feed.cursor(cursor_name("file", PLAIN)) == 0 and not logged
+    report = files.write_changes(RegisterFeed(j.uow), feed.target(PLAIN), settings)  # the next run records it
+    assert len(report.recovered) == 1 and not report.written and len(_deliveries(j, PLAIN)) == 1
 
 
 def test_a_crash_while_writing_leaves_no_file_a_reader_takes_and_no_moved_cursor(j, settings):

@@ -110,7 +110,6 @@ async def _publish_once(feed, settings, targets) -> int:
 async def _consume(settings: push.PushSettings, system_id: str, durable: str) -> list[tuple[dict, object]]:
     """What a department's durable consumer receives on its subject, each message acknowledged; (headers, body)."""
     import nats
-    from nats.errors import TimeoutError as NatsTimeout
 
     nc = await nats.connect(settings.url, connect_timeout=2, max_reconnect_attempts=0)
     try:
@@ -120,7 +119,7 @@ async def _consume(settings: push.PushSettings, system_id: str, durable: str) ->
         while True:
             try:
                 batch = await sub.fetch(50, timeout=0.5)
-            except NatsTimeout:
+            except TimeoutError:  # nats' own and asyncio's (both): nothing more to fetch
                 break
             for msg in batch:
                 received.append((dict(msg.headers or {}), msg.data))
@@ -285,3 +284,18 @@ async def _until(condition, seconds: float = 30) -> None:
     while not await asyncio.to_thread(condition):
         assert time.monotonic() < deadline, "not reached in time"
         await asyncio.sleep(0.05)
+
+
+def test_the_push_command_publishes_a_pass_and_says_how_many(j, db_url, settings, monkeypatch):
+    from typer.testing import CliRunner
+
+    from juki.cli.main import app
+
+    monkeypatch.setenv("JUKI_NATS_STREAM", settings.stream)
+    monkeypatch.setenv("JUKI_NATS_SUBJECT_PREFIX", settings.subject_prefix)
+    monkeypatch.setenv("JUKI_TRANSFER_KEY_DIR", str(settings.key_dir))
+    _move_in(j, "山田")
+    args = ["transfer", "push", "--db", db_url, "--nats", settings.url, "--system", PLAIN, "--once"]
+    done = CliRunner().invoke(app, args)
+    assert done.exit_code == 0 and "2 件を配信しました" in done.output, done.output
+    assert len(asyncio.run(_consume(settings, PLAIN, "senkyo-system"))) == 2

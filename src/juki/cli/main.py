@@ -10,6 +10,7 @@ from rich.console import Console
 
 from juki.cli.cs import cs_app
 from juki.cli.sim import remember_demo_server, sim_app
+from juki.cli.transfer import transfer_app
 from juki.domain.errors import DomainError
 
 if TYPE_CHECKING:
@@ -27,6 +28,7 @@ keys_app = typer.Typer(help="個人番号の暗号鍵 (My Number encryption keys
 app.add_typer(keys_app, name="keys")
 app.add_typer(sim_app, name="sim")  # 外部システムの模擬: コンビニ交付端末, 住基ネット (cli/sim.py)
 app.add_typer(cs_app, name="cs")  # 市町村CS (cli/cs.py)
+app.add_typer(transfer_app, name="transfer")  # 庁内連携: ファイル連携・プッシュ配信 (cli/transfer.py)
 console = Console()
 
 DbOpt = Annotated[
