@@ -149,11 +149,10 @@ def test_the_cs_takes_a_ready_record_with_its_31_items_and_the_flags_once(j, fam
     mailing.delivered(j.uow, CS_SYSTEM, record_id)  # said again after a crash: recorded once
     assert [e.state for e in record(j, record_id).events] == [m.READY, m.DELIVERED]
     assert mailing.ready(j.uow, CS_SYSTEM, 10) == []
-    assert [e.action for e in log(j)] == [
+    assert [e.action for e in log(j)] == [  # an empty answer to the CS's pass is not logged
         "mailing:build",
         "mailing:ready",
         "mailing:delivered",
-        "mailing:ready",
     ]
 
 

@@ -1,4 +1,4 @@
-"""The simulated J-LIS card center (sim/card_center.py, `python -m juki.cli.card_center`): it takes in an online
+"""The simulated J-LIS card center (sim/card_center.py, `juki sim card-center`): it takes in an online
 application by 住民票コード, reports each next step, makes the card at 市区町村到着 with the test J-LIS CA the register
 trusts (its certificate and the chip's key written beside the kiosk PKI, no PIN), and its 廃止 — the register keeps what
 it reported, and a card it made is handed over at the counter and identifies its holder."""

@@ -1,8 +1,8 @@
 """The simulated J-LIS card center from a shell (sim/card_center.py; docs/cards.md):
 
-    python -m juki.cli.card_center apply-online --db var/demo.db --resident-code CODE [--kind new] [--mail]
-    python -m juki.cli.card_center advance --db var/demo.db --application C20251206-000001 [--to arrived]
-    python -m juki.cli.card_center revoke --db var/demo.db --application C20251206-000001
+    juki sim card-center apply-online --db var/demo.db --resident-code CODE [--kind new] [--mail]
+    juki sim card-center advance --db var/demo.db --application C20251206-000001 [--to arrived]
+    juki sim card-center revoke --db var/demo.db --application C20251206-000001
 
 Each prints the application as the register now has it (JSON: no name, no 個人番号). `advance` reports the next step
 J-LIS would report (申請 → 申請受付 → 作成中 → 市区町村到着); at 市区町村到着 it makes the card and prints where its

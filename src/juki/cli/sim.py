@@ -37,6 +37,8 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from juki.cli.card_center import card_center_app
+
 sim_app = typer.Typer(
     help="外部システムの模擬 (simulators): コンビニ交付端末, 住基ネット", no_args_is_help=True
 )
@@ -149,6 +151,7 @@ juki_net_app = typer.Typer(
     invoke_without_command=True,
 )
 sim_app.add_typer(juki_net_app, name="juki-net")
+sim_app.add_typer(card_center_app, name="card-center")
 
 
 @juki_net_app.callback()

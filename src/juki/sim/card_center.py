@@ -11,7 +11,7 @@ reporting to the register as J-LIS does through the CS — for tests and the dem
 - `revoke`: J-LIS's 廃止 of an application (it could not make the card).
 
 Each report goes through `services.card_applications.record_report` as the CS (`CS_SYSTEM`); a report delivered
-twice changes nothing the second time. `python -m juki.cli.card_center` runs them from a shell (docs/cards.md).
+twice changes nothing the second time. `juki sim card-center` runs them from a shell (docs/cards.md).
 """
 
 from __future__ import annotations

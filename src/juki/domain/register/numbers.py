@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 
 from juki.domain import commands as c
-from juki.domain.errors import InvalidField
+from juki.domain.errors import DuplicateMyNumber, InvalidField
 from juki.domain.register.identity import check_unclaimed
 from juki.domain.register.state import Outcome, RegisterReader, Work
 
@@ -50,7 +50,10 @@ def assign_my_number(reader: RegisterReader, cmd: c.AssignMyNumber) -> Outcome:
     if old.my_number == cmd.my_number:
         raise InvalidField("変更前と同じ個人番号です", "my_number")
     new = dataclasses.replace(old, my_number=cmd.my_number)
-    check_unclaimed(reader, old, new)
+    try:
+        check_unclaimed(reader, old, new)
+    except DuplicateMyNumber as exc:  # J-LIS's answer, not a correction: the field is the answer's
+        raise DuplicateMyNumber(exc.message, "my_number") from exc
     work.household(old.household_number)
     work.record(new, cmd.change_reason, cmd.filed_on)
     return work.outcome(old.household_number)
