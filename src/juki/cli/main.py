@@ -9,6 +9,7 @@ import typer
 from rich.console import Console
 
 from juki.cli.cs import cs_app
+from juki.cli.pia import pia_app
 from juki.cli.sim import remember_demo_server, sim_app
 from juki.cli.transfer import transfer_app
 from juki.domain.errors import DomainError
@@ -29,6 +30,7 @@ app.add_typer(keys_app, name="keys")
 app.add_typer(sim_app, name="sim")  # 外部システムの模擬: コンビニ交付端末, 住基ネット (cli/sim.py)
 app.add_typer(cs_app, name="cs")  # 市町村CS (cli/cs.py)
 app.add_typer(transfer_app, name="transfer")  # 庁内連携: ファイル連携・プッシュ配信 (cli/transfer.py)
+app.add_typer(pia_app, name="pia")  # 特定個人情報保護評価書の別紙1・別紙2 (cli/pia.py)
 console = Console()
 
 DbOpt = Annotated[
@@ -161,6 +163,7 @@ def demo(
         markup=False,
         highlight=False,
     )
+    _transfer_hint(path.parent / "demo-accounts.json", port)
     relay = j.cs_relay()
     try:
         # Before serving: the demo's people into the CS and on to the prefecture, and the 住民票コード stock topped
@@ -182,6 +185,20 @@ def demo(
     finally:
         relay.stop()
         juki_net.stop()
+
+
+def _transfer_hint(accounts: Path, port: int) -> None:
+    """How a department system polls the 庁内連携 feed (docs/transfer.md); its secret stays in the accounts file."""
+    pick = f"""jq -r '.[]|select(.role=="department_system" and .department=="保険年金課")|.client_id+":"+.client_secret' {accounts}"""
+    base = f"http://127.0.0.1:{port}"
+    console.print(
+        f'庁内連携（保険年金課の業務システム）: TOKEN=$(curl -s -u "$({pick})" -d grant_type=client_credentials '
+        f"{base}/oauth/token | jq -r .access_token); "
+        f"curl -s -H \"Authorization: Bearer $TOKEN\" '{base}/api/v1/transfer/changes?wait=30'",
+        soft_wrap=True,
+        markup=False,
+        highlight=False,
+    )
 
 
 def _stock_before_serving(relay: Relay, seconds: float = 60.0) -> None:

@@ -10,6 +10,7 @@ import random
 import secrets
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 
@@ -42,9 +43,25 @@ def _free_username(j: Juki, base: str) -> str:
     return name
 
 
-def create_accounts(j: Juki) -> list[dict[str, str]]:
-    """Create the demo accounts with fresh random passwords; return what the accounts file lists."""
-    accounts = []
+# 庁内連携: department business systems with OAuth client credentials (API.md "Department systems"): 国民健康保険
+# (別表第1の30の項) and 地方税 with the 個人番号, 学務課 (別紙1 row 59, the city's ordinance), and the 選挙管理委員会
+# (住基法15条, never the 個人番号).
+DEMO_SYSTEMS = ("hoken-nenkin", "zeimu", "gakumu", "senkyo")
+
+
+def create_system_clients(j: Juki, admin_username: str) -> list[dict[str, Any]]:
+    """One OAuth client per demo department system; its secret is in the accounts file only (never stored)."""
+    from juki.transfer.wiring import desk_for
+
+    admin = Actor(admin_username, "システム管理者", "admin", "demo", procedure="administration")
+    desk = desk_for(j)
+    return [desk.register(admin, system_id) for system_id in DEMO_SYSTEMS]
+
+
+def create_accounts(j: Juki) -> list[dict[str, Any]]:
+    """Create the demo accounts with fresh random passwords (and the department systems' client credentials);
+    return what the accounts file lists."""
+    accounts: list[dict[str, Any]] = []
     for base, role, display_name, department in DEMO_ACCOUNTS:
         username = _free_username(j, base)
         password = secrets.token_urlsafe(12)
@@ -61,10 +78,11 @@ def create_accounts(j: Juki) -> list[dict[str, str]]:
         if department:
             account["department"] = department
         accounts.append(account)
-    return accounts
+    admin = next(a["username"] for a in accounts if a["role"] == "admin")
+    return accounts + create_system_clients(j, admin)
 
 
-def set_up_controls(j: Juki, accounts: list[dict[str, str]], seed: int) -> None:
+def set_up_controls(j: Juki, accounts: list[dict[str, Any]], seed: int) -> None:
     """What the risk controls need to be seen in a demo.
 
     - the CS operator gets a one-time enrolment code (7 days) to register an authenticator: without one it
@@ -128,7 +146,7 @@ def recreate_accounts(j: Juki, path: Path, console: Console) -> None:
     console.print(f"アカウント一覧がなかったため、新しいデモ用アカウントを作成し {path} に書き出しました")
 
 
-def write_accounts(path: Path, accounts: list[dict[str, str]]) -> None:
+def write_accounts(path: Path, accounts: list[dict[str, Any]]) -> None:
     """Write atomically and readable by the owner only: the file holds passwords and TOTP secrets."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
