@@ -198,7 +198,7 @@ def write_file(
 
 
 def _system_folder(settings: FileSettings, target: Target) -> Path:
-    fs.owner_only_dir(settings.out)
+    fs.owner_only_dir(settings.out, enforce=False)
     return fs.owner_only_dir(settings.out / check_system_id(target.system_id))
 
 
@@ -261,7 +261,9 @@ def write_changes(feed: Feed, target: Target, settings: FileSettings) -> RunRepo
             after = feed.cursor(name)
             changes, position = _collect(feed, target, after, settings.max_rows)
             if not changes:
-                if position > after:  # changes this system may not see: nothing to write, the cursor moves on
+                if (
+                    position > after
+                ):  # only changes this system may not see: nothing to write, the cursor moves on
                     feed.set_cursor(name, position)
                 break
             cursor: dict[str, int | None] = {"from": after, "to": position}

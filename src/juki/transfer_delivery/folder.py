@@ -30,9 +30,11 @@ class FolderBusy(Exception):
     """Another run is writing this system's files."""
 
 
-def owner_only_dir(path: Path) -> Path:
+def owner_only_dir(path: Path, enforce: bool = True) -> Path:
+    """A folder made 0700; an existing one is made 0700 too unless `enforce` is off (the operator's own `--out`)."""
     path.mkdir(mode=0o700, parents=True, exist_ok=True)
-    os.chmod(path, 0o700)
+    if enforce:
+        os.chmod(path, 0o700)
     return path
 
 

@@ -70,7 +70,9 @@ class Publisher:
     def __init__(self, feed: Feed, settings: PushSettings, targets: Sequence[Target] | None = None) -> None:
         self.feed = feed
         self.settings = settings
-        self.targets = list(targets) if targets is not None else feed.targets()
+        # The systems to serve: these, or every system of the policy. Each pass reads their policy afresh (an
+        # amendment that adds or withdraws the 個人番号 applies from the next pass).
+        self._systems = [t.system_id for t in targets] if targets is not None else None
         self._nc: Any = None
         self._js: Any = None
         self._keys: dict[str, SystemKey] = {}
@@ -125,9 +127,14 @@ class Publisher:
         if self._js is None:
             await self.connect()
         total = 0
-        for target in self.targets:
+        for target in await asyncio.to_thread(self._targets):
             total += await self.publish_system(target)
         return total
+
+    def _targets(self) -> list[Target]:
+        if self._systems is None:
+            return self.feed.targets()
+        return [self.feed.target(system_id) for system_id in self._systems]
 
     async def publish_system(self, target: Target) -> int:
         name = cursor_name(CHANNEL, target.system_id)
