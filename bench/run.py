@@ -237,6 +237,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                     timed(lambda p=params: client.get("/api/v1/residents", params=p).raise_for_status())
                 )
             certs = measure_certificates(client, today, max(20, args.requests // 3))
+            transfer = measure_transfer(f"http://127.0.0.1:{port}", j, client.headers["Authorization"])
         rss = _rss_mb(server.pid)
     finally:
         server.terminate()
@@ -256,11 +257,23 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "filings_per_s": round(filings_per_s, 1),
             "certificate_p50_ms": _pct(certs, 0.5),
             "cs_export_s": measure_cs_export(args),
-            "transfer_p99_ms": None,
+            **transfer,  # transfer_p99_ms: 庁内連携, 20 department systems long-polling (bench_transfer.py)
             "server_rss_mb": rss,
             **measure_kiosk(url, int(os.environ.get("BENCH_KIOSK", 1000))),
         },
     }
+
+
+def measure_transfer(base: str, j: Any, authorization: str) -> dict[str, Any]:
+    """庁内連携: commit-to-department latency with 20 department systems waiting on the pull API (target p99 ≤ 1 s)."""
+    from bench_transfer import measure
+
+    return measure(
+        base,
+        j,
+        {"Authorization": authorization},
+        filings=int(os.environ.get("BENCH_TRANSFER", 50)),
+    )
 
 
 def measure_cs_export(args: argparse.Namespace) -> float:

@@ -46,8 +46,9 @@ from juki.domain.errors import Conflict, Forbidden, InvalidField, NotFound, Unau
 from juki.policy.roles import STAFF_ADMIN, Actor
 from juki.services.audit import LogEntry, utc
 from juki.services.authorization import authorize
-from juki.services.transfer_feed import ROLE, log_refusal, stored_policy, system_actor, system_of
-from juki.services.unit_of_work import UnitOfWorkFactory
+from juki.services.transfer_feed import ROLE, log_refusal, policy_in, system_actor, system_in, system_of
+from juki.services.unit_of_work import UnitOfWork, UnitOfWorkFactory
+from juki.transfer.policy import DepartmentSystem
 from juki.transfer.ports import store_of
 
 AUTH_METHODS = ("client_secret_jwt", "client_secret_basic")
@@ -79,9 +80,10 @@ class Grant:
     system_id: str
     scopes: frozenset[str]
     expires_at: datetime
+    system: DepartmentSystem
 
-    def actor(self, uow_factory: UnitOfWorkFactory) -> Actor:
-        return system_actor(system_of(uow_factory, self.system_id), "pull", self.client_id)
+    def actor(self) -> Actor:
+        return system_actor(self.system, "pull", self.client_id)
 
 
 @dataclass(frozen=True)
@@ -191,10 +193,13 @@ class Desk:
     def client(self, client_id: str) -> Client | None:
         """An active client, with the scopes its system has now (a narrowed policy narrows its tokens)."""
         with self.uow() as uow:
-            row = store_of(uow).client(client_id)
+            return self._client_in(uow, client_id)
+
+    def _client_in(self, uow: UnitOfWork, client_id: str) -> Client | None:
+        row = store_of(uow).client(client_id)
         if row is None or row.revoked_at is not None:
             return None
-        system = stored_policy(self.uow).system(row.system_id)
+        system = policy_in(uow).system(row.system_id)
         if system is None:
             return None
         scopes = frozenset(row.scopes) & system.scopes
@@ -249,16 +254,16 @@ class Desk:
 
     def bearer(self, token: str) -> Grant | None:
         """The grant of a valid, unexpired access token; None for anything else (a staff token included)."""
-        with self.uow() as uow:
+        with self.uow() as uow:  # one transaction: a poll's check is on the feed's latency path
             row = store_of(uow).token(_digest(token))
-            now = uow.now
-        if row is None or utc(row.expires_at) <= now:
-            return None
-        client = self.client(row.client_id)
-        if client is None or client.system_id != row.system_id:
-            return None  # revoked since, or the system left the policy
+            if row is None or utc(row.expires_at) <= uow.now:
+                return None
+            client = self._client_in(uow, row.client_id)
+            if client is None or client.system_id != row.system_id:
+                return None  # revoked since, or the system left the policy
+            system = system_in(uow, row.system_id)
         scopes = frozenset(scope_to_list(row.scope) or ()) & client.scopes
-        return Grant(row.client_id, row.system_id, scopes, utc(row.expires_at))
+        return Grant(row.client_id, row.system_id, scopes, utc(row.expires_at), system)
 
     # --- cursors ---------------------------------------------------------------------------------------------------
 
@@ -266,7 +271,8 @@ class Desk:
         """An opaque cursor bound to the system: another system's, or a forged one, is refused."""
         return f"{position}.{self.keys.cursor_mac(system_id, position)}"
 
-    def position(self, system_id: str, cursor: str | None, head: int) -> int:
+    def position(self, system_id: str, cursor: str | None, head: int | None = None) -> int:
+        """The position a cursor stands for; `head` given: one beyond it is refused too."""
         if cursor in (None, "", "0"):
             return 0
         assert cursor is not None
@@ -278,7 +284,7 @@ class Desk:
         )
         if not valid:
             raise InvalidCursor("このシステムに発行したカーソルではありません")
-        if int(number) > head:
+        if head is not None and int(number) > head:
             raise InvalidCursor("カーソルが連携の末尾より先です")
         return int(number)
 

@@ -14,8 +14,11 @@ system, with the persons, the items, the 事務 and their legal bases (the discl
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from juki.domain.errors import NotFound
@@ -23,7 +26,7 @@ from juki.domain.events import PROTECTION_CHANGED
 from juki.domain.model import record_from_row, to_plain
 from juki.policy.roles import STAFF_ADMIN, Actor
 from juki.services import protection
-from juki.services.audit import LogEntry
+from juki.services.audit import LogEntry, utc
 from juki.services.authorization import authorize
 from juki.services.read_models import OutboxEntry
 from juki.services.unit_of_work import UnitOfWork, UnitOfWorkFactory
@@ -57,6 +60,7 @@ class FeedPage:
     next: int  # the outbox position to continue after (equal to `after` on an empty page)
     persons: list[str]  # whom the page names (宛名番号), for the delivery log
     items: list[str]  # the items it carries
+    head: int = 0  # the outbox's last committed position when the page was read
 
 
 # --- the policy in force ------------------------------------------------------------------------------------------
@@ -65,16 +69,32 @@ class FeedPage:
 def stored_policy(uow_factory: UnitOfWorkFactory) -> Policy:
     """The seed with the latest stored amendment (transfer/policy.py); the seed alone when there is none."""
     with uow_factory() as uow:
-        row = store_of(uow).latest_policy()
+        return policy_in(uow)
+
+
+def policy_in(uow: UnitOfWork) -> Policy:
+    """The policy in force, read in this unit of work (a version is history: each is built once per process)."""
+    row = store_of(uow).latest_policy()
     if row is None:
         return transfer_policy.seed()
-    return transfer_policy.amended(
-        transfer_policy.seed(), row.document, row.version, row.changed_by, row.changed_at, row.reason
-    )
+    key = [row.version, utc(row.changed_at).isoformat(), row.changed_by, row.reason, row.document]
+    return _amended(json.dumps(key, sort_keys=True, ensure_ascii=False))
+
+
+@lru_cache(maxsize=16)
+def _amended(key: str) -> Policy:
+    version, changed_at, changed_by, reason, document = json.loads(key)
+    at = datetime.fromisoformat(changed_at)
+    return transfer_policy.amended(transfer_policy.seed(), document, version, changed_by, at, reason)
 
 
 def system_of(uow_factory: UnitOfWorkFactory, system_id: str) -> DepartmentSystem:
-    system = stored_policy(uow_factory).system(system_id)
+    with uow_factory() as uow:
+        return system_in(uow, system_id)
+
+
+def system_in(uow: UnitOfWork, system_id: str) -> DepartmentSystem:
+    system = policy_in(uow).system(system_id)
     if system is None:
         raise UnknownSystem()
     return system
@@ -112,16 +132,20 @@ def changes_for(
     *,
     fields: frozenset[str] | None = None,
     include_my_number: bool = False,
+    deliver: tuple[str, str] | None = None,
 ) -> FeedPage:
     """The changes after `after` this system may have, oldest first, at most `limit`.
 
     `fields` narrows the record to some items, `include_my_number` adds the 個人番号: either beyond the system's
-    basis is refused (transfer/projection.OutsideBasis, 403) before anything is read.
+    basis is refused (transfer/projection.OutsideBasis, 403) before anything is read. `deliver` (client id,
+    channel): the page is logged as delivered in the transaction that reads it (the pull API), so no page leaves
+    unlogged. `after` beyond the outbox's end reads nothing: the page's `head` tells the caller.
     """
-    system = system_of(uow_factory, system_id)
-    items = selected_items(system, fields, include_my_number)
     limit = max(1, min(limit, MAX_LIMIT))
     with uow_factory() as uow:
+        system = system_in(uow, system_id)
+        items = selected_items(system, fields, include_my_number)
+        head = store_of(uow).outbox_head()
         scanned, position = 0, after
         rows: list[OutboxEntry] = []
         while not rows and scanned < MAX_SCAN:
@@ -132,10 +156,15 @@ def changes_for(
             position = batch[-1].seq
             rows = [r for r in batch if in_population(system, r.record)]
         if not rows:
-            return FeedPage([], after, [], sorted(items))
+            return FeedPage([], after, [], sorted(items), head)
         changes = _changes(uow, rows, items)
-    persons = sorted({c["addressee_number"] for c in changes})
-    return FeedPage(changes, position, persons, sorted(items))
+        persons = sorted({c["addressee_number"] for c in changes})
+        if deliver is not None:
+            client_id, channel = deliver
+            entry = _entry(system, persons, sorted(items), channel, "transfer:deliver", "")
+            uow.log(system_actor(system, channel, client_id), entry)
+            uow.commit()
+    return FeedPage(changes, position, persons, sorted(items), head)
 
 
 def _changes(uow: UnitOfWork, rows: list[OutboxEntry], items: frozenset[str]) -> list[dict[str, Any]]:
@@ -297,11 +326,10 @@ def log_delivery(
 ) -> None:
     """One operation-log entry for a delivery: the system, when, which persons, which items, for which 事務 on which
     legal basis (the disclosure package and the auditor read it). A delivery naming nobody is logged too."""
-    system = system_of(uow_factory, system_id)
     with uow_factory() as uow:
-        uow.log(
-            system_actor(system, channel, client_id), _entry(system, persons, items, channel, action, detail)
-        )
+        system = system_in(uow, system_id)
+        entry = _entry(system, persons, items, channel, action, detail)
+        uow.log(system_actor(system, channel, client_id), entry)
         uow.commit()
 
 
@@ -335,14 +363,18 @@ def log_refusal(
 ) -> None:
     """A refused request of a department system (an item beyond its basis, a cursor not its own …): logged as
     denied, with nothing given."""
-    system = stored_policy(uow_factory).system(system_id) if system_id else None
-    actor = (
-        system_actor(system, channel, client_id)
-        if system is not None
-        else Actor(
-            client_id or "unknown-client", "庁内連携 未登録クライアント", ROLE, channel, procedure="transfer"
-        )
-    )
     with uow_factory() as uow:
+        system = policy_in(uow).system(system_id) if system_id else None
+        actor = (
+            system_actor(system, channel, client_id)
+            if system is not None
+            else Actor(
+                client_id or "unknown-client",
+                "庁内連携 未登録クライアント",
+                ROLE,
+                channel,
+                procedure="transfer",
+            )
+        )
         uow.log(actor, LogEntry(action, result="denied", detail=reason[:500]))
         uow.commit()

@@ -4,7 +4,8 @@ changes in commit order, or loads every record once, with an access token of its
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated, Any
+from collections.abc import Callable
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -27,23 +28,27 @@ from juki.web.responses.transfer import Changes, Extract
 router = APIRouter(prefix="/api/v1/transfer", tags=["transfer"], responses=PROBLEMS)
 _bearer = HTTPBearer(auto_error=False)
 MAX_WAIT = 30
+T = TypeVar("T")
 
 
-def department_grant(
+async def department_grant(
     request: Request, creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 ) -> Grant:
     """The department system's token. A staff token is refused (403, logged as a denial of `transfer:feed`); a
     forged, expired or revoked one is 401 and logged."""
     if creds is None or creds.scheme.lower() != "bearer":
         raise Unauthenticated("認証が必要です")
-    j = juki(request)
-    grant = desk(request).bearer(creds.credentials)
+    grant = await _gated(request, desk(request).bearer, creds.credentials)
     if grant is not None:
         return grant
+    return await run_in_threadpool(_not_a_system, request, creds.credentials)
+
+
+def _not_a_system(request: Request, token: str) -> Grant:
+    """No system's token: a staff member's (403, logged) or nobody's (401, logged)."""
+    j = juki(request)
     try:
-        staff = auth.authenticate(
-            j.uow, creds.credentials, None, request.client.host if request.client else None
-        )
+        staff = auth.authenticate(j.uow, token, None, request.client.host if request.client else None)
     except Unauthenticated:
         feed.log_refusal(j.uow, None, f"transfer:{_resource(request)}", "invalid_token", "pull")
         raise Expired() from None
@@ -72,7 +77,7 @@ def _check(j: Any, grant: Grant, action: str, scope: str, include: str | None, s
     if refusal:
         feed.log_refusal(j.uow, grant.system_id, action, refusal, "pull", grant.client_id)
         raise StaffTokenOnFeed("このトークンでは利用できません")
-    authorize(j.uow, grant.actor(j.uow), TRANSFER_FEED, action)
+    authorize(j.uow, grant.actor(), TRANSFER_FEED, action)
     return number
 
 
@@ -80,6 +85,19 @@ def _refused(j: Any, grant: Grant, action: str, error: DomainError) -> DomainErr
     reason = f"{error.code} {error.field}: {error.message}"
     feed.log_refusal(j.uow, grant.system_id, action, reason, "pull", grant.client_id)
     return error
+
+
+async def _gated(request: Request, call: Callable[..., T], *args: Any) -> T:
+    """Run a poll's database work in the thread pool, one at a time per process on SQLite: its writers queue for
+    one lock, and twenty polls woken together would otherwise wait in SQLite's busy handler, whose sleeps grow
+    (the feed's tail latency). PostgreSQL takes them eight at a time."""
+    loop = asyncio.get_running_loop()
+    gates: dict[int, asyncio.Semaphore] | None = getattr(request.app.state, "transfer_gates", None)
+    if gates is None or id(loop) not in gates:
+        size = 1 if juki(request).engine.dialect.name == "sqlite" else 8
+        gates = request.app.state.transfer_gates = {id(loop): asyncio.Semaphore(size)}
+    async with gates[id(loop)]:
+        return await run_in_threadpool(call, *args)
 
 
 class _Watch:
@@ -108,7 +126,7 @@ class _Watch:
     async def _run(self) -> None:
         interval = self.j.settings.transfer_poll_seconds
         while True:
-            head = await run_in_threadpool(feed.head, self.j.uow)
+            head = await run_in_threadpool(feed.head, self.j.uow)  # one cheap read, never gated
             async with self.changed:
                 if head != self.head:
                     self.head = head
@@ -146,33 +164,36 @@ async def changes(
     dk = desk(request)
     try:
         wanted = parse_fields(fields)
-        head = await run_in_threadpool(feed.head, j.uow)
-        position = dk.position(grant.system_id, after, head)
-        page = await _page(j, grant, position, limit, wanted, number)
+        position = dk.position(grant.system_id, after)
+        page = await _page(request, j, grant, position, limit, wanted, number)
+        if position > page.head:  # a cursor of this system beyond the end (a register restored from a backup)
+            raise InvalidCursor("カーソルが連携の末尾より先です")
         deadline = asyncio.get_running_loop().time() + wait
         while not page.changes and (left := deadline - asyncio.get_running_loop().time()) > 0:
-            await _watch(request).beyond(head, left)
-            head = await run_in_threadpool(feed.head, j.uow)
-            page = await _page(j, grant, position, limit, wanted, number)
+            await _watch(request).beyond(page.head, left)
+            page = await _page(request, j, grant, position, limit, wanted, number)
     except (OutsideBasis, InvalidCursor) as error:
         raise _refused(j, grant, "transfer:changes", error) from None
-    if page.changes:
-        await run_in_threadpool(
-            lambda: feed.log_delivery(
-                j.uow, grant.system_id, page.persons, page.items, "pull", client_id=grant.client_id
-            )
-        )
     return {"changes": page.changes, "next": dk.cursor(grant.system_id, page.next)}
 
 
 async def _page(
-    j: Any, grant: Grant, after: int, limit: int, fields: frozenset[str] | None, number: bool
+    request: Request,
+    j: Any,
+    grant: Grant,
+    after: int,
+    limit: int,
+    fields: frozenset[str] | None,
+    number: bool,
 ) -> feed.FeedPage:
-    return await run_in_threadpool(
+    """A page, logged as delivered in the transaction that reads it (one transaction per poll)."""
+    return await _gated(
+        request,
         lambda: feed.changes_for(
-            j.uow, grant.system_id, after, limit, fields=fields, include_my_number=number
-        )
-    )
+            j.uow, grant.system_id, after, limit, fields=fields, include_my_number=number,
+            deliver=(grant.client_id, "pull"),
+        ),
+    )  # fmt: skip
 
 
 @router.get("/extract", response_model=Extract, response_model_exclude_unset=True)
