@@ -220,19 +220,31 @@ class OwnBroker:
     def __init__(self, binary: str, store: Path) -> None:
         self.binary, self.store, self.port = binary, store, _free_port()
         self.process: subprocess.Popen[bytes] | None = None
+        self.started_once = False
 
     @property
     def url(self) -> str:
         return f"nats://127.0.0.1:{self.port}"
 
     def start(self) -> None:
-        args = [self.binary, "-a", "127.0.0.1", "-p", str(self.port), "-js", "-sd", str(self.store)]
-        self.process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 20
-        while not _answers("127.0.0.1", self.port):
-            if time.monotonic() > deadline or self.process.poll() is not None:
-                pytest.fail("the test's nats-server did not start")
-            time.sleep(0.05)
+        """Start on the same port (a restart keeps it); the first start tries another free port if one was taken
+        meanwhile by something else on the machine."""
+        for _ in range(3):
+            args = [self.binary, "-a", "127.0.0.1", "-p", str(self.port), "-js", "-sd", str(self.store)]
+            self.process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            deadline = time.monotonic() + 20
+            while not _answers("127.0.0.1", self.port):
+                if time.monotonic() > deadline or self.process.poll() is not None:
+                    break
+                time.sleep(0.05)
+            else:
+                self.started_once = True
+                return
+            self.stop(kill=True)
+            if self.started_once:
+                break
+            self.port = _free_port()
+        pytest.fail(f"the test's nats-server did not start on port {self.port}")
 
     def stop(self, kill: bool = False) -> None:
         if self.process is not None:
