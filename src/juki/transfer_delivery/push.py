@@ -76,6 +76,9 @@ class Publisher:
         self._nc: Any = None
         self._js: Any = None
         self._keys: dict[str, SystemKey] = {}
+        # Systems whose cursor is known to match the stream since the last (re)start: the stream is read only
+        # after a start or a failure (the only times a publish can have outrun its record).
+        self._in_step: set[str] = set()
 
     # --- the broker ----------------------------------------------------------------------------------------------
 
@@ -98,6 +101,7 @@ class Publisher:
         log.warning("NATS: %s", type(exc).__name__)
 
     async def close(self) -> None:
+        self._in_step.clear()
         if self._nc is not None:
             nc, self._nc, self._js = self._nc, None, None
             await nc.close()
@@ -128,7 +132,11 @@ class Publisher:
             await self.connect()
         total = 0
         for target in await asyncio.to_thread(self._targets):
-            total += await self.publish_system(target)
+            try:
+                total += await self.publish_system(target)
+            except BaseException:
+                self._in_step.discard(target.system_id)  # a publish may have outrun its record: read it back
+                raise
         return total
 
     def _targets(self) -> list[Target]:
@@ -138,7 +146,9 @@ class Publisher:
 
     async def publish_system(self, target: Target) -> int:
         name = cursor_name(CHANNEL, target.system_id)
-        await self._resume(target, name)
+        if target.system_id not in self._in_step:
+            await self._resume(target, name)
+            self._in_step.add(target.system_id)
         total = 0
         while True:
             after = await asyncio.to_thread(self.feed.cursor, name)
@@ -204,6 +214,7 @@ class Publisher:
                 await self.publish_once()
                 failures, pause = 0, self.settings.interval_seconds
             except Exception as exc:  # the broker or the database away: retry from the cursor
+                self._in_step.clear()
                 retry = self.settings.retry_seconds
                 pause = retry[min(failures, len(retry) - 1)]
                 failures += 1
