@@ -8,7 +8,9 @@ import threading
 from urllib.parse import urlencode
 
 import pytest
+from sqlalchemy import update
 
+from juki.adapters import tables as t
 from juki.policy.roles import Actor
 from juki.services import filings, protection
 from juki.services import transfer_feed as feed
@@ -185,6 +187,13 @@ def test_a_staff_token_is_forbidden_and_a_bad_token_unauthenticated(j, feed_clie
     assert forged.status_code == 401 and forged.json()["errors"][0]["code"] == "unauthenticated"
     assert [r.result for r in log_rows(j, seq)] == ["denied"]
     assert _get(feed_client, {}).status_code == 401
+    auth = token(feed_client, register(j, "zeimu"))
+    with j.engine.begin() as conn:  # its time is up
+        conn.execute(update(t.transfer_tokens).values(expires_at=t.transfer_tokens.c.issued_at))
+    seq = last_seq(j)
+    expired = _get(feed_client, auth)
+    assert expired.status_code == 401 and "changes" not in expired.json()
+    assert [r.result for r in log_rows(j, seq)] == ["denied"]
 
 
 def test_a_token_of_one_department_is_refused_on_another_s_feed(j, feed_client):
