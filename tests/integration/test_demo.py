@@ -142,13 +142,19 @@ def test_accounts_file_has_every_role_and_both_departments(demo):
         "保険年金課",
         "選挙管理委員会",
     }
-    assert all({"username", "password", "totp_secret", "role", "display_name"} <= set(a) for a in accounts)
+    staff = [
+        a for a in accounts if a["role"] != "department_system"
+    ]  # systems sign in with client credentials
+    assert all({"username", "password", "totp_secret", "role", "display_name"} <= set(a) for a in staff)
+    systems = [a for a in accounts if a["role"] == "department_system"]
+    assert {a["department"] for a in systems} >= {"保険年金課", "税務課", "学務課", "選挙管理委員会"}
+    assert all({"client_id", "client_secret", "scopes"} <= set(a) for a in systems)
     assert stat.S_IMODE(demo.accounts_path.stat().st_mode) == 0o600
 
 
 def test_every_demo_account_signs_in_with_its_password_and_one_time_code(demo):
     for account in demo.accounts():
-        if account["role"] in STRONG_FACTOR_ROLES:
+        if account["role"] in STRONG_FACTOR_ROLES or account["role"] == "department_system":
             continue
         otp = pyotp.TOTP(account["totp_secret"]).now()
         token = login(demo.j.uow, account["username"], account["password"], otp, "pytest", 600, 5)
@@ -351,9 +357,9 @@ def test_a_lost_accounts_file_is_replaced_by_new_accounts_that_sign_in(demo, tmp
     path = tmp_path / "demo-accounts.json"
     build_demo(demo.j, RESIDENTS, seed=7, accounts_path=path, console=quiet())
     fresh = json.loads(path.read_text(encoding="utf-8"))
-    old = {a["username"] for a in demo.accounts()}
+    old = {a["username"] for a in demo.accounts() if a["role"] != "department_system"}
     assert {a["role"] for a in fresh} >= ROLES
-    assert not old & {a["username"] for a in fresh}
+    assert not old & {a.get("username") for a in fresh}
     clerk = next(a for a in fresh if a["role"] == "clerk")
     login(
         demo.j.uow,
