@@ -3,7 +3,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from starlette.datastructures import State
 
 from juki.bootstrap import Juki
 from juki.policy.roles import STRONG_FACTOR_ROLES
@@ -11,10 +13,24 @@ from juki.web.app import create_app
 from tests.conftest import PASSWORD, STAFF, Template
 from tests.webauthn_authenticator import sign_in
 
+_served: list[FastAPI] = []
+
+
+def app_for(j: Juki) -> FastAPI:
+    """The app serving `j`, with a new `app.state` holding only `j` (where every route finds the register, and a test
+    may put its own kiosk desk). One app per process: FastAPI builds the request handling of all of an app's routes
+    on that app's first request (~0.12 s), which an app made per test paid again in every test. create_app keeps
+    nothing of `j` but `app.state.juki`, and no route or middleware keeps anything of a request."""
+    if not _served:
+        _served.append(create_app(j))
+    app = _served[0]
+    app.state = State({"juki": j})
+    return app
+
 
 @pytest.fixture
 def client(j: Juki) -> Iterator[TestClient]:
-    with TestClient(create_app(j), raise_server_exceptions=False) as c:
+    with TestClient(app_for(j), raise_server_exceptions=False) as c:
         yield c
 
 
