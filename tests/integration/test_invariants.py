@@ -22,12 +22,12 @@ from __future__ import annotations
 
 import random
 import shutil
-import uuid
 from collections import Counter, defaultdict
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -41,12 +41,13 @@ from sqlalchemy import func, select
 from stdnum.jp import in_ as my_number_rule  # python-stdnum: an independent My Number check digit
 
 from juki.adapters import tables as t
-from juki.bootstrap import build
+from juki.bootstrap import Juki, build
 from juki.domain.errors import DomainError
 from juki.domain.identifiers import generate_resident_code
 from juki.policy.roles import Actor
 from juki.services import filings
-from tests.conftest import TODAY, Template, _pg_admin_conn, _pg_url
+from tests.conftest import TODAY, Template, _pg_url
+from tests.pg_pool import PooledDatabase
 
 CLERK = Actor("clerk1", "窓口 一郎", "clerk", "hypothesis")
 SUPERVISOR = Actor("super1", "係長 花子", "supervisor", "hypothesis")
@@ -79,25 +80,44 @@ def my_number(rng: random.Random) -> str:
     return body + str(my_number_rule.calc_check_digit(body))
 
 
-class Register(RuleBasedStateMachine):
-    """Filings against one register; `template` and `workdir` are set by the test before it runs."""
+class Registers:
+    """A register per example, each from the template's state: on SQLite a new copy of the template's file (the
+    one before it kept beside, for the leak check's scan of tmp_path), on PostgreSQL this process's pooled copy of
+    the template, put back after each example (tests/pg_pool.py) instead of a CREATE and DROP DATABASE per example.
+    One engine serves them all, so each example does not compile the same statements again."""
 
-    template: Template
-    workdir: Path
+    def __init__(self, template: Template, workdir: Path, pool: PooledDatabase | None) -> None:
+        self.template, self.workdir, self.pool = template, workdir, pool
+        self.path = workdir / "register.db"
+        self.done_examples = 0
+        url = _pg_url(pool.name) if pool is not None else str(self.path)
+        self.j = build(url, run_migrations=False, today=TODAY)
+
+    def fresh(self) -> Juki:
+        if self.pool is None:
+            shutil.copy(self.template.location, self.path)
+        return self.j
+
+    def done(self) -> None:
+        self.j.engine.dispose()
+        self.done_examples += 1
+        if self.pool is not None:
+            self.pool.reset()
+            return
+        for suffix in ("", "-wal", "-shm"):
+            used = Path(f"{self.path}{suffix}")
+            if used.exists():
+                used.rename(self.workdir / f"register-{self.done_examples}.db{suffix}")
+
+
+class Register(RuleBasedStateMachine):
+    """Filings against one register; `registers` is set by the test before it runs."""
+
+    registers: Registers
 
     def __init__(self) -> None:
         super().__init__()
-        self.db_name: str | None = None
-        if self.template.kind == "sqlite":
-            path = self.workdir / f"register-{uuid.uuid4().hex[:8]}.db"
-            shutil.copy(self.template.location, path)
-            url = str(path)
-        else:
-            self.db_name = f"juki_hyp_{uuid.uuid4().hex[:10]}"
-            with _pg_admin_conn() as conn:
-                conn.execute(f'CREATE DATABASE "{self.db_name}" TEMPLATE "{self.template.location}"')
-            url = _pg_url(self.db_name)
-        self.j = build(url, run_migrations=False, today=TODAY)
+        self.j = self.registers.fresh()
         self.clock = START  # the latest legal date so far: dates mostly move forward
         self.outcomes: Counter[str] = Counter()
         self.filing_ids: list[str] = []
@@ -105,10 +125,7 @@ class Register(RuleBasedStateMachine):
 
     def teardown(self) -> None:
         OUTCOMES.update(self.outcomes)
-        self.j.engine.dispose()
-        if self.db_name is not None:
-            with _pg_admin_conn() as conn:
-                conn.execute(f'DROP DATABASE IF EXISTS "{self.db_name}" WITH (FORCE)')
+        self.registers.done()
 
     # --- reading the register ---------------------------------------------------------------------------
 
@@ -588,9 +605,11 @@ class Register(RuleBasedStateMachine):
         assert all(c == 1 for c in outbox.values()), "a version has more than one outbox row"
 
 
-def test_any_sequence_of_filings_keeps_the_register_consistent(template: Template, tmp_path: Path) -> None:
-    Register.template = template
-    Register.workdir = tmp_path
+def test_any_sequence_of_filings_keeps_the_register_consistent(
+    template: Template, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    pool = request.getfixturevalue("pg_pool") if template.kind == "postgres" else None
+    Register.registers = registers = Registers(template, tmp_path, pool)
     OUTCOMES.clear()
     run_state_machine_as_test(
         Register,
@@ -606,6 +625,7 @@ def test_any_sequence_of_filings_keeps_the_register_consistent(template: Templat
             ],
         ),
     )
+    registers.j.engine.dispose()
     accepted = {label.split(":")[0] for label, n in OUTCOMES.items() if label.endswith(": ok") and n}
     assert "move-in" in accepted and len(accepted) >= 4, f"too few filings went through: {dict(OUTCOMES)}"
 
