@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import pytest
 from fastapi import FastAPI
@@ -13,24 +14,29 @@ from juki.web.app import create_app
 from tests.conftest import PASSWORD, STAFF, Template
 from tests.webauthn_authenticator import sign_in
 
-_served: list[FastAPI] = []
+_idle: list[FastAPI] = []
 
 
-def app_for(j: Juki) -> FastAPI:
-    """The app serving `j`, with a new `app.state` holding only `j` (where every route finds the register, and a test
-    may put its own kiosk desk). One app per process: FastAPI builds the request handling of all of an app's routes
-    on that app's first request (~0.12 s), which an app made per test paid again in every test. create_app keeps
-    nothing of `j` but `app.state.juki`, and no route or middleware keeps anything of a request."""
-    if not _served:
-        _served.append(create_app(j))
-    app = _served[0]
+@contextmanager
+def served(j: Juki) -> Iterator[FastAPI]:
+    """An app serving `j`, with a new `app.state` holding only `j` (where every route finds the register, and a test
+    may put its own kiosk desk), for the block. Apps are made once per process and handed out again when a block
+    ends: FastAPI builds the request handling of all of an app's routes on that app's first request (~0.12 s), which
+    an app made per test paid again in every test. A test holding two at once (its `client` and a kiosk world) gets
+    two. create_app keeps nothing of `j` but `app.state.juki`, and no route or middleware keeps anything of a
+    request."""
+    app = _idle.pop() if _idle else create_app(j)
     app.state = State({"juki": j})
-    return app
+    try:
+        yield app
+    finally:
+        app.state = State()
+        _idle.append(app)
 
 
 @pytest.fixture
 def client(j: Juki) -> Iterator[TestClient]:
-    with TestClient(app_for(j), raise_server_exceptions=False) as c:
+    with served(j) as app, TestClient(app, raise_server_exceptions=False) as c:
         yield c
 
 

@@ -29,9 +29,9 @@ from juki.policy.roles import Actor
 from juki.services import filings, kiosk_registry, protection
 from juki.sim.kiosk import session_request
 from juki.sim.pki import SimCA, SimCard, create_test_pki, issue_card, issue_kiosk, save_pair
-from juki.web.app import create_app
 from tests import factories as f
 from tests.conftest import STAFF, TODAY
+from tests.e2e.conftest import served
 
 CLERK = Actor(STAFF["clerk"][0], STAFF["clerk"][1], "clerk", "test")
 ADMIN = Actor(STAFF["admin"][0], STAFF["admin"][1], "admin", "test")
@@ -113,33 +113,33 @@ class World:
 @pytest.fixture
 def world(db_url: str, pki: Pki) -> Iterator[World]:
     j = build(db_url, run_migrations=False, today=TODAY, kiosk_pki_dir=str(pki.folder))
-    clock = Clock(OPEN)
-    app = create_app(j)
-    app.state.kiosk_desk = dataclasses.replace(kiosk_desk(j.settings, j.certificate_office), clock=clock)
-    trust = TrustAnchors.from_dir(pki.folder)
-    for kiosk_id, name in (("kiosk-a", "小平駅前店"), ("kiosk-b", "花小金井店")):
-        kiosk_registry.register_kiosk(
-            j.uow, trust, ADMIN, kiosk_id, f"コンビニ交付端末 {name}", pki.kiosks[kiosk_id][2]
+    with served(j) as app:  # an app of the process's, its state new (tests/e2e/conftest.py)
+        clock = Clock(OPEN)
+        app.state.kiosk_desk = dataclasses.replace(kiosk_desk(j.settings, j.certificate_office), clock=clock)
+        trust = TrustAnchors.from_dir(pki.folder)
+        for kiosk_id, name in (("kiosk-a", "小平駅前店"), ("kiosk-b", "花小金井店")):
+            kiosk_registry.register_kiosk(
+                j.uow, trust, ADMIN, kiosk_id, f"コンビニ交付端末 {name}", pki.kiosks[kiosk_id][2]
+            )
+        people = f.family_of_four()
+        first = filings.file(j.uow, CLERK, "move-in", f.move_in(people))
+        numbers = [c["addressee_number"] for c in first.changes]
+        single = filings.file(
+            j.uow, CLERK, "move-in", f.move_in([f.person(family_name="鈴木", family_name_kana="スズキ")])
         )
-    people = f.family_of_four()
-    first = filings.file(j.uow, CLERK, "move-in", f.move_in(people))
-    numbers = [c["addressee_number"] for c in first.changes]
-    single = filings.file(
-        j.uow, CLERK, "move-in", f.move_in([f.person(family_name="鈴木", family_name_kana="スズキ")])
-    )
-    w = World(
-        j,
-        app,
-        clock,
-        pki,
-        numbers,
-        first.household_number,
-        [p["my_number"] for p in people],
-        single.changes[0]["addressee_number"],
-        {},
-    )
-    w.cards = {who: w.card(who) for who in ("householder", "wife", "other")}
-    yield w
+        w = World(
+            j,
+            app,
+            clock,
+            pki,
+            numbers,
+            first.household_number,
+            [p["my_number"] for p in people],
+            single.changes[0]["addressee_number"],
+            {},
+        )
+        w.cards = {who: w.card(who) for who in ("householder", "wife", "other")}
+        yield w
     j.engine.dispose()
 
 
