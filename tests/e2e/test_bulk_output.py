@@ -13,9 +13,9 @@ from sqlalchemy import select
 from juki.adapters import tables as t
 from juki.bootstrap import build
 from juki.services import filings
-from juki.web.app import create_app
 from tests import factories as f
 from tests.conftest import STAFF, TODAY
+from tests.e2e.conftest import served
 from tests.e2e.role_cases.common import CLERK
 
 BULK = {"X-Juki-Procedure": "bulk_output"}
@@ -42,7 +42,7 @@ def small(db_url):
     from fastapi.testclient import TestClient
 
     juki = build(db_url, run_migrations=False, today=TODAY, bulk_output_threshold=5)
-    with TestClient(create_app(juki), raise_server_exceptions=False) as c:
+    with served(juki) as app, TestClient(app, raise_server_exceptions=False) as c:
         yield c
     juki.engine.dispose()
 

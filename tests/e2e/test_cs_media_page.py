@@ -16,11 +16,11 @@ from juki.cs.adapters.cs_db import CsDatabase
 from juki.cs.adapters.media_file import MediaFiles
 from juki.cs.services import media
 from juki.services import filings
-from juki.web.app import create_app
 from tests import factories as f
 from tests.conftest import Template
 from tests.cs.page_support import with_cs
 from tests.cs.support import CITY, CLERK, CS_OPERATOR, take_in
+from tests.e2e.conftest import served
 from tests.e2e.test_cs_pages import BASE, sign_in
 from tests.ui.test_webauthn_pages import _csrf
 
@@ -34,7 +34,7 @@ def cs(j: Juki, tmp_path: Path) -> Iterator[CsDatabase]:
 
 @pytest.fixture
 def client(j: Juki, cs: CsDatabase) -> Iterator[TestClient]:
-    with TestClient(create_app(j), base_url=BASE, follow_redirects=False) as c:
+    with served(j) as app, TestClient(app, base_url=BASE, follow_redirects=False) as c:
         yield c
 
 

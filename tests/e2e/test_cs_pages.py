@@ -26,11 +26,11 @@ from juki.cs.adapters.cs_db import CsDatabase
 from juki.cs.services.comparison import RegisterQueries, compare
 from juki.policy.roles import CS_SYSTEM, Actor
 from juki.services import filings, protection
-from juki.web.app import create_app
 from tests import factories as f
 from tests.conftest import PASSWORD, STAFF, Template
 from tests.cs.page_support import with_cs
 from tests.cs.support import CLERK, notices, take_in
+from tests.e2e.conftest import served
 from tests.leakcheck import spellings
 from tests.ui.test_webauthn_pages import _code, _csrf
 
@@ -51,7 +51,7 @@ def cs(j: Juki, tmp_path: Path) -> Iterator[CsDatabase]:
 
 @pytest.fixture
 def client(j: Juki, cs: CsDatabase) -> Iterator[TestClient]:
-    with TestClient(create_app(j), base_url=BASE, follow_redirects=False) as c:
+    with served(j) as app, TestClient(app, base_url=BASE, follow_redirects=False) as c:
         yield c
 
 

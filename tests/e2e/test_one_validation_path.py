@@ -15,15 +15,15 @@ from fastapi.testclient import TestClient
 from juki.bootstrap import Juki
 from juki.domain import certificate_settings
 from juki.domain.errors import DomainError
-from juki.web.app import create_app
 from juki.web.ui import certificate_form, certificate_settings_pages, forms, register_pages
 from tests import factories as f
+from tests.e2e.conftest import served
 from tests.ui.test_session import sign_in as sign_in_to_the_ui
 
 
 @pytest.fixture
 def ui(j: Juki) -> Iterator[TestClient]:
-    with TestClient(create_app(j), follow_redirects=False) as c:
+    with served(j) as app, TestClient(app, follow_redirects=False) as c:
         yield c
 
 
