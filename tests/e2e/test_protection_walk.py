@@ -291,7 +291,9 @@ WALK: dict[str, Urls] = {
     "/api/v1/filings/{filing_id}": _each("/api/v1/filings/{}", _filing_ids),
     "/api/v1/households/{household_number}": _each("/api/v1/households/{}", _households),
     "/api/v1/kiosks": lambda w: ["/api/v1/kiosks"],
-    "/api/v1/mailing-records": _each("/api/v1/mailing-records?state={}", lambda w: ["held", "refused", "ready"]),
+    "/api/v1/mailing-records": _each(
+        "/api/v1/mailing-records?state={}", lambda w: ["held", "refused", "ready"]
+    ),
     "/api/v1/media-exports": lambda w: ["/api/v1/media-exports"],
     "/api/v1/my-number-requests": lambda w: ["/api/v1/my-number-requests"],
     "/api/v1/resident-code-stock": lambda w: ["/api/v1/resident-code-stock"],

@@ -32,7 +32,9 @@ def test_the_counter_sees_who_waits_and_changes_a_code_with_its_notice(live: Liv
     sign_in(page, live, clerk)
     page.click("nav >> text=番号")
     page.wait_for_url(re.compile(r".*/ui/numbers$"))
-    expect(page.locator("#stock-ok")).to_contain_text("未使用の住民票コード")  # 300 handed over, far above 200
+    expect(page.locator("#stock-ok")).to_contain_text(
+        "未使用の住民票コード"
+    )  # 300 handed over, far above 200
     expect(page.locator("#waiting")).to_contain_text(born)
     expect(page.locator("#waiting")).to_contain_text("番場")
     shot(page, "numbers")

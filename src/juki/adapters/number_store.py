@@ -56,9 +56,13 @@ class SqlNumberStore:
             )
 
     def available(self) -> int:
-        query = select(func.count()).select_from(t.resident_code_stock).where(
-            ~select(u.code).where(u.code == s.code).exists(),
-            ~select(res.resident_code).where(res.resident_code == s.code).exists(),
+        query = (
+            select(func.count())
+            .select_from(t.resident_code_stock)
+            .where(
+                ~select(u.code).where(u.code == s.code).exists(),
+                ~select(res.resident_code).where(res.resident_code == s.code).exists(),
+            )
         )
         return int(self.conn.execute(query).scalar_one())
 

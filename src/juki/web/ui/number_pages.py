@@ -66,5 +66,7 @@ def request_number_change(addressee_number: str, ui: UiDep) -> Response:
         numbers.request_change(ui.uow, ui.actor, number, str(ui.form.get("reason") or ""))
     except DomainError as exc:
         return _refused(ui, number, title, exc)
-    message = "地方公共団体情報システム機構に新しい個人番号を要求しました。回答は市町村CSを通じて記録されます。"
+    message = (
+        "地方公共団体情報システム機構に新しい個人番号を要求しました。回答は市町村CSを通じて記録されます。"
+    )
     return _done(ui, number, title, message)
