@@ -181,7 +181,7 @@ def test_a_record_of_someone_who_left_is_held_never_goes_and_cannot_be_released(
     with pytest.raises(m.MailingRecordNotGoing):
         mailing.delivered(j.uow, CS_SYSTEM, record_id)
     with pytest.raises(m.MailingRecordNotFound):
-        mailing.delivered(j.uow, CS_SYSTEM, "M20250630-000000000000")
+        mailing.delivered(j.uow, CS_SYSTEM, "M20250630-m000000000")
     refusals = [e for e in log(j, "mailing:delivered") if e.result == "refused"]
     assert [e.detail for e in refusals] == ["mailing_record_not_going record_id"]
 

@@ -116,7 +116,7 @@ def test_an_answer_for_a_request_never_made_or_with_a_held_number_changes_nothin
     (request,) = numbers.open_requests(j.uow, CS_SYSTEM)
     before = counts(j)
     with pytest.raises(NumberRequestNotFound):
-        numbers.assign(j.uow, CS_SYSTEM, NumberAnswer("N20250630-0000000000", request.resident_code,
+        numbers.assign(j.uow, CS_SYSTEM, NumberAnswer("N20250630-n000000000", request.resident_code,
                                                       generate_my_number(RNG)))  # fmt: skip
     held = record(j, family[0]).my_number
     assert held is not None

@@ -46,12 +46,12 @@ def test_the_items_are_the_assessments_31_in_its_order():
 
 
 def test_an_ordinary_record_goes_to_the_householder_at_the_households_address_with_its_katagaki():
-    built = m.build("M20250630-000000000001", subject(), SETTINGS)
+    built = m.build("M20250630-m000000001", subject(), SETTINGS)
     items = built.items
     assert list(items) == list(m.ITEMS)
     assert (built.state, built.hold_reason) == (m.READY, None)
     assert built.destination.kind == m.HOUSEHOLDER and built.destination.addressee == HEAD
-    assert items["送付先管理番号"] == "M20250630-000000000001"
+    assert items["送付先管理番号"] == "M20250630-m000000001"
     assert items["送付先氏名 漢字"] == "山田\u3000太郎"  # the householder's, not the child's
     assert items["送付先氏名 漢字項目長"] == 5
     assert items["送付先郵便番号"] == "1870032"

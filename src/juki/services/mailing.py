@@ -20,7 +20,6 @@ the operation log by record id and 宛名番号, never an address or a name.
 from __future__ import annotations
 
 import re
-import secrets
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -45,6 +44,7 @@ from juki.policy.roles import (
 from juki.services import protection
 from juki.services.audit import LogEntry
 from juki.services.authorization import authorize
+from juki.services.ids import dated_id
 from juki.services.numbers import Assigned, OnAssigned
 from juki.services.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
@@ -126,7 +126,7 @@ class MailingOut:
 
 
 def new_record_id(uow: UnitOfWork) -> str:
-    return f"M{uow.reader.today:%Y%m%d}-{secrets.token_hex(6)}"
+    return dated_id("M", uow.reader.today)
 
 
 def _under_support(uow: UnitOfWork, number: str, household: str) -> bool:

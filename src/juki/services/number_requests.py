@@ -3,12 +3,11 @@ without a 個人番号 (services/numbers.py has the rest of the numbers' story; 
 
 from __future__ import annotations
 
-import secrets
-
 from juki.domain import commands as c
 from juki.domain.register import Outcome
 from juki.domain.register.arrivals import CODE_ISSUING_REASONS
 from juki.policy.roles import Actor
+from juki.services.ids import dated_id
 from juki.services.unit_of_work import UnitOfWork
 
 GENERATE, CHANGE = "生成", "変更"  # 番号法8条の生成要求, 7条2項の変更請求
@@ -18,7 +17,7 @@ REQUESTING_REASONS = CODE_ISSUING_REASONS | {c.RESIDENT_CODE_ENTRY}
 
 
 def new_request_id(uow: UnitOfWork) -> str:
-    return f"N{uow.reader.today:%Y%m%d}-{secrets.token_hex(5)}"  # never 12 digits in a row: no id looks like a 個人番号
+    return dated_id("N", uow.reader.today)
 
 
 def request_for_new_persons(uow: UnitOfWork, outcome: Outcome, filing_id: str, actor: Actor) -> list[str]:

@@ -27,7 +27,6 @@ recorded as handed before (`assigned_before`), not an error; the same for a bloc
 from __future__ import annotations
 
 import logging
-import secrets
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -53,6 +52,7 @@ from juki.domain.errors import DomainError, NumberRequestNotFound, ResidentCodeB
 from juki.policy.roles import CS_OPERATE, CS_SYSTEM, Actor
 from juki.services import numbers
 from juki.services.authorization import authorize
+from juki.services.ids import dated_id
 from juki.services.numbers import NumberAnswer, OnAssigned, Stock
 from juki.services.unit_of_work import UnitOfWorkFactory
 
@@ -235,7 +235,7 @@ def _refused(setup: Setup, event: JlisEvent, report: JlisReport, message: str) -
 
 
 def _new_id(prefix: str, now: datetime) -> str:
-    return f"{prefix}{now:%Y%m%d}-{secrets.token_hex(6)}"
+    return dated_id(prefix, now.date())
 
 
 # --- 1. the 住民票コード stock -------------------------------------------------------------------------------------
