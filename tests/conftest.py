@@ -241,7 +241,7 @@ def db_url(template: Template, tmp_path: Path, request: pytest.FixtureRequest) -
 
 
 def _point_the_link_at(folder: Path) -> Path:
-    link = folder.parent.parent / f"register-{os.getpid()}"  # beside the session's test folders (basetemp)
+    link = folder.parent / f"register-link-{os.getpid()}"  # beside the test folders, in the basetemp
     staged = link.with_name(f"{link.name}.new")
     staged.unlink(missing_ok=True)
     staged.symlink_to(folder, target_is_directory=True)
