@@ -111,9 +111,17 @@ def written_forms(n: str) -> dict[str, str]:
 
 def remember(text: str) -> None:
     """The numbers a request carries: a whole chain of 12 digits with a valid check digit (a date range or two
-    numbers side by side are not remembered as one)."""
-    for groups in _chains(text):
-        number = "".join(groups)
+    numbers side by side are not remembered as one), standing on its own — twelve digits inside a token of letters
+    and digits (a card's hex serial in a URL, one time in a hundred) are part of that token, not a number sent."""
+    readable_text = readable(text)
+    for chain in _CHAIN.finditer(readable_text):
+        before = readable_text[chain.start() - 1 : chain.start()]
+        after = readable_text[chain.end() : chain.end() + 1]
+        if (before.isascii() and before.isalpha()) or (after.isascii() and after.isalpha()):
+            continue
+        number = _GAP.sub("", chain.group())
+        if not number.isascii():
+            number = "".join(str(unicodedata.decimal(ch)) for ch in number)
         if len(number) == 12 and my_number_check_digit(number[:11]) == number[11]:
             KNOWN.add(number)
 
