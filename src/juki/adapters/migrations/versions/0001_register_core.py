@@ -8,6 +8,8 @@ Create Date: 2026-11-26 22:30:04.646617
 import sqlalchemy as sa
 from alembic import op
 
+from juki.adapters.append_only import make_append_only
+
 revision = "0001"
 down_revision = None
 branch_labels = None
@@ -243,28 +245,14 @@ APPEND_ONLY = ("resident_versions", "operation_log", "outbox")
 
 
 def _append_only_triggers() -> None:
-    """History, the operation log and the outbox refuse UPDATE and DELETE on both engines."""
-    if op.get_bind().dialect.name == "sqlite":
-        for table in APPEND_ONLY:
-            for verb in ("UPDATE", "DELETE"):
-                op.execute(
-                    f"CREATE TRIGGER {table}_no_{verb.lower()} BEFORE {verb} ON {table} "
-                    f"BEGIN SELECT RAISE(ABORT, '{table} is append-only'); END"
-                )
-        return
-    op.execute(
-        "CREATE FUNCTION juki_append_only() RETURNS trigger LANGUAGE plpgsql AS $$ "
-        "BEGIN RAISE EXCEPTION '% is append-only', TG_TABLE_NAME; END $$"
-    )
-    for table in APPEND_ONLY:
+    """History, the operation log and the outbox refuse UPDATE and DELETE on both engines (PostgreSQL: the
+    function every later migration's append-only tables use too)."""
+    if op.get_bind().dialect.name != "sqlite":
         op.execute(
-            f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
-            "FOR EACH ROW EXECUTE FUNCTION juki_append_only()"
+            "CREATE FUNCTION juki_append_only() RETURNS trigger LANGUAGE plpgsql AS $$ "
+            "BEGIN RAISE EXCEPTION '% is append-only', TG_TABLE_NAME; END $$"
         )
-        op.execute(
-            f"CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table} "
-            "FOR EACH STATEMENT EXECUTE FUNCTION juki_append_only()"
-        )
+    make_append_only(*APPEND_ONLY)
 
 
 def _seed_counters() -> None:

@@ -12,6 +12,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from juki.adapters.append_only import make_append_only
+
 revision = "0003"
 down_revision = "0002"
 branch_labels = None
@@ -105,7 +107,7 @@ def upgrade() -> None:
         sa.Column("output_id", sa.String(length=40), nullable=True),
         sa.PrimaryKeyConstraint("record_id", name=op.f("pk_media_exports")),
     )
-    _append_only("media_exports")
+    make_append_only("media_exports")
     counters = sa.table("counters", sa.column("name", sa.String), sa.column("value", sa.BigInteger))
     op.bulk_insert(
         counters, [{"name": n, "value": 0} for n in ("work_order", "measure", "alert", "output", "media")]
@@ -123,21 +125,3 @@ def downgrade() -> None:
     op.drop_index("ix_work_orders_contractor", table_name="work_orders")
     op.drop_table("work_orders")
     op.execute("ALTER TABLE staff DROP COLUMN valid_until")  # in place (SQLite ≥ 3.35): sessions' FK stays
-
-
-def _append_only(table: str) -> None:
-    if op.get_bind().dialect.name == "sqlite":
-        for verb in ("UPDATE", "DELETE"):
-            op.execute(
-                f"CREATE TRIGGER {table}_no_{verb.lower()} BEFORE {verb} ON {table} "
-                f"BEGIN SELECT RAISE(ABORT, '{table} is append-only'); END"
-            )
-        return
-    op.execute(
-        f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
-        "FOR EACH ROW EXECUTE FUNCTION juki_append_only()"
-    )
-    op.execute(
-        f"CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table} "
-        "FOR EACH STATEMENT EXECUTE FUNCTION juki_append_only()"
-    )

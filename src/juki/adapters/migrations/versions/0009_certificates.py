@@ -13,6 +13,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from juki.adapters.append_only import make_append_only
+
 revision = "0009"
 down_revision = "0008"
 branch_labels = None
@@ -64,7 +66,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("issuance_number", name=op.f("pk_certificate_disposals")),
     )
     for table in TABLES:
-        _append_only(table)
+        make_append_only(table)
 
 
 def downgrade() -> None:
@@ -72,21 +74,3 @@ def downgrade() -> None:
     op.drop_index("ix_certificate_issuances_issued_on", table_name="certificate_issuances")
     op.drop_table("certificate_issuances")
     op.execute("DELETE FROM counters WHERE name LIKE 'certificate:%'")
-
-
-def _append_only(table: str) -> None:
-    if op.get_bind().dialect.name == "sqlite":
-        for verb in ("UPDATE", "DELETE"):
-            op.execute(
-                f"CREATE TRIGGER {table}_no_{verb.lower()} BEFORE {verb} ON {table} "
-                f"BEGIN SELECT RAISE(ABORT, '{table} is append-only'); END"
-            )
-        return
-    op.execute(
-        f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
-        "FOR EACH ROW EXECUTE FUNCTION juki_append_only()"
-    )
-    op.execute(
-        f"CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table} "
-        "FOR EACH STATEMENT EXECUTE FUNCTION juki_append_only()"
-    )

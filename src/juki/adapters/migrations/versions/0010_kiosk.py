@@ -13,6 +13,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from juki.adapters.append_only import make_append_only
+
 revision = "0010"
 down_revision = "0009"
 branch_labels = None
@@ -92,7 +94,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("token_hash", name=op.f("pk_kiosk_sessions")),
     )
     op.create_index("ix_kiosk_sessions_expires_at", "kiosk_sessions", ["expires_at"])
-    _append_only("card_revocations")
+    make_append_only("card_revocations")
 
 
 def downgrade() -> None:
@@ -104,21 +106,3 @@ def downgrade() -> None:
     op.drop_index("ix_kiosk_cards_addressee", table_name="kiosk_cards")
     op.drop_table("kiosk_cards")
     op.drop_table("kiosks")
-
-
-def _append_only(table: str) -> None:
-    if op.get_bind().dialect.name == "sqlite":
-        for verb in ("UPDATE", "DELETE"):
-            op.execute(
-                f"CREATE TRIGGER {table}_no_{verb.lower()} BEFORE {verb} ON {table} "
-                f"BEGIN SELECT RAISE(ABORT, '{table} is append-only'); END"
-            )
-        return
-    op.execute(
-        f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
-        "FOR EACH ROW EXECUTE FUNCTION juki_append_only()"
-    )
-    op.execute(
-        f"CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table} "
-        "FOR EACH STATEMENT EXECUTE FUNCTION juki_append_only()"
-    )

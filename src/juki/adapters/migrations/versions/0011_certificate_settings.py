@@ -14,6 +14,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from juki.adapters.append_only import make_append_only
+
 revision = "0011"
 down_revision = "0010"
 branch_labels = None
@@ -53,7 +55,7 @@ def upgrade() -> None:
     # A new column on an append-only table: SQLite's ADD COLUMN does not fire the UPDATE trigger.
     op.add_column("certificate_issuances", sa.Column("printer", sa.String(length=20), nullable=True))
     for table in TABLES:
-        _append_only(table)
+        make_append_only(table)
 
 
 def downgrade() -> None:
@@ -65,21 +67,3 @@ def downgrade() -> None:
     op.drop_index("ix_certificate_overflows_issued_on", table_name="certificate_overflows")
     op.drop_table("certificate_overflows")
     op.drop_table("certificate_settings")
-
-
-def _append_only(table: str) -> None:
-    if op.get_bind().dialect.name == "sqlite":
-        for verb in ("UPDATE", "DELETE"):
-            op.execute(
-                f"CREATE TRIGGER {table}_no_{verb.lower()} BEFORE {verb} ON {table} "
-                f"BEGIN SELECT RAISE(ABORT, '{table} is append-only'); END"
-            )
-        return
-    op.execute(
-        f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
-        "FOR EACH ROW EXECUTE FUNCTION juki_append_only()"
-    )
-    op.execute(
-        f"CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table} "
-        "FOR EACH STATEMENT EXECUTE FUNCTION juki_append_only()"
-    )

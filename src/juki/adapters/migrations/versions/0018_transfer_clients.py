@@ -16,6 +16,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from juki.adapters.append_only import make_append_only
+
 revision = "0018"
 down_revision = "0017"
 branch_labels = None
@@ -63,28 +65,9 @@ def upgrade() -> None:
         sa.Column("reason", sa.Text, nullable=False),
         sa.Column("document", sa.JSON, nullable=False),
     )
-    _append_only("transfer_policy_versions")
+    make_append_only("transfer_policy_versions")
 
 
 def downgrade() -> None:
     for table in ("transfer_policy_versions", "transfer_assertions", "transfer_tokens", "transfer_clients"):
         op.drop_table(table)
-
-
-def _append_only(table: str) -> None:
-    """History refuses UPDATE and DELETE on both engines (the function `juki_append_only()` is migration 0001's)."""
-    if op.get_bind().dialect.name == "sqlite":
-        for verb in ("UPDATE", "DELETE"):
-            op.execute(
-                f"CREATE TRIGGER {table}_no_{verb.lower()} BEFORE {verb} ON {table} "
-                f"BEGIN SELECT RAISE(ABORT, '{table} is append-only'); END"
-            )
-        return
-    op.execute(
-        f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
-        "FOR EACH ROW EXECUTE FUNCTION juki_append_only()"
-    )
-    op.execute(
-        f"CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table} "
-        "FOR EACH STATEMENT EXECUTE FUNCTION juki_append_only()"
-    )
