@@ -11,11 +11,11 @@ from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Connection, Select, func, insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Connection, Select, func, insert, select
 
 from juki.adapters import tables as t
 from juki.adapters.card_notice_pdf import render_notice
+from juki.adapters.repository import next_daily_counter
 from juki.domain.card_applications import FINAL
 from juki.services.card_application_ports import CardApplication, CardApplicationEvent, CardNotice
 
@@ -69,20 +69,8 @@ class SqlCardApplicationStore:
         self.conn = conn
 
     def next_id(self, day: date) -> str:
-        """`C` + the day + a number, sequential per day. The counter row is made by the day's first application (a
-        race for it leaves one row); its row lock, held to commit, orders the day's applications."""
-        name = f"card_application:{day:%Y%m%d}"
-        dialect = postgresql if self.conn.dialect.name == "postgresql" else sqlite
-        self.conn.execute(
-            dialect.insert(t.counters)
-            .values(name=name, value=0)
-            .on_conflict_do_nothing(index_elements=["name"])
-        )
-        self.conn.execute(
-            update(t.counters).where(t.counters.c.name == name).values(value=t.counters.c.value + 1)
-        )
-        seq = self.conn.execute(select(t.counters.c.value).where(t.counters.c.name == name)).scalar_one()
-        return f"C{day:%Y%m%d}-{seq:06d}"
+        """`C` + the day + a number, sequential per day."""
+        return f"C{day:%Y%m%d}-{next_daily_counter(self.conn, 'card_application', day):06d}"
 
     def add(self, values: dict[str, Any]) -> None:
         self.conn.execute(insert(t.card_applications).values(**values))

@@ -9,11 +9,11 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Text, cast, func, insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Connection, Text, cast, func, insert, select
 
 from juki.adapters import pdf
 from juki.adapters import tables as t
+from juki.adapters.repository import next_daily_counter
 from juki.adapters.rows import AnyRow
 from juki.domain.certificates import Issuer
 from juki.services.certificates import CertificateOffice, IssuanceStore
@@ -26,20 +26,8 @@ class SqlIssuanceStore(IssuanceStore):
         self.conn = conn
 
     def next_number(self, day: date) -> str:
-        """発行番号 `YYYYMMDD-NNNNNN`, sequential per day. The counter row is made on the day's first issuance
-        (a race for it leaves one row: ON CONFLICT DO NOTHING); its row lock orders the day's issuances."""
-        name = f"certificate:{day:%Y%m%d}"
-        dialect = postgresql if self.conn.dialect.name == "postgresql" else sqlite
-        self.conn.execute(
-            dialect.insert(t.counters)
-            .values(name=name, value=0)
-            .on_conflict_do_nothing(index_elements=["name"])
-        )
-        self.conn.execute(
-            update(t.counters).where(t.counters.c.name == name).values(value=t.counters.c.value + 1)
-        )
-        seq = self.conn.execute(select(t.counters.c.value).where(t.counters.c.name == name)).scalar_one()
-        return f"{day:%Y%m%d}-{seq:06d}"
+        """発行番号 `YYYYMMDD-NNNNNN`, sequential per day."""
+        return f"{day:%Y%m%d}-{next_daily_counter(self.conn, 'certificate', day):06d}"
 
     def add(self, values: dict[str, Any]) -> None:
         self.conn.execute(insert(t.certificate_issuances).values(**values))

@@ -6,6 +6,7 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Connection, and_, func, insert, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from juki.adapters import tables as t
@@ -179,6 +180,17 @@ def next_counter(conn: Connection, name: str, step: int = 1) -> int:
     conn.execute(update(t.counters).where(t.counters.c.name == name).values(value=t.counters.c.value + step))
     value: int = conn.execute(select(t.counters.c.value).where(t.counters.c.name == name)).scalar_one()
     return value
+
+
+def next_daily_counter(conn: Connection, name: str, day: date) -> int:
+    """The next of a sequence that starts again each day (発行番号, 申請番号). The day's row is made by its first
+    use (a race for it leaves one row: ON CONFLICT DO NOTHING); its row lock, held to commit, orders the day."""
+    row = f"{name}:{day:%Y%m%d}"
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    conn.execute(
+        dialect.insert(t.counters).values(name=row, value=0).on_conflict_do_nothing(index_elements=["name"])
+    )
+    return next_counter(conn, row)
 
 
 def search_columns(record: ResidentRecord) -> dict[str, Any]:
