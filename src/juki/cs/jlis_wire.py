@@ -51,6 +51,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from juki.cs.wire import Accepted, Refused
+from juki.domain import mailing
 
 BLOCKS_PATH = "/jlis/v1/resident-code-blocks"
 REQUESTS_PATH = "/jlis/v1/number-requests"
@@ -63,18 +64,11 @@ MAX_BLOCK = 10000  # codes in one block (the register takes no more at once: ser
 ANSWERS_PAGE = 100
 ID_MAX = 40  # an id on this wire (the register keeps block and request ids of 40 characters)
 
-# The 送付先情報's 31 items, in the order of shared/data/mailing_info_items.csv (tests/cs/test_jlis_wire.py compares).
-MAILING_ITEMS: tuple[str, ...] = (
-    "送付先管理番号", "送付先郵便番号", "送付先住所 漢字項目長", "送付先住所 漢字", "送付先住所 漢字外字数",
-    "送付先氏名 漢字項目長", "送付先氏名 漢字", "送付先氏名 漢字 外字数", "市町村コード", "市町村名 項目長",
-    "市町村名", "市町村郵便番号", "市町村住所 項目長", "市町村住所", "市町村住所 外字数", "市町村電話番号",
-    "交付場所名 項目長", "交付場所名", "交付場所名 外字数", "交付場所郵便番号", "交付場所住所 項目長",
-    "交付場所住所", "交付場所住所 外字数", "交付場所電話番号", "カード送付場所名 項目長", "カード送付場所名",
-    "カード送付場所名 外字数", "カード送付場所郵便番号", "カード送付場所住所 項目長", "カード送付場所住所",
-    "カード送付場所住所 外字数",
-)  # fmt: skip
+# The 送付先情報's 31 items and the two print flags, as the register builds them (domain/mailing.py; the order of
+# shared/data/mailing_info_items.csv, tests/cs/test_jlis_wire.py compares): the names on both sides of this wire.
+MAILING_ITEMS: tuple[str, ...] = mailing.ITEMS
 MAILING_ADDRESS, MAILING_NAME, MAILING_CITY = "送付先住所 漢字", "送付先氏名 漢字", "市町村コード"
-MAILING_FLAGS = ("印字区分", "特殊事情")  # the two settings a record goes with (標準仕様書 j1090), optional
+MAILING_FLAGS = (mailing.PRINT_CATEGORY, mailing.SPECIAL_CIRCUMSTANCE)  # optional (標準仕様書 j1090)
 
 BLOCK_REFUSALS = {409: frozenset({"block_request_reused"}), 422: frozenset({"format_error"})}
 REQUEST_REFUSALS = {409: frozenset({"request_reused"}), 422: frozenset({"format_error"})}
