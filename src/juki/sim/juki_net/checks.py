@@ -12,6 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
+from fastapi.responses import JSONResponse
+
 from juki.cs.wire import ITEMS, OPENING_KINDS, Notice, NoticeKind
 from juki.domain.identifiers import my_number_check_digit, resident_code_check_digit
 
@@ -82,9 +84,9 @@ NEED_PRESENT = frozenset(
 NEED_REMOVED = frozenset({NoticeKind.MOVE_IN_NOTICE_RECEIVED})
 
 
-@dataclass(frozen=True)
+@dataclass
 class Problem(Exception):
-    """A refusal as the wire answers it."""
+    """A refusal as the wire answers it (not frozen: Python sets an exception's traceback as it propagates)."""
 
     status: int
     code: str
@@ -99,6 +101,9 @@ class Problem(Exception):
                 answer["expected"] = self.expected
             return answer
         return {"code": self.code, "item": self.item, "message": self.message}
+
+    def answer(self) -> JSONResponse:
+        return JSONResponse(self.body(), self.status)
 
 
 def format_error(item: str | None, message: str) -> Problem:

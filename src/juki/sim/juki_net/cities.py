@@ -34,6 +34,7 @@ from fastapi.responses import JSONResponse
 from juki.cs.domain.transfers import is_city_code
 from juki.cs.wire import TELEGRAM_ITEMS, TelegramKind
 from juki.domain.identifiers import my_number_check_digit, resident_code_check_digit
+from juki.sim.juki_net.checks import Problem
 from juki.sim.juki_net.store import JukiNetStore
 
 log = logging.getLogger("juki.sim.juki_net.cities")
@@ -67,15 +68,6 @@ CREATE TABLE IF NOT EXISTS city_residents (
 _DATES = ("生年月日", "住民となった日", "住所を定めた日", "転出予定日", "転入日", "通知日")
 
 
-class Refusal(Exception):
-    def __init__(self, status: int, code: str, item: str | None, message: str) -> None:
-        super().__init__(code)
-        self.status, self.code, self.item, self.message = status, code, item, message
-
-    def answer(self) -> JSONResponse:
-        return JSONResponse({"code": self.code, "item": self.item, "message": self.message}, self.status)
-
-
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
@@ -90,20 +82,20 @@ def _checked(value: object, length: int, check: Any) -> bool:
 
 def _known(city: str) -> None:
     if not known_city(city):
-        raise Refusal(404, "unknown_city", None, "住基ネットにない市町村です")
+        raise Problem(404, "unknown_city", None, "住基ネットにない市町村です")
 
 
 def check_items(kind: TelegramKind, raw: object) -> dict[str, str | None]:
     """A telegram's items as a receiving CS checks them (names, strings, check digits, dates)."""
     if not isinstance(raw, dict):
-        raise Refusal(422, "format_error", None, "items は項目名と値の対応でなければなりません")
+        raise Problem(422, "format_error", None, "items は項目名と値の対応でなければなりません")
     for name, value in raw.items():
         if name not in TELEGRAM_ITEMS[kind]:
-            raise Refusal(422, "format_error", str(name)[:40], "電文の項目ではありません")
+            raise Problem(422, "format_error", str(name)[:40], "電文の項目ではありません")
         if value is not None and not isinstance(value, str):
-            raise Refusal(422, "format_error", name, f"{name}の値は文字列か null です")
+            raise Problem(422, "format_error", name, f"{name}の値は文字列か null です")
     if not _checked(raw.get("住民票コード"), 11, resident_code_check_digit):
-        raise Refusal(
+        raise Problem(
             422,
             "format_error",
             "住民票コード",
@@ -111,12 +103,12 @@ def check_items(kind: TelegramKind, raw: object) -> dict[str, str | None]:
         )
     number = raw.get("個人番号")
     if number is not None and not _checked(number, 12, my_number_check_digit):
-        raise Refusal(
+        raise Problem(
             422, "format_error", "個人番号", "個人番号は12桁の数字で検査数字が正しくなければなりません"
         )
     for name in _DATES:
         if raw.get(name) is not None and not _is_date(raw[name]):
-            raise Refusal(422, "format_error", name, f"{name}は YYYY-MM-DD の日付です")
+            raise Problem(422, "format_error", name, f"{name}は YYYY-MM-DD の日付です")
     return dict(raw)
 
 
@@ -140,12 +132,12 @@ class Cities:
         """A telegram for `to_city`, kept in its inbox; True when it is a repeat of one kept (kept once)."""
         _known(to_city)
         if not isinstance(body, dict):
-            raise Refusal(422, "format_error", None, "電文は JSON のオブジェクトです")
+            raise Problem(422, "format_error", None, "電文は JSON のオブジェクトです")
         telegram_id, from_city = body.get("telegram_id"), body.get("from_city_code")
         if not isinstance(telegram_id, str) or not 0 < len(telegram_id) <= 64:
-            raise Refusal(422, "format_error", None, "telegram_id は64文字までの文字列です")
+            raise Problem(422, "format_error", None, "telegram_id は64文字までの文字列です")
         if not isinstance(from_city, str) or not known_city(from_city) or from_city == to_city:
-            raise Refusal(422, "unknown_city", "from_city_code", "送信元の市町村が住基ネットにありません")
+            raise Problem(422, "unknown_city", "from_city_code", "送信元の市町村が住基ネットにありません")
         items = check_items(kind, body.get("items"))
         with self.store.locked() as db:
             return self._insert(db, telegram_id, kind, from_city, to_city, items)
@@ -158,7 +150,7 @@ class Cities:
         if row is not None:
             if (row[0], row[1], row[2], self.store.unseal(row[3])) == (kind.value, from_city, to_city, items):
                 return True
-            raise Refusal(409, "telegram_reused", None, "この電文IDは別の内容で受け付け済みです")
+            raise Problem(409, "telegram_reused", None, "この電文IDは別の内容で受け付け済みです")
         db.execute(
             "INSERT INTO city_telegrams (telegram_id, kind, from_city, to_city, items, received_at) "
             "VALUES (?, ?, ?, ?, ?, ?)",
@@ -223,11 +215,11 @@ def _move_in(cities: Cities, city: str, body: object) -> dict[str, object]:
     if not isinstance(body, dict) or not all(
         isinstance(body.get(k), str) for k in ("resident_code", "moved_in_on", "address")
     ):
-        raise Refusal(422, "format_error", None, "resident_code, moved_in_on, address が必要です")
+        raise Problem(422, "format_error", None, "resident_code, moved_in_on, address が必要です")
     code, moved_in_on = str(body["resident_code"]), str(body["moved_in_on"])
     held = cities.certificate_for(city, code)
     if held is None:
-        raise Refusal(404, "no_certificate", "住民票コード", "この者の転出証明書情報を受け取っていません")
+        raise Problem(404, "no_certificate", "住民票コード", "この者の転出証明書情報を受け取っていません")
     previous_city, certificate = held
     record = {
         k: v for k, v in certificate.items() if k not in ("転出予定日", "転出先住所", "転出先市町村コード")
@@ -249,7 +241,7 @@ def _move_out(cities: Cities, city: str, body: object) -> dict[str, object]:
     """The other city's 特例転出 of a person to `to_city_code`: its 転出証明書情報 in that city's inbox."""
     _known(city)
     if not isinstance(body, dict) or not isinstance(body.get("to_city_code"), str):
-        raise Refusal(422, "format_error", "to_city_code", "to_city_code が必要です")
+        raise Problem(422, "format_error", "to_city_code", "to_city_code が必要です")
     items = check_items(TelegramKind.MOVE_OUT_CERTIFICATE, body.get("items"))
     telegram_id = str(
         body.get("telegram_id") or f"{city}-out-{items['住民票コード']}-{items.get('転出予定日')}"
@@ -267,7 +259,7 @@ def _inbox(cities: Cities, city: str, after: int) -> dict[str, object]:
 def _answer(call: Any) -> JSONResponse:
     try:
         return JSONResponse(call())
-    except Refusal as refusal:
+    except Problem as refusal:
         log.info("cities: refused %s (%s)", refusal.code, refusal.item or "-")
         return refusal.answer()
 

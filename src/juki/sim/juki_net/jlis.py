@@ -51,7 +51,7 @@ from juki.cs.jlis_wire import (
     MAX_BLOCK,
 )
 from juki.domain.identifiers import generate_my_number, generate_resident_code
-from juki.sim.juki_net.checks import RECORD_STATUS, is_resident_code
+from juki.sim.juki_net.checks import RECORD_STATUS, Problem, is_resident_code
 from juki.sim.juki_net.store import NATIONAL, PREFECTURE, JukiNetStore
 
 log = logging.getLogger("juki.sim.juki_net.jlis")
@@ -104,21 +104,12 @@ _CHUNK = 500
 _rng = secrets.SystemRandom()
 
 
-class Refusal(Exception):
-    def __init__(self, status: int, code: str, item: str | None, message: str) -> None:
-        super().__init__(code)
-        self.status, self.code, self.item, self.message = status, code, item, message
-
-    def answer(self) -> JSONResponse:
-        return JSONResponse({"code": self.code, "item": self.item, "message": self.message}, self.status)
+def _format(item: str | None, message: str) -> Problem:
+    return Problem(422, "format_error", item, message)
 
 
-def _format(item: str | None, message: str) -> Refusal:
-    return Refusal(422, "format_error", item, message)
-
-
-def _mismatch(item: str, message: str) -> Refusal:
-    return Refusal(422, "mismatch", item, message)
+def _mismatch(item: str, message: str) -> Problem:
+    return Problem(422, "mismatch", item, message)
 
 
 def _now() -> str:
@@ -190,7 +181,7 @@ class Jlis:
             ).fetchone()
             if row is not None:
                 if (row[1], row[2]) != (city, size):
-                    raise Refusal(409, "block_request_reused", None, "この要求IDは別の内容で払い出し済みです")
+                    raise Problem(409, "block_request_reused", None, "この要求IDは別の内容で払い出し済みです")
                 return self._block(db, request_id, str(row[0]))
             block_id = f"JB{datetime.now(UTC):%Y%m%d}-{secrets.token_hex(6)}"
             with _transaction(db):
@@ -248,11 +239,11 @@ class Jlis:
             ).fetchone()
             if row is not None:
                 if tuple(row) != (city, kind, code):
-                    raise Refusal(409, "request_reused", None, "この要求IDは別の内容で受け付け済みです")
+                    raise Problem(409, "request_reused", None, "この要求IDは別の内容で受け付け済みです")
                 return {"request_id": request_id, "duplicate": True}
             held = self._national(db, code)
             if held is None or held.get("市町村コード") != city:
-                raise Refusal(
+                raise Problem(
                     409, "not_yet_known", None, "全国サーバがこの市町村の住民として保有していません"
                 )
             with _transaction(db):
@@ -305,7 +296,7 @@ class Jlis:
             row = db.execute("SELECT record FROM jlis_mailing WHERE record_id = ?", (record_id,)).fetchone()
             if row is not None:
                 if self.store.unseal_json(row[0]) != kept:
-                    raise Refusal(
+                    raise Problem(
                         409, "record_reused", None, "この送付先管理の記録は別の内容で受け付け済みです"
                     )
                 return {"record_id": record_id, "duplicate": True}
@@ -455,7 +446,7 @@ def router(store: JukiNetStore) -> APIRouter:
         body = _body(await request.body())
         try:
             block = jlis.issue_block(body)
-        except Refusal as refused:
+        except Problem as refused:
             log.info("jlis: block request %s refused: %s (%s)", _id_of(body, "block_request_id"), refused.code,
                      refused.item or "-")  # fmt: skip
             return refused.answer()
@@ -467,7 +458,7 @@ def router(store: JukiNetStore) -> APIRouter:
         body = _body(await request.body())
         try:
             taken = jlis.take_request(body)
-        except Refusal as refused:
+        except Problem as refused:
             log.info(
                 "jlis: request %s: %s (%s)", _id_of(body, "request_id"), refused.code, refused.item or "-"
             )
@@ -486,7 +477,7 @@ def router(store: JukiNetStore) -> APIRouter:
         body = _body(await request.body())
         try:
             kept = jlis.keep_mailing(body)
-        except Refusal as refused:
+        except Problem as refused:
             log.info("jlis: mailing %s refused: %s (%s)", _id_of(body, "record_id"), refused.code,
                      refused.item or "-")  # fmt: skip
             return refused.answer()

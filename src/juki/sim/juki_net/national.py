@@ -28,6 +28,7 @@ from fastapi.responses import JSONResponse
 from juki.cs.domain import search as rules
 from juki.cs.domain.items import MY_NUMBER
 from juki.domain.errors import DomainError
+from juki.sim.juki_net.checks import Problem
 from juki.sim.juki_net.store import JukiNetStore
 
 log = logging.getLogger("juki.sim.juki_net")
@@ -37,17 +38,8 @@ _ITEM_OF = {"resident_code": rules.RESIDENT_CODE, "name": rules.NAME, "birth_dat
             "sex": rules.SEX, "address": rules.ADDRESS}  # fmt: skip
 
 
-class Refusal(Exception):
-    def __init__(self, code: str, message: str, item: str | None = None) -> None:
-        super().__init__(code)
-        self.code, self.message, self.item = code, message, item
-
-    def response(self) -> JSONResponse:
-        return JSONResponse({"code": self.code, "item": self.item, "message": self.message}, status_code=422)
-
-
-def _format(item: str | None, message: str) -> Refusal:
-    return Refusal("format_error", message, item)
+def _format(item: str | None, message: str) -> Problem:
+    return Problem(422, "format_error", item, message)
 
 
 def _body(raw: bytes) -> dict[str, Any]:
@@ -78,12 +70,13 @@ def _birth_date(value: str | None) -> date | None:
 
 
 def parse(raw: bytes) -> tuple[str, rules.Conditions]:
-    """The purpose and the conditions of a query, or the `Refusal` the wire answers."""
+    """The purpose and the conditions of a query, or the `Problem` the wire answers."""
     body = _body(raw)
     try:
         purpose = rules.purpose_of(body.get("purpose"))
     except DomainError as exc:
-        raise Refusal("unknown_purpose" if exc.code == "invalid_field" else exc.code, exc.message) from None
+        code = "unknown_purpose" if exc.code == "invalid_field" else exc.code
+        raise Problem(422, code, None, exc.message) from None
     born = _birth_date(body.get("birth_date"))
     try:
         c = rules.conditions(
@@ -91,7 +84,7 @@ def parse(raw: bytes) -> tuple[str, rules.Conditions]:
         )
     except DomainError as exc:
         if exc.code in ("search_needs_two_items", "search_needs_name"):
-            raise Refusal(exc.code, exc.message) from None
+            raise Problem(422, exc.code, None, exc.message) from None
         raise _format(_ITEM_OF.get(exc.field or ""), exc.message) from None
     return purpose, c
 
@@ -126,9 +119,9 @@ def router(store: JukiNetStore) -> APIRouter:
     async def queries(request: Request) -> JSONResponse:
         try:
             purpose, c = parse(await request.body())
-        except Refusal as refused:
+        except Problem as refused:
             log.info("national query refused: %s (%s)", refused.code, refused.item or "-")
-            return refused.response()
+            return refused.answer()
         body = answer(store, purpose, c)
         log.info("national query (%s, by %s): %d persons", purpose, "・".join(c.items), len(body["persons"]))
         return JSONResponse(body)
