@@ -119,6 +119,9 @@ def code(res: Any) -> tuple[int, str, str | None]:
     return res.status_code, e["code"], e["field"]
 
 
+SIGNED_IN = ("clerk", "supervisor")  # the roles the card tests act as
+
+
 def card_world_fixture() -> Callable[..., Iterator[CardWorld]]:
     """A module-scoped fixture: import it into a test module as `card_world = card_world_fixture()`."""
 
@@ -137,7 +140,12 @@ def card_world_fixture() -> Callable[..., Iterator[CardWorld]]:
             url = _pg_url(name)
         j = build(url, run_migrations=False, today=TODAY, kiosk_pki_dir=str(pki.folder))
         with TestClient(create_app(j), raise_server_exceptions=False) as api:
-            yield CardWorld(j, api, pki, TrustAnchors.from_dir(pki.folder), template)
+            world = CardWorld(j, api, pki, TrustAnchors.from_dir(pki.folder), template)
+            for (
+                role
+            ) in SIGNED_IN:  # before any test: a sign-in is a log entry, which a test's log slice would see
+                world.headers(role)
+            yield world
         j.engine.dispose()
         if name is not None:
             with _pg_admin_conn() as conn:
