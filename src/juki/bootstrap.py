@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
 
-from juki.adapters import pki
+from juki.adapters import notice_pdf, pki
 from juki.adapters.certificate_store import certificate_office
 from juki.adapters.db import make_engine, migrate
 from juki.adapters.event_key import EventKey, load_or_create_event_key
@@ -20,6 +20,7 @@ from juki.adapters.ui_key import UiKey, load_or_create_ui_key, ui_key_file
 from juki.adapters.uow import SqlUnitOfWork
 from juki.adapters.vault import MyNumberVault, key_file_for, load_or_create
 from juki.config import Settings, load_settings
+from juki.domain.number_notices import CodeNotice
 from juki.services.auth import use_password_hashing
 from juki.services.certificates import CertificateOffice
 from juki.services.kiosk_desk import KioskDesk
@@ -57,6 +58,10 @@ class Juki:
     def certificate_office(self) -> CertificateOffice:
         """Rendering and issuance records for the certificate service (fonts load on the first render)."""
         return certificate_office(self.settings.public_base_url)
+
+    def render_code_notice(self, notice: CodeNotice) -> bytes:
+        """The 住民票コード通知票 as PDF, in the certificates' fonts (adapters/notice_pdf.py)."""
+        return notice_pdf.render_code_notice(notice)
 
     @cached_property
     def kiosk_desk(self) -> KioskDesk:

@@ -69,7 +69,7 @@ def logout(
     return Response(status_code=204)
 
 
-def _filing_answer(result: filings.FilingResult, response: Response) -> dict[str, Any]:
+def filing_answer(result: filings.FilingResult, response: Response) -> dict[str, Any]:
     if result.approval_state == "pending":
         response.status_code = 202
         return {"filing_id": result.filing_id, "approval_state": "pending"}
@@ -92,10 +92,10 @@ def _add_filing_route(kind: str, model: type[schemas.Body]) -> None:
     def route(body: model, j: JukiDep, actor: ActorDep, response: Response) -> dict[str, Any]:  # type: ignore[valid-type]
         payload = body.model_dump(exclude_none=True)  # type: ignore[attr-defined]
         if kind == "move-in":  # a 特例転入 reads the CS's 転出証明書情報 (services/card_moves.py)
-            return _filing_answer(
+            return filing_answer(
                 card_moves.file_move_in(j.uow, j.moveout_certificates, actor, payload), response
             )
-        return _filing_answer(filings.file(j.uow, actor, kind, payload), response)
+        return filing_answer(filings.file(j.uow, actor, kind, payload), response)
 
     status = 202 if kind.startswith("ex-officio") else 201
     router.add_api_route(
@@ -157,7 +157,7 @@ def get_filing(filing_id: str, j: JukiDep, actor: ActorDep) -> dict[str, Any]:
 def cancel_filing(
     filing_id: str, body: schemas.CancelBody, j: JukiDep, actor: ActorDep, response: Response
 ) -> dict[str, Any]:
-    return _filing_answer(filings.cancel(j.uow, actor, filing_id, body.model_dump()), response)
+    return filing_answer(filings.cancel(j.uow, actor, filing_id, body.model_dump()), response)
 
 
 @router.get("/approvals", tags=["approvals"], response_model=answers.Filings)
@@ -173,7 +173,7 @@ def pending_approvals(j: JukiDep, actor: ActorDep) -> dict[str, Any]:
 )
 def approve(filing_id: str, j: JukiDep, actor: ActorDep, response: Response) -> dict[str, Any]:
     result = filings.decide(j.uow, actor, filing_id, approve=True)
-    return {**_filing_answer(result, response), "approval_state": result.approval_state}
+    return {**filing_answer(result, response), "approval_state": result.approval_state}
 
 
 @router.post("/approvals/{filing_id}/return", tags=["approvals"], response_model=answers.FilingState)

@@ -18,10 +18,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Response
 from pydantic import Field
 
-from juki.adapters.notice_pdf import render_code_notice
 from juki.domain.identifiers import validate_addressee_number
 from juki.services import numbers
-from juki.web.api import ActorDep, JukiDep
+from juki.web.api import ActorDep, JukiDep, filing_answer
 from juki.web.responses import PDF, PROBLEMS, Out
 from juki.web.responses import register as answers
 from juki.web.schemas import Body, Text
@@ -60,15 +59,8 @@ class Stock(Out):
     low: bool
 
 
-def _filed(j: JukiDep, actor: ActorDep, kind: str, body: PersonBody) -> dict[str, Any]:
-    result = numbers.change_resident_code(j.uow, actor, kind, body.model_dump())
-    return {
-        "filing_id": result.filing_id,
-        "household_number": result.household_number,
-        "changes": result.changes,
-        "late": result.late,
-        "warnings": result.warnings,
-    }
+def _filed(j: JukiDep, actor: ActorDep, kind: str, body: PersonBody, response: Response) -> dict[str, Any]:
+    return filing_answer(numbers.change_resident_code(j.uow, actor, kind, body.model_dump()), response)
 
 
 @router.post(
@@ -77,9 +69,9 @@ def _filed(j: JukiDep, actor: ActorDep, kind: str, body: PersonBody) -> dict[str
     tags=["filings"],
     response_model=answers.FilingAccepted,
 )
-def change_resident_code(body: PersonBody, j: JukiDep, actor: ActorDep) -> dict[str, Any]:
+def change_resident_code(body: PersonBody, j: JukiDep, actor: ActorDep, response: Response) -> dict[str, Any]:
     """住民票コード変更 (住基法30条の4): the person asks; a code drawn from the stock replaces theirs."""
-    return _filed(j, actor, numbers.CODE_CHANGE_KIND, body)
+    return _filed(j, actor, numbers.CODE_CHANGE_KIND, body, response)
 
 
 @router.post(
@@ -88,9 +80,9 @@ def change_resident_code(body: PersonBody, j: JukiDep, actor: ActorDep) -> dict[
     tags=["filings"],
     response_model=answers.FilingAccepted,
 )
-def enter_resident_code(body: PersonBody, j: JukiDep, actor: ActorDep) -> dict[str, Any]:
+def enter_resident_code(body: PersonBody, j: JukiDep, actor: ActorDep, response: Response) -> dict[str, Any]:
     """住民票コード記載: a record without a code gets one from the stock (j60: none stays without)."""
-    return _filed(j, actor, numbers.CODE_ENTRY_KIND, body)
+    return _filed(j, actor, numbers.CODE_ENTRY_KIND, body, response)
 
 
 @router.get(
@@ -103,7 +95,7 @@ def resident_code_notice(addressee_number: AddresseeNumber, j: JukiDep, actor: A
     """住民票コード通知票 (j890), printed again whenever asked."""
     number = validate_addressee_number(addressee_number)
     city = j.settings.mailing_city_name
-    pdf = numbers.code_notice(j.uow, actor, number, city, render_code_notice)
+    pdf = numbers.code_notice(j.uow, actor, number, city, j.render_code_notice)
     return Response(
         pdf,
         media_type="application/pdf",

@@ -8,7 +8,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Response
 
-from juki.adapters.notice_pdf import render_code_notice
 from juki.domain.errors import DomainError
 from juki.domain.identifiers import validate_addressee_number
 from juki.services import numbers
@@ -27,7 +26,9 @@ def numbers_page(ui: UiDep) -> Response:
 @router.get("/ui/residents/{addressee_number}/resident-code-notice")
 def code_notice(addressee_number: str, ui: UiDep) -> Response:
     number = validate_addressee_number(addressee_number)
-    pdf = numbers.code_notice(ui.uow, ui.actor, number, ui.j.settings.mailing_city_name, render_code_notice)
+    pdf = numbers.code_notice(
+        ui.uow, ui.actor, number, ui.j.settings.mailing_city_name, ui.j.render_code_notice
+    )
     return Response(
         pdf,
         media_type="application/pdf",
