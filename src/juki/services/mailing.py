@@ -20,7 +20,7 @@ the operation log by record id and 宛名番号, never an address or a name.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -542,23 +542,15 @@ def register_residence(
 ) -> dict[str, Any]:
     """A 居所 where a person under 支援措置 receives the 個人番号通知書 (j1120), registered by the 支援措置's supervisor;
     a later one replaces it. The person's records not delivered yet are built again to it."""
-    authorize(uow_factory, actor, PROTECTION_SET, "mailing:residence:set")
-    authorize(uow_factory, actor, PROTECTION_VIEW, "mailing:residence:set")  # the person is protected
-    settings = settings_of(config)
+    _authorize_residence(uow_factory, actor, "mailing:residence:set")
     postal_code = validate_postal_code(str(payload.get("postal_code", "")))
     address = free_text(payload, "address", 200)
-    with _person(uow_factory, actor, addressee_number, "mailing:residence:set") as (uow, number, household):
+
+    def may(uow: UnitOfWork, number: str, household: str) -> None:
         if not _under_support(uow, number, household):
             raise m.DeliveryResidenceNotProtected()
-        uow.mailing.add_residence(
-            dict(addressee_number=number, postal_code=postal_code, address=address, registered_at=uow.now,
-                 staff_id=actor.staff_id)
-        )  # fmt: skip
-        rebuilt = _rebuild_open(uow, actor, settings, number, "residence")
-        uow.log(actor, LogEntry("mailing:residence:set", [number], detail=" ".join(rebuilt)))
-        answer = _residence_view(number, uow.mailing.residence(number), rebuilt)
-        uow.commit()
-    return answer
+
+    return _change_residence(uow_factory, actor, addressee_number, config, "set", may, postal_code, address)
 
 
 def end_residence(
@@ -566,19 +558,44 @@ def end_residence(
 ) -> dict[str, Any]:
     """The registration ends (a row without an address): records not delivered yet are built again to the
     household's address (held again while the person is under 支援措置)."""
-    authorize(uow_factory, actor, PROTECTION_SET, "mailing:residence:end")
-    authorize(uow_factory, actor, PROTECTION_VIEW, "mailing:residence:end")  # the person is protected
-    settings = settings_of(config)
-    with _person(uow_factory, actor, addressee_number, "mailing:residence:end") as (uow, number, _):
+    _authorize_residence(uow_factory, actor, "mailing:residence:end")
+
+    def may(uow: UnitOfWork, number: str, household: str) -> None:
         stored = uow.mailing.residence(number)
         if stored is None or stored.residence is None:
             raise m.DeliveryResidenceNotFound()
+
+    return _change_residence(uow_factory, actor, addressee_number, config, "end", may, None, None)
+
+
+def _authorize_residence(uow_factory: UnitOfWorkFactory, actor: Actor, action: str) -> None:
+    """The 支援措置's supervisor, who sees protected persons (the person is one)."""
+    authorize(uow_factory, actor, PROTECTION_SET, action)
+    authorize(uow_factory, actor, PROTECTION_VIEW, action)
+
+
+def _change_residence(
+    uow_factory: UnitOfWorkFactory,
+    actor: Actor,
+    addressee_number: str,
+    config: MailingConfig,
+    verb: str,
+    may: Callable[[UnitOfWork, str, str], None],
+    postal_code: str | None,
+    address: str | None,
+) -> dict[str, Any]:
+    """A 居所 registered (`set`) or its registration ended (`end`, a row without an address); the person's records
+    not delivered yet are built again, in the same transaction."""
+    action = f"mailing:residence:{verb}"
+    settings = settings_of(config)
+    with _person(uow_factory, actor, addressee_number, action) as (uow, number, household):
+        may(uow, number, household)
         uow.mailing.add_residence(
-            dict(addressee_number=number, postal_code=None, address=None, registered_at=uow.now,
+            dict(addressee_number=number, postal_code=postal_code, address=address, registered_at=uow.now,
                  staff_id=actor.staff_id)
         )  # fmt: skip
         rebuilt = _rebuild_open(uow, actor, settings, number, "residence")
-        uow.log(actor, LogEntry("mailing:residence:end", [number], detail=" ".join(rebuilt)))
+        uow.log(actor, LogEntry(action, [number], detail=" ".join(rebuilt)))
         answer = _residence_view(number, uow.mailing.residence(number), rebuilt)
         uow.commit()
     return answer
