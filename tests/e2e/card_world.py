@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import shutil
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -41,13 +42,15 @@ class CardWorld:
     template: Template
     _tokens: dict[str, dict[str, str]] = dataclasses.field(default_factory=dict)
 
-    def headers(self, role: str) -> dict[str, str]:
-        """Bearer headers for a role, signed in once for the module (a one-time code is accepted once)."""
+    def headers(self, role: str, at: float | None = None) -> dict[str, str]:
+        """Bearer headers for a role, signed in once for the module (a one-time code is accepted once) with the
+        code of the time `at` (now by default)."""
         if role not in self._tokens:
             import pyotp
 
             username = STAFF[role][0]
-            otp = pyotp.TOTP(self.template.secrets[username]).now()
+            totp = pyotp.TOTP(self.template.secrets[username])
+            otp = totp.now() if at is None else totp.at(at)
             if role == "cs_operator":
                 authenticator = self.template.authenticators[username]
                 token = webauthn_sign_in(self.api, authenticator, username, PASSWORD, otp)
@@ -141,10 +144,10 @@ def card_world_fixture() -> Callable[..., Iterator[CardWorld]]:
         j = build(url, run_migrations=False, today=TODAY, kiosk_pki_dir=str(pki.folder))
         with TestClient(create_app(j), raise_server_exceptions=False) as api:
             world = CardWorld(j, api, pki, TrustAnchors.from_dir(pki.folder), template)
-            for (
-                role
-            ) in SIGNED_IN:  # before any test: a sign-in is a log entry, which a test's log slice would see
-                world.headers(role)
+            # Before any test, since a sign-in is a log entry a test's slice of the log would see; with the previous
+            # step's code, so that a test's own sign-in (the UI's) with the current code is the newer one.
+            for role in SIGNED_IN:
+                world.headers(role, at=time.time() - 30)
             yield world
         j.engine.dispose()
         if name is not None:
