@@ -51,6 +51,12 @@ REGISTER_CONFIRM_MOVE_OUT = "register:confirm_move_out"
 # handed over, the 個人番号 requests read and answered, the 送付先情報 taken for delivery. Only the CS holds it.
 REGISTER_NUMBERS = "register:numbers"
 WEBAUTHN_ENROL = "webauthn:enrol"  # register one's own security key or biometric authenticator
+# The city's 中間サーバー (docs/intermediate-server.md): its overview, a person's 符号 state and the review queue;
+# releasing or refusing a held answer and setting 自動応答不可 by hand; the 情報提供等記録 (番号法23条), searched and
+# verified. Staff never see a My Number there (the procedure does not use one).
+INTERMEDIATE_READ = "intermediate:read"
+INTERMEDIATE_REVIEW = "intermediate:review"
+PROVISION_LOG_READ = "provision_log:read"
 
 _CLERK = frozenset(
     {
@@ -128,7 +134,17 @@ PROCEDURES: dict[str, Procedure] = {
                 "supervisor": frozenset({SUBJECT_REQUEST_FILE, SUBJECT_REQUEST_DECIDE, MY_NUMBER_REVEAL}),
             },
         ),
-        Procedure("audit", "操作ログの監査", False, {"auditor": frozenset({LOG_READ})}),
+        Procedure("audit", "操作ログの監査", False, {"auditor": frozenset({LOG_READ, PROVISION_LOG_READ})}),
+        # 情報提供ネットワークシステムによる情報提供 (番号法19条8号): answering other bodies' 照会 through the 中間サーバー.
+        Procedure(
+            "intermediate",
+            "情報提供ネットワークシステムによる情報提供に関する事務",
+            False,
+            {
+                "clerk": frozenset({INTERMEDIATE_READ}),
+                "supervisor": frozenset({INTERMEDIATE_READ, INTERMEDIATE_REVIEW, PROVISION_LOG_READ}),
+            },
+        ),
         Procedure(
             "administration",
             "システム管理",
