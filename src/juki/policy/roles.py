@@ -51,6 +51,10 @@ REGISTER_CONFIRM_MOVE_OUT = "register:confirm_move_out"
 # handed over, the 個人番号 requests read and answered, the 送付先情報 taken for delivery. Only the CS holds it.
 REGISTER_NUMBERS = "register:numbers"
 WEBAUTHN_ENROL = "webauthn:enrol"  # register one's own security key or biometric authenticator
+# 自己情報 (やりとり履歴, docs/my-usage.md): a resident signed in with their My Number card reads who used their data;
+# a supervisor lists, releases early or extends the entries withheld from it by rule (domain/my_usage.py).
+MY_USAGE_READ = "my_usage:read"
+MY_USAGE_WITHHOLD = "my_usage:withhold"
 # The city's 中間サーバー (docs/intermediate-server.md): its overview, a person's 符号 state and the review queue;
 # releasing or refusing a held answer and setting 自動応答不可 by hand; the 情報提供等記録 (番号法23条), searched and
 # verified. Staff never see a My Number there (the procedure does not use one).
@@ -110,9 +114,26 @@ PROCEDURES: dict[str, Procedure] = {
                         PROTECTION_END,
                         PROTECTION_RELEASE,
                         CERTIFICATE_ISSUE,
+                        MY_USAGE_WITHHOLD,  # the やりとり履歴's entries of a 支援措置 case
                     }
                 ),
             },
+        ),
+        # 捜査関係事項照会 (刑事訴訟法197条2項) and like enquiries: the record is read for the answer; the resident's
+        # やりとり履歴 withholds these reads by rule (domain/my_usage.py, 個人情報保護法78条1項7号ロ).
+        Procedure(
+            "investigation_inquiry",
+            "捜査機関等からの照会への回答に関する事務",
+            False,
+            {"clerk": _READ_ONLY, "supervisor": _READ_ONLY},
+        ),
+        # 自己情報 (やりとり履歴): `resident` is a person signed in with their My Number card (services/my_usage.py),
+        # like `kiosk` not in ROLES: no account can hold it and no staff token carries it.
+        Procedure(
+            "my_usage",
+            "自己情報の確認（やりとり履歴）に関する事務",
+            False,
+            {"resident": frozenset({MY_USAGE_READ}), "supervisor": frozenset({MY_USAGE_WITHHOLD})},
         ),
         Procedure(
             "bulk_output",
@@ -200,6 +221,7 @@ DEFAULT_PROCEDURE = {
     "kiosk": "kiosk_issuance",
     "cs_system": "cs",
     "department_system": "transfer",
+    "resident": "my_usage",
 }
 # Roles that sign in only with a WebAuthn authenticator besides password and TOTP (生体認証による操作者認証).
 STRONG_FACTOR_ROLES = frozenset({"cs_operator"})
