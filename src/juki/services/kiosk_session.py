@@ -25,6 +25,7 @@ import base64
 import binascii
 import secrets
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -39,6 +40,7 @@ from juki.services.kiosk_desk import (
     MAX_CERTIFICATE_CHARS,
     PROCEDURE,
     KioskDesk,
+    KioskTrust,
     holder_of,
     iso,
     kiosk_actor,
@@ -151,7 +153,8 @@ def _b64(value: object, field: str, limit: int = 2048) -> bytes:
         raise InvalidField("base64 で指定してください", field) from None
 
 
-def _auth_fields(payload: Mapping[str, Any]) -> tuple[str, str, str, bytes | None]:
+def auth_fields(payload: Mapping[str, Any]) -> tuple[str, str, str, bytes | None]:
+    """A card's answer as sent: (challenge id, user certificate PEM, pin_result, signature or None)."""
     challenge_id = payload.get("challenge_id")
     if not isinstance(challenge_id, str) or not 1 <= len(challenge_id) <= 40:
         raise InvalidField("チャレンジIDを指定してください", "challenge_id")
@@ -206,12 +209,64 @@ def _session_answer(
     }
 
 
+@dataclass
+class CardCheck:
+    """What the city found of a card's answer to a challenge (`check_card`): the card's row (None: unknown), the
+    reason to log (None: accepted), the log entry's result, and the error to raise (None: accepted)."""
+
+    row: StoredRow
+    reason: str | None
+    result: str
+    error: DomainError | None
+
+
+def check_card(
+    uow: UnitOfWork,
+    trust: KioskTrust,
+    cert: Presented,
+    challenge: bytes | None,
+    pin_result: str,
+    signature: bytes | None,
+    at: datetime,
+) -> CardCheck:
+    """A card's answer to a one-time challenge (`challenge` None: no live challenge was found), in the caller's unit
+    of work: the card's state (unknown, revoked, suspended, out of validity, locked), a wrong PIN counted (three lock
+    the card), the signature checked (proof of possession), and the PIN count reset on success. Shared by the kiosk
+    and the resident's own pages (services/my_usage.py); the caller logs and opens its session."""
+    row = uow.cards.card(cert.subject_id)
+    reason = None if challenge is not None else "challenge"
+    if reason is None:
+        reason = rules.card_refusal(_card_state(uow, row, cert), at)
+    if reason == "challenge":
+        error = Unauthenticated("確認用の値が無効か期限切れです。最初からやり直してください", "challenge_id")
+        return CardCheck(row, reason, "denied", error)
+    if reason == "locked":
+        return CardCheck(row, reason, "locked", CardLocked(_LOCKED))
+    if reason is not None:
+        return CardCheck(row, reason, "denied", CardRefused(reason, rules.REFUSALS[reason]))
+    if pin_result == "incorrect":
+        failures = uow.cards.count_pin_failure(cert.subject_id, at)
+        reason = f"wrong_pin failures={failures}"
+        if rules.locks(failures):
+            uow.cards.change_card(cert.subject_id, {"locked_at": at})
+            return CardCheck(row, reason, "locked", CardLocked(_LOCKED))
+        left = rules.remaining_tries(failures)
+        error = Unauthenticated(f"暗証番号が違います（あと{left}回間違えるとロックされます）", "pin")
+        return CardCheck(row, reason, "wrong_pin", error)
+    if challenge is None or signature is None or not trust.possession(cert, challenge, signature):
+        error = CardRefused("bad_signature", "カードを確認できませんでした。もう一度お試しください")
+        return CardCheck(row, "bad_signature", "denied", error)
+    if row.pin_failures:
+        uow.cards.change_card(cert.subject_id, {"pin_failures": 0, "changed_at": at})
+    return CardCheck(row, None, "ok", None)
+
+
 def authenticate(
     uow_factory: UnitOfWorkFactory, desk: KioskDesk, actor: Actor, payload: Mapping[str, Any]
 ) -> dict[str, Any]:
     """A card at the kiosk: the challenge's answer, or the chip's refusal of the PIN (see the module docstring)."""
     at = open_now(uow_factory, desk, actor, "kiosk:card_auth")
-    challenge_id, text, pin_result, signature = _auth_fields(payload)
+    challenge_id, text, pin_result, signature = auth_fields(payload)
     try:
         cert = desk.trust.card(text)
     except CardRefused as refused:
@@ -222,47 +277,26 @@ def authenticate(
         )
         raise
     serial = cert.subject_id
-    error: DomainError | None = None
     answer: dict[str, Any] = {}
     with uow_factory() as uow:
         challenge = uow.cards.take_challenge(challenge_id, actor.terminal, at)
-        row = uow.cards.card(serial)
+        check = check_card(
+            uow,
+            desk.trust,
+            cert,
+            None if challenge is None else base64.b64decode(challenge.challenge),
+            pin_result,
+            signature,
+            at,
+        )
+        row, reason, result, error = check.row, check.reason, check.result, check.error
         targets = [row.addressee_number] if row is not None else []
-        reason = None if challenge is not None else "challenge"
-        if reason is None:
-            reason = rules.card_refusal(_card_state(uow, row, cert), at)
-        result = "denied"
-        if reason == "challenge":
-            error = Unauthenticated(
-                "確認用の値が無効か期限切れです。最初からやり直してください", "challenge_id"
-            )
-        elif reason == "locked":
-            error, result = CardLocked(_LOCKED), "locked"
-        elif reason is not None:
-            error = CardRefused(reason, rules.REFUSALS[reason])
-        elif pin_result == "incorrect":
-            failures = uow.cards.count_pin_failure(serial, at)
-            reason = f"wrong_pin failures={failures}"
-            if rules.locks(failures):
-                uow.cards.change_card(serial, {"locked_at": at})
-                error, result = CardLocked(_LOCKED), "locked"
-            else:
-                left = rules.remaining_tries(failures)
-                error = Unauthenticated(f"暗証番号が違います（あと{left}回間違えるとロックされます）", "pin")
-                result = "wrong_pin"
-        elif signature is None or not desk.trust.possession(
-            cert, base64.b64decode(challenge.challenge), signature
-        ):
-            reason = "bad_signature"
-            error = CardRefused(reason, "カードを確認できませんでした。もう一度お試しください")
-        else:
+        if error is None:
             found = holder_of(uow, row.addressee_number)
             if found is None:
                 reason, result = "not_resident", "refused"
                 error = ReferToCounter(rules.REFER)
             else:
-                if row.pin_failures:
-                    uow.cards.change_card(serial, {"pin_failures": 0, "changed_at": at})
                 token = secrets.token_urlsafe(32)
                 expires = at + timedelta(seconds=desk.session_seconds)
                 uow.cards.add_session(
