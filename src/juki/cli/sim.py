@@ -5,7 +5,7 @@
                    [--honseki] [--copies 1] [--out FILE.pdf] [--url https://host:port] [--always-open]
     juki sim kiosk-server [--db var/demo.db] [--host 127.0.0.1] [--port 8443] [--always-open]
     juki sim unlock-card --serial SERIAL [--db var/demo.db]
-    juki sim juki-net --data DIR [--host 127.0.0.1] [--port 8445]
+    juki sim juki-net --data DIR [--host 127.0.0.1] [--port 8445] [--info-network info-network.json]
     juki sim juki-net media-import --data DIR FILE
 
 `kiosk` plays an MFP with a demo card (`demo-cards/cards.json` beside the database, written by `juki demo`): it asks
@@ -22,7 +22,9 @@ demo on (`demo-server.json` beside the demo's cards), else JUKI_PUBLIC_BASE_URL 
 interrupted; `unlock-card` is the counter's PIN reset for a locked card. `juki-net` runs the simulated 住基ネット
 (prefecture server, national server, another city's CS; docs/juki-net-simulator.md) over mutual TLS until
 interrupted, its CA and certificates made in `--data` on the first start, and writes `juki-net.json` there for the
-CS (`juki cs serve --juki-net DIR/juki-net.json`). `juki-net media-import` plays the prefecture receiving a city's
+CS (`juki cs serve --juki-net DIR/juki-net.json`); with `--info-network`, its J-LIS passes the cities'
+符号取得の要求 on to that 情報提供ネットワークシステム (without, it answers that the network is unreachable).
+`juki-net media-import` plays the prefecture receiving a city's
 notices on media (標準仕様書 j1090, docs/cs-media.md): FILE (the notices file or its manifest, from
 `juki cs media-export`) applied to the simulator's store in `--data` with the link's checks, its answers file and
 manifest written beside it for `juki cs media-answers`. The simulators themselves live in
@@ -162,6 +164,13 @@ def juki_net(
     ] = None,
     host: str = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", min=1, max=65535)] = 8445,
+    info_network: Annotated[
+        Path | None,
+        typer.Option(
+            "--info-network",
+            help="J-LIS が符号の生成を依頼する情報提供ネットワークシステム（info-network.json）",
+        ),
+    ] = None,
 ) -> None:
     """Run the simulated 住基ネット (mutual TLS) until interrupted."""
     import json
@@ -184,7 +193,7 @@ def juki_net(
         markup=False,
         highlight=False,
     )
-    serve(data, host, port)
+    serve(data, host, port, info_network)
 
 
 @juki_net_app.command("media-import")

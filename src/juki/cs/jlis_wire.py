@@ -39,6 +39,21 @@ The 31 items, each present (null when empty), and the two settings the record go
                                              holds failed on `item` (住民票コード, 市町村コード, 送付先住所 漢字 …)
     GET {url}/jlis/v1/mailing?resident_code=<code>  → 200 {"records": [{…items, "resident_code"}]} (shared/spec/API.md)
 
+**符号取得の要求** (番号法施行令20条; the 情報提供用個人識別符号 is issued through the 住基ネット): the city's 団体内統合宛名
+function gives the CS a 処理通番 (serial, from the 情報提供ネットワークシステム, juki.intermediate.wire) and the
+person's 個人番号; the CS sends both to J-LIS, which turns the 個人番号 into the person's 住民票コード and asks the
+network to issue the 符号 for the serial (`POST {network}/network/v1/link-codes`); the 符号 itself goes from the
+network to the city's 中間サーバー, never through the CS.
+
+    POST {url}/jlis/v1/link-code-requests   {"serial", "city_code", "my_number": "<12 digits>"}
+    202 {"serial", "duplicate": bool}        the network issued the 符号 (a repeat of the same serial: once)
+    409 {"code": "not_yet_known", "message"}  J-LIS holds no person of the city with that 個人番号 yet (its
+                                             個人番号指定 has not reached it): ask again later
+    409 {"code": "serial_reused", "message"}  the serial was used for another person
+    422 {"code": "format_error" | "unknown_serial", "item", "message"}   unknown_serial: a serial the network
+                                             never gave the city
+    503 {"code": "network_unreachable", "message"}   J-LIS could not reach the network: ask again later
+
 Anything else — another status, a body not of these shapes, a refused TLS handshake, no answer — is
 `wire.Unreachable`: the step waits and is tried again at a later pass. An answer on the feed that has its place but
 not the shape of an answer is `MalformedAnswer`: the CS puts it in its error queue and moves past it. No message,
@@ -57,6 +72,7 @@ BLOCKS_PATH = "/jlis/v1/resident-code-blocks"
 REQUESTS_PATH = "/jlis/v1/number-requests"
 ANSWERS_PATH = "/jlis/v1/number-answers"
 MAILING_PATH = "/jlis/v1/mailing"
+LINK_CODES_PATH = "/jlis/v1/link-code-requests"
 
 GENERATE, CHANGE = "生成", "変更"  # 番号法8条2項の生成要求, 7条2項の変更請求
 KINDS = (GENERATE, CHANGE)
@@ -74,6 +90,9 @@ BLOCK_REFUSALS = {409: frozenset({"block_request_reused"}), 422: frozenset({"for
 REQUEST_REFUSALS = {409: frozenset({"request_reused"}), 422: frozenset({"format_error"})}
 NOT_YET_KNOWN = "not_yet_known"
 MAILING_REFUSALS = {409: frozenset({"record_reused"}), 422: frozenset({"format_error", "mismatch"})}
+LINK_CODE_REFUSALS = {409: frozenset({"serial_reused"}), 422: frozenset({"format_error", "unknown_serial"})}
+NETWORK_UNREACHABLE = "network_unreachable"  # 503: J-LIS could not reach the 情報提供ネットワークシステム
+SERIAL_MAX = ID_MAX  # a 処理通番 on this wire (the network's are 20 characters)
 
 MailingValue = str | int | None
 
@@ -158,6 +177,23 @@ class MailingRecord:
                 "to_residence": self.to_residence, "items": dict(self.items)}  # fmt: skip
 
 
+@dataclass(frozen=True)
+class LinkCodeRequestOut:
+    """A 符号取得の要求 as it goes to J-LIS: the network's serial and the person's 個人番号 (never in a repr)."""
+
+    serial: str
+    city_code: str
+    my_number: str = field(repr=False)
+
+    def to_json(self) -> dict[str, object]:
+        return {"serial": self.serial, "city_code": self.city_code, "my_number": self.my_number}
+
+
+@dataclass(frozen=True)
+class NetworkDown:
+    """J-LIS took the request but could not reach the 情報提供ネットワークシステム: asked again later."""
+
+
 class JlisClient(Protocol):
     """The CS's side of the wire above; every method raises `wire.Unreachable` when there is no usable answer."""
 
@@ -170,3 +206,7 @@ class JlisClient(Protocol):
         ...
 
     def deliver_mailing(self, record: MailingRecord) -> Accepted | Refused: ...
+
+    def request_link_code(
+        self, request: LinkCodeRequestOut
+    ) -> Taken | NotYetKnown | NetworkDown | Refused: ...

@@ -4,7 +4,9 @@
   `GET /prefecture/v1/identity/{resident_code}` (shared/spec/API.md, 住基ネット);
 - the national server (全国サーバ, J-LIS): `GET /national/v1/identity/{resident_code}`, its copy of what the
   prefecture forwarded;
-- J-LIS's numbers (jlis.py): blocks of 住民票コード, 個人番号 requests and their answers, the 送付先情報.
+- J-LIS's numbers (jlis.py): blocks of 住民票コード, 個人番号 requests and their answers, the 送付先情報, and the cities'
+  符号取得の要求 passed on to the 情報提供ネットワークシステム named by `info_network` (an `info-network.json`; none:
+  J-LIS answers that it cannot reach the network, and the cities ask again).
 
 The log says which notice was received and what was answered: never an item's value, nor the 住民票コード.
 """
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import json
 import logging
+from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
@@ -57,9 +60,18 @@ async def _notice(store: JukiNetStore, request: Request) -> JSONResponse:
     )
 
 
-def create_app(store: JukiNetStore) -> FastAPI:
+def create_app(
+    store: JukiNetStore,
+    info_network: Path | None = None,
+    *,
+    issue_link_code: jlis.IssueLinkCode | None = None,
+) -> FastAPI:
+    """The API over `store`. J-LIS reaches the network through `issue_link_code` when given (tests), else through
+    the network simulator's link configured by `info_network`, else not at all."""
     app = FastAPI(title="住基ネット (simulated)", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.store = store
+    if issue_link_code is None and info_network is not None:
+        issue_link_code = jlis.network_link(info_network)
 
     @app.post("/prefecture/v1/notices")
     async def notices(request: Request) -> JSONResponse:
@@ -73,6 +85,7 @@ def create_app(store: JukiNetStore) -> FastAPI:
     def national_identity(resident_code: str) -> JSONResponse:
         return _identity(store, resident_code, national=True)
 
-    for part in (national, consistency, cities, jlis):
+    for part in (national, consistency, cities):
         app.include_router(part.router(store))
+    app.include_router(jlis.router(store, issue_link_code))
     return app

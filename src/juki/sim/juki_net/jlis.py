@@ -13,6 +13,16 @@
   the person known, current and present, the 市町村コード the city's, and — unless it goes to a 居所 registered for
   delivery — the 送付先住所 the person's 住所, and the 送付先郵便番号 its 郵便番号).
 
+- `POST /jlis/v1/link-code-requests`: a city's 符号取得の要求 (番号法施行令20条): the 個人番号 turned into the
+  住民票コード of the person who holds it — a number J-LIS generated, or the item 個人番号 of the prefecture's copy
+  of the 本人確認情報 (the store's `my_number_holders`, keyed digests), the person the city's resident and still
+  holding that number — else `not_yet_known`; then the 情報提供ネットワークシステム is asked to issue the 符号 for
+  the serial (`IssueLinkCode`: by default the network simulator's J-LIS link, `network_link`, configured by an
+  `info-network.json`). No network configured, or none reachable: 503 `network_unreachable` (the CS asks again);
+  the network's refusals (`unknown_serial`, `serial_reused`) are passed on. A serial the network took is kept
+  (`jlis_link_codes`: the serial, the city, the number's keyed digest, the 住民票コード), so that a repeat is
+  acknowledged once and the serial with another number is `serial_reused`.
+
 Everything is kept in the simulator's SQLite file (a restart never issues a code or a number again); an answer and
 a record are sealed at rest like the items (store.seal_json). The log names request, block and record ids and
 codes — never a number, a 住民票コード or another value.
@@ -26,6 +36,7 @@ malformed one).
 
 from __future__ import annotations
 
+import importlib
 import json
 import logging
 import re
@@ -34,24 +45,30 @@ import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any
+from pathlib import Path
+from typing import Any, Protocol
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
 
 from juki.cs.jlis_wire import (
     ANSWERS_PAGE,
     ID_MAX,
     KINDS,
+    LINK_CODES_PATH,
     MAILING_ADDRESS,
     MAILING_CITY,
     MAILING_FLAGS,
     MAILING_ITEMS,
     MAILING_NAME,
     MAX_BLOCK,
+    NETWORK_UNREACHABLE,
+    NOT_YET_KNOWN,
 )
-from juki.domain.identifiers import generate_my_number, generate_resident_code
-from juki.sim.juki_net.checks import RECORD_STATUS, Problem, is_resident_code
+from juki.domain.identifiers import generate_my_number, generate_resident_code, my_number_check_digit
+from juki.intermediate.wire import NetworkUnreachable
+from juki.sim.juki_net.checks import MY_NUMBER, RECORD_STATUS, Problem, is_resident_code
 from juki.sim.juki_net.store import NATIONAL, PREFECTURE, JukiNetStore
 
 log = logging.getLogger("juki.sim.juki_net.jlis")
@@ -93,6 +110,13 @@ CREATE TABLE IF NOT EXISTS jlis_mailing (
     received_at TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS jlis_mailing_code ON jlis_mailing (resident_code, seq);
+CREATE TABLE IF NOT EXISTS jlis_link_codes (
+    serial TEXT PRIMARY KEY,
+    city_code TEXT NOT NULL,
+    number_digest TEXT NOT NULL,
+    resident_code TEXT NOT NULL,
+    issued_at TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS jlis_test_hooks (
     name TEXT PRIMARY KEY,
     value BLOB NOT NULL
@@ -153,11 +177,77 @@ def _resident_code(value: object) -> str:
     return str(value)
 
 
+def _my_number(value: object) -> str:
+    """12 ASCII digits with their check digit; else a format error that never quotes what was sent."""
+    if not isinstance(value, str) or len(value) != 12 or not value.isascii() or not value.isdigit():
+        raise _format(MY_NUMBER, "個人番号は12桁の数字でなければなりません")
+    if my_number_check_digit(value[:11]) != value[11]:
+        raise _format(MY_NUMBER, "個人番号の検査数字が正しくありません")
+    return value
+
+
+# --- the 情報提供ネットワークシステム, as J-LIS reaches it -----------------------------------------------------------
+
+# The network's refusals (juki.intermediate.wire) and how J-LIS passes each on to the city (status, code): a field
+# the network found wrong in J-LIS's own call is, as far as the city can tell, a format error of its request.
+NETWORK_REFUSALS = {
+    "unknown_serial": (422, "unknown_serial"),
+    "serial_reused": (409, "serial_reused"),
+    "invalid_field": (422, "format_error"),
+}
+NETWORK_LINK_MODULE = "juki.sim.info_network.jlis_link"  # the network simulator's side of J-LIS's link
+
+
+class NetworkRefusal(Exception):
+    """The network refused to issue the 符号: `code` is one of NETWORK_REFUSALS."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+class IssueLinkCode(Protocol):
+    """Ask the 情報提供ネットワークシステム to issue the 符号 of the person of `resident_code` for the city's `serial`
+    (`POST {network}/network/v1/link-codes` with J-LIS's certificate, juki.intermediate.wire). True when the network
+    had issued it already (a repeat). Raises `NetworkUnreachable` when there is no usable answer and
+    `NetworkRefusal` when it refuses."""
+
+    def __call__(self, serial: str, city_code: str, resident_code: str) -> bool: ...
+
+
+def network_link(config: Path) -> IssueLinkCode:
+    """The default link: the network simulator's `issue_link_code(config, serial, city_code, resident_code)`, imported
+    when first used (the network may be installed after the 住基ネット). Not installed → `NetworkUnreachable`; its
+    refusals (an exception with a `code` the wire knows) → `NetworkRefusal`; anything else → `NetworkUnreachable`,
+    named by its class only."""
+
+    def issue(serial: str, city_code: str, resident_code: str) -> bool:
+        try:
+            link = importlib.import_module(NETWORK_LINK_MODULE)
+        except ImportError:
+            raise NetworkUnreachable("the 情報提供ネットワークシステム's link is not installed") from None
+        try:
+            return bool(link.issue_link_code(config, serial, city_code, resident_code))
+        except NetworkUnreachable:
+            raise
+        except Exception as exc:  # the network's refusal type is its own: recognised by its code
+            code = getattr(exc, "code", None)
+            if isinstance(code, str) and code in NETWORK_REFUSALS:
+                raise NetworkRefusal(code) from None
+            raise NetworkUnreachable(f"the network's link failed: {type(exc).__name__}") from None
+
+    return issue
+
+
+def _network_down() -> Problem:
+    return Problem(503, NETWORK_UNREACHABLE, None, "情報提供ネットワークシステムに接続できません")
+
+
 class Jlis:
     """J-LIS's tables in the simulator's file, through the store's one lock (store.locked)."""
 
-    def __init__(self, store: JukiNetStore) -> None:
-        self.store = store
+    def __init__(self, store: JukiNetStore, issue_link_code: IssueLinkCode | None = None) -> None:
+        self.store, self.issue_link_code = store, issue_link_code
         with store.locked() as db:
             db.executescript(_SCHEMA)
 
@@ -248,6 +338,7 @@ class Jlis:
                 )
             with _transaction(db):
                 number = self._new_number(db)
+                self.store.hold_number(db, number, code, "generated")
                 db.execute("INSERT INTO jlis_number_requests VALUES (?, ?, ?, ?, ?)",
                            (request_id, city, kind, code, _now()))  # fmt: skip
                 answer = {"request_id": request_id, "resident_code": code, "my_number": number}
@@ -280,6 +371,64 @@ class Jlis:
             entry = self.store.unseal_json(sealed)
             found.append({"seq": int(seq)} | (entry if isinstance(entry, dict) else {"answer": entry}))
         return found
+
+    # --- 符号取得の要求 -----------------------------------------------------------------------------------------------
+
+    def link_code(self, raw: object) -> dict[str, Any]:
+        """A city's 符号取得の要求 (module docstring): the person found, then the network asked outside the lock (it
+        may take its time); what the network took is kept."""
+        body = _object(raw, "符号取得の要求")
+        serial, city = _id(body, "serial"), _city(body)
+        number = _my_number(body.get("my_number"))
+        digest = self.store.digest(number)
+        with self.store.locked() as db:
+            done = self._issued(db, serial, city, digest)
+            if done is not None:
+                return done
+            code = self._holder(db, number, city)
+        if self.issue_link_code is None:
+            raise _network_down()
+        try:
+            duplicate = self.issue_link_code(serial, city, code)
+        except NetworkUnreachable:
+            raise _network_down() from None
+        except NetworkRefusal as refused:
+            status, code = NETWORK_REFUSALS[refused.code]
+            raise Problem(
+                status, code, None, "情報提供ネットワークシステムが符号の生成を拒否しました"
+            ) from None
+        with self.store.locked() as db:
+            db.execute("INSERT OR IGNORE INTO jlis_link_codes VALUES (?, ?, ?, ?, ?)",
+                       (serial, city, digest, code, _now()))  # fmt: skip
+        return {"serial": serial, "duplicate": duplicate}
+
+    def _issued(self, db: sqlite3.Connection, serial: str, city: str, digest: str) -> dict[str, Any] | None:
+        """A repeat of a serial the network took: acknowledged once more; with another city or number, refused."""
+        row = db.execute(
+            "SELECT city_code, number_digest FROM jlis_link_codes WHERE serial = ?", (serial,)
+        ).fetchone()
+        if row is None:
+            return None
+        if tuple(row) != (city, digest):
+            raise Problem(409, "serial_reused", None, "この処理通番は別の住民の符号取得に使われています")
+        return {"serial": serial, "duplicate": True}
+
+    def _holder(self, db: sqlite3.Connection, number: str, city: str) -> str:
+        """The 住民票コード of the city's resident who holds the number (the prefecture's copy says so, or it has no
+        number yet and J-LIS generated this one for the person); else `not_yet_known`."""
+        code = self.store.holder(db, number)
+        row = None if code is None else db.execute(
+            f"SELECT items FROM {PREFECTURE} WHERE resident_code = ?", (code,)
+        ).fetchone()  # fmt: skip
+        held = None if row is None else self.store.unseal(row[0])
+        if (
+            code is None
+            or held is None
+            or held.get("市町村コード") != city
+            or (held.get(MY_NUMBER) or number) != number  # the person's number changed since
+        ):
+            raise Problem(409, NOT_YET_KNOWN, None, "この個人番号の住民を保有していません")
+        return code
 
     # --- 送付先情報 -------------------------------------------------------------------------------------------------
 
@@ -437,9 +586,27 @@ def _id_of(body: object, name: str) -> str:
     return str(body.get(name) if isinstance(body, dict) else None)[:ID_MAX]
 
 
-def router(store: JukiNetStore) -> APIRouter:
-    jlis = Jlis(store)
+def router(store: JukiNetStore, issue_link_code: IssueLinkCode | None = None) -> APIRouter:
+    jlis = Jlis(store, issue_link_code)
     api = APIRouter()
+
+    @api.post(LINK_CODES_PATH)
+    async def link_code_requests(request: Request) -> JSONResponse:
+        body = _body(await request.body())
+        try:  # in a worker thread: the network's answer may take its time, and the loop serves the others
+            issued = await run_in_threadpool(jlis.link_code, body)
+        except Problem as refused:
+            log.info(
+                "jlis: link code request %s: %s (%s)",
+                _id_of(body, "serial"),
+                refused.code,
+                refused.item or "-",
+            )
+            return refused.answer()
+        log.info(
+            "jlis: link code request %s taken%s", issued["serial"], " again" if issued["duplicate"] else ""
+        )
+        return JSONResponse(issued, status_code=202)
 
     @api.post("/jlis/v1/resident-code-blocks")
     async def blocks(request: Request) -> JSONResponse:

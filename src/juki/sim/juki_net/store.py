@@ -6,7 +6,10 @@ The items are kept encrypted (AES-GCM, the key in `store.key` beside the file, o
 which is never at rest in plain (番号法 and the seed's 特定個人情報 safeguards), not even in a simulator's file.
 Every 個人番号 the network knows — each one a city notified, each one J-LIS generated (jlis.py) — is in
 `known_my_numbers` as a keyed digest (HMAC-SHA256 with a key derived from `store.key`), so that J-LIS never
-generates one twice without keeping any in plain.
+generates one twice without keeping any in plain. `my_number_holders` maps the same digest to the 住民票コード of the
+person who holds the number (each a notice carried, each J-LIS generated), so that J-LIS finds the person of a
+符号取得の要求 (jlis.py) without opening every record; a file from before it had the table is indexed once when
+opened.
 
 A 住民票コード変更 (住基法30条の4) re-keys the person: its notice names the new code and, as 旧住民票コード, the code
 the servers hold the person under; the record moves to the new code (the old one answers 404 from then on), in the
@@ -76,6 +79,16 @@ CREATE TABLE IF NOT EXISTS known_my_numbers (
     at TEXT NOT NULL
 );
 """
+HOLDERS = "my_number_holders"
+_HOLDERS_SCHEMA = f"""
+CREATE TABLE {HOLDERS} (
+    digest TEXT PRIMARY KEY,
+    resident_code TEXT NOT NULL,
+    source TEXT NOT NULL,
+    at TEXT NOT NULL
+);
+"""
+_JLIS_ANSWERS = "jlis_number_answers"  # jlis.py's table: the numbers J-LIS generated, sealed
 
 
 def _key(folder: Path) -> bytes:
@@ -109,6 +122,7 @@ class JukiNetStore:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
+        self._ensure_holders()
 
     def close(self) -> None:
         with self._lock:
@@ -155,6 +169,53 @@ class JukiNetStore:
             "INSERT OR IGNORE INTO known_my_numbers VALUES (?, ?, ?)", (self.digest(value), source, _now())
         )
         return cursor.rowcount == 1
+
+    # --- who holds a number -------------------------------------------------------------------------------------
+
+    def hold_number(self, db: sqlite3.Connection, value: str, code: str, source: str) -> None:
+        """Remember that the person of `code` holds the number (the latest holder wins). Under the lock."""
+        db.execute(
+            f"INSERT OR REPLACE INTO {HOLDERS} VALUES (?, ?, ?, ?)",
+            (self.digest(value), code, source, _now()),
+        )
+
+    def holder(self, db: sqlite3.Connection, value: str) -> str | None:
+        """The 住民票コード last seen holding the number, or None. Under the lock."""
+        row = db.execute(
+            f"SELECT resident_code FROM {HOLDERS} WHERE digest = ?", (self.digest(value),)
+        ).fetchone()
+        return None if row is None else str(row[0])
+
+    def _exists(self, table: str) -> bool:
+        found = self._db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (table,))
+        return found.fetchone() is not None
+
+    def _ensure_holders(self) -> None:
+        """The holders' table; for a file from before it, indexed once from the numbers J-LIS generated and then
+        the prefecture's records (a record's number wins over an older answer)."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")  # another store over the same folder may be opening it too
+            try:
+                if not self._exists(HOLDERS):
+                    self._db.execute(_HOLDERS_SCHEMA)
+                    self._index_holders()
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    def _index_holders(self) -> None:
+        if self._exists(_JLIS_ANSWERS):
+            for (sealed,) in self._db.execute(f"SELECT answer FROM {_JLIS_ANSWERS} ORDER BY seq").fetchall():
+                answer = self.unseal_json(sealed)
+                if isinstance(answer, dict) and answer.get("my_number") and answer.get("resident_code"):
+                    self.hold_number(
+                        self._db, str(answer["my_number"]), str(answer["resident_code"]), "generated"
+                    )
+        for code, sealed in self._db.execute(f"SELECT resident_code, items FROM {PREFECTURE}").fetchall():
+            number = self._open(sealed).get(MY_NUMBER)
+            if number:
+                self.hold_number(self._db, str(number), str(code), "notice")
 
     # --- reads ------------------------------------------------------------------------------------------------
 
@@ -236,6 +297,7 @@ class JukiNetStore:
                     self._db.execute(f"DELETE FROM {table} WHERE resident_code = ?", (old_code,))
             if items.get(MY_NUMBER):
                 self.know_number(self._db, str(items[MY_NUMBER]), "notice")
+                self.hold_number(self._db, str(items[MY_NUMBER]), code, "notice")
             self._db.execute(
                 "INSERT INTO prefecture_notices VALUES (?, ?, ?, ?, ?, ?)",
                 (code, notice.sequence, notice.notice_id, kind, self._seal(notice.items), now),
