@@ -14,6 +14,9 @@
 4. **送付先情報**: the records the register has ready (`mailing.ready`) to J-LIS; accepted → `mailing.delivered`,
    refused (a mismatch naming the item, a format error) → `mailing.refused` and the J-LIS error queue.
 
+The 符号取得 requests of the 団体内統合宛名 function go over the same link right after these four
+(services/link_codes.py, run by the relay); their refusals join the J-LIS error queue here (subject `link_code`).
+
 What the CS did is its own append-only story (`cs_jlis_events`, one row per step of a block, request, answer or
 record; cs/adapters/jlis_tables.py) and lines of the CS log. Nothing here writes a 個人番号: an answer's number goes
 from the wire to the register's `assign` and nowhere else; refusals are kept by code and item name.
@@ -30,7 +33,7 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from juki.cs.jlis_wire import (
     ANSWERS_PAGE,
@@ -56,10 +59,14 @@ from juki.services.ids import dated_id
 from juki.services.numbers import NumberAnswer, OnAssigned, Stock
 from juki.services.unit_of_work import UnitOfWorkFactory
 
+if TYPE_CHECKING:
+    from juki.cs.services.link_codes import LinkCodesOf
+
 log = logging.getLogger("juki.cs.jlis")
 
 # What a row of `cs_jlis_events` is about, and what happened.
 BLOCK, REQUEST, ANSWER, MAILING = "block", "request", "answer", "mailing"
+LINK_CODE = "link_code"  # a 符号取得の要求 (services/link_codes.py): only its refusals are rows here
 ASKED, RECEIVED, HANDING, HANDED, HANDED_BEFORE = "asked", "received", "handing", "handed", "handed_before"
 TAKEN, NOT_YET_KNOWN = "taken", "not_yet_known"
 ASSIGNED, ASSIGNED_BEFORE, MALFORMED = "assigned", "assigned_before", "malformed"
@@ -72,6 +79,7 @@ SUBJECT_WORDS = {
     REQUEST: "個人番号の要求",
     ANSWER: "個人番号の回答",
     MAILING: "送付先情報",
+    LINK_CODE: "符号取得の要求",
 }
 MALFORMED_ANSWER = "malformed_answer"
 
@@ -183,6 +191,8 @@ class Setup:
     backoff: Backoff = field(default_factory=Backoff)
     terminal: str = "cs-server"
     actor: Actor = CS_SYSTEM
+    # The 符号取得 requests' store (services/link_codes.py, cs/adapters/link_code_tables.of); None: not sent.
+    link_codes_of: LinkCodesOf | None = None
 
 
 @dataclass
@@ -192,6 +202,8 @@ class JlisReport:
     not_yet_known: int = 0
     assigned: int = 0
     mailing_delivered: int = 0
+    link_codes_sent: int = 0  # 符号取得 requests J-LIS took this pass (services/link_codes.py)
+    link_codes_waiting: int = 0  # not yet known, or the network unreachable: asked again after the backoff
     refused: int = 0  # into the J-LIS error queue this pass
     unreachable: bool = False
     stock: Stock | None = None
@@ -199,7 +211,7 @@ class JlisReport:
     @property
     def busy(self) -> bool:
         return bool(self.codes_received or self.requests_sent or self.assigned or self.mailing_delivered
-                    or self.refused)  # fmt: skip
+                    or self.link_codes_sent or self.refused)  # fmt: skip
 
 
 def run(setup: Setup, client: JlisClient) -> JlisReport:

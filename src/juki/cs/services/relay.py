@@ -17,7 +17,8 @@ cities that are due, takes in our inbox, and erases every 転出証明書情報 
 
 With J-LIS wired (`jlis`, `connect_jlis`), a pass also does the CS's part of the numbers J-LIS gives the city
 after the notices (services/jlis.py, docs/cs-jlis.md): the 住民票コード stock topped up, the 個人番号 requests sent,
-J-LIS's answers handed to the register, the 送付先情報 delivered. `top_up` is the stock's step alone (`juki demo`
+J-LIS's answers handed to the register, the 送付先情報 delivered; then the 符号取得 requests of the 団体内統合宛名
+function (services/link_codes.py). `top_up` is the stock's step alone (`juki demo`
 does it before it serves: a birth needs a code from the stock).
 
 While the CS operator has switched the CS to sending on media (標準仕様書 j1090, services/media.py,
@@ -35,7 +36,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from juki.cs.jlis_wire import JlisClient
-from juki.cs.services import comparison, delivery, intake, jlis, media, restrictions, transfers
+from juki.cs.services import comparison, delivery, intake, jlis, link_codes, media, restrictions, transfers
 from juki.cs.services.comparison import ComparisonReport
 from juki.cs.services.delivery import Backoff
 from juki.cs.services.intake import EventKeyHolder
@@ -135,7 +136,9 @@ class Relay:
         if self.numbers is None or self.connect_jlis is None:
             return None
         with self.connect_jlis() as client:
-            return jlis.run(self.numbers, client)
+            report = jlis.run(self.numbers, client)
+            link_codes.run(self.numbers, client, report)  # the 符号取得 requests, over the same link
+            return report
 
     def top_up(self) -> Stock:
         """The 住民票コード stock's step alone, now (raises `wire.Unreachable` when J-LIS does not answer)."""
@@ -213,8 +216,9 @@ class Relay:
                 n = done.jlis
                 log.info(
                     "CS relay, J-LIS: %d 住民票コード received, %d 個人番号 requests taken, %d assigned, "
-                    "%d 送付先情報 delivered, %d refused",
-                    n.codes_received, n.requests_sent, n.assigned, n.mailing_delivered, n.refused,
+                    "%d 送付先情報 delivered, %d 符号取得 requests taken, %d refused",
+                    n.codes_received, n.requests_sent, n.assigned, n.mailing_delivered, n.link_codes_sent,
+                    n.refused,
                 )  # fmt: skip
             if done is not None and (done.telegrams_sent or done.telegrams_received or done.purged):
                 log.info(
