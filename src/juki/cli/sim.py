@@ -40,6 +40,7 @@ import typer
 from rich.console import Console
 
 from juki.cli.card_center import card_center_app
+from juki.cli.info_network import info_network_app
 
 sim_app = typer.Typer(
     help="外部システムの模擬 (simulators): コンビニ交付端末, 住基ネット", no_args_is_help=True
@@ -154,6 +155,7 @@ juki_net_app = typer.Typer(
 )
 sim_app.add_typer(juki_net_app, name="juki-net")
 sim_app.add_typer(card_center_app, name="card-center")
+sim_app.add_typer(info_network_app, name="info-network")
 
 
 @juki_net_app.callback()
