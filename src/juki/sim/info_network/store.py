@@ -275,16 +275,16 @@ class InfoNetworkStore:
             self._db.execute("COMMIT")
         return int(cursor.lastrowid or 0)
 
-    def answered_by_network(
-        self, query_id: str, requester: str, legal_basis: str, answer: QueryAnswer
-    ) -> None:
+    def answered_by_network(self, asked: NewQuery, answer: QueryAnswer) -> None:
         """A 照会 the network answered itself (no 符号): recorded, the city never sees it."""
+        items = None if asked.items is None else json.dumps(list(asked.items), ensure_ascii=False)
         with self._lock:
             self._db.execute(
-                "INSERT INTO queries (query_id, requester, legal_basis, information, asked_at, state, answer,"
-                " answered_at) VALUES (?, ?, ?, '', ?, ?, ?, ?)",
-                (query_id, requester, legal_basis, _now(), BY_NETWORK, _answer_json(answer), _now()),
-            )
+                "INSERT INTO queries (query_id, requester, legal_basis, information, items, asked_at, state,"
+                " answer, answered_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (asked.query_id, asked.requester, asked.legal_basis, asked.information, items, _now(), BY_NETWORK,
+                 _answer_json(answer), _now()),
+            )  # fmt: skip
 
     def answer_of(self, row_id: int) -> QueryAnswer | None:
         with self._lock:
