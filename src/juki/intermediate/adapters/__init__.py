@@ -1,0 +1,1 @@
+"""The 中間サーバー's adapters: its own database, tables and migrations, and its key file."""
