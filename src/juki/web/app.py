@@ -69,6 +69,11 @@ def create_app(j: Juki) -> FastAPI:
 
     for transfer_router in (oauth.router, api_transfer.router):
         app.include_router(transfer_router)
+    from juki.web import api_my  # 自己情報 (やりとり履歴, docs/my-usage.md): /my/v1, /api/v1/my, /my
+    from juki.web.ui import my_pages
+
+    for my_router in (api_my.my_router, api_my.router, my_pages.router):
+        app.include_router(my_router)
     app.include_router(ui.router)
 
     app.mount("/static", StaticFiles(packages=[("juki.web", "static")]), name="static")

@@ -1,0 +1,175 @@
+"""自己情報 (やりとり履歴)'s tables (migration 0019) and its reads of the operation log, in the unit of work's
+transaction (services/my_usage.py; docs/my-usage.md).
+
+- `my_challenges`: the one-time challenges the resident's card signs to sign in (2 minutes, single use);
+- `my_sessions`: a resident's session, by its token's SHA-256 (the table never holds a token), bound to the card and
+  the person, short-lived, ended on sign-out;
+- `usage_withholding_decisions`: a supervisor's release or extension of a withheld entry (append-only: the latest
+  decision about an entry is the one in force).
+
+The tables are declared on the register's metadata (adapters/tables.py) here, beside the only code that uses them.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    Column,
+    Connection,
+    Date,
+    DateTime,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    and_,
+    cast,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+
+from juki.adapters import tables as t
+from juki.services.audit import utc
+from juki.services.read_models import ChangeSent
+
+TS = DateTime(timezone=True)
+
+my_challenges = Table(
+    "my_challenges",
+    t.metadata,
+    Column("challenge_id", String(40), primary_key=True),
+    Column("challenge", String(64), nullable=False),
+    Column("issued_at", TS, nullable=False),
+    Column("expires_at", TS, nullable=False),
+    Column("used_at", TS),
+    Index("ix_my_challenges_expires_at", "expires_at"),
+)
+my_sessions = Table(
+    "my_sessions",
+    t.metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("serial", String(40), nullable=False),
+    Column("addressee_number", String(10), nullable=False),
+    Column("started_at", TS, nullable=False),
+    Column("expires_at", TS, nullable=False),
+    Column("ended_at", TS),
+    ForeignKeyConstraint(["serial"], ["kiosk_cards.serial"]),
+    Index("ix_my_sessions_expires_at", "expires_at"),
+)
+usage_withholding_decisions = Table(
+    "usage_withholding_decisions",
+    t.metadata,
+    Column("decision_id", Integer, primary_key=True, autoincrement=True),
+    Column("entry_key", String(40), nullable=False),
+    Column("addressee_number", String(10), nullable=False),
+    Column("action", String(10), nullable=False),  # release / extend
+    Column("until", Date),  # the day it is shown from
+    Column("reason", Text, nullable=False),
+    Column("decided_by", String(40), nullable=False),
+    Column("decided_at", TS, nullable=False),
+    Index("ix_usage_withholding_decisions_person", "addressee_number"),
+)
+MY_USAGE_APPEND_ONLY = ("usage_withholding_decisions",)
+
+
+class SqlMyUsageStore:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    # --- sign-in -------------------------------------------------------------------------------------------------
+
+    def add_challenge(self, values: dict[str, Any]) -> None:
+        self.conn.execute(insert(my_challenges).values(**values))
+
+    def take_challenge(self, challenge_id: str, at: datetime) -> Any:
+        """The challenge, marked used, if it is live and unused (a second taker finds none); else None."""
+        c = my_challenges.c
+        done = self.conn.execute(
+            update(my_challenges)
+            .where(c.challenge_id == challenge_id, c.used_at.is_(None), c.expires_at > at)
+            .values(used_at=at)
+        )
+        if done.rowcount != 1:
+            return None
+        return self.conn.execute(select(my_challenges).where(c.challenge_id == challenge_id)).first()
+
+    def add_session(self, values: dict[str, Any]) -> None:
+        self.conn.execute(insert(my_sessions).values(**values))
+
+    def session(self, token_hash: str) -> Any:
+        return self.conn.execute(select(my_sessions).where(my_sessions.c.token_hash == token_hash)).first()
+
+    def end_session(self, token_hash: str, at: datetime) -> bool:
+        c = my_sessions.c
+        done = self.conn.execute(
+            update(my_sessions).where(c.token_hash == token_hash, c.ended_at.is_(None)).values(ended_at=at)
+        )
+        return done.rowcount == 1
+
+    # --- what the history reads ----------------------------------------------------------------------------------
+
+    def log_about(self, addressee_number: str) -> list[Any]:
+        """Completed operation-log entries naming the person, oldest first, with the acting staff member's
+        department (None for a system or an account no longer in the staff table)."""
+        log = t.operation_log.c
+        if self.conn.dialect.name == "postgresql":
+            names_person = cast(log.targets, JSONB).contains([addressee_number])
+        else:
+            names_person = cast(log.targets, Text).like(f'%"{addressee_number}"%')
+        query = (
+            select(
+                log.seq,
+                log.at,
+                log.staff_id,
+                log.role,
+                t.staff.c.department,
+                log.procedure,
+                log.action,
+                log.my_number_shown,
+                log.targets,
+                log.facts,
+            )
+            .outerjoin(t.staff, t.staff.c.staff_id == log.staff_id)
+            .where(and_(log.result == "ok", names_person))
+            .order_by(log.seq)
+        )
+        return [row for row in self.conn.execute(query) if addressee_number in (row.targets or ())]
+
+    def changes_of(self, addressee_number: str) -> list[ChangeSent]:
+        """The outbox's entries about the person (what a delivery may have carried), oldest first."""
+        o = t.outbox.c
+        query = (
+            select(o.seq, o.event, o.version, o.change_reason, o.changed_on, o.filing_id, o.recorded_at)
+            .where(o.addressee_number == addressee_number)
+            .order_by(o.seq)
+        )
+        return [
+            ChangeSent(
+                r.seq, r.event, r.version, r.change_reason, r.changed_on, r.filing_id, utc(r.recorded_at)
+            )
+            for r in self.conn.execute(query)
+        ]
+
+    # --- a supervisor's decisions --------------------------------------------------------------------------------
+
+    def add_decision(self, values: dict[str, Any]) -> None:
+        self.conn.execute(insert(usage_withholding_decisions).values(**values))
+
+    def decisions(self, addressee_number: str) -> list[Any]:
+        d = usage_withholding_decisions.c
+        query = select(usage_withholding_decisions).where(d.addressee_number == addressee_number)
+        return list(self.conn.execute(query.order_by(d.decision_id)))
+
+
+def of(uow: Any) -> SqlMyUsageStore:
+    """The store in the unit of work's transaction (the same connection)."""
+    conn = getattr(uow, "conn", None)
+    if not isinstance(conn, Connection):
+        raise TypeError("the やりとり履歴 store needs the SQL unit of work")
+    return SqlMyUsageStore(conn)
