@@ -41,6 +41,7 @@ from rich.console import Console
 
 from juki.cli.card_center import card_center_app
 from juki.cli.info_network import info_network_app
+from juki.cli.my_portal import my_portal
 
 sim_app = typer.Typer(
     help="外部システムの模擬 (simulators): コンビニ交付端末, 住基ネット", no_args_is_help=True
@@ -48,6 +49,7 @@ sim_app = typer.Typer(
 console = Console()
 
 DbOpt = Annotated[str, typer.Option("--db", help="SQLAlchemy URL or SQLite file path of the demo register")]
+sim_app.command("my-portal")(my_portal)  # 自己情報（やりとり履歴） with a demo card (docs/my-usage.md)
 
 
 def remember_demo_server(db: str, base_url: str) -> None:
