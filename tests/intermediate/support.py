@@ -35,6 +35,7 @@ class FakeNetwork:
     """The 情報提供ネットワークシステム as the city sees it (wire.NetworkClient): serials, an inbox, answers."""
 
     down: bool = False
+    answers_down: bool = False  # the inbox is read, but an answer does not get through
     messages: list[wire.LinkCodeIssued | wire.Query | wire.MalformedMessage] = field(default_factory=list)
     answers: list[wire.QueryAnswer] = field(default_factory=list)  # every answer handed over, repeats too
     serials_given: list[str] = field(default_factory=list)
@@ -55,7 +56,7 @@ class FakeNetwork:
         return [m for m in self.messages if m.seq > after][: wire.INBOX_PAGE]
 
     def answer(self, answer: wire.QueryAnswer) -> bool:
-        if self.down:
+        if self.down or self.answers_down:
             raise wire.NetworkUnreachable("down")
         self.answers.append(answer)
         if answer.query_id in self._final:

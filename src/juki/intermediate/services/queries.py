@@ -7,7 +7,8 @@ In order:
 1. a query id seen before at another place of the inbox is a replay: refused (照会番号が重複しています), the first
    answer stands (the network keeps it); a message read twice (same place) is handled once;
 2. the 照会許可照合リスト must name exactly (requester, legal basis, information) and allow every item asked —
-   else refused (照会は許可されていません); checked before the 符号, so that an unpermitted body learns nothing of it;
+   else refused (照会は許可されていません); answered before the 符号's, so that an unpermitted body learns nothing
+   of it (the 符号 is still looked up, so that the person's own history shows the refusal);
 3. the 符号 must be one the network issued to the city — else refused (符号が登録されていません);
 4. a person flagged 自動応答不可 — a 支援措置 in force, or set by hand — and an answer that names a 世帯主 so
    flagged are held (pending) and enter the review queue: a supervisor releases (the answer then goes with its
@@ -116,16 +117,20 @@ def decide(store: ImsStore, query: wire.Query, permissions: QueryPermissionList)
 
 def _outcome(store: ImsStore, query: wire.Query, permissions: QueryPermissionList, replay: bool) -> Outcome:
     asked = tuple(query.items or ())
+    holder = store.unified_by_link_code(query.link_code) if query.link_code else None
+    if holder is not None and holder.link_code_state != link_codes.ISSUED:
+        holder = None
+    number = (
+        holder.unified_number if holder else None
+    )  # recorded whatever the answer: the person's own history
     if replay:
-        return Outcome(DUPLICATE, wire.REFUSED, wire.DUPLICATE_QUERY, asked)
+        return Outcome(DUPLICATE, wire.REFUSED, wire.DUPLICATE_QUERY, asked, unified_number=number)
     decision = permissions.decide(query.requester, query.legal_basis, query.information, query.items)
     procedure = decision.entry.procedure if decision.entry else ""
     if not decision.allowed:
-        return Outcome(REFUSED, wire.REFUSED, wire.NOT_PERMITTED, asked, procedure)
-    holder = store.unified_by_link_code(query.link_code) if query.link_code else None
-    if holder is None or holder.link_code_state != link_codes.ISSUED:
+        return Outcome(REFUSED, wire.REFUSED, wire.NOT_PERMITTED, asked, procedure, number)
+    if number is None:
         return Outcome(REFUSED, wire.REFUSED, wire.UNKNOWN_LINK_CODE, asked, procedure)
-    number = holder.unified_number
     spec = layout.LAYOUTS_BY_NAME[query.information]
     record = store.current_replica(number, spec.code)
     if record is None or record.operation != layout.REGISTER:

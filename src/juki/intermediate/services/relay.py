@@ -110,7 +110,11 @@ class Relay:
     def _inbox_loop(self, wait: float) -> None:
         while not self._stopping.is_set():
             try:
-                self.take_inbox(wait)
+                report = self.take_inbox(wait)
+                if not (report.link_codes or report.queries or report.malformed):
+                    self._stopping.wait(
+                        0.05
+                    )  # a network that answers at once when empty is not read in a spin
             except wire.NetworkUnreachable:
                 self._stopping.wait(1.0)
             except Exception as exc:
