@@ -210,6 +210,27 @@ def test_answers_wait_while_the_network_is_down(world: World):
     assert world.run().sent == 0  # sent once
 
 
+def test_an_answer_the_network_does_not_know_is_not_sent_again(world: World, monkeypatch: pytest.MonkeyPatch):
+    _, persons = _family(world, 1)
+    world.network.ask("Q-U", link_code_for(persons[0]["my_number"]))
+    world.network.ask("Q-U2", link_code_for(persons[0]["my_number"]))
+
+    class UnknownQuery(wire.NetworkUnreachable):
+        pass
+
+    real = world.network.answer
+
+    def answer(given: wire.QueryAnswer) -> bool:
+        if given.query_id == "Q-U":
+            raise UnknownQuery("no such query")
+        return real(given)
+
+    monkeypatch.setattr(world.network, "answer", answer)
+    world.run()
+    assert world.network.final("Q-U2") is not None  # the next answer was not held up
+    assert staff.overview(world.ims.transaction, REVIEWER)["answers_waiting"] == 0
+
+
 def test_a_release_while_the_network_is_down_goes_at_the_next_pass(world: World):
     people, persons = _family(world, 1)
     staff.set_no_auto_reply(world.ims.transaction, REVIEWER, people[0], True, "本人からの申出")

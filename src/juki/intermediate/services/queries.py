@@ -220,7 +220,13 @@ def send_due(
     for row_id, answer in due:
         try:
             network.answer(answer)
-        except wire.NetworkUnreachable:
+        except wire.NetworkUnreachable as exc:
+            if (
+                type(exc) is not wire.NetworkUnreachable
+            ):  # a definite answer (the client's UnknownQuery): no retry
+                with ims() as store:
+                    _given_up(store, row_id)
+                continue
             with ims() as store:
                 _attempted(store, row_id, None)
             report.unreachable = True
@@ -241,6 +247,16 @@ def _attempted(store: ImsStore, row_id: int, sent: wire.QueryAnswer | None) -> N
     if sent is not None and (row.status, row.message) == (sent.status, sent.message):
         values.update({"sent_at": store.now, "due": False})
     store.change_query(row_id, values)
+
+
+def _given_up(store: ImsStore, row_id: int) -> None:
+    """The network does not know the query (404 unknown_query): sending again will not help."""
+    row = store.query(row_id)
+    if row is not None:
+        store.change_query(row_id, {"attempts": row.attempts + 1, "due": False})
+        store.log(
+            LogLine("answer", "unknown_query", "ネットワークがこの照会を知らないため、回答の送信をやめました")
+        )
 
 
 # --- the inbox -------------------------------------------------------------------------------------------------------
