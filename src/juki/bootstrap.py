@@ -34,8 +34,11 @@ if TYPE_CHECKING:
     from juki.cs.adapters.transfer_store import CsMoveOutCertificates
     from juki.cs.services.delivery import Backoff
     from juki.cs.services.jlis import MailingPort, Setup
+    from juki.cs.services.link_codes import CsLinkCodeRequester
     from juki.cs.services.relay import Relay
     from juki.cs.services.transfers import MoveIn
+    from juki.intermediate.adapters.ims_db import ImsDatabase
+    from juki.intermediate.services.relay import Relay as IntermediateRelay
     from juki.services.numbers import OnAssigned
 
 
@@ -83,6 +86,36 @@ class Juki:
         s = self.settings
         return open_cs(s.database_url, s.cs_database_url, s.cs_key_file, migrate=self.migrate_cs)
 
+    @cached_property
+    def intermediate(self) -> ImsDatabase:
+        """The city's 中間サーバー and 団体内統合宛名 function (docs/intermediate-server.md): its own database
+        (JUKI_IMS_DATABASE_URL, else beside the register's) and key file (JUKI_IMS_KEY_FILE), opened on first use."""
+        from juki.intermediate.adapters.ims_db import open_intermediate
+
+        s = self.settings
+        return open_intermediate(s.database_url, s.ims_database_url, s.ims_key_file, migrate=self.migrate_cs)
+
+    @cached_property
+    def link_code_requester(self) -> CsLinkCodeRequester:
+        """符号取得 through the 住基ネット: the 団体内統合宛名 function hands the CS a serial and the 個人番号; the CS's
+        relay sends them to J-LIS (cs/services/link_codes.py)."""
+        from juki.cs.adapters import link_code_tables
+        from juki.cs.services.link_codes import CsLinkCodeRequester
+
+        return CsLinkCodeRequester(self.cs.transaction, self.settings.city_code, link_code_tables.of)
+
+    def intermediate_relay(self) -> IntermediateRelay:
+        """The 中間サーバー's passes (intermediate/services/relay.py): the register's changes in, 符号 asked through the
+        CS, the network's inbox read and answered. Without JUKI_INFO_NETWORK_CONFIG only the intake runs."""
+        from juki.intermediate.adapters.network_client import network_client
+        from juki.intermediate.services.relay import Relay
+
+        config = self.settings.info_network_config
+        network = network_client(Path(config)) if config else None
+        requester = self.link_code_requester if config else None
+        return Relay(self.uow, self.intermediate.transaction, self.event_key, self.settings.city_code, network,
+                     requester)  # fmt: skip
+
     def prefecture_client(self) -> HttpsPrefectureClient | None:
         """The CS's mutual-TLS client of the prefecture server named by JUKI_NET_CONFIG (a juki-net.json);
         None when no link is configured. httpx's own INFO lines are silenced: their URLs name a 住民票コード."""
@@ -120,14 +153,15 @@ class Juki:
 
     def _numbers(self, backoff: Backoff | None) -> Setup:
         """The CS's part of the numbers from J-LIS (cs/services/jlis.py), with the register's 送付先情報 hook."""
-        from juki.cs.adapters import jlis_tables
+        from juki.cs.adapters import jlis_tables, link_code_tables
         from juki.cs.services.delivery import Backoff
         from juki.cs.services.jlis import Setup
 
         s = self.settings
         mailing, on_assigned = self._mailing()
         return Setup(self.uow, self.cs.transaction, jlis_tables.of, s.city_code, s.resident_code_stock_threshold,
-                     s.resident_code_block_size, mailing, on_assigned, backoff or Backoff())  # fmt: skip
+                     s.resident_code_block_size, mailing, on_assigned, backoff or Backoff(),
+                     link_codes_of=link_code_tables.of)  # fmt: skip
 
     def _mailing(self) -> tuple[MailingPort, OnAssigned]:
         """The register's 送付先情報 (services/mailing.py: `ready`, `delivered`, `refused`) and the hook

@@ -78,6 +78,13 @@ class Settings(BaseSettings):
     # the CS are warned, and the CS asks J-LIS for a block of `resident_code_block_size` more.
     resident_code_stock_threshold: int = Field(default=200, ge=1)
     resident_code_block_size: int = Field(default=1000, ge=1, le=10000)
+    # The city's 中間サーバー and 団体内統合宛名 function (docs/intermediate-server.md): its own database (unset: beside
+    # the register's, intermediate/adapters/ims_db.py) and My Number key file; where the 情報提供ネットワークシステム
+    # answers (the path of an info-network.json; unset: no link, only the intake runs); how often its relay passes.
+    ims_database_url: str | None = None  # JUKI_IMS_DATABASE_URL
+    ims_key_file: str | None = None  # JUKI_IMS_KEY_FILE
+    info_network_config: str | None = None  # JUKI_INFO_NETWORK_CONFIG
+    ims_relay_seconds: float = Field(default=2.0, gt=0)
     # 送付先情報 (個人番号カード省令23条の2; docs/mailing.md): the city's and the pick-up places' details printed on
     # the 個人番号通知書 and the card's 交付通知書, and the defaults of a record's print category and special
     # circumstance (標準仕様書: a record goes only once both are set; these make an ordinary one go at once).

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from juki.bootstrap import Juki
     from juki.cs.services.relay import Relay
     from juki.policy.roles import Actor
+    from juki.sim.info_network import Running as InfoNetworkRunning
     from juki.sim.juki_net import Running
 
 app = typer.Typer(help="juki 住民基本台帳システム", no_args_is_help=True)
@@ -154,7 +155,7 @@ def demo(
     )
     base = j.settings.public_base_url
     remember_demo_server(db, base)
-    juki_net, j = _start_demo_cs(db, j)
+    network, juki_net, j = _start_demo_links(db, j)
     # Commands are printed whole (soft_wrap): a terminal's width must not break one across lines.
     console.print(
         f"コンビニ交付の模擬（デモのカードで住民票の写しを取得）: "
@@ -164,7 +165,7 @@ def demo(
         highlight=False,
     )
     _transfer_hint(path.parent / "demo-accounts.json", port)
-    relay = j.cs_relay()
+    relay, ims_relay = j.cs_relay(), j.intermediate_relay()
     try:
         # Before serving: the demo's people into the CS and on to the prefecture, and the 住民票コード stock topped
         # up from J-LIS (API.md: /healthz answers only once the CS holds a stock) — so that a change at the counter
@@ -174,6 +175,7 @@ def demo(
         if no_serve:
             return
         relay.start(j.settings.cs_relay_seconds)
+        ims_relay.start(j.settings.ims_relay_seconds)
         console.print(
             f"http://{'localhost' if host == '127.0.0.1' else host}:{port}/ で提供します"
             f"（アカウント: {path.parent / 'demo-accounts.json'}）",
@@ -183,8 +185,10 @@ def demo(
         )
         _run(j, host, port)
     finally:
+        ims_relay.stop(timeout=12)
         relay.stop()
         juki_net.stop()
+        network.stop()
 
 
 def _transfer_hint(accounts: Path, port: int) -> None:
@@ -226,22 +230,34 @@ def _stock_before_serving(relay: Relay, seconds: float = 60.0) -> None:
         time.sleep(1)
 
 
-def _start_demo_cs(db: str, j: Juki) -> tuple[Running, Juki]:
-    """The simulated 住基ネット beside the demo's database, `juki-net.json` pointing at it, and the register wired
-    to it (the CS's relay runs in the serving process: a move-in at the counter reaches the prefecture in seconds)."""
+def _start_demo_links(db: str, j: Juki) -> tuple[InfoNetworkRunning, Running, Juki]:
+    """The simulated 情報提供ネットワークシステム and 住基ネット beside the demo's database, `info-network.json` and
+    `juki-net.json` pointing at them, and the register wired to both (the CS's and the 中間サーバー's relays run in
+    the serving process: a move-in at the counter reaches the prefecture, and has its 符号, in seconds). The network
+    starts first: the 住基ネット's J-LIS asks it for the 符号 (符号取得)."""
     import dataclasses
 
+    from juki.demo.info_network import start_info_network
     from juki.demo.juki_net import start_juki_net
 
-    running, config = start_juki_net(db)
+    network, network_config = start_info_network(db, city_code=j.settings.city_code)
+    running, config = start_juki_net(db, info_network=network_config)
     console.print(
         f"模擬住基ネット: {running.url}（{config}）　整合性確認: juki cs check --db {db}",
         soft_wrap=True,
         markup=False,
         highlight=False,
     )
-    settings = j.settings.model_copy(update={"juki_net_config": str(config)})
-    return running, dataclasses.replace(j, settings=settings)
+    console.print(
+        f"模擬情報提供ネットワークシステム: {network.url}（{network_config}）　照会: juki sim info-network query "
+        f"--config {network_config} --requester 全国健康保険協会 --basis 番号法第19条第8号別表第2の2の項 "
+        "--resident-code <住民票コード>",
+        soft_wrap=True,
+        markup=False,
+        highlight=False,
+    )
+    update = {"juki_net_config": str(config), "info_network_config": str(network_config)}
+    return network, running, dataclasses.replace(j, settings=j.settings.model_copy(update=update))
 
 
 UserOpt = Annotated[str, typer.Option("--user", envvar="JUKI_USER", help="administrator's username")]

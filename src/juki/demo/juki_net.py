@@ -16,7 +16,7 @@ from juki.sim.juki_net import Running, start_in_thread
 
 CONFIG_NAME = "juki-net.json"
 DATA_NAME = "juki-net"
-SIMULATOR_PATHS = ("/prefecture/", "/national/", "/jlis/")
+SIMULATOR_PATHS = ("/prefecture/", "/national/", "/jlis/", "/network/")
 
 
 class _NoSimulatorRequests(logging.Filter):
@@ -48,13 +48,14 @@ def config_file(db: str) -> Path:
     return demo_folder(db) / CONFIG_NAME
 
 
-def start_juki_net(db: str, port: int = 0) -> tuple[Running, Path]:
+def start_juki_net(db: str, port: int = 0, info_network: Path | None = None) -> tuple[Running, Path]:
     """Start the simulator in a thread over `<folder>/juki-net/` (its PKI made on the first start) and write
-    `juki-net.json` for where it answers now; the running simulator and the JSON's path."""
+    `juki-net.json` for where it answers now; the running simulator and the JSON's path. `info_network`: the
+    simulated 情報提供ネットワークシステム's `info-network.json`, where its J-LIS asks for the 符号 (符号取得)."""
     folder = demo_folder(db)
     folder.mkdir(parents=True, exist_ok=True)
     _quiet_simulator_requests()
-    running = start_in_thread(folder / DATA_NAME, port=port)
+    running = start_in_thread(folder / DATA_NAME, port=port, info_network=info_network)
     path = folder / CONFIG_NAME
     path.write_text(json.dumps({"url": running.url, "pki": DATA_NAME}, ensure_ascii=False), encoding="utf-8")
     return running, path

@@ -86,6 +86,7 @@ JLIS_SUBJECTS = {
     "request": "個人番号の要求",
     "answer": "個人番号の回答",
     "mailing": "送付先情報",
+    "link_code": "符号取得の要求",
 }
 JLIS_CODES = {
     "resident_code_block_overlaps": "使用済み・在庫済みの住民票コードを含む",
@@ -100,6 +101,8 @@ JLIS_CODES = {
     "record_reused": "送付先管理の記録の重複",
     "invalid_field": "項目の誤り",
     "invalid_resident_code": "住民票コードの形式の誤り",
+    "unknown_serial": "情報提供ネットワークシステムが払い出していない処理通番",
+    "serial_reused": "処理通番の重複（別の者）",
 }
 
 
