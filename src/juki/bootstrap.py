@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from juki.cs.services.transfers import MoveIn
     from juki.intermediate.adapters.ims_db import ImsDatabase
     from juki.intermediate.services.relay import Relay as IntermediateRelay
+    from juki.services.my_usage import ProvisionRecords
     from juki.services.numbers import OnAssigned
 
 
@@ -94,6 +95,13 @@ class Juki:
 
         s = self.settings
         return open_intermediate(s.database_url, s.ims_database_url, s.ims_key_file, migrate=self.migrate_cs)
+
+    @cached_property
+    def provision_records(self) -> ProvisionRecords:
+        """The 中間サーバー's 情報提供等記録 as a resident's own history reads it (docs/my-usage.md)."""
+        from juki.intermediate.services.provision_log import Records
+
+        return Records(self.intermediate)
 
     @cached_property
     def link_code_requester(self) -> CsLinkCodeRequester:

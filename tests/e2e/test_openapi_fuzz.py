@@ -35,6 +35,9 @@ SKIPPED = {
     # Department systems only (OAuth client credentials, no staff token): tests/e2e/test_transfer_feed.py and
     # test_oauth.py drive them with a system's token, bad inputs included.
     "/api/v1/transfer/",
+    # A resident's card session only (no staff token): tests/e2e/test_my_usage.py drives them, refusals included.
+    "GET /api/v1/my/usage",
+    "DELETE /my/v1/sessions/current",
 }
 # `POST /api/v1/card-revocations` also takes a CRL as DER or PEM: schemathesis sends whatever bytes the schema
 # allows, never a well-formed CRL, so real ones (and malformed ones) are tested in tests/e2e/test_kiosk_admin.py.

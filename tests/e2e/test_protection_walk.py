@@ -370,6 +370,11 @@ WALK: dict[str, Urls] = {
     ),
     "/ui/residents/{addressee_number}/certificates": _each("/ui/residents/{}/certificates", _persons),
     "/ui/webauthn/enrol": lambda w: ["/ui/webauthn/enrol"],
+    # 自己情報 (やりとり履歴): the resident's own (a staff token is refused) and a supervisor's withheld entries
+    "/api/v1/my/usage": lambda w: ["/api/v1/my/usage"],
+    "/my": lambda w: ["/my"],
+    "/api/v1/usage-withholdings": _each("/api/v1/usage-withholdings?addressee_number={}", _persons),
+    "/ui/usage-withholdings": _each("/ui/usage-withholdings?addressee_number={}", _persons),
 }
 
 SESSION_PAGES = ("/ui/lock", "/ui/login")

@@ -21,7 +21,7 @@ from juki.bootstrap import Juki
 from juki.cs.services.delivery import Backoff
 from juki.intermediate import wire
 from juki.intermediate.services import link_codes, staff
-from juki.services import filings, protection
+from juki.services import filings, my_usage, protection
 from juki.sim import info_network
 from juki.sim import juki_net as juki_net_sim
 from juki.sim.info_network.query import Ask, deliveries, send_query
@@ -160,3 +160,38 @@ def test_with_the_network_down_the_link_code_waits_and_arrives_once_it_is_back(c
     assert not _issued(chain, *people)
     chain.network = info_network.restart(chain.network, chain.network_data)
     chain.passes(lambda: _issued(chain, *people))
+
+
+def test_the_resident_sees_the_provision_of_their_data_and_not_the_refused_query(chain: Chain):
+    people, _ = _move_in(chain.j)
+    chain.passes(lambda: _issued(chain, *people))
+    code = _resident_code(chain.j, people[1])
+    assert chain.ask(code).status == wire.ANSWERED
+    assert chain.ask(code, "株式会社どこか", KYOKAI[1]).status == wire.REFUSED
+    me = my_usage.resident_actor(people[1], "test")
+    entries = my_usage.usage(chain.j.uow, me, chain.j.provision_records)["entries"]
+    provisions = [e for e in entries if e["kind"] == "provision"]
+    assert [(e["counterpart"], e["legal_basis"], e["procedure"]) for e in provisions] == [
+        (KYOKAI[0], KYOKAI[1], "健康保険法による保険給付の支給に関する事務")
+    ]
+    assert provisions[0]["items"] == ["世帯主該当", "世帯主氏名", "世帯主との続柄"]
+
+
+def test_juki_intermediate_verify_proves_the_provision_log(chain: Chain, monkeypatch: pytest.MonkeyPatch):
+    from typer.testing import CliRunner
+
+    from juki.cli.main import app
+
+    people, _ = _move_in(chain.j)
+    chain.passes(lambda: _issued(chain, *people))
+    chain.ask(_resident_code(chain.j, people[0]))
+    monkeypatch.setenv("JUKI_IMS_KEY_FILE", str(chain.j.settings.ims_key_file))
+    if chain.j.intermediate.url != chain.j.settings.database_url:
+        monkeypatch.setenv("JUKI_IMS_DATABASE_URL", chain.j.intermediate.url)
+    result = CliRunner().invoke(app, ["intermediate", "verify", "--db", chain.j.settings.database_url])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout) == {
+        "ok": True,
+        "entries": 2,
+        "first_broken": None,
+    }  # the 照会 and its answer

@@ -7,7 +7,8 @@ transaction (services/my_usage.py; docs/my-usage.md).
 - `usage_withholding_decisions`: a supervisor's release or extension of a withheld entry (append-only: the latest
   decision about an entry is the one in force).
 
-The tables are declared on the register's metadata (adapters/tables.py) here, beside the only code that uses them.
+The tables are in adapters/tables.py with the register's others (one metadata: the migrations' check and backups
+see them).
 """
 
 from __future__ import annotations
@@ -16,15 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
-    Column,
     Connection,
-    Date,
-    DateTime,
-    ForeignKeyConstraint,
-    Index,
-    Integer,
-    String,
-    Table,
     Text,
     and_,
     cast,
@@ -35,46 +28,10 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 
 from juki.adapters import tables as t
+from juki.adapters.tables import my_challenges, my_sessions, usage_withholding_decisions
 from juki.services.audit import utc
 from juki.services.read_models import ChangeSent
 
-TS = DateTime(timezone=True)
-
-my_challenges = Table(
-    "my_challenges",
-    t.metadata,
-    Column("challenge_id", String(40), primary_key=True),
-    Column("challenge", String(64), nullable=False),
-    Column("issued_at", TS, nullable=False),
-    Column("expires_at", TS, nullable=False),
-    Column("used_at", TS),
-    Index("ix_my_challenges_expires_at", "expires_at"),
-)
-my_sessions = Table(
-    "my_sessions",
-    t.metadata,
-    Column("token_hash", String(64), primary_key=True),
-    Column("serial", String(40), nullable=False),
-    Column("addressee_number", String(10), nullable=False),
-    Column("started_at", TS, nullable=False),
-    Column("expires_at", TS, nullable=False),
-    Column("ended_at", TS),
-    ForeignKeyConstraint(["serial"], ["kiosk_cards.serial"]),
-    Index("ix_my_sessions_expires_at", "expires_at"),
-)
-usage_withholding_decisions = Table(
-    "usage_withholding_decisions",
-    t.metadata,
-    Column("decision_id", Integer, primary_key=True, autoincrement=True),
-    Column("entry_key", String(40), nullable=False),
-    Column("addressee_number", String(10), nullable=False),
-    Column("action", String(10), nullable=False),  # release / extend
-    Column("until", Date),  # the day it is shown from
-    Column("reason", Text, nullable=False),
-    Column("decided_by", String(40), nullable=False),
-    Column("decided_at", TS, nullable=False),
-    Index("ix_usage_withholding_decisions_person", "addressee_number"),
-)
 MY_USAGE_APPEND_ONLY = ("usage_withholding_decisions",)
 
 

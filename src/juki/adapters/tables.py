@@ -864,3 +864,41 @@ transfer_policy_versions = Table(
     Column("document", JSON, nullable=False),
 )
 TRANSFER_APPEND_ONLY = ("transfer_policy_versions",)
+
+# 自己情報 (やりとり履歴, docs/my-usage.md; migration 0019): the resident's card sign-in and a supervisor's
+# decisions about withheld entries.
+my_challenges = Table(
+    "my_challenges",
+    metadata,
+    Column("challenge_id", String(40), primary_key=True),
+    Column("challenge", String(64), nullable=False),
+    Column("issued_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("used_at", DateTime(timezone=True)),
+    Index("ix_my_challenges_expires_at", "expires_at"),
+)
+my_sessions = Table(
+    "my_sessions",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("serial", String(40), nullable=False),
+    Column("addressee_number", String(10), nullable=False),
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("ended_at", DateTime(timezone=True)),
+    ForeignKeyConstraint(["serial"], ["kiosk_cards.serial"]),
+    Index("ix_my_sessions_expires_at", "expires_at"),
+)
+usage_withholding_decisions = Table(
+    "usage_withholding_decisions",
+    metadata,
+    Column("decision_id", Integer, primary_key=True, autoincrement=True),
+    Column("entry_key", String(40), nullable=False),
+    Column("addressee_number", String(10), nullable=False),
+    Column("action", String(10), nullable=False),  # release / extend
+    Column("until", Date),  # the day it is shown from
+    Column("reason", Text, nullable=False),
+    Column("decided_by", String(40), nullable=False),
+    Column("decided_at", DateTime(timezone=True), nullable=False),
+    Index("ix_usage_withholding_decisions_person", "addressee_number"),
+)

@@ -9,6 +9,7 @@ import typer
 from rich.console import Console
 
 from juki.cli.cs import cs_app
+from juki.cli.intermediate import intermediate_app
 from juki.cli.pia import pia_app
 from juki.cli.sim import remember_demo_server, sim_app
 from juki.cli.transfer import transfer_app
@@ -32,6 +33,7 @@ app.add_typer(sim_app, name="sim")  # 外部システムの模擬: コンビニ�
 app.add_typer(cs_app, name="cs")  # 市町村CS (cli/cs.py)
 app.add_typer(transfer_app, name="transfer")  # 庁内連携: ファイル連携・プッシュ配信 (cli/transfer.py)
 app.add_typer(pia_app, name="pia")  # 特定個人情報保護評価書の別紙1・別紙2 (cli/pia.py)
+app.add_typer(intermediate_app, name="intermediate")  # 中間サーバー (cli/intermediate.py)
 console = Console()
 
 DbOpt = Annotated[

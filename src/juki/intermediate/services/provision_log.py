@@ -54,10 +54,20 @@ def search(store: ImsStore, where: ProvisionFilter) -> list[plog.Stored]:
     return store.provision_entries(where)
 
 
+class Records:
+    """The 情報提供等記録 as the resident's own history reads it (services/my_usage.ProvisionRecords)."""
+
+    def __init__(self, db: Any) -> None:
+        self.db = db
+
+    def provisions_for(self, addressee_number: str) -> list[ProvisionEntry]:
+        return provisions_for(self.db, addressee_number)
+
+
 def provisions_for(db: Any, addressee_number: str) -> list[ProvisionEntry]:
-    """The resident's own history (issue 18: マイナポータル's 情報提供等記録): every answer given about them, refused
-    or held too, oldest first — by their register 宛名番号, translated to the unified number inside. `db` is the
-    中間サーバー's database (adapters/ims_db.ImsDatabase) or anything with its `transaction()`."""
+    """The resident's own history (docs/my-usage.md, as マイナポータル shows the 情報提供等記録): every answer given
+    about them, refused or held too, oldest first — by their register 宛名番号, translated to the unified number
+    inside. `db` is the 中間サーバー's database (adapters/ims_db.ImsDatabase) or anything with its `transaction()`."""
     with db.transaction() as store:
         number = addressees.unified_of(store, addressees.REGISTER_SYSTEM, addressee_number)
         if number is None:
