@@ -65,6 +65,11 @@ def create_app(j: Juki) -> FastAPI:
     app.include_router(api_cards.router)  # 個人番号カード at the counter: 交付申請, 交付, 本人確認 (/api/v1)
     app.include_router(api_mailing.router)  # 送付先情報 (/api/v1)
     app.include_router(mailing_pages.router)  # 送付先情報's page (/ui/mailing)
+    from juki.web import api_intermediate  # the 中間サーバー's staff side (docs/intermediate-server.md)
+    from juki.web.ui import intermediate_pages
+
+    for ims_router in (api_intermediate.router, intermediate_pages.router):
+        app.include_router(ims_router)
     from juki.web import api_transfer, oauth  # 庁内連携 (docs/transfer.md)
 
     for transfer_router in (oauth.router, api_transfer.router):

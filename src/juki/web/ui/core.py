@@ -23,6 +23,7 @@ from juki.domain.errors import DomainError, Forbidden, InvalidDate, Unauthentica
 from juki.policy.roles import (
     CERTIFICATE_ISSUE,
     CS_OPERATE,
+    INTERMEDIATE_READ,
     LOG_READ,
     PROCEDURES,
     PROTECTION_VIEW,
@@ -251,6 +252,7 @@ class Ui:
                 "protection": allows(self.actor.role, PROTECTION_VIEW, "protection"),
                 "requests": allows(self.actor.role, SUBJECT_REQUEST_FILE, "subject_request"),
                 "cs": self.may(CS_OPERATE),
+                "intermediate": allows(self.actor.role, INTERMEDIATE_READ, "intermediate"),  # 中間サーバー
                 "kiosks": self.may(STAFF_ADMIN),  # コンビニ交付端末, 証明書の設定
             },
             "home": home_of(self.actor),
