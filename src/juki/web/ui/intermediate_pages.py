@@ -41,7 +41,13 @@ DONE = {
     "no_auto_reply_off": "自動応答不可を解除しました",
 }
 ITEM_NULLS = {"01": "世帯主のため該当なし", "02": "世帯主が記録されていないため該当なし"}
-STATUS_WORDS = {"answered": "提供", "refused": "提供不可", "pending": "審査待ち"}
+STATUS_WORDS = {
+    "received": "受付",
+    "answered": "提供",
+    "refused": "提供不可",
+    "pending": "審査待ち",
+    "no_link_code": "符号未取得",
+}
 
 
 def _done(ui: Ui) -> str | None:
