@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import threading
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -40,12 +42,14 @@ class FakeNetwork:
     answers: list[wire.QueryAnswer] = field(default_factory=list)  # every answer handed over, repeats too
     serials_given: list[str] = field(default_factory=list)
     _final: dict[str, wire.QueryAnswer] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)  # two relays may call at once
 
     def new_serial(self, city_code: str) -> str:
         if self.down:
             raise wire.NetworkUnreachable("down")
-        serial = f"S{len(self.serials_given) + 1:019d}"
-        self.serials_given.append(serial)
+        with self._lock:
+            serial = f"S{len(self.serials_given) + 1:019d}"
+            self.serials_given.append(serial)
         return serial
 
     def inbox(
@@ -58,12 +62,13 @@ class FakeNetwork:
     def answer(self, answer: wire.QueryAnswer) -> bool:
         if self.down or self.answers_down:
             raise wire.NetworkUnreachable("down")
-        self.answers.append(answer)
-        if answer.query_id in self._final:
-            return True
-        if answer.status != wire.PENDING:
-            self._final[answer.query_id] = answer
-        return False
+        with self._lock:
+            self.answers.append(answer)
+            if answer.query_id in self._final:
+                return True
+            if answer.status != wire.PENDING:
+                self._final[answer.query_id] = answer
+            return False
 
     def _seq(self) -> int:
         return (self.messages[-1].seq if self.messages else 0) + 1
@@ -165,6 +170,13 @@ class World:
     def rows(self, table: Any) -> list[Any]:
         with self.ims.engine.connect() as conn:
             return list(conn.execute(select(table)))
+
+    def move_back(self, table: Any, column: str, by: timedelta) -> None:
+        """Every row's `column` `by` earlier: what the clock does to what waits (both engines: no SQL date sums)."""
+        key = next(iter(table.primary_key.columns))
+        with self.ims.engine.begin() as conn:
+            for row_key, at in conn.execute(select(key, table.c[column])).all():
+                conn.execute(table.update().where(key == row_key).values({column: at - by}))
 
     def replica_versions(self) -> int:
         return len(self.rows(t.replicas))

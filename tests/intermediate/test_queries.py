@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import time
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import text
@@ -215,14 +216,11 @@ def test_an_answer_the_network_does_not_know_is_not_sent_again(world: World, mon
     world.network.ask("Q-U", link_code_for(persons[0]["my_number"]))
     world.network.ask("Q-U2", link_code_for(persons[0]["my_number"]))
 
-    class UnknownQuery(wire.NetworkUnreachable):
-        pass
-
     real = world.network.answer
 
     def answer(given: wire.QueryAnswer) -> bool:
         if given.query_id == "Q-U":
-            raise UnknownQuery("no such query")
+            raise wire.UnknownQuery("no such query")
         return real(given)
 
     monkeypatch.setattr(world.network, "answer", answer)
@@ -258,12 +256,15 @@ def test_a_query_is_answered_within_a_second_by_the_inbox_loop(world: World):
     assert world.network.final("Q-FAST").status == wire.ANSWERED  # type: ignore[union-attr]
 
 
-def test_a_cs_that_cannot_take_the_request_gets_the_same_serial_again(world: World):
+def test_a_cs_that_cannot_take_the_request_gets_the_same_serial_again_after_the_backoff(world: World):
     world.move_in(f.family_of_four()[:1])
     world.requester.fail = True
     world.run()
     assert world.requester.requests == {} and len(world.network.serials_given) == 1
     world.requester.fail = False
+    world.run()
+    assert world.requester.requests == {}  # within the backoff: the CS is not asked at every pass
+    world.move_back(t.serials, "updated_at", timedelta(hours=1))  # the backoff is over
     world.run()
     assert list(world.requester.requests) == world.network.serials_given
 

@@ -140,6 +140,11 @@ class NetworkUnreachable(Exception):
     a value of a message."""
 
 
+class UnknownQuery(NetworkUnreachable):
+    """The network has no 照会 of this query_id for the city (`404 unknown_query`): sending the answer again will
+    not help. A kind of `NetworkUnreachable`, so that a caller that does not tell it apart still sees a failure."""
+
+
 class NetworkClient(Protocol):
     """The 中間サーバー's side of the wire above; every method raises `NetworkUnreachable` when there is no usable
     answer."""
@@ -153,5 +158,6 @@ class NetworkClient(Protocol):
         ...
 
     def answer(self, answer: QueryAnswer) -> bool:
-        """Deliver an answer; True when the network had it already (a repeat)."""
+        """Deliver an answer; True when the network had it already (a repeat). `UnknownQuery` when the network
+        has no such query for the city."""
         ...

@@ -33,15 +33,12 @@ from juki.intermediate.wire import (
     NetworkUnreachable,
     Query,
     QueryAnswer,
+    UnknownQuery,
 )
 
 TIMEOUT = httpx.Timeout(10.0, connect=5.0)
 ID_MAX = 64
-
-
-class UnknownQuery(NetworkUnreachable):
-    """The network has no 照会 of this query_id for the city (`404 unknown_query`): repeating the answer will not
-    help; a `NetworkUnreachable`, so that a caller that does not tell it apart still sees a failure."""
+__all__ = ["HttpNetworkClient", "NetworkConfig", "UnknownQuery", "network_client"]
 
 
 @dataclass(frozen=True)

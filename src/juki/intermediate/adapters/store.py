@@ -182,12 +182,27 @@ class SqlImsStore:
         token = self.conn.execute(select(c.my_number).where(c.unified_number == unified_number)).scalar_one()
         return self.vault.decrypt(token)
 
-    def set_link_code(self, unified_number: str, state: str, link_code: str | None = None) -> None:
+    def set_link_code(
+        self, unified_number: str, state: str, link_code: str | None = None, *, expected: str | None = None
+    ) -> bool:
+        """`expected`: a compare-and-set — the row lock orders two relays, and only one sees the state it expects."""
         c = t.unified.c
-        self.conn.execute(
-            update(t.unified).where(c.unified_number == unified_number)
-            .values(link_code_state=state, link_code=link_code, updated_at=self.now)
-        )  # fmt: skip
+        change = update(t.unified).where(c.unified_number == unified_number)
+        if expected is not None:
+            change = change.where(c.link_code_state == expected)
+        done = self.conn.execute(
+            change.values(link_code_state=state, link_code=link_code, updated_at=self.now)
+        )
+        return done.rowcount > 0
+
+    def link_codes_waiting_since(self, before: datetime) -> int:
+        c = t.unified.c
+        query = (
+            select(func.count())
+            .select_from(t.unified)
+            .where(c.link_code_state != "issued", c.created_at < before)
+        )
+        return int(self.conn.execute(query).scalar_one())
 
     def link_code_counts(self) -> dict[str, int]:
         c = t.unified.c
@@ -253,7 +268,7 @@ class SqlImsStore:
 
     def serial(self, serial: str) -> SerialRow | None:
         row = self.conn.execute(select(t.serials).where(t.serials.c.serial == serial)).first()
-        return None if row is None else SerialRow(row.serial, row.unified_number, row.state, row.attempts)
+        return None if row is None else _serial(row)
 
     def set_serial(self, serial: str, state: str, attempted: bool = False) -> None:
         c = t.serials.c
@@ -269,7 +284,7 @@ class SqlImsStore:
             query = query.where(c.unified_number == unified_number)
         if states:
             query = query.where(c.state.in_(list(states)))
-        return [SerialRow(r.serial, r.unified_number, r.state, r.attempts) for r in self.conn.execute(query)]
+        return [_serial(r) for r in self.conn.execute(query)]
 
     # -- the 副本 -----------------------------------------------------------------------------------------------
     def current_replica(self, unified_number: str, info_code: str) -> ReplicaRecord | None:
@@ -340,14 +355,18 @@ class SqlImsStore:
     def change_query(self, row_id: int, values: Mapping[str, Any]) -> None:
         self.conn.execute(update(t.queries).where(t.queries.c.id == row_id).values(dict(values)))
 
-    def due_answers(self) -> list[QueryRow]:
+    def _queries(self, where: Any, received_before: datetime | None) -> list[QueryRow]:
         c = t.queries.c
-        return [_query(r) for r in self.conn.execute(select(t.queries).where(c.due.is_(True)).order_by(c.id))]
+        query = select(t.queries).where(where).order_by(c.id)
+        if received_before is not None:
+            query = query.where(c.received_at < received_before)
+        return [_query(r) for r in self.conn.execute(query)]
 
-    def review_queue(self) -> list[QueryRow]:
-        c = t.queries.c
-        rows = self.conn.execute(select(t.queries).where(c.state == "pending").order_by(c.id))
-        return [_query(r) for r in rows]
+    def due_answers(self, received_before: datetime | None = None) -> list[QueryRow]:
+        return self._queries(t.queries.c.due.is_(True), received_before)
+
+    def review_queue(self, received_before: datetime | None = None) -> list[QueryRow]:
+        return self._queries(t.queries.c.state == "pending", received_before)
 
     # -- 情報提供等記録 -------------------------------------------------------------------------------------------
     def append_provision(self, make: Callable[[int], plog.Fields]) -> plog.Stored:
@@ -418,6 +437,12 @@ class SqlImsStore:
 def _person(row: Any) -> PersonState:
     return PersonState(row.addressee_number, row.register_version, row.household_number, row.relationship, row.name,
                        bool(row.removed))  # fmt: skip
+
+
+def _serial(row: Any) -> SerialRow:
+    return SerialRow(
+        row.serial, row.unified_number, row.state, row.attempts, _utc(row.taken_at), _utc(row.updated_at)
+    )
 
 
 def _unified(row: Any) -> Unified:

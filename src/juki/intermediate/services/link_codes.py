@@ -8,16 +8,23 @@
 
 A serial is used once: when staff ask again (`request_again`), the serial in flight is abandoned (a 符号 that still
 comes for it is not taken) and the next pass takes a new one. A serial the CS could not take yet (`taken`) is handed
-again, the same serial, at the next pass.
+again, the same serial, once the backoff after its failed attempts has passed (5 s, doubling, at most 30 minutes:
+a CS that is down is not asked, nor the log written, at every pass).
+
+Two relays over one 中間サーバー (the demo's and `juki intermediate serve`) may both take a serial for the same
+person: only the one whose transaction moves the person from `waiting` to `requested` hands it over; the other
+serial is never used.
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
+from juki.cs.services.delivery import Backoff
 from juki.intermediate import wire
-from juki.intermediate.ports import ImsStore, ImsTransaction, LinkCodeRequester, LogLine
+from juki.intermediate.ports import ImsStore, ImsTransaction, LinkCodeRequester, LogLine, SerialRow
 
 log = logging.getLogger("juki.intermediate.link_codes")
 
@@ -25,13 +32,17 @@ NONE, WAITING, REQUESTED, ISSUED = "none", "waiting", "requested", "issued"
 STATES = (NONE, WAITING, REQUESTED, ISSUED)
 STATE_WORDS = {NONE: "個人番号なし", WAITING: "符号取得待ち", REQUESTED: "符号要求中", ISSUED: "符号取得済み"}
 TAKEN, HANDED, DONE, ABANDONED = "taken", "handed", "issued", "abandoned"
+HAND_BACKOFF = Backoff(first=timedelta(seconds=5), cap=timedelta(minutes=30))
 
 
 @dataclass(frozen=True)
 class RequestReport:
     serials: int = 0  # serials taken from the network
     handed: int = 0  # requests the CS took
-    failed: int = 0  # requests the CS could not take now (handed again at the next pass)
+    failed: int = 0  # requests the CS could not take now (handed again after the backoff)
+
+    def counted(self, handed: bool, serial: bool = False) -> RequestReport:
+        return RequestReport(self.serials + serial, self.handed + handed, self.failed + (not handed))
 
 
 def request_due(
@@ -40,29 +51,33 @@ def request_due(
     requester: LinkCodeRequester,
     city_code: str,
     limit: int = 100,
+    backoff: Backoff = HAND_BACKOFF,
 ) -> RequestReport:
-    """Hand every request the CS has not taken yet, then take serials for unified numbers without one and hand
-    those. `wire.NetworkUnreachable` from the network stops the step (the rest waits for the next pass)."""
-    handed = failed = serials = 0
+    """Hand every request the CS has not taken yet and whose backoff has passed, then take serials for unified
+    numbers without one and hand those. `wire.NetworkUnreachable` from the network stops the step (the rest waits
+    for the next pass)."""
     with ims() as store:
-        pending = [(s.serial, s.unified_number) for s in store.serials(states=(TAKEN,))][:limit]
-    for serial, number in pending:
-        ok = _hand(ims, requester, serial, number)
-        handed, failed = handed + ok, failed + (not ok)
-    with ims() as store:
+        now = store.now
+        again = [
+            (s.serial, s.unified_number) for s in store.serials(states=(TAKEN,)) if _due(s, now, backoff)
+        ]
         waiting = [u.unified_number for u in store.waiting_for_serials(limit)]
+    report = RequestReport()
+    for serial, number in again[:limit]:
+        report = report.counted(_hand(ims, requester, serial, number))
     for number in waiting:
         serial = network.new_serial(city_code)
         with ims() as store:
-            current = store.unified(number)
-            if current is None or current.link_code_state != WAITING:
-                continue
-            store.add_serial(serial, number)
-            store.set_link_code(number, REQUESTED)
-        serials += 1
-        ok = _hand(ims, requester, serial, number)
-        handed, failed = handed + ok, failed + (not ok)
-    return RequestReport(serials, handed, failed)
+            claimed = store.set_link_code(number, REQUESTED, expected=WAITING)
+            if claimed:
+                store.add_serial(serial, number)
+        if claimed:
+            report = report.counted(_hand(ims, requester, serial, number), serial=True)
+    return report
+
+
+def _due(row: SerialRow, now: datetime, backoff: Backoff) -> bool:
+    return row.attempts == 0 or now >= row.updated_at + backoff.after(row.attempts)
 
 
 def _hand(ims: ImsTransaction, requester: LinkCodeRequester, serial: str, number: str) -> bool:
@@ -70,7 +85,7 @@ def _hand(ims: ImsTransaction, requester: LinkCodeRequester, serial: str, number
         my_number = store.my_number(number)
     try:
         requester.request(serial, my_number)
-    except Exception as exc:  # the CS's side is down or refused: the same serial goes again at the next pass
+    except Exception as exc:  # the CS's side is down or refused: the same serial goes again after the backoff
         log.warning("符号要求をCSに渡せませんでした: %s", type(exc).__name__)
         with ims() as store:
             store.set_serial(serial, TAKEN, attempted=True)

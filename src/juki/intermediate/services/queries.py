@@ -118,11 +118,8 @@ def decide(store: ImsStore, query: wire.Query, permissions: QueryPermissionList)
 def _outcome(store: ImsStore, query: wire.Query, permissions: QueryPermissionList, replay: bool) -> Outcome:
     asked = tuple(query.items or ())
     holder = store.unified_by_link_code(query.link_code) if query.link_code else None
-    if holder is not None and holder.link_code_state != link_codes.ISSUED:
-        holder = None
-    number = (
-        holder.unified_number if holder else None
-    )  # recorded whatever the answer: the person's own history
+    # The person is recorded whatever the answer, so that their own history shows a refusal too.
+    number = holder.unified_number if holder and holder.link_code_state == link_codes.ISSUED else None
     if replay:
         return Outcome(DUPLICATE, wire.REFUSED, wire.DUPLICATE_QUERY, asked, unified_number=number)
     decision = permissions.decide(query.requester, query.legal_basis, query.information, query.items)
@@ -220,13 +217,11 @@ def send_due(
     for row_id, answer in due:
         try:
             network.answer(answer)
-        except wire.NetworkUnreachable as exc:
-            if (
-                type(exc) is not wire.NetworkUnreachable
-            ):  # a definite answer (the client's UnknownQuery): no retry
-                with ims() as store:
-                    _given_up(store, row_id)
-                continue
+        except wire.UnknownQuery:  # a definite answer: sending again will not help
+            with ims() as store:
+                _given_up(store, row_id)
+            continue
+        except wire.NetworkUnreachable:
             with ims() as store:
                 _attempted(store, row_id, None)
             report.unreachable = True

@@ -17,6 +17,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from juki.cs.services.delivery import Backoff
 from juki.cs.services.intake import EventKeyHolder
 from juki.intermediate import wire
 from juki.intermediate.domain.permissions import QueryPermissionList, seed
@@ -25,6 +26,8 @@ from juki.intermediate.services import intake, link_codes, queries
 from juki.services.unit_of_work import UnitOfWorkFactory
 
 log = logging.getLogger("juki.intermediate.relay")
+IDLE_SECONDS = 0.05  # the inbox loop's pause after an empty read
+RETRY_SECONDS = 1.0  # and after a failed one
 
 
 @dataclass(frozen=True)
@@ -48,9 +51,10 @@ class Relay:
         network: wire.NetworkClient | None = None,
         requester: LinkCodeRequester | None = None,
         permissions: QueryPermissionList | None = None,
+        hand_backoff: Backoff = link_codes.HAND_BACKOFF,
     ) -> None:
         self.uow_factory, self.ims, self.event_key, self.city_code = uow_factory, ims, event_key, city_code
-        self.network, self.requester = network, requester
+        self.network, self.requester, self.hand_backoff = network, requester, hand_backoff
         self.permissions = permissions or seed()
         self._inbox_lock = threading.Lock()
         self._stopping = threading.Event()
@@ -63,7 +67,9 @@ class Relay:
         try:
             requested = link_codes.RequestReport()
             if self.requester is not None:
-                requested = link_codes.request_due(self.ims, self.network, self.requester, self.city_code)
+                requested = link_codes.request_due(
+                    self.ims, self.network, self.requester, self.city_code, backoff=self.hand_backoff
+                )
             inbox = self.take_inbox(wait=0)
             sent = queries.send_due(self.ims, self.network)
         except wire.NetworkUnreachable:
@@ -87,11 +93,10 @@ class Relay:
         return len(queries.send_due(self.ims, self.network).sent)
 
     def run_safely(self) -> RelayPass | None:
+        # The next pass tries again: the outbox and the inbox keep what was not handled.
         try:
             return self.run_once()
-        except (
-            Exception
-        ) as exc:  # the next pass tries again: the outbox and the inbox keep what was not handled
+        except Exception as exc:
             log.error("中間サーバーの処理に失敗しました: %s", type(exc).__name__)
             return None
 
@@ -112,14 +117,13 @@ class Relay:
             try:
                 report = self.take_inbox(wait)
                 if not (report.link_codes or report.queries or report.malformed):
-                    self._stopping.wait(
-                        0.05
-                    )  # a network that answers at once when empty is not read in a spin
+                    # A network that answers an empty inbox at once (no long poll) is not read in a spin.
+                    self._stopping.wait(IDLE_SECONDS)
             except wire.NetworkUnreachable:
-                self._stopping.wait(1.0)
+                self._stopping.wait(RETRY_SECONDS)
             except Exception as exc:
                 log.error("中間サーバーの受信処理に失敗しました: %s", type(exc).__name__)
-                self._stopping.wait(1.0)
+                self._stopping.wait(RETRY_SECONDS)
 
     def start(self, interval: float, wait: float = 10.0) -> None:
         """The passes on one daemon thread and, with a network, the long-polling inbox on another."""

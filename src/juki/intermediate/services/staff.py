@@ -10,7 +10,7 @@ use at a desk. They never see a My Number here.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from juki.domain.errors import Conflict, Forbidden, InvalidField, NotFound
@@ -22,6 +22,10 @@ from juki.intermediate.services import addressees, link_codes, provision_log, qu
 from juki.policy.roles import INTERMEDIATE_READ, INTERMEDIATE_REVIEW, PROVISION_LOG_READ, Actor
 
 MAX_REASON = 500
+# What has waited longer than this is counted apart in the overview: a 符号 J-LIS keeps answering "not yet known"
+# for, an answer the network has not taken, a held answer nobody decided. The relay retries without end (its
+# backoff is capped at 30 minutes), so it is a person who must look.
+OVERDUE = timedelta(days=1)
 
 
 def _line(
@@ -51,11 +55,17 @@ def overview(ims: ImsTransaction, actor: Actor) -> dict[str, Any]:
         counts = {state: 0 for state in link_codes.STATES}
         counts.update(store.link_code_counts())
         counts[link_codes.NONE] = store.persons_without_unified(addressees.REGISTER_SYSTEM)
+        before = store.now - OVERDUE
         result = {
             "link_codes": counts,
             "review_queue": len(store.review_queue()),
             "answers_waiting": len(store.due_answers()),
             "persons": store.person_count(),
+            "waiting_over_a_day": {
+                "link_codes": store.link_codes_waiting_since(before),
+                "answers": len(store.due_answers(received_before=before)),
+                "review_queue": len(store.review_queue(received_before=before)),
+            },
         }
         store.log(_line(actor, "overview", "ok", "概況を表示しました"))
     return result
