@@ -90,6 +90,26 @@ def test_a_removed_resident_keeps_the_last_replica(world: World):
         assert store.person(people[1]).removed  # type: ignore[union-attr]
 
 
+def test_a_returning_resident_keeps_the_unified_number_and_nobody_else_gets_it(world: World):
+    person = f.person()
+    first = world.file("move-in", f.move_in([person], filed_on="2025-01-10", changed_on="2025-01-10"))
+    people = [c["addressee_number"] for c in first.changes]
+    world.run()
+    number = world.unified(people[0])
+    world.file("move-out", {"filed_on": "2025-02-01", "planned_on": "2025-02-10", "addressee_numbers": people,
+                            "destination": f.OTHER})  # fmt: skip
+    world.run()
+    newcomer, _, _ = world.move_in([f.person(family_name="佐藤")])
+    world.run()
+    assert world.unified(newcomer[0]) not in (None, number)  # a removed person's number is not handed on
+    done = world.file("move-in", f.move_in([person]))
+    world.run()
+    again = [c["addressee_number"] for c in done.changes]
+    assert again == people and world.unified(again[0]) == number
+    assert world.values(again[0])["世帯主該当"] == "1"  # the 副本 follows the return
+    assert len(world.rows(t.unified)) == 2
+
+
 def test_the_same_my_number_from_another_system_gets_the_same_unified_number(world: World):
     people, persons, _ = world.move_in(f.family_of_four()[:1])
     world.run()
