@@ -4,6 +4,7 @@ records for a 世帯主 and a member, and the 情報提供等記録's chain."""
 from __future__ import annotations
 
 import csv
+import json
 from dataclasses import replace
 from datetime import UTC, date, datetime
 from importlib import resources
@@ -105,6 +106,57 @@ def test_a_change_of_the_law_is_a_change_of_the_data():
 
 
 # --- the replica's records and messages ----------------------------------------------------------------------------
+
+
+def _shipped_layout() -> dict:
+    return json.loads(
+        resources.files("juki.intermediate").joinpath("data", layout.LAYOUT_FILE).read_text("utf-8")
+    )
+
+
+def test_the_shipped_layout_is_the_one_the_docs_describe():
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "intermediate-server.md").read_text(
+        encoding="utf-8"
+    )
+    assert f"`{layout.LAYOUT.version}`" in doc and f"| 特定個人情報名コード | `{layout.INFO_CODE}` |" in doc
+    for item in layout.RESIDENT_INFO.items:
+        assert f"| `{item.code}` | {item.name} |" in doc
+    for code, meaning in layout.NULL_REASONS.items():
+        assert f"| `{code}` | {meaning} " in doc
+    assert layout.RESIDENT_INFO.item_names == (
+        "世帯主該当",
+        "世帯主氏名",
+        "世帯主との続柄",
+    )  # 住基法7条4号, no more
+
+
+def test_another_layout_is_a_change_of_data_only():
+    raw = json.loads(
+        json.dumps(_shipped_layout()).replace("JR01", "A0101").replace('"01"', '"N1"').replace('"02"', '"N2"')
+    )
+    raw["version"] = "official-2"
+    other = layout.load(raw)
+    head = layout.Member("山田\u3000太郎", "世帯主", True)
+    items = layout.resident_items(layout.Member("山田\u3000花子", "妻", False), None, other)
+    assert [(i.code, i.null_reason) for i in items][:2] == [("A0101-001", None), ("A0101-002", "N2")]
+    message = layout.ReplicaMessage("RM-1", (layout.register_segment("132110000000001", items, other),))
+    assert layout.parse(message.to_json(), other) == message
+    with pytest.raises(layout.LayoutError, match="特定個人情報名コード"):
+        layout.parse(message.to_json())  # not a record of the shipped layout
+    assert (
+        layout.resident_items(layout.Member("山田\u3000花子", "妻", False), head, other)[1].value == head.name
+    )
+
+
+def test_a_layout_that_leaves_a_role_unplayed_or_names_an_unknown_reason_is_refused():
+    raw = _shipped_layout()
+    del raw["information"][0]["items"][2]["role"]
+    with pytest.raises(ValueError, match="relationship"):
+        layout.load(raw)
+    raw = _shipped_layout()
+    raw["information"][0]["items"][1]["null_reasons"] = ["09"]
+    with pytest.raises(ValueError, match="JR01-002"):
+        layout.load(raw)
 
 
 def test_the_householders_record_says_only_that():

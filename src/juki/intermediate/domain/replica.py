@@ -1,12 +1,16 @@
 """The 副本 (replica) of 住民票関係情報 and the 副本登録 message that keeps it current.
 
-The official data standard layout is distributed to cities, not published; this is juki's, in the same shape
-(docs/intermediate-server.md), so that swapping in the official one is a change of the data below:
+The official data standard layout is distributed to cities, not published; juki's is in the same shape
+(docs/intermediate-server.md) and is **data**: `juki/intermediate/data/replica_layout.json`, loaded once at start
+(`load` checks it whole), so that swapping in the official one is a change of that file:
 
-- 特定個人情報名コード `JR01` (住民票関係情報);
-- three items, exactly 住基法7条4号: for a 世帯主 that they are the 世帯主, for anyone else the 世帯主's name and their
-  続柄 to the 世帯主 — nothing else of the record is copied, so nothing else can be provided;
-- a value is a string or null; a null carries a reason code (NULL_REASONS);
+- a 特定個人情報名コード per 特定個人情報名 (`JR01`, 住民票関係情報), and its items, each with its code, name, maximum
+  length, the values it may take and the reasons it may be null for (null reason codes are the layout's too);
+- juki's code builds a record by **roles**, never by codes: which item says whether the person is the 世帯主, which
+  carries the 世帯主's name, which the 続柄; which value means 世帯主 and which not; which null reason says "the
+  person is the 世帯主" and which "no 世帯主 is recorded". A layout names the code that plays each role;
+- exactly 住基法7条4号: for a 世帯主 that they are the 世帯主, for anyone else the 世帯主's name and their 続柄 to the
+  世帯主 — nothing else of the record is copied, so nothing else can be provided;
 - each item has a version (版) of its own, raised when its value or reason changes;
 - a record is keyed by (統合宛名番号, 特定個人情報名コード), never by a My Number.
 
@@ -17,26 +21,25 @@ with the reason (`LayoutError`), naming the segment and item, never a value.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from importlib import resources
 from typing import Any
 
 from juki.intermediate.domain import unified
 
-INFO_CODE = "JR01"
-INFO_NAME = "住民票関係情報"
+LAYOUT_FILE = "replica_layout.json"
 REGISTER, DELETE = "登録", "削除"
 OPERATIONS = (REGISTER, DELETE)
 
-HOUSEHOLDER, MEMBER = "1", "0"  # 世帯主該当: 世帯主である / 世帯主でない
-IS_HOUSEHOLDER, HOUSEHOLDER_NAME, RELATIONSHIP = "JR01-001", "JR01-002", "JR01-003"
-
-NULL_REASONS: Mapping[str, str] = {
-    "01": "世帯主のため該当なし",
-    "02": "世帯主が記録されていないため該当なし",  # a household left without one (標準仕様書 j100)
-}
-IS_THE_HOUSEHOLDER, NO_HOUSEHOLDER = "01", "02"
+# The roles juki's code builds a record of 住民票関係情報 by; the layout names the code that plays each.
+RESIDENT_INFO_ROLE = "resident_info"
+ITEM_ROLES = ("is_householder", "householder_name", "relationship")
+VALUE_ROLES = ("householder", "member")  # the values of the is_householder item
+REASON_ROLES = ("is_the_householder", "no_householder")
+ROLES = (RESIDENT_INFO_ROLE, *ITEM_ROLES, *VALUE_ROLES, *REASON_ROLES)
 
 
 @dataclass(frozen=True)
@@ -65,17 +68,101 @@ class InfoSpec:
         return tuple(i.name for i in self.items)
 
 
-RESIDENT_INFO = InfoSpec(
-    INFO_CODE,
-    INFO_NAME,
-    (
-        ItemSpec(IS_HOUSEHOLDER, "世帯主該当", 1, frozenset({HOUSEHOLDER, MEMBER})),
-        ItemSpec(HOUSEHOLDER_NAME, "世帯主氏名", 100, None, frozenset({IS_THE_HOUSEHOLDER, NO_HOUSEHOLDER})),
-        ItemSpec(RELATIONSHIP, "世帯主との続柄", 40, None, frozenset({IS_THE_HOUSEHOLDER})),
-    ),
-)
-LAYOUTS: Mapping[str, InfoSpec] = {INFO_CODE: RESIDENT_INFO}
-LAYOUTS_BY_NAME: Mapping[str, InfoSpec] = {s.name: s for s in LAYOUTS.values()}
+@dataclass(frozen=True)
+class Layout:
+    """A data standard layout: its version, null reasons, 特定個人情報 and the code of each role."""
+
+    version: str
+    null_reasons: Mapping[str, str]  # code → meaning
+    infos: Mapping[str, InfoSpec]  # by 特定個人情報名コード
+    roles: Mapping[str, str]  # role → code
+
+    def code(self, role: str) -> str:
+        return self.roles[role]
+
+    @property
+    def resident(self) -> InfoSpec:
+        return self.infos[self.roles[RESIDENT_INFO_ROLE]]
+
+    @property
+    def by_name(self) -> Mapping[str, InfoSpec]:
+        return {s.name: s for s in self.infos.values()}
+
+
+# --- loading a layout ----------------------------------------------------------------------------------------------
+
+
+def load(raw: object) -> Layout:
+    """A layout from its JSON form, checked whole: `ValueError` names what is missing or wrong."""
+    if not isinstance(raw, Mapping) or not isinstance(raw.get("version"), str):
+        raise ValueError("レイアウトに version がありません")
+    roles: dict[str, str] = {}
+    reasons = {str(r["code"]): str(r["meaning"]) for r in _list(raw, "null_reasons")}
+    for reason in _list(raw, "null_reasons"):
+        _role(roles, reason, "null reason")
+    infos = {}
+    for info in _list(raw, "information"):
+        spec = InfoSpec(
+            str(info["code"]),
+            str(info["name"]),
+            tuple(_item(i, roles, reasons) for i in _list(info, "items")),
+        )
+        _role(roles, info, "information")
+        infos[spec.code] = spec
+    missing = [r for r in ROLES if r not in roles]
+    if missing:
+        raise ValueError(f"レイアウトに役割 {', '.join(missing)} がありません")
+    return Layout(str(raw["version"]), reasons, infos, roles)
+
+
+def _list(raw: Mapping[str, Any], name: str) -> list[Mapping[str, Any]]:
+    found = raw.get(name)
+    if not isinstance(found, list) or not all(isinstance(e, Mapping) and "code" in e for e in found):
+        raise ValueError(f"レイアウトの {name} は code のある要素の配列です")
+    return found
+
+
+def _role(roles: dict[str, str], entry: Mapping[str, Any], kind: str) -> None:
+    role = entry.get("role")
+    if role is None:
+        return
+    if role not in ROLES or role in roles:
+        raise ValueError(f"レイアウトの{kind} {entry['code']}: 役割 {role} は未知か重複しています")
+    roles[str(role)] = str(entry["code"])
+
+
+def _item(raw: Mapping[str, Any], roles: dict[str, str], reasons: Mapping[str, str]) -> ItemSpec:
+    _role(roles, raw, "item")
+    values = None
+    if "values" in raw:
+        values = frozenset(str(v["code"]) for v in _list(raw, "values"))
+        for value in _list(raw, "values"):
+            _role(roles, value, "value")
+    null_reasons = frozenset(str(r) for r in raw.get("null_reasons", ()))
+    if (
+        not null_reasons <= set(reasons)
+        or not isinstance(raw.get("max_length"), int)
+        or raw["max_length"] < 1
+    ):
+        raise ValueError(f"レイアウトの項目 {raw['code']}: max_length か null_reasons が正しくありません")
+    return ItemSpec(str(raw["code"]), str(raw["name"]), int(raw["max_length"]), values, null_reasons)
+
+
+def shipped() -> Layout:
+    """The layout as shipped (juki/intermediate/data/replica_layout.json)."""
+    text = resources.files("juki.intermediate").joinpath("data", LAYOUT_FILE).read_text(encoding="utf-8")
+    return load(json.loads(text))
+
+
+LAYOUT = shipped()
+RESIDENT_INFO = LAYOUT.resident
+INFO_CODE, INFO_NAME = RESIDENT_INFO.code, RESIDENT_INFO.name
+IS_HOUSEHOLDER, HOUSEHOLDER_NAME, RELATIONSHIP = (LAYOUT.code(r) for r in ITEM_ROLES)
+HOUSEHOLDER, MEMBER = (LAYOUT.code(r) for r in VALUE_ROLES)
+IS_THE_HOUSEHOLDER, NO_HOUSEHOLDER = (LAYOUT.code(r) for r in REASON_ROLES)
+NULL_REASONS = LAYOUT.null_reasons
+LAYOUTS: Mapping[str, InfoSpec] = LAYOUT.infos
+LAYOUTS_BY_NAME: Mapping[str, InfoSpec] = LAYOUT.by_name
 
 
 class LayoutError(Exception):
@@ -146,25 +233,28 @@ class Member:
     is_householder: bool
 
 
-def resident_items(person: Member, householder: Member | None) -> tuple[ItemValue, ...]:
+def resident_items(
+    person: Member, householder: Member | None, layout: Layout = LAYOUT
+) -> tuple[ItemValue, ...]:
     """住基法7条4号 for `person`: a 世帯主 is the 世帯主; anyone else, the 世帯主's name (or why there is none) and their
-    続柄."""
+    続柄 — each item, value and null reason by the code the layout gives its role."""
+    is_head, head_name, relationship = (layout.code(r) for r in ITEM_ROLES)
+    householder_value, member_value = (layout.code(r) for r in VALUE_ROLES)
+    is_the_householder, no_householder = (layout.code(r) for r in REASON_ROLES)
     if person.is_householder:
         return (
-            ItemValue(IS_HOUSEHOLDER, HOUSEHOLDER),
-            ItemValue(HOUSEHOLDER_NAME, None, IS_THE_HOUSEHOLDER),
-            ItemValue(RELATIONSHIP, None, IS_THE_HOUSEHOLDER),
+            ItemValue(is_head, householder_value),
+            ItemValue(head_name, None, is_the_householder),
+            ItemValue(relationship, None, is_the_householder),
         )
     name = (
-        ItemValue(HOUSEHOLDER_NAME, householder.name)
-        if householder
-        else ItemValue(HOUSEHOLDER_NAME, None, NO_HOUSEHOLDER)
+        ItemValue(head_name, householder.name) if householder else ItemValue(head_name, None, no_householder)
     )
-    return ItemValue(IS_HOUSEHOLDER, MEMBER), name, ItemValue(RELATIONSHIP, person.relationship)
+    return ItemValue(is_head, member_value), name, ItemValue(relationship, person.relationship)
 
 
-def register_segment(unified_number: str, items: Sequence[ItemValue]) -> Segment:
-    return Segment(REGISTER, unified_number, INFO_CODE, tuple(items))
+def register_segment(unified_number: str, items: Sequence[ItemValue], layout: Layout = LAYOUT) -> Segment:
+    return Segment(REGISTER, unified_number, layout.code(RESIDENT_INFO_ROLE), tuple(items))
 
 
 # --- parsing and checking a message (the 中間サーバー side) ---------------------------------------------------------
@@ -172,8 +262,9 @@ def register_segment(unified_number: str, items: Sequence[ItemValue]) -> Segment
 _MY_NUMBER_LIKE = re.compile(r"\d{12}")  # a value is never a number that could be a 個人番号
 
 
-def parse(raw: object) -> ReplicaMessage:
-    """A 副本登録 message from its JSON form, checked whole; `LayoutError` names the first fault."""
+def parse(raw: object, layout: Layout = LAYOUT) -> ReplicaMessage:
+    """A 副本登録 message from its JSON form, checked whole against `layout`; `LayoutError` names the first
+    fault."""
     if not isinstance(raw, Mapping):
         raise LayoutError("副本登録電文の形式が正しくありません")
     message_id = raw.get("message_id")
@@ -182,14 +273,14 @@ def parse(raw: object) -> ReplicaMessage:
     segments = raw.get("segments")
     if not isinstance(segments, list) or not segments:
         raise LayoutError("セグメントがありません")
-    parsed = tuple(_segment(i + 1, s) for i, s in enumerate(segments))
+    parsed = tuple(_segment(i + 1, s, layout) for i, s in enumerate(segments))
     keys = [s.key for s in parsed]
     if len(set(keys)) != len(keys):
         raise LayoutError("同じレコードキーのセグメントが重複しています")
     return ReplicaMessage(message_id, parsed)
 
 
-def _segment(place: int, raw: object) -> Segment:
+def _segment(place: int, raw: object, layout: Layout) -> Segment:
     where = f"セグメント{place}"
     if not isinstance(raw, Mapping):
         raise LayoutError(f"{where}: 形式が正しくありません")
@@ -202,7 +293,7 @@ def _segment(place: int, raw: object) -> Segment:
     number, code = key.get("unified_addressee_number"), key.get("info_code")
     if not unified.is_valid(number):
         raise LayoutError(f"{where}: 団体内統合宛名番号は15桁の数字です")
-    spec = LAYOUTS.get(code) if isinstance(code, str) else None
+    spec = layout.infos.get(code) if isinstance(code, str) else None
     if spec is None:
         raise LayoutError(f"{where}: 特定個人情報名コードが登録されていません")
     assert isinstance(number, str)
