@@ -228,11 +228,17 @@ def check_card(
     pin_result: str,
     signature: bytes | None,
     at: datetime,
+    *,
+    count_wrong_pin: bool = True,
 ) -> CardCheck:
     """A card's answer to a one-time challenge (`challenge` None: no live challenge was found), in the caller's unit
     of work: the card's state (unknown, revoked, suspended, out of validity, locked), a wrong PIN counted (three lock
     the card), the signature checked (proof of possession), and the PIN count reset on success. Shared by the kiosk
-    and the resident's own pages (services/my_usage.py); the caller logs and opens its session."""
+    and the resident's own pages (services/my_usage.py); the caller logs and opens its session.
+
+    `count_wrong_pin=False`: the answer comes from a client the city does not know (the resident's own computer), so
+    its report of a wrong PIN proves nothing — anyone holding a copy of the card's certificate could send three and
+    lock the card — and a client that guesses would simply not report; it is refused, not counted."""
     row = uow.cards.card(cert.subject_id)
     reason = None if challenge is not None else "challenge"
     if reason is None:
@@ -244,6 +250,9 @@ def check_card(
         return CardCheck(row, reason, "locked", CardLocked(_LOCKED))
     if reason is not None:
         return CardCheck(row, reason, "denied", CardRefused(reason, rules.REFUSALS[reason]))
+    if pin_result == "incorrect" and not count_wrong_pin:
+        error = Unauthenticated("暗証番号が違います。正しい暗証番号でもう一度お試しください", "pin")
+        return CardCheck(row, "wrong_pin reported", "wrong_pin", error)
     if pin_result == "incorrect":
         failures = uow.cards.count_pin_failure(cert.subject_id, at)
         reason = f"wrong_pin failures={failures}"
