@@ -10,6 +10,7 @@ import pytest
 from juki.domain import my_usage as rules
 from juki.domain.errors import InvalidDate, InvalidField
 from juki.policy.roles import PROCEDURES
+from juki.transfer.items import ALL_ITEMS
 
 AT = datetime(2025, 6, 29, 16, 0, tzinfo=UTC)  # 2025-06-30 01:00 in Japan
 TODAY = date(2025, 6, 30)
@@ -23,7 +24,7 @@ def use(**over: object) -> rules.Use:
         "counterpart": "市民課",
         "procedure": "住民基本台帳に関する事務",
         "legal_basis": "住民基本台帳法",
-        "items": ("record",),
+        "items": (rules.RECORD,),
         "action": "resident:view",
     }
     values.update(over)
@@ -126,3 +127,26 @@ def test_a_provisions_key_is_stable_and_distinct():
 
 def test_the_entry_has_the_contracts_fields_only():
     assert set(use().shown()) == {"at", "kind", "counterpart", "procedure", "legal_basis", "items"}
+
+
+# --- what the resident reads as items -------------------------------------------------------------------------------
+
+
+def test_every_item_a_delivery_may_carry_has_a_japanese_name():
+    assert set(ALL_ITEMS) <= set(rules.ITEM_NAMES)
+    assert all(not name.isascii() for name in rules.ITEM_NAMES.values())
+    assert len(set(rules.ITEM_NAMES.values())) == len(rules.ITEM_NAMES)  # no two items read alike
+
+
+def test_items_are_named_in_the_records_order_and_an_unnamed_field_keeps_its_own():
+    assert rules.item_names({"address", "my_number", "family_name"}) == ("氏", "住所", "個人番号")
+    assert rules.item_names({"sex", "a_future_field"}) == ("性別", "a_future_field")
+    assert rules.item_names(()) == ()
+
+
+def test_a_transfer_is_not_withheld_for_what_its_procedures_name_covers_but_a_provision_is():
+    tax = "地方税の賦課徴収又は地方税に関する調査(犯則事件の調査を含む。)に関する事務"
+    assert rules.reason_for(use(kind="transfer", procedure=tax, action="transfer:deliver")) is None
+    assert rules.reason_for(use(kind="provision", procedure=tax, action="")) == rules.REASONS["investigation"]
+    only_measure = use(kind="transfer", procedure=tax, action="transfer:deliver", protection_only=True)
+    assert rules.reason_for(only_measure) == rules.REASONS["protection"]

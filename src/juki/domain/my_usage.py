@@ -18,6 +18,8 @@ Some uses are withheld, **by rule** (`withholding`), never because someone remem
 - `inspection` — uses for a tax or benefits inspection (質問検査, 資力の調査): 78条1項7号ハ (正確な事実の把握を困難に
   するおそれ). The resident is told that such entries exist and from when they will be shown (like Estonia's
   `hiddenUntil`). Shown after `INSPECTION_DAYS` unless extended.
+
+Neither applies to a 庁内連携 delivery: it carries the changes of everyone whose record changed, aimed at no one.
 - `withholding` — a supervisor's own work on withheld entries (listing, releasing, extending): it would tell what
   is withheld. Not told; until released.
 
@@ -50,6 +52,47 @@ INSPECTION_MARKERS = ("質問検査", "資力の調査", "資産等の調査", "
 INVESTIGATION_DAYS = 365
 INSPECTION_DAYS = 180
 MAX_WITHHOLD_DAYS = 5 * 366  # an extension runs at most five years ahead (then it is decided again)
+
+# What a resident reads as an entry's items: Japanese names, for every kind alike — the 中間サーバー's records already
+# name theirs so (世帯主該当, 世帯主氏名 …), and a transfer's fields and a staff use are named here in the same way.
+RECORD = "住民票の記載事項"  # a staff use touches the record as a whole
+MY_NUMBER = "個人番号"  # … and, when the log says it was shown, the 個人番号 too
+# The record's fields a 庁内連携 delivery may carry (transfer/items.ARTICLE_7), in the order of 住基法7条's items.
+ITEM_NAMES = {
+    "family_name": "氏",
+    "given_name": "名",
+    "family_name_kana": "氏（フリガナ）",
+    "given_name_kana": "名（フリガナ）",
+    "birth_date": "生年月日",
+    "birth_date_unknown": "生年月日が不詳である旨",
+    "birth_date_unknown_parts": "生年月日の不詳の部分",
+    "sex": "性別",
+    "household_number": "世帯番号",
+    "relationship": "世帯主との続柄",
+    "position": "世帯の中の記載順位",
+    "honseki": "本籍",
+    "family_register_head": "筆頭者",
+    "resident_since": "住民となった年月日",
+    "address": "住所",
+    "address_since": "住所を定めた年月日",
+    "filed_on": "届出の年月日",
+    "previous_address": "従前の住所",
+    "my_number": MY_NUMBER,
+    "voter_registered": "選挙人名簿への登録",
+    "voting_district": "投票区",
+    "national_health_insurance": "国民健康保険の資格",
+    "late_elderly_insurance": "後期高齢者医療の資格",
+    "long_term_care_insurance": "介護保険の資格",
+    "national_pension": "国民年金の資格",
+    "child_allowance": "児童手当の受給資格",
+    "resident_code": "住民票コード",
+    "former_surname": "旧氏",
+    "former_surname_kana": "旧氏（フリガナ）",
+    "removal": "消除の事由と年月日",
+    "move_out": "転出の予定（転出先・年月日）",
+    "foreign": "外国人住民の記載事項（国籍・地域、在留資格等）",
+}
+_ITEM_ORDER = {name: i for i, name in enumerate(ITEM_NAMES)}
 
 
 @dataclass(frozen=True)
@@ -139,6 +182,13 @@ class Decision:
     decided_at: datetime
 
 
+def item_names(fields: Iterable[str]) -> tuple[str, ...]:
+    """A delivery's fields as the resident reads them, in the record's order. A field without a name here keeps its
+    own (the unit tests hold every item of transfer/items to a name, so this is for what a future field adds)."""
+    known = sorted((f for f in set(fields) if f in ITEM_NAMES), key=_ITEM_ORDER.__getitem__)
+    return tuple(ITEM_NAMES[f] for f in known) + tuple(sorted(set(fields) - set(ITEM_NAMES)))
+
+
 def _flat(text: str) -> str:
     return unicodedata.normalize("NFKC", text).replace(" ", "").replace("　", "")
 
@@ -158,6 +208,11 @@ def reason_for(use: Use) -> Reason | None:
         or use.procedure == PROTECTION_PROCEDURE
     ):
         return REASONS["protection"]
+    if use.kind == "transfer":
+        # A 庁内連携 delivery carries the changes of everyone whose record changed, for the department's standing
+        # 事務: it is aimed at no one, so it tells nothing of an investigation or an inspection — even where the
+        # 事務's name covers one (the 税務 row's 賦課徴収又は…調査(犯則事件の調査を含む。)).
+        return None
     texts = (use.procedure, use.legal_basis)
     if use.procedure == INVESTIGATION_PROCEDURE or _mentions(texts, INVESTIGATION_MARKERS):
         return REASONS["investigation"]
