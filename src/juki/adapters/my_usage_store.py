@@ -21,6 +21,7 @@ from sqlalchemy import (
     Text,
     and_,
     cast,
+    delete,
     insert,
     select,
     update,
@@ -43,6 +44,10 @@ class SqlMyUsageStore:
 
     def add_challenge(self, values: dict[str, Any]) -> None:
         self.conn.execute(insert(my_challenges).values(**values))
+
+    def drop_challenges(self, expired_before: datetime) -> None:
+        """Challenges past their time are of no use (they name nobody): kept, anyone could fill the table."""
+        self.conn.execute(delete(my_challenges).where(my_challenges.c.expires_at < expired_before))
 
     def take_challenge(self, challenge_id: str, at: datetime) -> Any:
         """The challenge, marked used, if it is live and unused (a second taker finds none); else None."""

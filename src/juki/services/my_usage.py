@@ -2,8 +2,9 @@
 releases early or extends what is withheld from it (docs/my-usage.md).
 
 **Sign-in.** The same card and PIN as the kiosk, checked by the same code (`kiosk_session.auth_fields`,
-`kiosk_session.check_card`: the J-LIS CA, the card's state, a wrong PIN counted and three locking it, the signature
-over a one-time challenge as the proof of possession). The challenge is the portal's own (`my_challenges`: no kiosk
+`kiosk_session.check_card`: the J-LIS CA, the card's state, the signature over a one-time challenge as the proof of
+possession). A wrong PIN is refused but not counted: the report comes from the resident's own computer, which proves
+nothing (the card's chip counts its PINs; a count here would let anyone with a copy of the certificate lock the card). The challenge is the portal's own (`my_challenges`: no kiosk
 stands between the resident and the city), and so is the session (`my_sessions`, `SESSION_SECONDS`, bound to the card
 and the person, by its token's hash). Refusals answer the kiosk's codes (`unauthenticated`, `card_locked`) and are
 logged (`my:sign_in`); nothing is shown. A session that is forged, ended or expired, or whose card has since been
@@ -106,6 +107,7 @@ class NoProvisions:
 
 class MyUsageStore(Protocol):
     def add_challenge(self, values: dict[str, Any]) -> None: ...
+    def drop_challenges(self, expired_before: datetime) -> None: ...
     def take_challenge(self, challenge_id: str, at: datetime) -> Any: ...  # a row, or None
     def add_session(self, values: dict[str, Any]) -> None: ...
     def session(self, token_hash: str) -> Any: ...  # a row, or None
@@ -164,7 +166,9 @@ def new_challenge(uow_factory: UnitOfWorkFactory, clock: Callable[[], datetime])
             "issued_at": at,
             "expires_at": expires,
         }
-        store_of(uow).add_challenge(values)
+        store = store_of(uow)
+        store.drop_challenges(at)
+        store.add_challenge(values)
         uow.commit()
     return {"challenge_id": challenge_id, "challenge": challenge, "expires_at": iso(expires)}
 
@@ -190,7 +194,9 @@ def sign_in(
     with uow_factory() as uow:
         challenge = store_of(uow).take_challenge(challenge_id, at)
         raw = None if challenge is None else base64.b64decode(challenge.challenge)
-        check = kiosk_session.check_card(uow, desk.trust, cert, raw, pin_result, signature, at)
+        check = kiosk_session.check_card(
+            uow, desk.trust, cert, raw, pin_result, signature, at, count_wrong_pin=False
+        )
         row, reason, result, error = check.row, check.reason, check.result, check.error
         person = row.addressee_number if row is not None else None
         actor = resident_actor(person, terminal) if person else _stranger(terminal)
@@ -223,17 +229,18 @@ class NoSession(Unauthenticated):
 
 
 def _card_usable(uow: UnitOfWork, serial: str) -> bool:
+    """Whether the session's card is still usable: suspended, revoked or locked since sign-in ends the session."""
     row = uow.cards.card(serial)
     if row is None:
         return False
     state = CardState(
-        row.serial,
-        row.addressee_number,
-        row.state,
-        row.pin_failures,
-        row.locked_at is not None,
-        uow.cards.revoked(serial),
-    )
+        serial=row.serial,
+        addressee_number=row.addressee_number,
+        state=row.state,
+        pin_failures=row.pin_failures,
+        locked=row.locked_at is not None,
+        revoked_by_jlis=uow.cards.revoked(serial),
+    )  # the certificate's validity was checked at sign-in, and a session lasts minutes
     return card_rules.card_refusal(state, uow.now) is None
 
 
@@ -279,7 +286,7 @@ def _counterpart(row: Any) -> str:
 
 
 def _views(row: Any) -> rules.Use:
-    items = ("record", "my_number") if row.my_number_shown else ("record",)
+    items = (rules.RECORD, rules.MY_NUMBER) if row.my_number_shown else (rules.RECORD,)
     return rules.Use(
         key=f"log-{row.seq}",
         at=utc(row.at),
@@ -303,7 +310,7 @@ def _transfers(uow: UnitOfWork, row: Any, protection_only: bool) -> list[rules.U
     uses = []
     for key in facts.get("procedures") or []:
         transfer = by_key.get(key)
-        items = sorted(delivered & transfer.allowed_items) if transfer else []
+        items = rules.item_names(delivered & transfer.allowed_items) if transfer else ()
         if transfer is None or not items:
             continue
         uses.append(
@@ -314,7 +321,7 @@ def _transfers(uow: UnitOfWork, row: Any, protection_only: bool) -> list[rules.U
                 counterpart=system.department if system else _counterpart(row),
                 procedure=transfer.purpose,
                 legal_basis=transfer.legal_basis,
-                items=tuple(items),
+                items=items,
                 action=row.action,
                 protection_only=protection_only,
             )
