@@ -7,15 +7,23 @@ software), which prints the card's answer — the user certificate and the signa
 PIN — to paste into the page or upload as a file. The challenge is bound to this browser (a cookie holding its id),
 the session is a cookie of its own (`juki_my`: HttpOnly, SameSite=Strict, path `/my`, the session's lifetime), and
 the history is the same service's answer as `GET /api/v1/my/usage`.
+
+The page's two forms carry a value the browser's cookie alone does not give, as the staff pages' CSRF token does:
+signing in, the challenge's id (the challenge cookie must match it); signing out, `form_token`, derived from the
+session's token (HttpOnly, so another site can neither read nor compute it). SameSite=Strict already keeps the
+cookies off another site's requests; the values keep a browser that sends them anyway from acting for someone else.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends, Form, Request, Response
 from fastapi.responses import RedirectResponse
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from juki.domain.errors import DomainError, Forbidden, InvalidField
@@ -23,7 +31,6 @@ from juki.policy.roles import MY_USAGE_WITHHOLD
 from juki.services import my_usage
 from juki.web.api_kiosk import desk
 from juki.web.api_my import provision_records
-from juki.web.ui import labels
 from juki.web.ui.core import Ui, UiRoute, current, juki_of, render_html, terminal_of
 
 router = APIRouter(include_in_schema=False)
@@ -34,16 +41,13 @@ SESSION_COOKIE = "juki_my"
 CHALLENGE_COOKIE = "juki_my_challenge"
 PATH = "/my"
 MAX_ANSWER = 16_000
-KIND_NAMES = {
-    "provision": "提供（情報提供ネットワーク）",
-    "transfer": "移転（庁内連携）",
-    "view": "利用（職員の閲覧等）",
-}
-ITEM_NAMES = {"record": "住民票の記載事項", "my_number": "個人番号"}
+# The kinds as the page names them (what each is, the page explains beside the table).
+KIND_NAMES = {"provision": "提供", "transfer": "庁内連携", "view": "職員の利用"}
 
 
-def item_label(item: str) -> str:
-    return ITEM_NAMES.get(item) or labels.field(item)
+def form_token(session: str) -> str:
+    """The sign-out form's token: bound to the session, computable only by who holds the session's token."""
+    return hashlib.sha256(f"juki-my-sign-out\x1f{session}".encode()).hexdigest()[:32]
 
 
 def _cookie(request: Request, response: Response, name: str, value: str, seconds: int) -> None:
@@ -82,7 +86,9 @@ def my_page(request: Request) -> Response:
         response = _sign_in_page(request, 401, error=exc.to_dict())
         response.delete_cookie(SESSION_COOKIE, path=PATH)
         return response
-    response = render_html("my/usage.html", 200, history=history, kinds=KIND_NAMES, item_label=item_label)
+    response = render_html(
+        "my/usage.html", 200, history=history, kinds=KIND_NAMES, form_token=form_token(token)
+    )
     response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -114,10 +120,21 @@ async def _posted_answer(request: Request) -> tuple[str, str]:
 
 @router.post("/my/sign-in")
 async def sign_in(request: Request) -> Response:
-    j = juki_of(request)
     try:
         challenge_id, text = await _posted_answer(request)
-        if challenge_id != request.cookies.get(CHALLENGE_COOKIE):
+    except DomainError as exc:
+        return await run_in_threadpool(_sign_in_page, request, exc.status, error=exc.to_dict())
+    return await run_in_threadpool(
+        _signed_in, request, challenge_id, text
+    )  # the database: off the event loop
+
+
+def _signed_in(request: Request, challenge_id: str, text: str) -> Response:
+    """The card's answer to this browser's challenge → the session's cookie, or the sign-in page again."""
+    j = juki_of(request)
+    try:
+        expected = request.cookies.get(CHALLENGE_COOKIE, "")
+        if not hmac.compare_digest(challenge_id.encode(), expected.encode()):
             raise InvalidField("画面の有効期限が切れました。もう一度お試しください", "challenge_id")
         payload = {"challenge_id": challenge_id, **_answer(text)}
         session = my_usage.sign_in(j.uow, desk(request), payload, terminal_of(request))
@@ -130,9 +147,11 @@ async def sign_in(request: Request) -> Response:
 
 
 @router.post("/my/sign-out")
-def sign_out(request: Request) -> Response:
+def sign_out(request: Request, sent: Annotated[str, Form(alias="form_token")] = "") -> Response:
     j = juki_of(request)
     token = request.cookies.get(SESSION_COOKIE)
+    if token and not hmac.compare_digest(sent.encode(), form_token(token).encode()):
+        return RedirectResponse(PATH, status_code=303)  # not this page's form: the session stays as it was
     if token:
         try:
             actor = my_usage.resident(j.uow, token, terminal_of(request), desk(request).clock)
@@ -166,7 +185,6 @@ def _withheld_page(ui: Ui, number: str, status: int = 200, **extra: Any) -> Resp
         number=number,
         listed=listed,
         kinds=KIND_NAMES,
-        item_label=item_label,
         **extra,
     )
 
