@@ -21,6 +21,7 @@ from schemathesis.specs.openapi.checks import response_schema_conformance
 
 from tests.e2e.role_cases import all_calls
 from tests.e2e.role_cases.common import build_world
+from tests.e2e.role_cases.intermediate import attach
 
 EXPECTED = all_calls()
 # The order a role is chosen in when several may call an operation: the counter's roles first.
@@ -113,6 +114,7 @@ CHECKS = [not_a_server_error, response_schema_conformance]
 
 
 def _signed_in(j: Any, headers: Callable[[str], dict[str, str]]) -> None:
+    attach(j)  # a migrated 中間サーバー of its own (/api/v1/intermediate)
     build_world(j)
     for role in PREFERENCE:  # before any fuzzed sign-in failure can rate-limit this terminal
         headers(role)

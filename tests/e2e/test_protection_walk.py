@@ -46,6 +46,7 @@ from tests.cs.page_support import with_cs
 from tests.cs.support import CITY
 from tests.cs.support import notices as cs_notices
 from tests.e2e.role_cases.common import CLERK
+from tests.e2e.role_cases.intermediate import attach
 from tests.e2e.test_roles import _walk
 from tests.ui.test_webauthn_pages import _code, _csrf  # a one-time code usable again; a page's CSRF token
 from tests.webauthn_authenticator import sign_in as api_sign_in
@@ -375,6 +376,15 @@ WALK: dict[str, Urls] = {
     "/my": lambda w: ["/my"],
     "/api/v1/usage-withholdings": _each("/api/v1/usage-withholdings?addressee_number={}", _persons),
     "/ui/usage-withholdings": _each("/ui/usage-withholdings?addressee_number={}", _persons),
+    # The 中間サーバー: its copy of every person of the world (taken in from the outbox), each looked up
+    "/api/v1/intermediate/overview": lambda w: ["/api/v1/intermediate/overview"],
+    "/api/v1/intermediate/persons/{addressee_number}": _each("/api/v1/intermediate/persons/{}", _persons),
+    "/api/v1/intermediate/records": lambda w: ["/api/v1/intermediate/records"],
+    "/api/v1/intermediate/records/verify": lambda w: ["/api/v1/intermediate/records/verify"],
+    "/api/v1/intermediate/reviews": lambda w: ["/api/v1/intermediate/reviews"],
+    "/ui/intermediate": _each("/ui/intermediate?addressee_number={}", _persons),
+    "/ui/intermediate/records": lambda w: ["/ui/intermediate/records"],
+    "/ui/intermediate/reviews": lambda w: ["/ui/intermediate/reviews"],
 }
 
 SESSION_PAGES = ("/ui/lock", "/ui/login")
@@ -493,6 +503,8 @@ def walked(template: Template, tmp_path_factory: pytest.TempPathFactory) -> Iter
         url = _pg_url(name)
     j = build(url, run_migrations=False, today=TODAY)
     world = build_world(j)
+    attach(j)  # a migrated 中間サーバー of its own, which takes the world in
+    j.intermediate_relay().run_once()
     cs = with_cs(j, tmp_path_factory.mktemp("walk-cs"))
     errors_in_the_cs(j, cs, world)
     bodies: dict[tuple[str, str], str] = {}

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 
     from juki.bootstrap import Juki
     from juki.cs.services.relay import Relay
+    from juki.intermediate.services.relay import Relay as IntermediateRelay
     from juki.policy.roles import Actor
     from juki.sim.info_network import Running as InfoNetworkRunning
     from juki.sim.juki_net import Running
@@ -77,14 +78,15 @@ def _local_base(port: int) -> str | None:
     return None if "JUKI_PUBLIC_BASE_URL" in os.environ else f"http://localhost:{port}/"
 
 
-def _run(j: Juki, host: str, port: int, workers: int = 1) -> None:
+def _run(j: Juki, host: str, port: int, workers: int = 1, ims_relay: IntermediateRelay | None = None) -> None:
     """uvicorn, with its X-Forwarded-For handling off once a TLS terminator is trusted (JUKI_TRUSTED_PROXIES): the
     kiosk API must see the proxy's own address, which a forwarded header could otherwise claim
     (docs/kiosk-behind-a-proxy.md).
 
     With more than one worker, each worker process builds its own app (`worker_app`) from the settings this
     command exported; the schema is migrated once, here, before they start. The workers share the database and
-    the key files, so any of them serves a clerk's next request (the UI's cookie and certificate hand-over too)."""
+    the key files, so any of them serves a clerk's next request (the UI's cookie and certificate hand-over too).
+    `ims_relay`: the 中間サーバー's relay running in this process, which sends a supervisor's release at once."""
     import uvicorn
 
     from juki.web.app import create_app
@@ -102,7 +104,9 @@ def _run(j: Juki, host: str, port: int, workers: int = 1) -> None:
             proxy_headers=not proxied,
         )
         return
-    uvicorn.run(create_app(j), host=host, port=port, log_level="info", proxy_headers=not proxied)
+    app = create_app(j)
+    app.state.intermediate_relay = ims_relay
+    uvicorn.run(app, host=host, port=port, log_level="info", proxy_headers=not proxied)
 
 
 def _export(j: Juki) -> None:
@@ -185,7 +189,7 @@ def demo(
             markup=False,
             highlight=False,
         )
-        _run(j, host, port)
+        _run(j, host, port, ims_relay=ims_relay)
     finally:
         ims_relay.stop(timeout=12)
         relay.stop()
