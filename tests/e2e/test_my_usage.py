@@ -13,13 +13,15 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import httpx
+import pytest
 from fastapi.testclient import TestClient
 
 from juki.domain import my_usage as my_rules
 from juki.domain.dates import JST
+from juki.domain.errors import InvalidField, ResidentNotFound
 from juki.intermediate.records import ProvisionEntry
 from juki.policy.roles import Actor
-from juki.services import kiosk_registry, my_usage, register_queries, transfer_feed
+from juki.services import kiosk_registry, my_usage, protection, register_queries, transfer_feed
 from juki.sim.kiosk import session_request
 from juki.sim.pki import SimCard
 from tests.conftest import STAFF
@@ -416,3 +418,33 @@ def test_a_supervisor_without_the_protection_procedure_finds_no_protected_person
     assert res.status_code == 200, res.text
     assert {e["reason_code"] for e in res.json()["entries"]} == {"protection"}
     assert all(e["until"] is None and e["told"] is False for e in res.json()["entries"])
+
+
+def test_nothing_the_protection_staff_do_about_a_case_reaches_the_persons_or_the_households_history(world):
+    """Every act of a 支援措置 case that names the person — the measure set for the household, its list and view,
+    alerts listed, reads of the record and the household for the case, a clerk refused the record, the withheld
+    entries listed and one extended — leaves the history of each member exactly as it was: no entry, no notice."""
+    householder, wife = world.numbers[0], world.numbers[1]
+    c = client(world)
+    before = {
+        n: usage(c, bearer(c, world.cards[who])) for n, who in ((householder, "householder"), (wife, "wife"))
+    }
+
+    measure = protect(world, world.household, "household")
+    protection.list_measures(world.j.uow, SUPER)
+    protection.get_measure(world.j.uow, SUPER, measure["measure_id"])
+    register_queries.get_resident(world.j.uow, SUPER, householder)
+    register_queries.get_household(world.j.uow, SUPER, world.household)
+    with pytest.raises(ResidentNotFound):  # a clerk's read: refused (an alert for the case's staff)
+        register_queries.get_resident(world.j.uow, CLERK, householder)
+    protection.list_alerts(world.j.uow, SUPER)
+    listed = my_usage.withheld(world.j.uow, SUPER, householder)
+    assert listed["entries"] and {e["reason_code"] for e in listed["entries"]} == {"protection"}
+    key = listed["entries"][0]["entry"]
+    extension = {"addressee_number": householder, "entry": key, "reason": "継続", "until": "2026-06-30"}
+    with pytest.raises(InvalidField):  # held until released: no date that would show it by itself
+        my_usage.decide(world.j.uow, SUPER, "extend", extension)
+
+    for number, who in ((householder, "householder"), (wife, "wife")):
+        after = usage(c, bearer(c, world.cards[who]))
+        assert after == before[number], who

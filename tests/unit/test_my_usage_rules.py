@@ -119,6 +119,13 @@ def test_an_extension_is_after_today_and_within_five_years():
         rules.check_extension(None, TODAY + timedelta(days=1), TODAY)
 
 
+def test_an_entry_held_until_released_gets_no_date_that_would_show_it_by_itself():
+    held = rules.withholding(use(procedure=rules.PROTECTION_PROCEDURE))
+    assert held is not None and held.until is None
+    with pytest.raises(InvalidField):
+        rules.check_extension(held, TODAY + timedelta(days=30), TODAY)
+
+
 def test_a_provisions_key_is_stable_and_distinct():
     a = rules.provision_key(AT, "厚生労働大臣", "健康保険", "番号法")
     assert a == rules.provision_key(AT, "厚生労働大臣", "健康保険", "番号法") and len(a) <= 40

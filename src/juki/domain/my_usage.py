@@ -249,9 +249,13 @@ def is_shown(held: Withholding | None, today: date) -> bool:
 
 
 def check_extension(held: Withholding | None, until: date, today: date) -> date:
-    """A supervisor's new date for a withheld entry: after today, within MAX_WITHHOLD_DAYS."""
+    """A supervisor's new date for a withheld entry: after today, within MAX_WITHHOLD_DAYS. An entry held until it is
+    released (a 支援措置 case's) has no date to move: a date would show it by itself that day, which only a release,
+    decided then, may do."""
     if held is None:
         raise InvalidField("規則により非表示となる記録ではありません", "entry")
+    if held.until is None:
+        raise InvalidField("解除するまで非表示の記録です。期限は設けられません", "entry")
     if until <= today:
         raise InvalidDate("非表示の期限は明日以降の日付にしてください", "until")
     if until > today + timedelta(days=MAX_WITHHOLD_DAYS):
