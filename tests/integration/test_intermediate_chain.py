@@ -58,7 +58,7 @@ class Chain:
     def ask(self, resident_code: str, requester: str = KYOKAI[0], basis: str = KYOKAI[1]) -> wire.QueryAnswer:
         """A 照会 through the network, with the 中間サーバー's relay running as under `juki demo`."""
         relay = self.j.intermediate_relay()
-        relay.start(0.2, wait=1.0)
+        relay.start(0.2, wait=0.2)  # a short long poll: stopping waits for the read under way
         try:
             return send_query(self.network_config, Ask(requester, basis, resident_code=resident_code))
         finally:
