@@ -4,7 +4,8 @@
 The 個人番号 is sealed with the CS's own key (the vault of the CS store, as the 本人確認情報ファイル's) in
 `my_number`, with the vault's keyed index beside it (`my_number_index`: a repeat of the serial is compared without
 opening anything). The sealed number is erased when the request is sent or refused — the CS keeps no number it no
-longer needs; the index stays, so that a repeat is still recognised. The row's history is the CS log (`link_code`), so the row itself changes state in place.
+longer needs; the index stays, so that a repeat is still recognised. The row's history is the CS log (`link_code`),
+so the row itself changes state in place.
 """
 
 from __future__ import annotations
@@ -32,9 +33,8 @@ requests = Table(
     Column("state", String(10), nullable=False),  # queued, sent, refused
     Column("attempts", Integer, nullable=False),
     Column("next_attempt_at", TZ),
-    Column(
-        "answer", String(60)
-    ),  # J-LIS's last answer: accepted, duplicate, not_yet_known, … or a refusal's code
+    # J-LIS's last answer: accepted, duplicate, not_yet_known, … or a refusal's code.
+    Column("answer", String(60)),
     Column("requested_at", TZ, nullable=False),
     Column("updated_at", TZ, nullable=False),
     Index("ix_cs_link_code_requests_state_next_attempt_at", "state", "next_attempt_at"),

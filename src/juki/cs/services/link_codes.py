@@ -44,9 +44,8 @@ ACCEPTED, DUPLICATE = "accepted", "duplicate"  # what J-LIS answered a request i
 NOT_YET_KNOWN, NETWORK_UNREACHABLE = "not_yet_known", "network_unreachable"
 ACTION, KIND = "link_code", "符号取得"
 PER_PASS = 1000  # queued requests sent a pass, oldest first
-SERIAL = re.compile(
-    rf"[!-~]{{1,{SERIAL_MAX}}}"
-)  # printable ASCII, no space: the network's serials are opaque
+# Printable ASCII without a space: the network's serials are opaque.
+SERIAL = re.compile(rf"[!-~]{{1,{SERIAL_MAX}}}")
 
 
 @dataclass(frozen=True)
@@ -169,9 +168,7 @@ def send(setup: jlis.Setup, of: LinkCodesOf, client: JlisClient, report: jlis.Jl
     with setup.cs() as store:
         due = of(store).due(store.now, PER_PASS)
     for request in due:
-        if (
-            request.my_number is None
-        ):  # a queued request always has its number; skipped rather than sent blind
+        if request.my_number is None:  # a queued request always has it: skipped rather than sent blind
             continue
         out = LinkCodeRequestOut(request.serial, setup.city_code, request.my_number)
         answer = client.request_link_code(out)

@@ -46,9 +46,7 @@ def register(
     linked = store.link(system_id, addressee_number)
     if found is not None:
         number = found.unified_number
-    elif (
-        linked is not None
-    ):  # the same person with a new 個人番号 (個人番号変更): the number moves to their record
+    elif linked is not None:  # the same person with a new 個人番号 (個人番号変更): the number moves with them
         number = linked.unified_number
         store.change_my_number(number, sealed, index)
         store.log(LogLine("unified", "my_number_changed", "個人番号の変更を団体内統合宛名に反映しました",

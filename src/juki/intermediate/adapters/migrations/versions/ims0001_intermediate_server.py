@@ -148,9 +148,8 @@ def upgrade() -> None:
         sa.Column("items_asked", sa.JSON),
         sa.Column("link_code", sa.String(100), nullable=False),
         sa.Column("unified_number", sa.String(15)),
-        sa.Column(
-            "state", sa.String(12), nullable=False
-        ),  # answered, refused, pending, released, withheld, duplicate
+        # answered, refused, pending, released, withheld, duplicate
+        sa.Column("state", sa.String(12), nullable=False),
         sa.Column("status", sa.String(16), nullable=False),  # the answer's wire status
         sa.Column("message", sa.Text, nullable=False),
         sa.Column("answer_items", sa.JSON, nullable=False),
