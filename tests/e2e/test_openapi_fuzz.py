@@ -36,6 +36,7 @@ SKIPPED = {
     # Department systems only (OAuth client credentials, no staff token): tests/e2e/test_transfer_feed.py and
     # test_oauth.py drive them with a system's token, bad inputs included.
     "/api/v1/transfer/",
+    "/api/v1/unified-addressees",  # the same: a department system's token (tests/e2e/test_unified_addressees.py)
     # A resident's card session only (no staff token): tests/e2e/test_my_usage.py drives them, refusals included.
     "GET /api/v1/my/usage",
     "DELETE /my/v1/sessions/current",

@@ -70,9 +70,13 @@ def create_app(j: Juki) -> FastAPI:
 
     for ims_router in (api_intermediate.router, intermediate_pages.router):
         app.include_router(ims_router)
-    from juki.web import api_transfer, oauth  # 庁内連携 (docs/transfer.md)
+    from juki.web import (  # 庁内連携 (docs/transfer.md), 団体内統合宛名
+        api_transfer,
+        api_unified_addressees,
+        oauth,
+    )
 
-    for transfer_router in (oauth.router, api_transfer.router):
+    for transfer_router in (oauth.router, api_transfer.router, api_unified_addressees.router):
         app.include_router(transfer_router)
     from juki.web import api_my  # 自己情報 (やりとり履歴, docs/my-usage.md): /my/v1, /api/v1/my, /my
     from juki.web.ui import my_pages
