@@ -164,3 +164,25 @@ def test_a_role_acting_for_another_procedure_is_offered_the_switch(page_client, 
     sign_in(page_client, totp, "auditor")
     assert "中間サーバー</a>" not in page_client.get("/ui/audit").text
     assert page_client.get(f"{PAGE}/records").status_code == 200  # the auditor's own procedure (監査)
+
+
+def test_what_has_waited_longer_than_a_day_is_flagged(page_client, totp, j, ims):
+    from datetime import timedelta
+
+    from sqlalchemy import select
+
+    from juki.intermediate.adapters import tables as it
+
+    ims.requester.fail = True  # the CS does not take the 符号 requests
+    filings.file(j.uow, CLERK, "move-in", f.move_in(f.family_of_four()[:1]))
+    ims.run()
+    act_for(page_client, totp, "clerk")
+    assert 'id="late"' not in page_client.get(PAGE).text
+    with j.intermediate.engine.begin() as conn:  # two days later, nothing has moved
+        c = it.unified.c
+        for number, at in conn.execute(select(c.unified_number, c.created_at)).all():
+            conn.execute(
+                it.unified.update().where(c.unified_number == number).values(created_at=at - timedelta(2))
+            )
+    page = unescape(page_client.get(PAGE).text)
+    assert "1日以上滞留しています: 符号未取得 1人・未送信の回答 0件・審査待ち 0件" in page

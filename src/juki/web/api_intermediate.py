@@ -210,7 +210,14 @@ class LinkCodeGroups(Out):
     none: int  # 未取得（個人番号なし）
 
 
+class WaitingOverADay(Out):
+    link_codes: int  # persons whose 符号 has not come for more than a day
+    answers: int  # answers the network has not taken
+    review_queue: int  # held answers nobody has decided
+
+
 class Overview(Out):
+    waiting_over_a_day: WaitingOverADay
     link_codes: LinkCodeCounts
     link_code_groups: LinkCodeGroups
     review_queue: int
