@@ -1,4 +1,4 @@
-"""The CS's own database and key file.
+"""The CS's own database and key file (adapters/component_db.py: where a component keeps them).
 
 - SQLite: a file of its own beside the register's (`<register>.cs.db`), unless a URL is given;
 - PostgreSQL: the register's database by default (every CS table is named `cs_…` and the CS has its own Alembic
@@ -10,81 +10,47 @@ SQLite file; `var/juki-cs-keys.json` for a server database unless a path is give
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
-from alembic import command
-from alembic.config import Config
-from sqlalchemy import Engine
-from sqlalchemy.engine import make_url
+from sqlalchemy import Connection
 
-from juki.adapters.db import database_url, make_engine
-from juki.adapters.vault import MyNumberVault, load_or_create
+from juki.adapters.component_db import Component, ComponentDatabase
 from juki.config import load_settings
 from juki.cs.adapters.store import SqlCsStore
 
-MIGRATIONS = Path(__file__).parent / "migrations"
-KEY_FILE_NAME = "juki-cs-keys.json"
+CS = Component(
+    suffix=".cs.db", key_file_name="juki-cs-keys.json", migrations=Path(__file__).parent / "migrations"
+)
 
 
 def cs_database_url(register_url: str, explicit: str | None = None) -> str:
     """The CS's database: `explicit`, else JUKI_CS_DATABASE_URL (Settings.cs_database_url), else beside the
     register's (see above)."""
-    chosen = explicit or load_settings().cs_database_url
-    if chosen:
-        return database_url(chosen)
-    url = make_url(database_url(register_url))
-    if url.drivername.startswith("sqlite") and url.database and url.database != ":memory:":
-        return database_url(str(Path(url.database).with_suffix(".cs.db")))
-    return url.render_as_string(hide_password=False)
+    return CS.database_url(register_url, explicit or load_settings().cs_database_url)
 
 
 def cs_key_file(cs_url: str) -> Path:
-    url = make_url(cs_url)
-    if url.drivername.startswith("sqlite") and url.database and url.database != ":memory:":
-        return Path(url.database).parent / KEY_FILE_NAME
-    return Path("var") / KEY_FILE_NAME
+    return CS.key_file(cs_url)
 
 
 def migrate_cs(url: str) -> None:
-    cfg = Config()
-    cfg.set_main_option("script_location", str(MIGRATIONS))
-    cfg.set_main_option("sqlalchemy.url", database_url(url).replace("%", "%%"))
-    command.upgrade(cfg, "head")
+    CS.migrate(url)
 
 
 def downgrade_cs(url: str) -> None:
-    cfg = Config()
-    cfg.set_main_option("script_location", str(MIGRATIONS))
-    cfg.set_main_option("sqlalchemy.url", database_url(url).replace("%", "%%"))
-    command.downgrade(cfg, "base")
+    CS.downgrade(url)
 
 
-@dataclass
-class CsDatabase:
-    url: str
-    engine: Engine
-    vault: MyNumberVault
+class CsDatabase(ComponentDatabase[SqlCsStore]):
+    """The CS's database: `transaction()` is one CS transaction."""
 
-    @contextmanager
-    def transaction(self) -> Iterator[SqlCsStore]:
-        """One CS transaction: committed when the block ends without an error, rolled back otherwise."""
-        with self.engine.begin() as conn:
-            yield SqlCsStore(conn, self.vault, datetime.now(UTC))
-
-    def dispose(self) -> None:
-        self.engine.dispose()
+    def _store(self, conn: Connection, now: datetime) -> SqlCsStore:
+        return SqlCsStore(conn, self.vault, now)
 
 
 def open_cs(
     register_url: str, url: str | None = None, key_file: str | Path | None = None, migrate: bool = True
 ) -> CsDatabase:
     """The CS's database beside the register (or at `url`), migrated, with its key file (created if new)."""
-    cs_url = cs_database_url(register_url, url)
-    if migrate:
-        migrate_cs(cs_url)
-    vault = load_or_create(Path(key_file) if key_file else cs_key_file(cs_url))
-    return CsDatabase(cs_url, make_engine(cs_url), vault)
+    return CsDatabase(*CS.open(cs_database_url(register_url, url), key_file, migrate))
