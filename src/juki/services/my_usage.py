@@ -203,24 +203,31 @@ def sign_in(
         if error is None and (person is None or uow.queries.resident(person) is None):
             reason, result, error = "not_in_register", "refused", ResidentNotFound()
         if error is None:
-            token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-            expires = at + timedelta(seconds=session_seconds)
-            store_of(uow).add_session(
-                {
-                    "token_hash": token_hash(token),
-                    "serial": cert.subject_id,
-                    "addressee_number": person,
-                    "started_at": at,
-                    "expires_at": expires,
-                }
-            )
-            answer = {"session": token, "expires_at": iso(expires)}
+            answer = _open_session(store_of(uow), cert.subject_id, str(person), at, session_seconds)
         detail = f"card={cert.subject_id} reason={reason or '-'}"
         uow.log(actor, LogEntry("my:sign_in", [person] if person else [], result=result, detail=detail))
         uow.commit()
     if error is not None:
         raise error
     return answer
+
+
+def _open_session(
+    store: MyUsageStore, serial: str, person: str, at: datetime, seconds: int
+) -> dict[str, Any]:
+    """A new session bound to the card and its holder, stored by its token's hash only."""
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    expires = at + timedelta(seconds=seconds)
+    store.add_session(
+        {
+            "token_hash": token_hash(token),
+            "serial": serial,
+            "addressee_number": person,
+            "started_at": at,
+            "expires_at": expires,
+        }
+    )
+    return {"session": token, "expires_at": iso(expires)}
 
 
 class NoSession(Unauthenticated):
@@ -484,6 +491,22 @@ def withheld(
     return {"addressee_number": number, "entries": [_withheld_view(j) for j in listed]}
 
 
+def _withheld_now(
+    uow: UnitOfWork, actor: Actor, number: str, key: str, records: ProvisionRecords, today: date
+) -> Judged:
+    """The entry `key` of the person's history, if it is withheld now and this actor may see it; else not found."""
+    found = next(
+        (j for j in _listable(actor, _judged(uow, number, records), today) if j.use.key == key), None
+    )
+    if found is None:
+        raise NotFound("非表示中の該当する記録がありません", "entry")
+    return found
+
+
+def _new_date(found: Judged, payload: Mapping[str, Any], today: date) -> date:
+    return rules.check_extension(found.held, parse_date(str(payload.get("until", "")), "until"), today)
+
+
 def decide(
     uow_factory: UnitOfWorkFactory,
     actor: Actor,
@@ -503,16 +526,8 @@ def decide(
     with uow_factory() as uow:
         _supervised(uow, actor, number, f"my_usage:{action}")
         today = uow.reader.today
-        found = next((j for j in _listable(actor, _judged(uow, number, records or NoProvisions()), today)
-                      if j.use.key == key), None)  # fmt: skip
-        if found is None:
-            raise NotFound("非表示中の該当する記録がありません", "entry")
-        if action == "release":
-            until = today
-        else:
-            until = rules.check_extension(
-                found.held, parse_date(str(payload.get("until", "")), "until"), today
-            )
+        found = _withheld_now(uow, actor, number, key, records or NoProvisions(), today)
+        until = today if action == "release" else _new_date(found, payload, today)
         store_of(uow).add_decision(
             {
                 "entry_key": key,
