@@ -31,6 +31,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from juki.cli.component import build_component, link_config, register_url
+
 if TYPE_CHECKING:
     from juki.bootstrap import Juki
 
@@ -52,30 +54,15 @@ def _juki_net(db: str, explicit: Path | None) -> str | None:
     from juki.config import load_settings
     from juki.demo.juki_net import config_file
 
-    if explicit is not None:
-        return str(explicit)
-    configured = load_settings().juki_net_config
-    if configured:
-        return configured
-    beside = config_file(db)
-    return str(beside) if beside.exists() else None
+    return link_config(explicit, load_settings().juki_net_config, config_file(db))
 
 
 def _build(db: str | None, cs_db: str | None, juki_net: Path | None, interval: float | None = None) -> Juki:
-    """The register as the CS's process sees it: the register's schema is not its to migrate, its own is."""
-    from juki.bootstrap import build
-    from juki.config import load_settings
-
-    url = db or load_settings().database_url
-    j = build(
-        url,
-        run_migrations=False,
-        cs_database_url=cs_db,
-        juki_net_config=_juki_net(url, juki_net),
-        cs_relay_seconds=interval,
+    """The register as the CS's process sees it (cli/component.py)."""
+    url = register_url(db)
+    return build_component(
+        url, cs_database_url=cs_db, juki_net_config=_juki_net(url, juki_net), cs_relay_seconds=interval
     )
-    j.migrate_cs = True
-    return j
 
 
 def _fail(message: str) -> typer.Exit:

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from juki.cli.component import build_component, link_config, register_url
 from juki.cli.cs import DbOpt, JukiNetOpt, _juki_net
 
 if TYPE_CHECKING:
@@ -40,26 +41,15 @@ def _info_network(db: str, explicit: Path | None) -> str | None:
     from juki.config import load_settings
     from juki.demo.info_network import config_file
 
-    if explicit is not None:
-        return str(explicit)
-    configured = load_settings().info_network_config
-    if configured:
-        return configured
-    beside = config_file(db)
-    return str(beside) if beside.exists() else None
+    return link_config(explicit, load_settings().info_network_config, config_file(db))
 
 
 def _build(db: str | None, ims_db: str | None, network: Path | None = None, juki_net: Path | None = None,
            interval: float | None = None) -> Juki:  # fmt: skip
-    """The register as the 中間サーバー's process sees it: the register's schema is not its to migrate, its own is."""
-    from juki.bootstrap import build
-    from juki.config import load_settings
-
-    url = db or load_settings().database_url
-    j = build(url, run_migrations=False, ims_database_url=ims_db, info_network_config=_info_network(url, network),
-              juki_net_config=_juki_net(url, juki_net), ims_relay_seconds=interval)  # fmt: skip
-    j.migrate_cs = True
-    return j
+    """The register as the 中間サーバー's process sees it (cli/component.py)."""
+    url = register_url(db)
+    return build_component(url, ims_database_url=ims_db, info_network_config=_info_network(url, network),
+                           juki_net_config=_juki_net(url, juki_net), ims_relay_seconds=interval)  # fmt: skip
 
 
 @intermediate_app.command("serve")

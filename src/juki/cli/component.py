@@ -1,0 +1,38 @@
+"""What `juki cs` and `juki intermediate` share: the register as a component's own process sees it, and where that
+process finds the config JSON of its link (the 住基ネット's `juki-net.json`, the 情報提供ネットワークシステム's
+`info-network.json`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from juki.bootstrap import Juki
+
+
+def register_url(db: str | None) -> str:
+    """`--db`, else JUKI_DATABASE_URL."""
+    from juki.config import load_settings
+
+    return db or load_settings().database_url
+
+
+def link_config(explicit: Path | None, configured: str | None, beside: Path) -> str | None:
+    """The link's config JSON: the option, else the setting, else the file beside a SQLite register (as
+    `juki demo` writes it) when it is there; None: no link."""
+    if explicit is not None:
+        return str(explicit)
+    if configured:
+        return configured
+    return str(beside) if beside.exists() else None
+
+
+def build_component(url: str, **settings: object) -> Juki:
+    """The register as a component's process (the CS's, the 中間サーバー's) sees it: the register's schema is not
+    its to migrate, the component's own is (and the CS's, through which the 中間サーバー asks for its 符号)."""
+    from juki.bootstrap import build
+
+    j = build(url, run_migrations=False, today=None, **settings)
+    j.migrate_cs = True
+    return j
