@@ -51,6 +51,7 @@ def info_network(
     """Run the simulated 情報提供ネットワークシステム (mutual TLS) until interrupted."""
     from juki.sim.info_network import serve
     from juki.sim.info_network.pki import ensure_pki
+    from juki.sim.serving import write_link_config
 
     if ctx.invoked_subcommand is not None:
         return
@@ -58,8 +59,7 @@ def info_network(
         raise _fail("--data でデータフォルダを指定してください", 2)
     ensure_pki(data, city_code)
     url = f"https://{host}:{port}"
-    config = data / "info-network.json"
-    config.write_text(json.dumps({"url": url, "pki": "."}), encoding="utf-8")
+    config = write_link_config(data / "info-network.json", url, ".")
     print(f"模擬情報提供ネットワークシステム: {url} （相互TLS, 認証局 {data / 'ca.pem'}）　設定: {config}")
     serve(data, host, port, city_code=city_code)
 

@@ -177,10 +177,9 @@ def juki_net(
     ] = None,
 ) -> None:
     """Run the simulated 住基ネット (mutual TLS) until interrupted."""
-    import json
-
     from juki.sim.juki_net import serve
     from juki.sim.juki_net.pki import ensure_pki
+    from juki.sim.serving import write_link_config
 
     if ctx.invoked_subcommand is not None:
         return
@@ -189,8 +188,7 @@ def juki_net(
         raise typer.Exit(2)
     ensure_pki(data)
     url = f"https://{host}:{port}"
-    config = data / "juki-net.json"
-    config.write_text(json.dumps({"url": url, "pki": "."}), encoding="utf-8")
+    config = write_link_config(data / "juki-net.json", url, ".")
     console.print(
         f"模擬住基ネット: {url} （相互TLS, 認証局 {data / 'ca.pem'}）　CS の設定: {config}",
         soft_wrap=True,

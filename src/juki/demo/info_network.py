@@ -6,12 +6,12 @@ query`) at it (shared/spec/API.md, 中間サーバー): `{"url": "https://127.0.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from juki.demo.juki_net import demo_folder
 from juki.domain.intake import CITY_CODE
 from juki.sim.info_network import Running, start_in_thread
+from juki.sim.serving import write_link_config
 
 CONFIG_NAME = "info-network.json"
 DATA_NAME = "info-network"
@@ -29,6 +29,4 @@ def start_info_network(db: str, port: int = 0, *, city_code: str = CITY_CODE) ->
     folder = demo_folder(db)
     folder.mkdir(parents=True, exist_ok=True)
     running = start_in_thread(folder / DATA_NAME, port=port, city_code=city_code)
-    path = folder / CONFIG_NAME
-    path.write_text(json.dumps({"url": running.url, "pki": DATA_NAME}, ensure_ascii=False), encoding="utf-8")
-    return running, path
+    return running, write_link_config(folder / CONFIG_NAME, running.url, DATA_NAME)

@@ -5,7 +5,6 @@ and `juki-net.json` beside the database pointing the city's CS at it (shared/spe
 
 from __future__ import annotations
 
-import json
 import logging
 from pathlib import Path
 
@@ -13,6 +12,7 @@ from sqlalchemy.engine import make_url
 
 from juki.adapters.db import database_url
 from juki.sim.juki_net import Running, start_in_thread
+from juki.sim.serving import write_link_config
 
 CONFIG_NAME = "juki-net.json"
 DATA_NAME = "juki-net"
@@ -56,6 +56,4 @@ def start_juki_net(db: str, port: int = 0, info_network: Path | None = None) -> 
     folder.mkdir(parents=True, exist_ok=True)
     _quiet_simulator_requests()
     running = start_in_thread(folder / DATA_NAME, port=port, info_network=info_network)
-    path = folder / CONFIG_NAME
-    path.write_text(json.dumps({"url": running.url, "pki": DATA_NAME}, ensure_ascii=False), encoding="utf-8")
-    return running, path
+    return running, write_link_config(folder / CONFIG_NAME, running.url, DATA_NAME)

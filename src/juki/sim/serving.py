@@ -9,11 +9,13 @@ never gets an HTTP answer. uvicorn's access log is off (the 住基ネット's pa
 
 from __future__ import annotations
 
+import json
 import socket
 import ssl
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, NamedTuple, Protocol
 from urllib.parse import urlsplit
 
@@ -122,3 +124,10 @@ def stop_for_restart(running: _Stoppable) -> tuple[str, int]:
     """Stop a running server (an outage); the host and port to start it again on (its end)."""
     running.stop()
     return urlsplit(running.url).hostname or "127.0.0.1", running.port
+
+
+def write_link_config(path: Path, url: str, pki: str) -> Path:
+    """The JSON a city's link reads (`juki-net.json`, `info-network.json`; shared/spec/API.md): where the simulator
+    answers and its PKI folder (relative to the JSON's folder)."""
+    path.write_text(json.dumps({"url": url, "pki": pki}, ensure_ascii=False), encoding="utf-8")
+    return path
