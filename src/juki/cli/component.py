@@ -18,7 +18,7 @@ def register_url(db: str | None) -> str:
     return db or load_settings().database_url
 
 
-def link_config(explicit: Path | None, configured: str | None, beside: Path) -> str | None:
+def _link_config(explicit: Path | None, configured: str | None, beside: Path) -> str | None:
     """The link's config JSON: the option, else the setting, else the file beside a SQLite register (as
     `juki demo` writes it) when it is there; None: no link."""
     if explicit is not None:
@@ -26,6 +26,22 @@ def link_config(explicit: Path | None, configured: str | None, beside: Path) -> 
     if configured:
         return configured
     return str(beside) if beside.exists() else None
+
+
+def juki_net_config(db: str, explicit: Path | None) -> str | None:
+    """`--juki-net`, else JUKI_NET_CONFIG, else `juki-net.json` beside a SQLite register."""
+    from juki.config import load_settings
+    from juki.demo.juki_net import config_file
+
+    return _link_config(explicit, load_settings().juki_net_config, config_file(db))
+
+
+def info_network_config(db: str, explicit: Path | None) -> str | None:
+    """`--info-network`, else JUKI_INFO_NETWORK_CONFIG, else `info-network.json` beside a SQLite register."""
+    from juki.config import load_settings
+    from juki.demo.info_network import config_file
+
+    return _link_config(explicit, load_settings().info_network_config, config_file(db))
 
 
 def build_component(url: str, **settings: object) -> Juki:

@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from juki.cli.component import build_component, link_config, register_url
+from juki.cli.component import build_component, juki_net_config, register_url
 
 if TYPE_CHECKING:
     from juki.bootstrap import Juki
@@ -50,18 +50,11 @@ JukiNetOpt = Annotated[
 ]
 
 
-def _juki_net(db: str, explicit: Path | None) -> str | None:
-    from juki.config import load_settings
-    from juki.demo.juki_net import config_file
-
-    return link_config(explicit, load_settings().juki_net_config, config_file(db))
-
-
 def _build(db: str | None, cs_db: str | None, juki_net: Path | None, interval: float | None = None) -> Juki:
     """The register as the CS's process sees it (cli/component.py)."""
     url = register_url(db)
     return build_component(
-        url, cs_database_url=cs_db, juki_net_config=_juki_net(url, juki_net), cs_relay_seconds=interval
+        url, cs_database_url=cs_db, juki_net_config=juki_net_config(url, juki_net), cs_relay_seconds=interval
     )
 
 

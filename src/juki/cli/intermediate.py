@@ -21,8 +21,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from juki.cli.component import build_component, link_config, register_url
-from juki.cli.cs import DbOpt, JukiNetOpt, _juki_net
+from juki.cli.component import build_component, info_network_config, juki_net_config, register_url
+from juki.cli.cs import DbOpt, JukiNetOpt
 
 if TYPE_CHECKING:
     from juki.bootstrap import Juki
@@ -37,19 +37,12 @@ NetworkOpt = Annotated[
 ]
 
 
-def _info_network(db: str, explicit: Path | None) -> str | None:
-    from juki.config import load_settings
-    from juki.demo.info_network import config_file
-
-    return link_config(explicit, load_settings().info_network_config, config_file(db))
-
-
 def _build(db: str | None, ims_db: str | None, network: Path | None = None, juki_net: Path | None = None,
            interval: float | None = None) -> Juki:  # fmt: skip
     """The register as the 中間サーバー's process sees it (cli/component.py)."""
     url = register_url(db)
-    return build_component(url, ims_database_url=ims_db, info_network_config=_info_network(url, network),
-                           juki_net_config=_juki_net(url, juki_net), ims_relay_seconds=interval)  # fmt: skip
+    return build_component(url, ims_database_url=ims_db, info_network_config=info_network_config(url, network),
+                           juki_net_config=juki_net_config(url, juki_net), ims_relay_seconds=interval)  # fmt: skip
 
 
 @intermediate_app.command("serve")
