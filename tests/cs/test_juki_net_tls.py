@@ -3,21 +3,19 @@ nothing, both ways — the simulator refuses a client during the handshake, the 
 
 from __future__ import annotations
 
-import ipaddress
 import ssl
-import stat
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-from cryptography import x509
 
 from juki.cs.adapters.prefecture_client import HttpsPrefectureClient
 from juki.cs.wire import Accepted, NoticeKind, Unreachable
 from juki.sim.juki_net import Running, start_in_thread
 from juki.sim.juki_net.pki import ensure_pki
 from tests.cs.juki_net_support import cs_client, mutual_tls, my_number, notice, resident_code
+from tests.network_pki_checks import assert_made_once_and_kept
 
 IDENTITY = "/prefecture/v1/identity/"
 
@@ -31,18 +29,8 @@ def sim(tmp_path: Path) -> Iterator[Running]:
 
 def test_the_first_start_makes_the_pki_and_later_starts_keep_it(tmp_path: Path, sim: Running) -> None:
     folder = tmp_path / "juki-net"
-    before = {p.name: p.read_bytes() for p in folder.glob("*.pem")}
-    assert set(before) == {"ca.pem", "server.pem", "client.pem", "other-city.pem"}
-    ensure_pki(folder)
-    assert {p.name: p.read_bytes() for p in folder.glob("*.pem")} == before
-    for key in folder.glob("*.key"):
-        assert stat.S_IMODE(key.stat().st_mode) == 0o600, key.name
-    ca = x509.load_pem_x509_certificate(before["ca.pem"])
-    server = x509.load_pem_x509_certificate(before["server.pem"])
-    server.verify_directly_issued_by(ca)
-    names = server.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
-    assert ipaddress.ip_address("127.0.0.1") in names.get_values_for_type(x509.IPAddress)
-    assert "localhost" in names.get_values_for_type(x509.DNSName)
+    pems = {"ca.pem", "server.pem", "client.pem", "other-city.pem"}
+    assert_made_once_and_kept(folder, pems, lambda: ensure_pki(folder))
 
 
 def test_the_city_and_the_other_city_are_answered_by_ip_and_by_name(tmp_path: Path, sim: Running) -> None:

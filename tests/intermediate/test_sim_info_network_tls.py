@@ -4,8 +4,6 @@ common name (juki.intermediate.wire): any other is refused 403 not_allowed."""
 
 from __future__ import annotations
 
-import ipaddress
-import stat
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,6 +17,7 @@ from juki.sim.info_network import Running
 from juki.sim.info_network.pki import city_common_name, ensure_pair, ensure_pki
 from juki.sim.juki_net.pki import ensure_pki as juki_net_pki
 from tests.intermediate.info_network_support import BASIS, CITY, REQUESTER, caller, resident_code, start, tls
+from tests.network_pki_checks import assert_made_once_and_kept
 
 
 @pytest.fixture
@@ -37,21 +36,11 @@ def test_the_first_start_makes_the_pki_with_one_certificate_per_caller_and_later
     tmp_path: Path, sim: Running
 ) -> None:
     folder = tmp_path / "info-network"
-    before = {p.name: p.read_bytes() for p in folder.glob("*.pem")}
-    assert set(before) == {"ca.pem", "server.pem", "city.pem", "jlis.pem", "client.pem"}
-    ensure_pki(folder)
-    assert {p.name: p.read_bytes() for p in folder.glob("*.pem")} == before
-    for key in folder.glob("*.key"):
-        assert stat.S_IMODE(key.stat().st_mode) == 0o600, key.name
+    pems = {"ca.pem", "server.pem", "city.pem", "jlis.pem", "client.pem"}
+    assert_made_once_and_kept(folder, pems, lambda: ensure_pki(folder))
     assert _cn(folder / "city.pem") == "中間サーバー 132110"
     assert _cn(folder / "jlis.pem") == "J-LIS"
     assert _cn(folder / "client.pem") == "照会機関"
-    ca = x509.load_pem_x509_certificate(before["ca.pem"])
-    server = x509.load_pem_x509_certificate(before["server.pem"])
-    server.verify_directly_issued_by(ca)
-    names = server.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
-    assert ipaddress.ip_address("127.0.0.1") in names.get_values_for_type(x509.IPAddress)
-    assert "localhost" in names.get_values_for_type(x509.DNSName)
 
 
 def test_the_network_ca_is_not_the_juki_nets(tmp_path: Path) -> None:
