@@ -34,6 +34,7 @@ from juki.bootstrap import Juki, build
 from juki.policy import roles
 from juki.policy.roles import STRONG_FACTOR_ROLES
 from juki.services import auth, filings, staff_admin
+from juki.services.my_usage import NoProvisions
 from juki.web.app import create_app
 from tests import factories as f
 from tests.conftest import PASSWORD, STAFF, TODAY, Template, _pg_admin_conn, _pg_conn, _pg_url
@@ -223,7 +224,9 @@ def arena(template: Template, tmp_path_factory: pytest.TempPathFactory) -> Itera
     states.start(template)
     base = build(states.url, run_migrations=False, today=TODAY)
     try:
-        with TestClient(create_app(base), raise_server_exceptions=False) as client:
+        app = create_app(base)
+        app.state.provision_records = NoProvisions()  # the arena has no 中間サーバー database of its own
+        with TestClient(app, raise_server_exceptions=False) as client:
             world = build_world(base)
             base.engine.dispose()
             states.save(WORLD)

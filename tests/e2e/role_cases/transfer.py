@@ -32,7 +32,7 @@ CALLS = {
                 "birth_date": "1980-04-01",
                 "sex": "male",
             },
-        ),  # fmt: skip
+        ),
         needs=needs(TRANSFER_FEED),
     ),
 }
