@@ -1,9 +1,13 @@
 """What `juki cs` and `juki intermediate` share: the register as a component's own process sees it, and where that
 process finds the config JSON of its link (the 住基ネット's `juki-net.json`, the 情報提供ネットワークシステム's
-`info-network.json`)."""
+`info-network.json`), and how that process runs until interrupted."""
 
 from __future__ import annotations
 
+import logging
+import signal
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -52,3 +56,22 @@ def build_component(url: str, **settings: object) -> Juki:
     j = build(url, run_migrations=False, today=None, **settings)
     j.migrate_cs = True
     return j
+
+
+def log_to_console() -> None:
+    """INFO lines, with their time and logger, on stderr; Alembic's only when they warn."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+
+
+@contextmanager
+def stop_signals(stop: Callable[[], None]) -> Iterator[None]:
+    """Ctrl-C, or SIGTERM from a service manager, calls `stop` while the block runs; the handlers before are put
+    back afterwards."""
+    stopping = (signal.SIGINT, signal.SIGTERM)
+    before = [signal.signal(signum, lambda *_: stop()) for signum in stopping]
+    try:
+        yield
+    finally:
+        for signum, handler in zip(stopping, before, strict=True):
+            signal.signal(signum, handler)

@@ -24,14 +24,12 @@ that operator and `--terminal`. Without `--juki-net`, JUKI_NET_CONFIG, else
 from __future__ import annotations
 
 import json
-import logging
-import signal
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from juki.cli.component import build_component, juki_net_config, register_url
+from juki.cli.component import build_component, juki_net_config, log_to_console, register_url, stop_signals
 
 if TYPE_CHECKING:
     from juki.bootstrap import Juki
@@ -73,9 +71,9 @@ def serve(
     ] = None,
 ) -> None:
     """Run the CS's relay (intake and delivery) until interrupted."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("alembic").setLevel(logging.WARNING)
     from sqlalchemy.engine import make_url
+
+    log_to_console()
 
     j = _build(db, cs_db, juki_net, interval)
     relay = j.cs_relay()
@@ -83,14 +81,8 @@ def serve(
     typer.echo(
         f"市町村CS: {make_url(j.cs.url).render_as_string(hide_password=True)} ／ 都道府県サーバ: {target}"
     )
-    # Ctrl-C, or SIGTERM from a service manager: the pass under way ends first.
-    stopping = (signal.SIGINT, signal.SIGTERM)
-    before = [signal.signal(signum, lambda *_: relay.stop()) for signum in stopping]
-    try:
+    with stop_signals(relay.stop):  # the pass under way ends first
         relay.run_until_stopped(j.settings.cs_relay_seconds)
-    finally:
-        for signum, handler in zip(stopping, before, strict=True):
-            signal.signal(signum, handler)
     typer.echo("停止しました")
 
 

@@ -14,14 +14,19 @@ else `info-network.json` beside a SQLite register (as `juki demo` writes it).
 from __future__ import annotations
 
 import json
-import logging
-import signal
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from juki.cli.component import build_component, info_network_config, juki_net_config, register_url
+from juki.cli.component import (
+    build_component,
+    info_network_config,
+    juki_net_config,
+    log_to_console,
+    register_url,
+    stop_signals,
+)
 from juki.cli.cs import DbOpt, JukiNetOpt
 
 if TYPE_CHECKING:
@@ -58,23 +63,18 @@ def serve(
     """Run the 中間サーバー's relay until interrupted."""
     import threading
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("alembic").setLevel(logging.WARNING)
+    log_to_console()
     j = _build(db, ims_db, info_network, juki_net, interval)
     relay = j.intermediate_relay()
     target = j.settings.info_network_config or "なし（取込みのみ）"
     typer.echo(f"中間サーバー: 情報提供ネットワークシステム {target}")
     stopped = threading.Event()
-    # Ctrl-C, or SIGTERM from a service manager: the threads end after the pass or inbox read under way.
-    stopping = (signal.SIGINT, signal.SIGTERM)
-    before = [signal.signal(signum, lambda *_: stopped.set()) for signum in stopping]
-    relay.start(j.settings.ims_relay_seconds)
-    try:
-        stopped.wait()
-    finally:
-        relay.stop()
-        for signum, handler in zip(stopping, before, strict=True):
-            signal.signal(signum, handler)
+    with stop_signals(stopped.set):  # the threads end after the pass or inbox read under way
+        relay.start(j.settings.ims_relay_seconds)
+        try:
+            stopped.wait()
+        finally:
+            relay.stop()
     typer.echo("停止しました")
 
 
