@@ -46,6 +46,7 @@ CsDbOpt = Annotated[
 JukiNetOpt = Annotated[
     Path | None, typer.Option("--juki-net", help="juki-net.json: the prefecture server and the PKI folder")
 ]
+IntervalOpt = Annotated[float | None, typer.Option("--interval", min=0.1, help="seconds between passes")]
 
 
 def _build(db: str | None, cs_db: str | None, juki_net: Path | None, interval: float | None = None) -> Juki:
@@ -66,15 +67,12 @@ def serve(
     db: DbOpt = None,
     cs_db: CsDbOpt = None,
     juki_net: JukiNetOpt = None,
-    interval: Annotated[
-        float | None, typer.Option("--interval", min=0.1, help="seconds between passes")
-    ] = None,
+    interval: IntervalOpt = None,
 ) -> None:
     """Run the CS's relay (intake and delivery) until interrupted."""
     from sqlalchemy.engine import make_url
 
     log_to_console()
-
     j = _build(db, cs_db, juki_net, interval)
     relay = j.cs_relay()
     target = j.settings.juki_net_config or "なし（通知は送信待ちのまま）"

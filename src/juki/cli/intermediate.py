@@ -27,7 +27,7 @@ from juki.cli.component import (
     register_url,
     stop_signals,
 )
-from juki.cli.cs import DbOpt, JukiNetOpt
+from juki.cli.cs import DbOpt, IntervalOpt, JukiNetOpt
 
 if TYPE_CHECKING:
     from juki.bootstrap import Juki
@@ -56,9 +56,7 @@ def serve(
     ims_db: ImsDbOpt = None,
     info_network: NetworkOpt = None,
     juki_net: JukiNetOpt = None,
-    interval: Annotated[
-        float | None, typer.Option("--interval", min=0.1, help="seconds between passes")
-    ] = None,
+    interval: IntervalOpt = None,
 ) -> None:
     """Run the 中間サーバー's relay until interrupted."""
     import threading
