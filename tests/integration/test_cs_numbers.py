@@ -389,9 +389,9 @@ def test_demo_serves_only_once_the_cs_holds_a_stock_and_its_people_reached_the_p
     ) -> None:  # one household instead of the demo's city (test_demo.py has it)
         seen["household"] = filings.file(j.uow, CLERK, "move-in", f.move_in([f.person()]))
 
-    def serve(
-        j: Juki, host: str, port: int, workers: int = 1
-    ) -> None:  # what holds when /healthz would answer
+    def serve(  # what holds when /healthz would answer
+        j: Juki, host: str, port: int, workers: int = 1, ims_relay: object = None
+    ) -> None:
         seen["stock"] = numbers.stock(j.uow, CS_SYSTEM, 1).available
         with j.cs.transaction() as store:
             seen["queued"] = store.state_counts().get("queued", 0)
