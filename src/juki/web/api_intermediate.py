@@ -282,7 +282,7 @@ class LinkCodeRequested(Out):
     link_code_state: str
 
 
-class Record(Out):
+class ProvisionRecord(Out):
     seq: int
     at: str
     action: str
@@ -301,10 +301,10 @@ class Record(Out):
 
 
 class Records(Out):
-    records: list[Record]
+    records: list[ProvisionRecord]
 
 
-class Verification(Out):
+class ChainVerification(Out):
     ok: bool
     entries: int
     first_broken: int | None
@@ -383,7 +383,7 @@ def get_records(
     return {"records": records(j, actor, start, end, requester, addressee_number, limit)}
 
 
-@router.get("/records/verify", response_model=Verification)
+@router.get("/records/verify", response_model=ChainVerification)
 def verify_records(j: JukiDep, actor: ActorDep) -> dict[str, Any]:
     """改ざん検査: the hash chain checked from the first entry; `first_broken` names the first bad one."""
     return verify(j, actor)
