@@ -475,9 +475,35 @@ def _ui_sign_in(j: Juki, template: Template, client: TestClient, walker: Walker)
 
 @dataclass
 class Walked:
+    """The world, its app, and each walker's bodies, walked when a test first asks for them: the walkers' tests
+    spread over the workers, each of which makes the world once per engine."""
+
     j: Juki
     world: World
-    bodies: dict[tuple[str, str], str]  # (walker, url) → the body as text
+    app: Any
+    template: Template
+    urls: list[str]
+    _bodies: dict[str, dict[str, str]] = field(default_factory=dict)  # walker → url → the body as text
+
+    def bodies_of(self, walker: Walker) -> dict[str, str]:
+        if str(walker) not in self._bodies:
+            self._bodies[str(walker)] = self._walk(walker)
+        return self._bodies[str(walker)]
+
+    def _walk(self, walker: Walker) -> dict[str, str]:
+        bodies = {}
+        with TestClient(
+            self.app, base_url=BASE, raise_server_exceptions=False, follow_redirects=False
+        ) as client:
+            headers = _api_headers(self.j, self.template, client, walker)
+            _ui_sign_in(self.j, self.template, client, walker)
+            for u in self.urls:
+                res = client.get(u, headers=headers if not u.startswith("/ui") else {})
+                assert res.status_code < 500, f"{walker} GET {u}: {res.status_code} {res.text[:500]}"
+                lost = res.headers.get("location", "").startswith(SESSION_PAGES)
+                assert not lost or u == "/" or u.startswith(SESSION_PAGES), f"{walker} GET {u}: session lost"
+                bodies[u] = f"{res.status_code} {res.headers.get('location', '')}\n{_text(res)}"
+        return bodies
 
 
 def _text(res: Any) -> str:
@@ -490,7 +516,7 @@ def _text(res: Any) -> str:
 
 @pytest.fixture(scope="module")
 def walked(template: Template, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Walked]:
-    """One register with the protected persons, walked once by every role and procedure (the tests below read the
+    """One register with the protected persons, which every role and procedure walks (the tests below read the
     bodies)."""
     if template.kind == "sqlite":
         path = tmp_path_factory.mktemp("walk") / "register.db"
@@ -507,24 +533,10 @@ def walked(template: Template, tmp_path_factory: pytest.TempPathFactory) -> Iter
     j.intermediate_relay().run_once()
     cs = with_cs(j, tmp_path_factory.mktemp("walk-cs"))
     errors_in_the_cs(j, cs, world)
-    bodies: dict[tuple[str, str], str] = {}
-    app = create_app(j)
     # the lock page locks the session and the sign-in page starts another: walked last
     routes = sorted(WALK, key=lambda r: (r in SESSION_PAGES, r))
     urls = [u for route in routes for u in WALK[route](world)]
-    for walker in WALKERS:
-        with TestClient(app, base_url=BASE, raise_server_exceptions=False, follow_redirects=False) as client:
-            headers = _api_headers(j, template, client, walker)
-            _ui_sign_in(j, template, client, walker)
-            for u in urls:
-                res = client.get(u, headers=headers if not u.startswith("/ui") else {})
-                assert res.status_code < 500, f"{walker} GET {u}: {res.status_code} {res.text[:500]}"
-                lost = res.headers.get("location", "").startswith(SESSION_PAGES)
-                assert not lost or u == "/" or u.startswith(SESSION_PAGES), f"{walker} GET {u}: session lost"
-                bodies[(str(walker), u)] = (
-                    f"{res.status_code} {res.headers.get('location', '')}\n{_text(res)}"
-                )
-    yield Walked(j, world, bodies)
+    yield Walked(j, world, create_app(j), template, urls)
     cs.dispose()
     j.engine.dispose()
     if name is not None:
@@ -534,9 +546,7 @@ def walked(template: Template, tmp_path_factory: pytest.TempPathFactory) -> Iter
 
 def _leaks(walked: Walked, walker: Walker) -> list[str]:
     found = []
-    for (who, url), body in walked.bodies.items():
-        if who != str(walker):
-            continue
+    for url, body in walked.bodies_of(walker).items():
         for person, markers in walked.world.markers().items():
             for marker in markers:
                 if marker == person and url.startswith(LOG_VIEWS) and walker.role == "auditor":
@@ -560,8 +570,7 @@ def test_the_walk_can_see_what_it_looks_for(walked: Walked) -> None:
     [seer] = [w for w in WALKERS if w.may_see]
     seen = {
         m
-        for (who, url), body in walked.bodies.items()
-        if who == str(seer)
+        for body in walked.bodies_of(seer).values()
         for ms in walked.world.markers().values()
         for m in ms
         if m in body
@@ -572,7 +581,6 @@ def test_the_walk_can_see_what_it_looks_for(walked: Walked) -> None:
 def test_the_cs_operator_page_lists_the_protected_persons_errors_unnamed(walked: Walked) -> None:
     """The CS holds everyone (住基法30条の6): the protected persons' entries are on the CS operator's page — by
     住民票コード, their names screened — so the walk above reads a page that has them to leak."""
-    [body] = [
-        b for (who, url), b in walked.bodies.items() if who.startswith("cs_operator@") and url == "/ui/cs"
-    ]
+    [operator] = [w for w in WALKERS if w.role == "cs_operator"]
+    body = walked.bodies_of(operator)["/ui/cs"]
     assert body.startswith("200") and body.count("支援措置の対象者のため表示しません") == 2
