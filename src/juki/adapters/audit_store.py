@@ -12,7 +12,8 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Select, String, and_, case, cast, func, or_, select
+from sqlalchemy import ColumnElement, Connection, Select, String, Text, and_, case, cast, func, or_, select
+from sqlalchemy.dialects.postgresql import JSONB
 
 from juki.adapters import tables as t
 from juki.adapters.rows import AnyRow
@@ -23,6 +24,15 @@ from juki.services.read_models import LogRecord, SignInTally
 _LOG = t.operation_log
 _ENTRY_COLUMNS = [c for c in _LOG.c if c.name not in ("prev_hash", "hash")]
 Condition = ColumnElement[bool]
+
+
+def names_person(conn: Connection, addressee_number: str) -> ColumnElement[bool]:
+    """An operation-log entry whose targets name the person: JSONB containment on PostgreSQL (its GIN index on
+    `targets`), the quoted number in the JSON text on SQLite (a 宛名番号 never holds a quote)."""
+    targets = t.operation_log.c.targets
+    if conn.dialect.name == "postgresql":
+        return cast(targets, JSONB).contains([addressee_number])
+    return cast(targets, Text).like(f'%"{addressee_number}"%')
 
 
 def _record(row: AnyRow) -> LogRecord:

@@ -18,17 +18,15 @@ from typing import Any
 
 from sqlalchemy import (
     Connection,
-    Text,
     and_,
-    cast,
     delete,
     insert,
     select,
     update,
 )
-from sqlalchemy.dialects.postgresql import JSONB
 
 from juki.adapters import tables as t
+from juki.adapters.audit_store import names_person
 from juki.adapters.tables import my_challenges, my_sessions, usage_withholding_decisions
 from juki.services.audit import utc
 from juki.services.read_models import ChangeSent
@@ -80,10 +78,7 @@ class SqlMyUsageStore:
         """Completed operation-log entries naming the person, oldest first, with the acting staff member's
         department (None for a system or an account no longer in the staff table)."""
         log = t.operation_log.c
-        if self.conn.dialect.name == "postgresql":
-            names_person = cast(log.targets, JSONB).contains([addressee_number])
-        else:
-            names_person = cast(log.targets, Text).like(f'%"{addressee_number}"%')
+        about = names_person(self.conn, addressee_number)
         query = (
             select(
                 log.seq,
@@ -98,7 +93,7 @@ class SqlMyUsageStore:
                 log.facts,
             )
             .outerjoin(t.staff, t.staff.c.staff_id == log.staff_id)
-            .where(and_(log.result == "ok", names_person))
+            .where(and_(log.result == "ok", about))
             .order_by(log.seq)
         )
         return [row for row in self.conn.execute(query) if addressee_number in (row.targets or ())]

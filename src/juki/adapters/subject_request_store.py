@@ -17,10 +17,10 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Connection, Text, and_, cast, insert, or_, select, update
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy import Connection, and_, insert, or_, select, update
 
 from juki.adapters import tables as t
+from juki.adapters.audit_store import names_person
 from juki.adapters.repository import next_counter
 from juki.adapters.rows import model, model_or_none, models
 from juki.domain.errors import Conflict
@@ -91,10 +91,7 @@ class SqlSubjectRequestStore(SubjectRequestStore):
         """Completed operations (`result = ok`) whose targets name the person, oldest first, with the department
         of the staff member who did them."""
         log = t.operation_log.c
-        if self.conn.dialect.name == "postgresql":
-            names_person = cast(log.targets, JSONB).contains([addressee_number])
-        else:
-            names_person = cast(log.targets, Text).like(f'%"{addressee_number}"%')
+        about = names_person(self.conn, addressee_number)
         q = (
             select(
                 log.seq,
@@ -108,7 +105,7 @@ class SqlSubjectRequestStore(SubjectRequestStore):
                 log.targets,
             )
             .outerjoin(t.staff, t.staff.c.staff_id == log.staff_id)
-            .where(and_(log.at >= since, log.result == "ok", names_person))
+            .where(and_(log.at >= since, log.result == "ok", about))
             .order_by(log.at, log.seq)
         )
         return [
