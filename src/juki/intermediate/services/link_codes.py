@@ -30,7 +30,13 @@ log = logging.getLogger("juki.intermediate.link_codes")
 
 NONE, WAITING, REQUESTED, ISSUED = "none", "waiting", "requested", "issued"
 STATES = (NONE, WAITING, REQUESTED, ISSUED)
-STATE_WORDS = {NONE: "個人番号なし", WAITING: "符号取得待ち", REQUESTED: "符号要求中", ISSUED: "符号取得済み"}
+# The states in staff's words (the API's `link_code_state_word` and the pages).
+STATE_WORDS = {
+    NONE: "未取得（個人番号なし）",
+    WAITING: "取得中（要求前）",
+    REQUESTED: "取得中（要求済み）",
+    ISSUED: "取得済",
+}
 TAKEN, HANDED, DONE, ABANDONED = "taken", "handed", "issued", "abandoned"
 HAND_BACKOFF = Backoff(first=timedelta(seconds=5), cap=timedelta(minutes=30))
 

@@ -20,6 +20,7 @@ from fastapi import APIRouter, Depends, Response
 
 from juki.domain.errors import DomainError, Forbidden
 from juki.intermediate.domain import provision_log as plog
+from juki.intermediate.domain import replica
 from juki.policy.roles import INTERMEDIATE_READ, INTERMEDIATE_REVIEW, PROVISION_LOG_READ
 from juki.web import api_intermediate as ims
 from juki.web.ui.core import Ui, UiRoute, current
@@ -29,8 +30,6 @@ UiDep = Annotated[Ui, Depends(current)]
 PAGE = "/ui/intermediate"
 REVIEWS = PAGE + "/reviews"
 RECORDS = PAGE + "/records"
-STATE_WORDS = {"none": "未取得（個人番号なし）", "waiting": "取得中（要求前）", "requested": "取得中（要求済み）",
-               "issued": "取得済"}  # fmt: skip
 GROUPS = (("issued", "取得済"), ("pending", "取得中"), ("none", "未取得（個人番号なし）"))
 DONE = {
     "released": "提供することとしました。次の送信で提供します",
@@ -40,7 +39,6 @@ DONE = {
     "no_auto_reply_on": "自動応答不可を設定しました",
     "no_auto_reply_off": "自動応答不可を解除しました",
 }
-ITEM_NULLS = {"01": "世帯主のため該当なし", "02": "世帯主が記録されていないため該当なし"}
 STATUS_WORDS = {
     "received": "受付",
     "answered": "提供",
@@ -78,8 +76,7 @@ def _home(ui: Ui, number: str = "", status: int = 200, **extra: Any) -> Response
         number=number,
         found=found,
         error=error,
-        state_words=STATE_WORDS,
-        item_nulls=ITEM_NULLS,
+        item_nulls=replica.LAYOUT.null_reasons,  # the layout's own words (intermediate/data)
         sees_protection=ims.sees_protection(ui.actor),
         may_review=ui.may(INTERMEDIATE_REVIEW),
         may_records=ui.may(PROVISION_LOG_READ),
