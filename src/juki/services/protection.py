@@ -340,6 +340,15 @@ def screen(uow: UnitOfWork, actor: Actor, persons: Iterable[Person], action: str
     return hidden
 
 
+def with_householder(uow: UnitOfWork, addressee_number: str) -> list[str]:
+    """The person and their household's 世帯主: what a read names when it shows the person's 住基法7条4号 items
+    (the 中間サーバー's 副本 names the 世帯主), to be screened together."""
+    row = uow.queries.resident(addressee_number)
+    household = uow.queries.household(row.household_number) if row is not None else None
+    head = household.householder if household is not None else None
+    return [addressee_number, head] if head and head != addressee_number else [addressee_number]
+
+
 def _pairs(uow: UnitOfWork, persons: Iterable[Person]) -> list[tuple[str, str]]:
     pairs: dict[str, str] = {}
     for person in persons:

@@ -39,7 +39,6 @@ from juki.policy.roles import (
 )
 from juki.services import protection
 from juki.services.authorization import authorize
-from juki.services.unit_of_work import UnitOfWork
 from juki.web.api import ActorDep, JukiDep
 from juki.web.responses import PROBLEMS, Out
 from juki.web.schemas import Body, Text
@@ -91,17 +90,11 @@ def _visible(j: Juki, actor: Actor, addressee_number: str, action: str) -> str:
     so a member whose 世帯主 the actor may not see looks not found too, as the 送付先情報 addressed to one does."""
     number = validate_addressee_number(addressee_number)
     with j.uow() as uow:
-        hidden = protection.screen(uow, actor, [number, *_householder_of(uow, number)], action)
+        hidden = protection.screen(uow, actor, protection.with_householder(uow, number), action)
         uow.commit()  # the alerts stay, whatever is shown
     if hidden:
         raise NotFound(NOT_FOUND, "addressee_number")
     return number
-
-
-def _householder_of(uow: UnitOfWork, addressee_number: str) -> list[str]:
-    row = uow.queries.resident(addressee_number)
-    household = uow.queries.household(row.household_number) if row is not None else None
-    return [household.householder] if household is not None and household.householder else []
 
 
 def review_queue(j: Juki, actor: Actor) -> list[dict[str, Any]]:
