@@ -28,6 +28,14 @@ from sqlalchemy.engine import make_url
 from juki.adapters.db import database_url, make_engine
 from juki.adapters.vault import MyNumberVault, load_or_create
 
+# How a component's constraints and indexes are named (the CS's and the 中間サーバー's tables): names that migrations
+# can refer to, the same on both engines.
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
 StoreT = TypeVar("StoreT")
 
 

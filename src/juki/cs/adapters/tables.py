@@ -22,13 +22,9 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-metadata = MetaData(
-    naming_convention={
-        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
-        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
-        "pk": "pk_%(table_name)s",
-    }
-)
+from juki.adapters.component_db import NAMING
+
+metadata = MetaData(naming_convention=NAMING)
 
 # The 本人確認情報ファイル: each person's current version. `items` never holds the 個人番号 (None there): it is in
 # `my_number`, encrypted with the CS's own key file. A dead person stays, out of scope (docs/cs.md).

@@ -24,13 +24,9 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-metadata = MetaData(
-    naming_convention={
-        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
-        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
-        "pk": "pk_%(table_name)s",
-    }
-)
+from juki.adapters.component_db import NAMING
+
+metadata = MetaData(naming_convention=NAMING)
 TZ = DateTime(timezone=True)
 
 counters = Table(
